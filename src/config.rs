@@ -1,0 +1,144 @@
+//! Configuration and command line. Every setting is a flag and an environment variable
+//! (a `.env` file fills in unset variables); flags win over the environment.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::password::HashPool;
+use crate::state::AppState;
+use crate::store::{InMemoryUserStore, UsersFileError};
+use crate::token::{SecretKey, SecretTooShort, TokenKeys, TokenSettings};
+
+#[derive(Debug, Parser)]
+#[command(name = "passflow", version, about, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// With no command, passflow serves.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service (the default).
+    Serve(ServeArgs),
+    /// Read a password from stdin and print its argon2id hash (the tutorial's
+    /// `get_password_hash`), for a users file or a database.
+    HashPassword,
+    /// Print a fresh 32-byte key as hex, for SECRET_KEY (like `openssl rand -hex 32`).
+    GenSecret,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "HOST", default_value = "127.0.0.1")]
+    pub host: String,
+
+    /// Port to listen on; 0 picks a free one.
+    #[arg(long, env = "PORT", value_name = "PORT", default_value_t = 8000)]
+    pub port: u16,
+
+    /// Key that signs tokens (HS256), at least 32 bytes: `openssl rand -hex 32`. Unset: a
+    /// random key per start, so tokens do not survive a restart.
+    #[arg(long, env = "SECRET_KEY", value_name = "SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+
+    /// Minutes a token stays valid.
+    #[arg(
+        long,
+        env = "ACCESS_TOKEN_EXPIRE_MINUTES",
+        value_name = "ACCESS_TOKEN_EXPIRE_MINUTES",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub access_token_expire_minutes: u32,
+
+    /// Users as JSON, in the tutorial's `fake_users_db` shape; replaces the demo users.
+    #[arg(long, env = "USERS_FILE", value_name = "USERS_FILE")]
+    pub users_file: Option<PathBuf>,
+
+    /// Threads that hash passwords [default: one per CPU].
+    #[arg(
+        long,
+        env = "HASH_WORKERS",
+        value_name = "HASH_WORKERS",
+        value_parser = clap::value_parser!(u16).range(1..)
+    )]
+    pub hash_workers: Option<u16>,
+
+    /// Logins allowed to wait for a hashing thread; more are answered 503.
+    #[arg(long, env = "HASH_QUEUE", value_name = "HASH_QUEUE", default_value_t = 32)]
+    pub hash_queue: u16,
+
+    /// Seconds of clock skew tolerated on `exp` and `nbf`.
+    #[arg(
+        long,
+        env = "TOKEN_LEEWAY_SECONDS",
+        value_name = "TOKEN_LEEWAY_SECONDS",
+        default_value_t = 0
+    )]
+    pub token_leeway_seconds: u64,
+
+    /// When set, tokens carry this `iss` and must carry it to be accepted.
+    #[arg(long, env = "TOKEN_ISSUER", value_name = "TOKEN_ISSUER")]
+    pub token_issuer: Option<String>,
+
+    /// When set, tokens carry this `aud` and must carry it to be accepted.
+    #[arg(long, env = "TOKEN_AUDIENCE", value_name = "TOKEN_AUDIENCE")]
+    pub token_audience: Option<String>,
+}
+
+/// A setting that parses but cannot be used; passflow refuses to start.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(transparent)]
+    SecretKey(#[from] SecretTooShort),
+    #[error(transparent)]
+    UsersFile(#[from] UsersFileError),
+    #[error("HASH_WORKERS: cannot start the hashing threads: {0}")]
+    HashPool(std::io::Error),
+}
+
+impl ServeArgs {
+    /// The signing settings, and whether the key was made up because none was configured.
+    pub fn token_settings(&self) -> Result<(TokenSettings, bool), SecretTooShort> {
+        let (secret, random) = match &self.secret_key {
+            Some(key) => (SecretKey::new(key.as_bytes())?, false),
+            None => (SecretKey::random(), true),
+        };
+        let lifetime = Duration::from_secs(u64::from(self.access_token_expire_minutes) * 60);
+        let settings = TokenSettings {
+            leeway: self.token_leeway_seconds,
+            issuer: self.token_issuer.clone(),
+            audience: self.token_audience.clone(),
+            ..TokenSettings::new(secret, lifetime)
+        };
+        Ok((settings, random))
+    }
+
+    /// Everything the router needs, built once: keys, users and the hash pool.
+    pub fn app_state(&self) -> Result<AppState, ConfigError> {
+        let (settings, random_key) = self.token_settings()?;
+        if random_key {
+            tracing::warn!(
+                "SECRET_KEY is not set: signing with a random key made at start-up; tokens \
+                 will not survive a restart. Set SECRET_KEY (`openssl rand -hex 32`)."
+            );
+        }
+        let users = match &self.users_file {
+            Some(path) => InMemoryUserStore::from_json_file(path)?,
+            None => InMemoryUserStore::demo(),
+        };
+        let workers = self.hash_workers.map_or_else(
+            || std::thread::available_parallelism().map_or(1, usize::from),
+            usize::from,
+        );
+        let hasher =
+            HashPool::new(workers, usize::from(self.hash_queue)).map_err(ConfigError::HashPool)?;
+        Ok(AppState::new(users, TokenKeys::new(settings), hasher))
+    }
+}

@@ -1,0 +1,156 @@
+//! The whole error surface of the API: every failure becomes status + `{"detail": ...}` +
+//! headers here, and nowhere else.
+
+use axum::Json;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::scopes::{Scope, scope_string};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No `Authorization: Bearer` header (FastAPI's `OAuth2PasswordBearer`).
+    #[error("Not authenticated")]
+    NotAuthenticated,
+    /// The token is malformed, forged, expired, or names no user.
+    #[error("Could not validate credentials")]
+    InvalidToken,
+    /// The token is valid but lacks a scope the route requires.
+    #[error("Not enough permissions")]
+    NotEnoughPermissions { required: &'static [Scope] },
+    #[error("Incorrect username or password")]
+    IncorrectLogin,
+    #[error("Inactive user")]
+    InactiveUser,
+    /// `/token` was asked for a scope that does not exist or the user may not have.
+    #[error("{0}")]
+    InvalidScope(String),
+    /// The request body failed validation; rendered in FastAPI's 422 shape.
+    #[error("request validation failed")]
+    Validation(Vec<ValidationIssue>),
+    #[error("Request body too large")]
+    PayloadTooLarge,
+    #[error("Too many failed login attempts")]
+    TooManyAttempts { retry_after_secs: u64 },
+    #[error("Server busy, try again shortly")]
+    Overloaded,
+    #[error("Not Found")]
+    NotFound,
+    #[error("Method Not Allowed")]
+    MethodNotAllowed,
+    /// Details go to the log, never to the client.
+    #[error("Internal Server Error")]
+    Internal(String),
+}
+
+/// The body of every error response: `{"detail": "..."}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    #[schema(example = "Could not validate credentials")]
+    pub detail: String,
+}
+
+/// One entry of FastAPI's 422 body: `{"type", "loc", "msg", "input"[, "ctx"]}`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ValidationIssue {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub loc: Vec<String>,
+    pub msg: String,
+    pub input: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ctx: Option<Value>,
+}
+
+/// FastAPI's 422 body: `{"detail": [ValidationIssue, ...]}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ValidationErrorBody {
+    pub detail: Vec<ValidationIssue>,
+}
+
+/// Seconds a client should wait after a 503 from a saturated hash pool: about the time the
+/// pool takes to drain a queue of logins.
+const OVERLOADED_RETRY_AFTER_SECS: u64 = 1;
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::NotAuthenticated
+            | ApiError::InvalidToken
+            | ApiError::NotEnoughPermissions { .. }
+            | ApiError::IncorrectLogin => StatusCode::UNAUTHORIZED,
+            ApiError::InactiveUser | ApiError::InvalidScope(_) => StatusCode::BAD_REQUEST,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn headers(&self) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        match self {
+            // RFC 6750 §3: every 401 names the scheme; the scope attribute tells the client
+            // which token to ask for, and only appears when scopes are what's missing.
+            ApiError::NotAuthenticated | ApiError::InvalidToken | ApiError::IncorrectLogin => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            ApiError::NotEnoughPermissions { required } => {
+                let value = format!("Bearer scope=\"{}\"", scope_string(*required));
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    headers.insert(header::WWW_AUTHENTICATE, value);
+                }
+            }
+            ApiError::TooManyAttempts { retry_after_secs } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            ApiError::Overloaded => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(OVERLOADED_RETRY_AFTER_SECS),
+                );
+            }
+            _ => {}
+        }
+        headers
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let headers = self.headers();
+        match self {
+            ApiError::Validation(detail) => {
+                (status, headers, Json(ValidationErrorBody { detail })).into_response()
+            }
+            ApiError::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                let detail = ApiError::Internal(String::new()).to_string();
+                (status, headers, Json(ErrorDetail { detail })).into_response()
+            }
+            other => {
+                let detail = other.to_string();
+                (status, headers, Json(ErrorDetail { detail })).into_response()
+            }
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(err: crate::store::StoreError) -> Self {
+        ApiError::Internal(err.to_string())
+    }
+}
+
+impl From<crate::password::Saturated> for ApiError {
+    fn from(_: crate::password::Saturated) -> Self {
+        ApiError::Overloaded
+    }
+}

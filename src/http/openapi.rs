@@ -1,0 +1,140 @@
+//! The OpenAPI document: generated from the handlers' `utoipa::path` attributes, the
+//! schemas' derives, and, for protected routes, from the type of their user extractor.
+
+use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::security::{Flow, OAuth2, Password, Scopes, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{Content, Ref, header::HeaderBuilder, schema::Type, ObjectBuilder};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::UtoipaMethodRouter;
+
+use crate::http::error::{ErrorDetail, ValidationErrorBody, ValidationIssue};
+use crate::http::extractor::{ActiveUser, CurrentUser};
+use crate::scopes::{RequiredScopes, Scope};
+use crate::state::AppState;
+
+/// The security scheme's name, as FastAPI calls it.
+pub const SECURITY_SCHEME: &str = "OAuth2PasswordBearer";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "passflow",
+        description = "OAuth2 password flow with JWT bearer tokens: FastAPI's security tutorial, \
+                       ported to Rust and axum. Click **Authorize**, log in as `johndoe` / \
+                       `secret`, then try `GET /users/me/`.",
+    ),
+    components(schemas(ErrorDetail, ValidationErrorBody, ValidationIssue)),
+    modifiers(&OAuth2PasswordBearer),
+    tags(
+        (name = "auth", description = "Get a token"),
+        (name = "users", description = "Routes that need a bearer token"),
+        (name = "operations", description = "Probes for operators"),
+    ),
+)]
+pub struct ApiDoc;
+
+/// FastAPI's `OAuth2PasswordBearer(tokenUrl="token", scopes=...)`. The token URL is relative,
+/// so the document keeps working behind a proxy that adds a path prefix.
+struct OAuth2PasswordBearer;
+
+impl Modify for OAuth2PasswordBearer {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let scopes = Scopes::from_iter(
+            Scope::ALL
+                .iter()
+                .map(|scope| (scope.as_str(), scope.description())),
+        );
+        let scheme = SecurityScheme::OAuth2(OAuth2::new([Flow::Password(Password::new(
+            "token", scopes,
+        ))]));
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(SECURITY_SCHEME, scheme);
+    }
+}
+
+/// A user extractor, as the OpenAPI document sees it: the scopes it demands and whether it
+/// refuses disabled users.
+pub trait UserGuard {
+    const SCOPES: &'static [Scope];
+    const REFUSES_INACTIVE: bool;
+}
+
+impl<R: RequiredScopes> UserGuard for CurrentUser<R> {
+    const SCOPES: &'static [Scope] = R::SCOPES;
+    const REFUSES_INACTIVE: bool = false;
+}
+
+impl<R: RequiredScopes> UserGuard for ActiveUser<R> {
+    const SCOPES: &'static [Scope] = R::SCOPES;
+    const REFUSES_INACTIVE: bool = true;
+}
+
+/// A handler whose only argument is the user extractor `G`.
+pub trait GuardedHandler<G> {}
+
+impl<F, Fut, G: UserGuard> GuardedHandler<G> for F where F: FnOnce(G) -> Fut {}
+
+/// Documents a protected route from its handler's extractor type: the security requirement
+/// with the extractor's scopes, and the 401 (and 400 Inactive user) answers it can give.
+pub fn guarded<G: UserGuard, H: GuardedHandler<G>>(
+    (schemas, mut paths, router): UtoipaMethodRouter<AppState>,
+    _handler: H,
+) -> UtoipaMethodRouter<AppState> {
+    for item in paths.paths.values_mut() {
+        for operation in operations_mut(item) {
+            let scopes = G::SCOPES.iter().map(|scope| scope.as_str());
+            operation.security = Some(vec![SecurityRequirement::new(SECURITY_SCHEME, scopes)]);
+            operation.responses.responses.insert("401".into(), unauthorized().into());
+            if G::REFUSES_INACTIVE {
+                let inactive = error_response("Inactive user");
+                operation.responses.responses.insert("400".into(), inactive.into());
+            }
+        }
+    }
+    (schemas, paths, router)
+}
+
+fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.options,
+        &mut item.head,
+        &mut item.patch,
+        &mut item.trace,
+    ]
+    .into_iter()
+    .filter_map(Option::as_mut)
+}
+
+fn error_body() -> Content {
+    Content::new(Some(Ref::from_schema_name("ErrorDetail")))
+}
+
+fn error_response(description: &str) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/json", error_body())
+        .build()
+}
+
+fn unauthorized() -> Response {
+    let www_authenticate = HeaderBuilder::new()
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .description(Some(
+            "`Bearer`; `Bearer scope=\"...\"` naming the required scopes when they are missing",
+        ))
+        .build();
+    ResponseBuilder::new()
+        .description(
+            "Not authenticated, Could not validate credentials, or Not enough permissions",
+        )
+        .content("application/json", error_body())
+        .header("WWW-Authenticate", www_authenticate)
+        .build()
+}

@@ -1,0 +1,294 @@
+//! Password hashing: the tutorial's `verify_password` and `get_password_hash`, and the pool
+//! that runs them away from the async workers.
+
+use std::sync::{Arc, LazyLock};
+
+use argon2::{
+    Algorithm, Argon2, PasswordHash, PasswordHasher as _, PasswordVerifier as _, Params, Version,
+};
+use tokio::sync::{Semaphore, oneshot};
+
+/// pwdlib's recommended argon2id cost (argon2-cffi's defaults), so hashes move freely between
+/// passflow and a Python service in either direction.
+const M_COST_KIB: u32 = 65_536;
+const T_COST: u32 = 3;
+const P_COST: u32 = 4;
+const OUTPUT_LEN: usize = 32;
+
+fn argon2id() -> Argon2<'static> {
+    let params = Params::new(M_COST_KIB, T_COST, P_COST, Some(OUTPUT_LEN))
+        .expect("pwdlib's argon2 parameters are valid");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// The tutorial's `get_password_hash`: an argon2id PHC string with a fresh random salt.
+pub fn hash_password(password: &str) -> String {
+    argon2id()
+        .hash_password(password.as_bytes())
+        .expect("hashing with valid parameters and a random salt cannot fail")
+        .to_string()
+}
+
+/// A stored hash that no verifier here understands.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not an argon2 PHC string or a bcrypt ($2a$/$2b$/$2y$) hash")]
+pub struct UnsupportedHash;
+
+enum StoredHash<'a> {
+    Argon2(PasswordHash),
+    Bcrypt(&'a str),
+}
+
+impl<'a> StoredHash<'a> {
+    fn parse(hash: &'a str) -> Result<Self, UnsupportedHash> {
+        // passlib and Python's bcrypt write the modular-crypt form ($2b$12$...), not PHC.
+        if hash.parse::<bcrypt::HashParts>().is_ok() {
+            return Ok(StoredHash::Bcrypt(hash));
+        }
+        let parsed = PasswordHash::new(hash).map_err(|_| UnsupportedHash)?;
+        // Argon2's own parser accepts argon2i, argon2d and argon2id at any cost.
+        Algorithm::try_from(parsed.algorithm.as_str()).map_err(|_| UnsupportedHash)?;
+        Params::try_from(&parsed).map_err(|_| UnsupportedHash)?;
+        Ok(StoredHash::Argon2(parsed))
+    }
+
+    fn is_current(&self) -> bool {
+        let current = argon2id();
+        match self {
+            StoredHash::Argon2(hash) => {
+                hash.algorithm == Algorithm::Argon2id.ident()
+                    && hash.version == Some(Version::V0x13.into())
+                    && Params::try_from(hash).is_ok_and(|params| &params == current.params())
+            }
+            StoredHash::Bcrypt(_) => false,
+        }
+    }
+}
+
+/// Checks that a stored hash is one `verify_password` can use, without a password.
+pub fn check_hash(hash: &str) -> Result<(), UnsupportedHash> {
+    StoredHash::parse(hash).map(drop)
+}
+
+/// The tutorial's `verify_password`, for argon2 (any variant and cost) and bcrypt hashes.
+/// Costs ~100 ms of CPU and 64 MiB at pwdlib's parameters: call it through [`HashPool`].
+pub fn verify_password(password: &str, hash: &str) -> Result<bool, UnsupportedHash> {
+    Ok(match StoredHash::parse(hash)? {
+        // The parameters come from the stored hash, not from the instance.
+        StoredHash::Argon2(parsed) => argon2id()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        // Like Python's bcrypt 4 and passlib, only the first 72 bytes count.
+        StoredHash::Bcrypt(hash) => bcrypt::verify(password, hash).unwrap_or(false),
+    })
+}
+
+/// Whether a stored hash should be replaced: another algorithm, or argon2 at other
+/// parameters than [`hash_password`] writes today.
+pub fn needs_update(hash: &str) -> bool {
+    StoredHash::parse(hash).map_or(true, |stored| !stored.is_current())
+}
+
+/// pwdlib's `verify_and_update`: whether the password matches, and when it does and the
+/// stored hash is outdated, a fresh hash to store in its place. An unreadable hash never
+/// matches.
+pub fn verify_and_update(password: &str, hash: &str) -> (bool, Option<String>) {
+    match verify_password(password, hash) {
+        Ok(true) if needs_update(hash) => (true, Some(hash_password(password))),
+        Ok(true) => (true, None),
+        Ok(false) | Err(UnsupportedHash) => (false, None),
+    }
+}
+
+/// A hash of a password nobody knows, at the current cost. Logins for unknown users verify
+/// against it so they take as long as logins for real ones and do not reveal which usernames
+/// exist.
+static DECOY_HASH: LazyLock<String> = LazyLock::new(|| {
+    let unguessable: [u8; 32] = rand::random();
+    hash_password(&format!("{unguessable:?}"))
+});
+
+/// The hash pool is full: more logins are waiting than it is allowed to queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("password hashing pool is saturated")]
+pub struct Saturated;
+
+/// A fixed set of threads for argon2 and bcrypt with a bounded queue in front.
+///
+/// Each verification holds 64 MiB for ~100 ms. Running them on the async workers would stall
+/// every other request; running them on an unbounded pool lets a login flood grow memory
+/// without limit. So: `workers` threads at a lower OS priority (token checks stay fast while
+/// they are busy) and at most `queue` jobs waiting, past which logins are refused at once.
+#[derive(Clone)]
+pub struct HashPool {
+    threads: Arc<rayon::ThreadPool>,
+    admission: Arc<Semaphore>,
+}
+
+impl HashPool {
+    pub fn new(workers: usize, queue: usize) -> std::io::Result<Self> {
+        let workers = workers.max(1);
+        let threads = rayon::ThreadPoolBuilder::new()
+            .num_threads(workers)
+            .thread_name(|i| format!("passflow-hash-{i}"))
+            .start_handler(|_| lower_thread_priority())
+            .build()
+            .map_err(std::io::Error::other)?;
+        // Pay for the decoy once at start-up, not in the first unknown user's login.
+        LazyLock::force(&DECOY_HASH);
+        Ok(Self {
+            threads: Arc::new(threads),
+            admission: Arc::new(Semaphore::new(workers + queue)),
+        })
+    }
+
+    /// [`verify_and_update`] on a pool thread. With no stored hash (unknown user) the
+    /// password is checked against the decoy and never matches.
+    pub async fn verify_and_update(
+        &self,
+        password: String,
+        hash: Option<String>,
+    ) -> Result<(bool, Option<String>), Saturated> {
+        self.run(move || match hash {
+            Some(hash) => verify_and_update(&password, &hash),
+            None => {
+                let _ = verify_password(&password, &DECOY_HASH);
+                (false, None)
+            }
+        })
+        .await
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Saturated> {
+        let permit = Arc::clone(&self.admission)
+            .try_acquire_owned()
+            .map_err(|_| Saturated)?;
+        let (done, result) = oneshot::channel();
+        self.threads.spawn(move || {
+            let _ = done.send(job());
+            drop(permit);
+        });
+        // The pool never drops a job, so the sender always answers.
+        result.await.map_err(|_| Saturated)
+    }
+}
+
+/// Hashing threads yield to the async workers: a nice value only the scheduler sees.
+fn lower_thread_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority has no memory-safety preconditions; on Linux `who = 0` with
+    // PRIO_PROCESS names the calling thread. Failure leaves the default priority, which is fine.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JOHNDOE: &str = "$argon2id$v=19$m=65536,t=3,p=4$wagCPXjifgvUFBzq4hqe3w$CYaIb8sB+wtD+Vu/P4uod1+Qof8h+1g7bbDlBID48Rc";
+    const STANLEY: &str = "$2b$12$HIbxs5kbjinDEUzbQJYqpeTp.GxRgy4m8hdQM4JnSunGQ6VaY5Ld6";
+
+    #[test]
+    fn verifies_the_tutorials_pwdlib_hash() {
+        assert_eq!(verify_password("secret", JOHNDOE), Ok(true));
+        assert_eq!(verify_password("Secret", JOHNDOE), Ok(false));
+        assert_eq!(verify_and_update("secret", JOHNDOE), (true, None));
+    }
+
+    #[test]
+    fn verifies_passlib_bcrypt_and_upgrades_it() {
+        assert_eq!(verify_password("password", STANLEY), Ok(false));
+        assert_eq!(verify_and_update("password", STANLEY), (false, None));
+        for variant in ["$2a$", "$2b$", "$2y$"] {
+            let hash = STANLEY.replacen("$2b$", variant, 1);
+            assert_eq!(verify_password("secret", &hash), Ok(true), "{variant}");
+            let (ok, upgraded) = verify_and_update("secret", &hash);
+            assert!(ok);
+            let upgraded = upgraded.expect("bcrypt is upgraded to argon2id");
+            assert!(upgraded.starts_with("$argon2id$v=19$m=65536,t=3,p=4$"));
+            assert_eq!(verify_and_update("secret", &upgraded), (true, None));
+        }
+    }
+
+    #[test]
+    fn new_hashes_carry_pwdlibs_parameters_and_verify() {
+        let hash = hash_password("correct horse");
+        assert!(hash.starts_with("$argon2id$v=19$m=65536,t=3,p=4$"), "{hash}");
+        assert_eq!(verify_password("correct horse", &hash), Ok(true));
+        assert!(!needs_update(&hash));
+        assert_ne!(hash, hash_password("correct horse"), "salts must differ");
+    }
+
+    #[test]
+    fn weaker_argon2_parameters_verify_but_need_an_update() {
+        let cheap = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"pw")
+        .unwrap()
+        .to_string();
+        assert_eq!(verify_password("pw", &cheap), Ok(true));
+        assert!(needs_update(&cheap));
+        let argon2i = Argon2::new(
+            Algorithm::Argon2i,
+            Version::V0x13,
+            Params::new(8, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"pw")
+        .unwrap()
+        .to_string();
+        assert_eq!(verify_password("pw", &argon2i), Ok(true));
+        assert!(needs_update(&argon2i));
+    }
+
+    #[test]
+    fn refuses_hashes_it_cannot_read() {
+        for bad in ["", "secret", "$1$abc$def", "$2b$12$short", "$scrypt$ln=16,r=8,p=1$aa$bb"] {
+            assert_eq!(check_hash(bad), Err(UnsupportedHash), "{bad}");
+            assert_eq!(verify_password("secret", bad), Err(UnsupportedHash), "{bad}");
+        }
+        assert_eq!(check_hash(JOHNDOE), Ok(()));
+        assert_eq!(check_hash(STANLEY), Ok(()));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn pool_refuses_work_beyond_its_queue() {
+        let pool = HashPool::new(1, 0).unwrap();
+        let (started, wait) = std::sync::mpsc::channel::<()>();
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let busy_pool = pool.clone();
+        let busy = tokio::spawn(async move {
+            busy_pool
+                .run(move || {
+                    started.send(()).unwrap();
+                    gate.recv().unwrap();
+                })
+                .await
+        });
+        wait.recv().unwrap();
+        assert_eq!(pool.run(|| ()).await, Err(Saturated));
+        release.send(()).unwrap();
+        busy.await.unwrap().unwrap();
+        assert_eq!(pool.run(|| 7).await, Ok(7));
+    }
+
+    #[tokio::test]
+    async fn unknown_users_are_never_verified() {
+        let pool = HashPool::new(1, 4).unwrap();
+        assert_eq!(
+            pool.verify_and_update("anything".into(), None).await,
+            Ok((false, None))
+        );
+        assert_eq!(
+            pool.verify_and_update("secret".into(), Some(JOHNDOE.into())).await,
+            Ok((true, None))
+        );
+    }
+}
