@@ -1,0 +1,308 @@
+//! The real binary: configuration refusals, the CLI, and HTTP over a socket.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+const KEY: &str = "09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7";
+
+/// The binary with an empty environment, run from an empty directory (so no `.env` is read
+/// unless a test writes one there).
+fn passflow(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_passflow"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .current_dir(dir);
+    command
+}
+
+fn run(command: &mut Command) -> Output {
+    command.stdin(Stdio::null()).output().unwrap()
+}
+
+/// A server on an ephemeral port, killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(command: &mut Command) -> Server {
+        let mut child = command
+            .env("PORT", "0")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let (lines, log) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // Keep draining after start-up so the server never blocks on a full pipe.
+            for line in stdout.lines().map_while(Result::ok) {
+                let _ = lines.send(line);
+            }
+        });
+        let mut seen = Vec::new();
+        let base = loop {
+            let line = log
+                .recv_timeout(Duration::from_secs(20))
+                .unwrap_or_else(|_| panic!("no 'listening on' line; saw {seen:#?}"));
+            if let Some((_, address)) = line.split_once("listening on ") {
+                break address.trim().to_owned();
+            }
+            seen.push(line);
+        };
+        Server { child, base }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = libc::pid_t::try_from(self.child.id()).unwrap();
+        // SAFETY: kill(2) on our own child's pid.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn login(client: &reqwest::Client, server: &Server, user: &str, pw: &str) -> reqwest::Response {
+    client
+        .post(server.url("/token"))
+        .form(&[("username", user), ("password", pw)])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn serves_login_and_profile_over_http_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(passflow(dir.path()).env("SECRET_KEY", KEY));
+    let client = reqwest::Client::new();
+
+    let reply = login(&client, &server, "johndoe", "secret").await;
+    assert_eq!(reply.status(), 200);
+    let token = reply.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let me = client
+        .get(server.url("/users/me/"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    assert_eq!(
+        me.text().await.unwrap(),
+        r#"{"username":"johndoe","email":"johndoe@example.com","full_name":"John Doe","disabled":false}"#
+    );
+
+    // seed 001's pytest suite, against the default server: bcrypt users log in.
+    for (user, password, full_name, email) in [
+        ("stanley", "secret", "Stanley Jobson", "Stanley.Jobson@localhost"),
+        ("mike", "password", "Mike Doe", "Mike.Doe@localhost"),
+    ] {
+        let unauthenticated = client.get(server.url("/users/me")).send().await.unwrap();
+        assert_eq!(unauthenticated.status(), 401);
+        let reply = login(&client, &server, user, password).await;
+        assert_eq!(reply.status(), 200);
+        let token = reply.json::<Value>().await.unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let me = client
+            .get(server.url("/users/me"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(me.status(), 200);
+        assert_eq!(
+            me.json::<Value>().await.unwrap(),
+            json!({"username": user, "email": email, "full_name": full_name, "disabled": false})
+        );
+    }
+
+    // A login in flight when SIGTERM arrives still gets its answer.
+    let in_flight = tokio::spawn({
+        let client = client.clone();
+        let url = server.url("/token");
+        async move {
+            client
+                .post(url)
+                .form(&[("username", "johndoe"), ("password", "secret")])
+                .send()
+                .await
+                .map(|reply| reply.status())
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let status = tokio::task::spawn_blocking(move || server.terminate())
+        .await
+        .unwrap();
+    assert_eq!(in_flight.await.unwrap().unwrap(), 200);
+    assert!(status.success(), "exit status {status}");
+}
+
+#[tokio::test]
+async fn without_a_secret_key_it_serves_with_a_random_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&mut passflow(dir.path()));
+    let client = reqwest::Client::new();
+    let reply = login(&client, &server, "johndoe", "secret").await;
+    assert_eq!(reply.status(), 200);
+    let token = reply.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let me = client
+        .get(server.url("/users/me/items/"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.text().await.unwrap(), r#"[{"item_id":"Foo","owner":"johndoe"}]"#);
+}
+
+#[test]
+fn a_missing_secret_key_is_warned_about_before_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = passflow(dir.path())
+        .env("PORT", "0")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(first.contains("WARN"), "{first}");
+    assert!(first.contains("SECRET_KEY is not set"), "{first}");
+    assert!(first.contains("will not survive a restart"), "{first}");
+}
+
+#[test]
+fn a_short_secret_key_is_refused_with_a_way_to_make_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(passflow(dir.path()).env("SECRET_KEY", "too-short"));
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("SECRET_KEY is 9 bytes long"), "{stderr}");
+    assert!(stderr.contains("openssl rand -hex 32"), "{stderr}");
+    assert!(!stderr.contains("too-short"), "the key itself is not echoed: {stderr}");
+}
+
+#[test]
+fn bad_numbers_are_refused_naming_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    for (variable, value) in [
+        ("PORT", "eighty"),
+        ("PORT", "70000"),
+        ("ACCESS_TOKEN_EXPIRE_MINUTES", "soon"),
+        ("ACCESS_TOKEN_EXPIRE_MINUTES", "0"),
+        ("HASH_WORKERS", "0"),
+        ("HASH_QUEUE", "-1"),
+        ("TOKEN_LEEWAY_SECONDS", "1.5"),
+    ] {
+        let output = run(passflow(dir.path()).env("SECRET_KEY", KEY).env(variable, value));
+        assert_eq!(output.status.code(), Some(2), "{variable}={value}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(variable), "{variable}={value}: {stderr}");
+    }
+}
+
+#[test]
+fn a_dot_env_file_is_read_and_the_environment_wins_over_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".env"), "SECRET_KEY=short-from-dot-env\n").unwrap();
+    let output = run(&mut passflow(dir.path()));
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("SECRET_KEY is 18 bytes long"), "{stderr}");
+    // The environment's (too short, other length) key wins over the file's.
+    let output = run(passflow(dir.path()).env("SECRET_KEY", "short"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("SECRET_KEY is 5 bytes long"), "{stderr}");
+    // And a flag wins over both.
+    let output = run(passflow(dir.path())
+        .env("SECRET_KEY", "short")
+        .args(["--secret-key", "abc", "--port", "0"]));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("SECRET_KEY is 3 bytes long"), "{stderr}");
+}
+
+#[test]
+fn gen_secret_prints_a_fresh_32_byte_hex_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = run(passflow(dir.path()).arg("gen-secret"));
+    let second = run(passflow(dir.path()).arg("gen-secret"));
+    assert!(first.status.success());
+    let key = String::from_utf8(first.stdout).unwrap();
+    let key = key.trim_end();
+    assert_eq!(key.len(), 64);
+    assert!(key.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    assert_ne!(key, String::from_utf8(second.stdout).unwrap().trim_end());
+}
+
+#[test]
+fn hash_password_reads_stdin_and_prints_a_pwdlib_compatible_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = passflow(dir.path())
+        .arg("hash-password")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"hunter2\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let hash = String::from_utf8(output.stdout).unwrap();
+    let hash = hash.trim_end();
+    assert!(hash.starts_with("$argon2id$v=19$m=65536,t=3,p=4$"), "{hash}");
+    assert_eq!(passflow::password::verify_password("hunter2", hash), Ok(true));
+}
+
+#[test]
+fn help_and_version_list_every_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = run(passflow(dir.path()).arg("--help"));
+    assert!(help.status.success());
+    let help = String::from_utf8(help.stdout).unwrap();
+    for needle in [
+        "serve",
+        "hash-password",
+        "gen-secret",
+        "[env: HOST=]",
+        "[env: PORT=]",
+        "[env: SECRET_KEY]",
+        "[env: ACCESS_TOKEN_EXPIRE_MINUTES=]",
+        "[env: USERS_FILE=]",
+        "[env: HASH_WORKERS=]",
+        "[env: HASH_QUEUE=]",
+    ] {
+        assert!(help.contains(needle), "--help lacks {needle}:\n{help}");
+    }
+    let version = run(passflow(dir.path()).arg("--version"));
+    assert_eq!(
+        String::from_utf8(version.stdout).unwrap(),
+        format!("passflow {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
