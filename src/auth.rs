@@ -72,8 +72,14 @@ mod tests {
     #[test]
     fn grants_what_is_asked_when_allowed() {
         let user = johndoe_with(&Scope::ALL);
-        assert_eq!(grant_scopes(["items"], &user).unwrap(), [Scope::Items].into());
-        assert_eq!(grant_scopes(["me", "me"], &user).unwrap(), [Scope::Me].into());
+        assert_eq!(
+            grant_scopes(["items"], &user).unwrap(),
+            [Scope::Items].into()
+        );
+        assert_eq!(
+            grant_scopes(["me", "me"], &user).unwrap(),
+            [Scope::Me].into()
+        );
     }
 
     #[test]

@@ -12,7 +12,12 @@ use crate::store::{InMemoryUserStore, UsersFileError};
 use crate::token::{SecretKey, SecretTooShort, TokenKeys, TokenSettings};
 
 #[derive(Debug, Parser)]
-#[command(name = "passflow", version, about, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "passflow",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -44,7 +49,12 @@ pub struct ServeArgs {
 
     /// Key that signs tokens (HS256), at least 32 bytes: `openssl rand -hex 32`. Unset: a
     /// random key per start, so tokens do not survive a restart.
-    #[arg(long, env = "SECRET_KEY", value_name = "SECRET_KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "SECRET_KEY",
+        value_name = "SECRET_KEY",
+        hide_env_values = true
+    )]
     pub secret_key: Option<String>,
 
     /// Minutes a token stays valid.
@@ -71,7 +81,12 @@ pub struct ServeArgs {
     pub hash_workers: Option<u16>,
 
     /// Logins allowed to wait for a hashing thread; more are answered 503.
-    #[arg(long, env = "HASH_QUEUE", value_name = "HASH_QUEUE", default_value_t = 32)]
+    #[arg(
+        long,
+        env = "HASH_QUEUE",
+        value_name = "HASH_QUEUE",
+        default_value_t = 32
+    )]
     pub hash_queue: u16,
 
     /// Seconds of clock skew tolerated on `exp` and `nbf`.

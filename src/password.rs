@@ -4,7 +4,7 @@
 use std::sync::{Arc, LazyLock};
 
 use argon2::{
-    Algorithm, Argon2, PasswordHash, PasswordHasher as _, PasswordVerifier as _, Params, Version,
+    Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier as _, Version,
 };
 use tokio::sync::{Semaphore, oneshot};
 
@@ -34,6 +34,8 @@ pub fn hash_password(password: &str) -> String {
 #[error("not an argon2 PHC string or a bcrypt ($2a$/$2b$/$2y$) hash")]
 pub struct UnsupportedHash;
 
+// Parsed once per verification and never stored, so the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum StoredHash<'a> {
     Argon2(PasswordHash),
     Bcrypt(&'a str),
@@ -218,7 +220,10 @@ mod tests {
     #[test]
     fn new_hashes_carry_pwdlibs_parameters_and_verify() {
         let hash = hash_password("correct horse");
-        assert!(hash.starts_with("$argon2id$v=19$m=65536,t=3,p=4$"), "{hash}");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=65536,t=3,p=4$"),
+            "{hash}"
+        );
         assert_eq!(verify_password("correct horse", &hash), Ok(true));
         assert!(!needs_update(&hash));
         assert_ne!(hash, hash_password("correct horse"), "salts must differ");
@@ -250,9 +255,19 @@ mod tests {
 
     #[test]
     fn refuses_hashes_it_cannot_read() {
-        for bad in ["", "secret", "$1$abc$def", "$2b$12$short", "$scrypt$ln=16,r=8,p=1$aa$bb"] {
+        for bad in [
+            "",
+            "secret",
+            "$1$abc$def",
+            "$2b$12$short",
+            "$scrypt$ln=16,r=8,p=1$aa$bb",
+        ] {
             assert_eq!(check_hash(bad), Err(UnsupportedHash), "{bad}");
-            assert_eq!(verify_password("secret", bad), Err(UnsupportedHash), "{bad}");
+            assert_eq!(
+                verify_password("secret", bad),
+                Err(UnsupportedHash),
+                "{bad}"
+            );
         }
         assert_eq!(check_hash(JOHNDOE), Ok(()));
         assert_eq!(check_hash(STANLEY), Ok(()));
@@ -287,7 +302,8 @@ mod tests {
             Ok((false, None))
         );
         assert_eq!(
-            pool.verify_and_update("secret".into(), Some(JOHNDOE.into())).await,
+            pool.verify_and_update("secret".into(), Some(JOHNDOE.into()))
+                .await,
             Ok((true, None))
         );
     }

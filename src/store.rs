@@ -50,8 +50,11 @@ pub trait UserStore: Send + Sync + 'static {
     async fn get_user(&self, username: &str) -> Result<Option<Arc<UserRecord>>, StoreError>;
 
     /// Replaces a user's password hash, used to upgrade hashes made with older parameters.
-    async fn update_password_hash(&self, username: &str, new_hash: String)
-    -> Result<(), StoreError>;
+    async fn update_password_hash(
+        &self,
+        username: &str,
+        new_hash: String,
+    ) -> Result<(), StoreError>;
 }
 
 /// Users held in a map; the hash upgrade swaps the record under a write lock.
@@ -81,7 +84,10 @@ impl InMemoryUserStore {
 #[async_trait]
 impl UserStore for InMemoryUserStore {
     async fn get_user(&self, username: &str) -> Result<Option<Arc<UserRecord>>, StoreError> {
-        let users = self.users.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let users = self
+            .users
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         Ok(users.get(username).cloned())
     }
 
@@ -90,7 +96,10 @@ impl UserStore for InMemoryUserStore {
         username: &str,
         new_hash: String,
     ) -> Result<(), StoreError> {
-        let mut users = self.users.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut users = self
+            .users
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let record = users
             .get_mut(username)
             .ok_or_else(|| StoreError(format!("no user named {username:?}")))?;

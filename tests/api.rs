@@ -7,8 +7,7 @@ use axum::http::{Request, header};
 use common::*;
 use serde_json::{Value, json};
 
-const JOHNDOE: &str =
-    r#"{"username":"johndoe","email":"johndoe@example.com","full_name":"John Doe","disabled":false}"#;
+const JOHNDOE: &str = r#"{"username":"johndoe","email":"johndoe@example.com","full_name":"John Doe","disabled":false}"#;
 const JOHNDOE_ITEMS: &str = r#"[{"item_id":"Foo","owner":"johndoe"}]"#;
 const NOT_AUTHENTICATED: &str = r#"{"detail":"Not authenticated"}"#;
 const INVALID: &str = r#"{"detail":"Could not validate credentials"}"#;
@@ -44,12 +43,18 @@ async fn login_returns_a_bearer_token_that_is_not_cached() {
     let token = body["access_token"].as_str().unwrap();
     let segments: Vec<_> = token.split('.').collect();
     assert_eq!(segments.len(), 3);
-    assert_eq!(decode_segment(segments[0]), json!({"alg": "HS256", "typ": "JWT"}));
+    assert_eq!(
+        decode_segment(segments[0]),
+        json!({"alg": "HS256", "typ": "JWT"})
+    );
     let claims = decode_segment(segments[1]);
     assert_eq!(claims["sub"], "johndoe");
     let now = jsonwebtoken::get_current_timestamp();
     let exp = claims["exp"].as_u64().expect("exp is an integer");
-    assert!((now + 1790..=now + 1800).contains(&exp), "exp {exp}, now {now}");
+    assert!(
+        (now + 1790..=now + 1800).contains(&exp),
+        "exp {exp}, now {now}"
+    );
     assert_eq!(claims["iat"].as_u64().map(|iat| exp - iat), Some(1800));
     assert_eq!(claims["jti"].as_str().map(str::len), Some(32));
 
@@ -85,8 +90,11 @@ async fn login_accepts_multipart_as_curl_dash_f_sends_it() {
 #[tokio::test]
 async fn wrong_password_and_unknown_user_get_the_same_401() {
     let app = app();
-    for (username, password) in [("johndoe", "wrong"), ("nobody", "secret"), ("JohnDoe", "secret")]
-    {
+    for (username, password) in [
+        ("johndoe", "wrong"),
+        ("nobody", "secret"),
+        ("JohnDoe", "secret"),
+    ] {
         post_form(&app, &[("username", username), ("password", password)])
             .await
             .assert(401, INCORRECT, BEARER);
@@ -112,7 +120,11 @@ async fn optional_fields_are_accepted_and_grant_type_must_be_password() {
 
     let reply = post_form(
         &app,
-        &[("grant_type", "client_credentials"), ("username", "johndoe"), ("password", "secret")],
+        &[
+            ("grant_type", "client_credentials"),
+            ("username", "johndoe"),
+            ("password", "secret"),
+        ],
     )
     .await;
     assert_eq!(reply.status, 422);
@@ -158,11 +170,17 @@ async fn bodies_that_are_not_forms_are_422_never_500() {
     let app = app();
     let both_missing = json!({"detail": [missing("username"), missing("password")]});
     let cases: [(Option<&str>, &str); 6] = [
-        (Some("application/json"), r#"{"username":"johndoe","password":"secret"}"#),
+        (
+            Some("application/json"),
+            r#"{"username":"johndoe","password":"secret"}"#,
+        ),
         (None, "username=johndoe&password=secret"),
         (Some("text/plain"), "username=johndoe&password=secret"),
         (Some("multipart/form-data"), "no boundary at all"),
-        (Some("multipart/form-data; boundary=abc"), "--abc\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\njohn"),
+        (
+            Some("multipart/form-data; boundary=abc"),
+            "--abc\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\njohn",
+        ),
         (Some("multipart/form-data; boundary=abc"), "garbage"),
     ];
     for (content_type, body) in cases {
@@ -180,8 +198,13 @@ async fn bodies_that_are_not_forms_are_422_never_500() {
 async fn a_repeated_field_keeps_its_last_value_and_percent_encoding_is_decoded() {
     let app = app();
     let request = Request::post("/token")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded; charset=utf-8")
-        .body(Body::from("username=alice&username=johndoe&password=%73ecret"))
+        .header(
+            header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded; charset=utf-8",
+        )
+        .body(Body::from(
+            "username=alice&username=johndoe&password=%73ecret",
+        ))
         .unwrap();
     let reply = send(&app, request).await;
     assert_eq!(reply.status, 200, "{}", reply.text());
@@ -259,7 +282,10 @@ async fn every_kind_of_bad_token_could_not_be_validated() {
     // A Bearer scheme with nothing after it is an (empty) token that fails, as in FastAPI.
     for value in ["Bearer", "bearer", "Bearer \u{e9}t\u{e9}"] {
         let request = Request::get("/users/me/")
-            .header(header::AUTHORIZATION, header::HeaderValue::from_bytes(value.as_bytes()).unwrap())
+            .header(
+                header::AUTHORIZATION,
+                header::HeaderValue::from_bytes(value.as_bytes()).unwrap(),
+            )
             .body(Body::empty())
             .unwrap();
         send(&app, request).await.assert(401, INVALID, BEARER);
@@ -289,7 +315,12 @@ async fn a_pyjwt_token_from_the_fastapi_tutorial_is_accepted_on_every_route() {
 async fn a_disabled_user_logs_in_but_is_an_inactive_user() {
     let app = app();
     let token = login(&app, "alice", "secretalice").await;
-    for path in ["/users/me/", "/users/me", "/users/me/items/", "/users/me/items"] {
+    for path in [
+        "/users/me/",
+        "/users/me",
+        "/users/me/items/",
+        "/users/me/items",
+    ] {
         get_with_token(&app, path, &token)
             .await
             .assert(400, INACTIVE, None);
@@ -325,6 +356,10 @@ async fn every_response_says_nosniff() {
     let app = app();
     for path in ["/health", "/nope", "/users/me/", "/docs/"] {
         let reply = get(&app, path, None).await;
-        assert_eq!(reply.header("x-content-type-options"), Some("nosniff"), "{path}");
+        assert_eq!(
+            reply.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
     }
 }

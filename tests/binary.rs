@@ -81,7 +81,12 @@ impl Drop for Server {
     }
 }
 
-async fn login(client: &reqwest::Client, server: &Server, user: &str, pw: &str) -> reqwest::Response {
+async fn login(
+    client: &reqwest::Client,
+    server: &Server,
+    user: &str,
+    pw: &str,
+) -> reqwest::Response {
     client
         .post(server.url("/token"))
         .form(&[("username", user), ("password", pw)])
@@ -116,7 +121,12 @@ async fn serves_login_and_profile_over_http_and_stops_cleanly_on_sigterm() {
 
     // seed 001's pytest suite, against the default server: bcrypt users log in.
     for (user, password, full_name, email) in [
-        ("stanley", "secret", "Stanley Jobson", "Stanley.Jobson@localhost"),
+        (
+            "stanley",
+            "secret",
+            "Stanley Jobson",
+            "Stanley.Jobson@localhost",
+        ),
         ("mike", "password", "Mike Doe", "Mike.Doe@localhost"),
     ] {
         let unauthenticated = client.get(server.url("/users/me")).send().await.unwrap();
@@ -178,7 +188,10 @@ async fn without_a_secret_key_it_serves_with_a_random_one() {
         .send()
         .await
         .unwrap();
-    assert_eq!(me.text().await.unwrap(), r#"[{"item_id":"Foo","owner":"johndoe"}]"#);
+    assert_eq!(
+        me.text().await.unwrap(),
+        r#"[{"item_id":"Foo","owner":"johndoe"}]"#
+    );
 }
 
 #[test]
@@ -207,7 +220,10 @@ fn a_short_secret_key_is_refused_with_a_way_to_make_one() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("SECRET_KEY is 9 bytes long"), "{stderr}");
     assert!(stderr.contains("openssl rand -hex 32"), "{stderr}");
-    assert!(!stderr.contains("too-short"), "the key itself is not echoed: {stderr}");
+    assert!(
+        !stderr.contains("too-short"),
+        "the key itself is not echoed: {stderr}"
+    );
 }
 
 #[test]
@@ -222,7 +238,9 @@ fn bad_numbers_are_refused_naming_the_variable() {
         ("HASH_QUEUE", "-1"),
         ("TOKEN_LEEWAY_SECONDS", "1.5"),
     ] {
-        let output = run(passflow(dir.path()).env("SECRET_KEY", KEY).env(variable, value));
+        let output = run(passflow(dir.path())
+            .env("SECRET_KEY", KEY)
+            .env(variable, value));
         assert_eq!(output.status.code(), Some(2), "{variable}={value}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(variable), "{variable}={value}: {stderr}");
@@ -242,9 +260,12 @@ fn a_dot_env_file_is_read_and_the_environment_wins_over_it() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("SECRET_KEY is 5 bytes long"), "{stderr}");
     // And a flag wins over both.
-    let output = run(passflow(dir.path())
-        .env("SECRET_KEY", "short")
-        .args(["--secret-key", "abc", "--port", "0"]));
+    let output = run(passflow(dir.path()).env("SECRET_KEY", "short").args([
+        "--secret-key",
+        "abc",
+        "--port",
+        "0",
+    ]));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("SECRET_KEY is 3 bytes long"), "{stderr}");
 }
@@ -258,7 +279,10 @@ fn gen_secret_prints_a_fresh_32_byte_hex_key() {
     let key = String::from_utf8(first.stdout).unwrap();
     let key = key.trim_end();
     assert_eq!(key.len(), 64);
-    assert!(key.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    assert!(
+        key.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    );
     assert_ne!(key, String::from_utf8(second.stdout).unwrap().trim_end());
 }
 
@@ -276,8 +300,14 @@ fn hash_password_reads_stdin_and_prints_a_pwdlib_compatible_hash() {
     assert!(output.status.success());
     let hash = String::from_utf8(output.stdout).unwrap();
     let hash = hash.trim_end();
-    assert!(hash.starts_with("$argon2id$v=19$m=65536,t=3,p=4$"), "{hash}");
-    assert_eq!(passflow::password::verify_password("hunter2", hash), Ok(true));
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=65536,t=3,p=4$"),
+        "{hash}"
+    );
+    assert_eq!(
+        passflow::password::verify_password("hunter2", hash),
+        Ok(true)
+    );
 }
 
 #[test]
@@ -305,4 +335,21 @@ fn help_and_version_list_every_setting() {
         String::from_utf8(version.stdout).unwrap(),
         format!("passflow {}\n", env!("CARGO_PKG_VERSION"))
     );
+}
+
+#[test]
+fn an_invalid_users_file_stops_the_start_naming_user_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("users.json");
+    std::fs::write(
+        &path,
+        r#"{"bob": {"username": "bob", "full_name": null, "email": null, "disabled": false}}"#,
+    )
+    .unwrap();
+    let output = run(passflow(dir.path()).env("SECRET_KEY", KEY).env("USERS_FILE", &path));
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("USERS_FILE"), "{stderr}");
+    assert!(stderr.contains("user \"bob\""), "{stderr}");
+    assert!(stderr.contains("missing field `hashed_password`"), "{stderr}");
 }

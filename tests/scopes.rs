@@ -13,7 +13,15 @@ use passflow::store::{InMemoryUserStore, User, UserRecord, demo_users};
 const NOT_ENOUGH: &str = r#"{"detail":"Not enough permissions"}"#;
 
 async fn login_with_scope(app: &axum::Router, scope: &str) -> common::Reply {
-    post_form(app, &[("username", "johndoe"), ("password", "secret"), ("scope", scope)]).await
+    post_form(
+        app,
+        &[
+            ("username", "johndoe"),
+            ("password", "secret"),
+            ("scope", scope),
+        ],
+    )
+    .await
 }
 
 /// johndoe as in the demo, but only allowed `allowed`.
@@ -51,9 +59,11 @@ async fn a_token_scoped_to_me_reads_the_profile_but_not_the_items() {
     let me = get_with_token(&app, "/users/me/", &token).await;
     assert_eq!(me.status, 200);
     for path in ["/users/me/items/", "/users/me/items"] {
-        get_with_token(&app, path, &token)
-            .await
-            .assert(401, NOT_ENOUGH, Some(r#"Bearer scope="me items""#));
+        get_with_token(&app, path, &token).await.assert(
+            401,
+            NOT_ENOUGH,
+            Some(r#"Bearer scope="me items""#),
+        );
     }
 }
 
@@ -62,9 +72,11 @@ async fn a_token_scoped_to_items_alone_reads_nothing_under_users_me() {
     let app = app();
     let reply = login_with_scope(&app, "items").await;
     let token = reply.json()["access_token"].as_str().unwrap().to_owned();
-    get_with_token(&app, "/users/me/", &token)
-        .await
-        .assert(401, NOT_ENOUGH, Some(r#"Bearer scope="me""#));
+    get_with_token(&app, "/users/me/", &token).await.assert(
+        401,
+        NOT_ENOUGH,
+        Some(r#"Bearer scope="me""#),
+    );
     get_with_token(&app, "/users/me/items/", &token)
         .await
         .assert(401, NOT_ENOUGH, Some(r#"Bearer scope="me items""#));
@@ -81,9 +93,11 @@ async fn requested_scopes_are_granted_in_canonical_order_without_repeats() {
 #[tokio::test]
 async fn unknown_scopes_get_no_token() {
     let app = app();
-    login_with_scope(&app, "me admin")
-        .await
-        .assert(400, r#"{"detail":"Unknown scope: admin"}"#, None);
+    login_with_scope(&app, "me admin").await.assert(
+        400,
+        r#"{"detail":"Unknown scope: admin"}"#,
+        None,
+    );
 }
 
 #[tokio::test]
@@ -101,10 +115,18 @@ async fn the_scope_check_comes_after_the_password_check() {
     let app = app();
     let reply = post_form(
         &app,
-        &[("username", "johndoe"), ("password", "wrong"), ("scope", "admin")],
+        &[
+            ("username", "johndoe"),
+            ("password", "wrong"),
+            ("scope", "admin"),
+        ],
     )
     .await;
-    reply.assert(401, r#"{"detail":"Incorrect username or password"}"#, Some("Bearer"));
+    reply.assert(
+        401,
+        r#"{"detail":"Incorrect username or password"}"#,
+        Some("Bearer"),
+    );
 }
 
 #[tokio::test]
@@ -139,9 +161,11 @@ async fn status_needs_only_a_valid_token() {
         get_with_token(&app, path, tokens::PYJWT_ALICE)
             .await
             .assert(200, r#"{"status":"ok"}"#, None);
-        get(&app, path, None)
-            .await
-            .assert(401, r#"{"detail":"Not authenticated"}"#, Some("Bearer"));
+        get(&app, path, None).await.assert(
+            401,
+            r#"{"detail":"Not authenticated"}"#,
+            Some("Bearer"),
+        );
         get_with_token(&app, path, tokens::EXPIRED).await.assert(
             401,
             r#"{"detail":"Could not validate credentials"}"#,
@@ -181,9 +205,11 @@ async fn users_without_scopes_can_still_read_the_status() {
     let token = reply.json()["access_token"].as_str().unwrap().to_owned();
     let status = get_with_token(&app, "/status/", &token).await;
     assert_eq!(status.status, 200);
-    get_with_token(&app, "/users/me/", &token)
-        .await
-        .assert(401, NOT_ENOUGH, Some(r#"Bearer scope="me""#));
+    get_with_token(&app, "/users/me/", &token).await.assert(
+        401,
+        NOT_ENOUGH,
+        Some(r#"Bearer scope="me""#),
+    );
     // Null email and full name serialize as null, like FastAPI's optional fields.
     let robot = router(state_with(
         settings(),

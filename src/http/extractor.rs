@@ -34,7 +34,9 @@ impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
             }
             Ok(TypedHeader(Authorization(bearer))) => Ok(Self(bearer.token().to_owned())),
             Err(rejection) if rejection.is_missing() => Err(ApiError::NotAuthenticated),
-            Err(_) => Err(unparsed_authorization(parts.headers.get(header::AUTHORIZATION))),
+            Err(_) => Err(unparsed_authorization(
+                parts.headers.get(header::AUTHORIZATION),
+            )),
         }
     }
 }

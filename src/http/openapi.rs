@@ -3,8 +3,10 @@
 
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::response::{Response, ResponseBuilder};
-use utoipa::openapi::security::{Flow, OAuth2, Password, Scopes, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{Content, Ref, header::HeaderBuilder, schema::Type, ObjectBuilder};
+use utoipa::openapi::security::{
+    Flow, OAuth2, Password, Scopes, SecurityRequirement, SecurityScheme,
+};
+use utoipa::openapi::{Content, ObjectBuilder, Ref, header::HeaderBuilder, schema::Type};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::UtoipaMethodRouter;
 
@@ -87,10 +89,16 @@ pub fn guarded<G: UserGuard, H: GuardedHandler<G>>(
         for operation in operations_mut(item) {
             let scopes = G::SCOPES.iter().map(|scope| scope.as_str());
             operation.security = Some(vec![SecurityRequirement::new(SECURITY_SCHEME, scopes)]);
-            operation.responses.responses.insert("401".into(), unauthorized().into());
+            operation
+                .responses
+                .responses
+                .insert("401".into(), unauthorized().into());
             if G::REFUSES_INACTIVE {
                 let inactive = error_response("Inactive user");
-                operation.responses.responses.insert("400".into(), inactive.into());
+                operation
+                    .responses
+                    .responses
+                    .insert("400".into(), inactive.into());
             }
         }
     }
@@ -131,9 +139,7 @@ fn unauthorized() -> Response {
         ))
         .build();
     ResponseBuilder::new()
-        .description(
-            "Not authenticated, Could not validate credentials, or Not enough permissions",
-        )
+        .description("Not authenticated, Could not validate credentials, or Not enough permissions")
         .content("application/json", error_body())
         .header("WWW-Authenticate", www_authenticate)
         .build()

@@ -32,7 +32,8 @@ pub mod tokens {
     /// Signed with another key.
     pub const OTHER_KEY: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJqb2huZG9lIiwiZXhwIjo0MTAyNDQ0ODAwfQ.NBgr_MTvY0YxCDgukWmA5mzUPlGMcKQDyfPRooEUSEg";
     /// `alg: none`, no signature.
-    pub const ALG_NONE: &str = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJqb2huZG9lIiwiZXhwIjo0MTAyNDQ0ODAwfQ.";
+    pub const ALG_NONE: &str =
+        "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJqb2huZG9lIiwiZXhwIjo0MTAyNDQ0ODAwfQ.";
     /// `nbf` ten seconds before `exp`, in 2100.
     pub const NOT_YET_VALID: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJqb2huZG9lIiwiZXhwIjo0MTAyNDQ0ODAwLCJuYmYiOjQxMDI0NDQ3OTB9.hvug_tQ10yBBndYEHteNd4Uo5y7BeMWs6UJAJ0q_tnk";
     pub const SCOPE_ME: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJqb2huZG9lIiwiZXhwIjo0MTAyNDQ0ODAwLCJzY29wZSI6Im1lIn0.3rf_ueSUbjRqb6uvo4JA78vtr1Jd6eZhCvNDVGBy6ao";
@@ -48,7 +49,11 @@ pub fn settings() -> TokenSettings {
 }
 
 pub fn state_with(settings: TokenSettings, users: InMemoryUserStore) -> AppState {
-    AppState::new(users, TokenKeys::new(settings), HashPool::new(2, 32).unwrap())
+    AppState::new(
+        users,
+        TokenKeys::new(settings),
+        HashPool::new(2, 32).unwrap(),
+    )
 }
 
 /// The service as `cargo run` builds it, but signing with the tutorial's key.
