@@ -38,7 +38,7 @@ async fn login_returns_a_bearer_token_that_is_not_cached() {
     assert_eq!(body["token_type"], "bearer");
     assert_eq!(body["scope"], "me items");
     let keys: Vec<_> = body.as_object().unwrap().keys().cloned().collect();
-    assert_eq!(keys, ["access_token", "scope", "token_type"]);
+    assert_eq!(keys, ["access_token", "token_type", "scope"]);
 
     let token = body["access_token"].as_str().unwrap();
     let segments: Vec<_> = token.split('.').collect();

@@ -346,10 +346,15 @@ fn an_invalid_users_file_stops_the_start_naming_user_and_field() {
         r#"{"bob": {"username": "bob", "full_name": null, "email": null, "disabled": false}}"#,
     )
     .unwrap();
-    let output = run(passflow(dir.path()).env("SECRET_KEY", KEY).env("USERS_FILE", &path));
+    let output = run(passflow(dir.path())
+        .env("SECRET_KEY", KEY)
+        .env("USERS_FILE", &path));
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("USERS_FILE"), "{stderr}");
     assert!(stderr.contains("user \"bob\""), "{stderr}");
-    assert!(stderr.contains("missing field `hashed_password`"), "{stderr}");
+    assert!(
+        stderr.contains("missing field `hashed_password`"),
+        "{stderr}"
+    );
 }

@@ -31,19 +31,9 @@ print(json.dumps({
 
 #[test]
 fn pyjwt_and_pwdlib_accept_ours_and_we_accept_theirs() {
-    let python = std::env::var("PASSFLOW_PYTHON").unwrap_or_else(|_| "python3".into());
-    let available = Command::new(&python)
-        .args(["-c", "import jwt, pwdlib, argon2"])
-        .status()
-        .is_ok_and(|status| status.success());
-    if !available {
-        assert!(
-            std::env::var_os("PASSFLOW_REQUIRE_PYTHON").is_none(),
-            "{python} lacks pyjwt/pwdlib[argon2]"
-        );
-        eprintln!("skipped: {python} lacks pyjwt and pwdlib[argon2]");
+    let Some(python) = python_with("jwt, pwdlib, argon2") else {
         return;
-    }
+    };
 
     let token = TokenKeys::new(settings())
         .create_access_token("johndoe", "me items")
@@ -61,11 +51,17 @@ fn pyjwt_and_pwdlib_accept_ours_and_we_accept_theirs() {
     let answer: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(answer["sub"], "johndoe");
     assert_eq!(answer["scope"], "me items");
-    assert_eq!(answer["header"], serde_json::json!({"alg": "HS256", "typ": "JWT"}));
+    assert_eq!(
+        answer["header"],
+        serde_json::json!({"alg": "HS256", "typ": "JWT"})
+    );
     assert_eq!(answer["pwdlib_verifies_ours"], true);
     assert_eq!(answer["pwdlib_rejects_wrong"], true);
     let theirs = answer["pwdlib_hash"].as_str().unwrap();
-    assert!(theirs.starts_with("$argon2id$v=19$m=65536,t=3,p=4$"), "{theirs}");
+    assert!(
+        theirs.starts_with("$argon2id$v=19$m=65536,t=3,p=4$"),
+        "{theirs}"
+    );
     assert_eq!(verify_password("battery staple", theirs), Ok(true));
     assert_eq!(verify_password("battery", theirs), Ok(false));
 }

@@ -65,12 +65,21 @@ async fn scopes_in_the_file_limit_what_a_user_is_granted() {
 
 #[test]
 fn an_incomplete_user_is_refused_naming_the_user_and_the_field() {
-    for field in ["username", "full_name", "email", "hashed_password", "disabled"] {
+    for field in [
+        "username",
+        "full_name",
+        "email",
+        "hashed_password",
+        "disabled",
+    ] {
         let mut user = stanley();
         user.as_object_mut().unwrap().remove(field);
         let message = load_error(json!({ "stanley": user }));
         assert!(message.contains("user \"stanley\""), "{message}");
-        assert!(message.contains(&format!("missing field `{field}`")), "{message}");
+        assert!(
+            message.contains(&format!("missing field `{field}`")),
+            "{message}"
+        );
     }
 }
 
@@ -87,7 +96,10 @@ fn null_email_and_full_name_are_allowed() {
 fn a_key_that_disagrees_with_the_username_is_refused() {
     let message = load_error(json!({ "stan": stanley() }));
     assert!(message.contains("user \"stan\""), "{message}");
-    assert!(message.contains("field `username` is \"stanley\""), "{message}");
+    assert!(
+        message.contains("field `username` is \"stanley\""),
+        "{message}"
+    );
 }
 
 #[test]
@@ -126,7 +138,9 @@ async fn a_bcrypt_user_is_upgraded_to_argon2id_on_login_and_still_logs_in() {
     login(&app, "stanley", "secret").await;
     let after = store.get_user("stanley").await.unwrap().unwrap();
     assert!(
-        after.hashed_password.starts_with("$argon2id$v=19$m=65536,t=3,p=4$"),
+        after
+            .hashed_password
+            .starts_with("$argon2id$v=19$m=65536,t=3,p=4$"),
         "{}",
         after.hashed_password
     );

@@ -55,6 +55,7 @@ pub struct ErrorDetail {
 
 /// One entry of FastAPI's 422 body: `{"type", "loc", "msg", "input"[, "ctx"]}`.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(as = ValidationError)]
 pub struct ValidationIssue {
     #[serde(rename = "type")]
     pub kind: &'static str,
@@ -67,6 +68,7 @@ pub struct ValidationIssue {
 
 /// FastAPI's 422 body: `{"detail": [ValidationIssue, ...]}`.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = HTTPValidationError)]
 pub struct ValidationErrorBody {
     pub detail: Vec<ValidationIssue>,
 }

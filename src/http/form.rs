@@ -26,7 +26,7 @@ pub struct OAuth2PasswordRequestForm {
     #[schema(format = Password, example = "secret")]
     pub password: String,
     /// Space-separated scopes to request; empty asks for all the user may have.
-    #[schema(default = "")]
+    #[schema(default = "", required = false)]
     pub scope: String,
     #[schema(nullable = false)]
     pub client_id: Option<String>,

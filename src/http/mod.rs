@@ -25,19 +25,7 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// The whole service as a router, ready to serve or to drive in-process from tests.
 pub fn router(state: AppState) -> Router {
-    let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(login_for_access_token))
-        .routes(guarded(routes!(read_users_me), read_users_me))
-        .routes(guarded(routes!(read_own_items), read_own_items))
-        .routes(guarded(routes!(read_system_status), read_system_status))
-        .routes(routes!(health))
-        // FastAPI answers these with a 307 to the slashed path; we serve them directly and
-        // keep them out of the document so each operation appears once.
-        .route("/users/me", get(read_users_me))
-        .route("/users/me/items", get(read_own_items))
-        .route("/status", get(read_system_status))
-        .split_for_parts();
-
+    let (router, api) = routes().split_for_parts();
     router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
         .fallback(not_found)
@@ -49,4 +37,19 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The routes and, collected from the same declarations, their OpenAPI document.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(login_for_access_token))
+        .routes(guarded(routes!(read_users_me), read_users_me))
+        .routes(guarded(routes!(read_own_items), read_own_items))
+        .routes(guarded(routes!(read_system_status), read_system_status))
+        .routes(routes!(health))
+        // FastAPI answers these with a 307 to the slashed path; we serve them directly and
+        // keep them out of the document so each operation appears once.
+        .route("/users/me", get(read_users_me))
+        .route("/users/me/items", get(read_own_items))
+        .route("/status", get(read_system_status))
 }

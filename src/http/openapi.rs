@@ -15,6 +15,11 @@ use crate::http::extractor::{ActiveUser, CurrentUser};
 use crate::scopes::{RequiredScopes, Scope};
 use crate::state::AppState;
 
+/// The document `/openapi.json` serves.
+pub fn document() -> utoipa::openapi::OpenApi {
+    super::routes().into_openapi()
+}
+
 /// The security scheme's name, as FastAPI calls it.
 pub const SECURITY_SCHEME: &str = "OAuth2PasswordBearer";
 

@@ -132,3 +132,23 @@ pub async fn login(app: &Router, username: &str, password: &str) -> String {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     reply.json()["access_token"].as_str().unwrap().to_owned()
 }
+
+/// The Python to check interop with (`PASSFLOW_PYTHON`, else `python3`) if it can import
+/// `modules`. Without them the caller skips, unless `PASSFLOW_REQUIRE_PYTHON` is set (as
+/// `.ci/run` does), which makes their absence a failure.
+pub fn python_with(modules: &str) -> Option<String> {
+    let python = std::env::var("PASSFLOW_PYTHON").unwrap_or_else(|_| "python3".into());
+    let available = std::process::Command::new(&python)
+        .args(["-c", &format!("import {modules}")])
+        .status()
+        .is_ok_and(|status| status.success());
+    if available {
+        return Some(python);
+    }
+    assert!(
+        std::env::var_os("PASSFLOW_REQUIRE_PYTHON").is_none(),
+        "{python} cannot import {modules}"
+    );
+    eprintln!("skipped: {python} cannot import {modules}");
+    None
+}
