@@ -20,6 +20,7 @@ pub struct User {
     pub email: Option<String>,
     #[schema(example = "John Doe")]
     pub full_name: Option<String>,
+    #[schema(example = false)]
     pub disabled: bool,
 }
 

@@ -354,7 +354,7 @@ async fn health_unknown_paths_and_wrong_methods_answer_in_json() {
 #[tokio::test]
 async fn every_response_says_nosniff() {
     let app = app();
-    for path in ["/health", "/nope", "/users/me/", "/docs/"] {
+    for path in ["/health", "/nope", "/users/me/", "/docs", "/openapi.json"] {
         let reply = get(&app, path, None).await;
         assert_eq!(
             reply.header("x-content-type-options"),

@@ -187,9 +187,29 @@ fn the_document_is_valid_openapi() {
 #[tokio::test]
 async fn swagger_ui_is_served_from_the_binary_and_points_at_our_document() {
     let app = app();
-    let page = get(&app, "/docs/", None).await;
+    // At /docs, as in FastAPI, so the relative tokenUrl resolves to /token.
+    let page = get(&app, "/docs", None).await;
     assert_eq!(page.status, 200);
-    assert!(page.text().contains("swagger-ui"), "{}", page.text());
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(
+        page.text().contains(r#"<base href="docs/">"#),
+        "{}",
+        page.text()
+    );
+    assert!(
+        page.text().contains("./swagger-ui-bundle.js"),
+        "{}",
+        page.text()
+    );
+    let slash = get(&app, "/docs/", None).await;
+    assert_eq!(slash.status, 307);
+    assert_eq!(slash.header("location"), Some("/docs"));
+    get(&app, "/docs/nope.js", None)
+        .await
+        .assert(404, r#"{"detail":"Not Found"}"#, None);
     for asset in [
         "/docs/swagger-ui.css",
         "/docs/swagger-ui-bundle.js",
@@ -204,4 +224,8 @@ async fn swagger_ui_is_served_from_the_binary_and_points_at_our_document() {
     let script = initializer.text();
     assert!(script.contains("/openapi.json"), "{script}");
     assert!(!script.contains("https://"), "{script}");
+    assert!(
+        script.contains(r#""persistAuthorization": true"#),
+        "{script}"
+    );
 }

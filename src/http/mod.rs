@@ -1,5 +1,6 @@
 //! Everything HTTP: routes, extractors, the error type and the OpenAPI document.
 
+pub mod docs;
 pub mod error;
 pub mod extractor;
 pub mod form;
@@ -14,7 +15,6 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::{router::OpenApiRouter, routes};
-use utoipa_swagger_ui::SwaggerUi;
 
 use crate::state::AppState;
 use handlers::*;
@@ -27,7 +27,7 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub fn router(state: AppState) -> Router {
     let (router, api) = routes().split_for_parts();
     router
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
+        .merge(docs::routes(api))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

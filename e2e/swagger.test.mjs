@@ -1,0 +1,141 @@
+// Swagger UI's Authorize button, end to end: the real passflow binary on an ephemeral port,
+// headless Debian Chromium driven by playwright-core. Run from e2e/: `npm ci && npm test`
+// (after `cargo build`; PASSFLOW_BIN and CHROMIUM override the binary and browser paths).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { mkdirSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+
+const BIN = process.env.PASSFLOW_BIN ?? new URL('../target/debug/passflow', import.meta.url).pathname;
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const SHOTS = new URL('./screenshots/', import.meta.url).pathname;
+
+let server;
+let base;
+let browser;
+
+function startServer() {
+  const proc = spawn(BIN, [], {
+    env: {
+      PATH: process.env.PATH,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      SECRET_KEY: 'e2e-only-key-e2e-only-key-e2e-only-key',
+      NO_COLOR: '1',
+      RUST_LOG: 'passflow=info',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no "listening on" line in 20 s')), 20_000);
+    proc.on('exit', (code) => reject(new Error(`passflow exited early with ${code}`)));
+    createInterface({ input: proc.stdout }).on('line', (line) => {
+      const match = line.match(/listening on (http:\/\/\S+)/);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ proc, url: match[1] });
+      }
+    });
+  });
+}
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  const started = await startServer();
+  server = started.proc;
+  base = started.url;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill('SIGTERM');
+});
+
+/** A page on /docs that records every request it makes. */
+async function openDocs() {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+  const requests = [];
+  page.on('request', (request) => requests.push(request));
+  await page.goto(`${base}/docs`);
+  await page.locator('.swagger-ui .info .title').waitFor();
+  return { page, requests };
+}
+
+/** Swagger UI's buttons carry aria-labels that differ from their text, so match the text. */
+function button(scope, text) {
+  return scope.locator('button', { hasText: text });
+}
+
+async function authorize(page, username, password) {
+  await page.locator('.auth-wrapper button.authorize').click();
+  const dialog = page.locator('.modal-ux');
+  await dialog.locator('#oauth_username').fill(username);
+  await dialog.locator('#oauth_password').fill(password);
+  await dialog.locator('.auth-btn-wrapper button.authorize').click();
+  return dialog;
+}
+
+test('Authorize as johndoe, then GET /users/me/ from the page', async () => {
+  const { page, requests } = await openDocs();
+
+  const dialog = await authorize(page, 'johndoe', 'secret');
+  await button(dialog, 'Logout').waitFor();
+  assert.match(await dialog.innerText(), /Authorized/);
+  await button(dialog, 'Close').click();
+  await dialog.waitFor({ state: 'detached' });
+
+  const operation = page.locator('#operations-users-read_users_me');
+  await operation.locator('.opblock-summary').click();
+  await button(operation, 'Try it out').click();
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.url() === `${base}/users/me/`),
+    button(operation, 'Execute').click(),
+  ]);
+  assert.equal(response.status(), 200);
+  const live = operation.locator('.live-responses-table');
+  const status = live.locator('tbody .response-col_status');
+  await status.waitFor();
+  assert.match(await status.innerText(), /^200/);
+  assert.match(await live.innerText(), /"johndoe"/);
+  await operation.screenshot({ path: `${SHOTS}swagger-authorized.png` });
+
+  const login = requests.find((r) => r.url() === `${base}/token`);
+  assert.ok(login, 'the dialog posted to /token');
+  assert.equal(login.method(), 'POST');
+  assert.match(login.headers()['content-type'], /^application\/x-www-form-urlencoded/);
+  const call = requests.find((r) => r.url() === `${base}/users/me/`);
+  assert.match(call.headers()['authorization'], /^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
+
+  const origin = new URL(base).origin;
+  const elsewhere = requests.map((r) => r.url()).filter((u) => !u.startsWith(origin) && !u.startsWith('data:'));
+  assert.deepEqual(elsewhere, [], 'the page only talks to passflow');
+  await page.close();
+});
+
+test('a wrong password shows the 401 in the Authorize dialog', async () => {
+  const { page } = await openDocs();
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.url() === `${base}/token`),
+    authorize(page, 'johndoe', 'wrong'),
+  ]);
+  assert.equal(response.status(), 401);
+  assert.deepEqual(await response.json(), { detail: 'Incorrect username or password' });
+  const dialog = page.locator('.modal-ux');
+  const errors = dialog.locator('.errors');
+  await errors.waitFor();
+  assert.match(await errors.innerText(), /Unauthorized/);
+  assert.equal(await button(dialog, 'Logout').count(), 0);
+  await page.screenshot({ path: `${SHOTS}swagger-wrong-password.png` });
+  await page.close();
+});

@@ -1,0 +1,63 @@
+//! Swagger UI and the OpenAPI document, every asset served from the binary.
+//!
+//! The page lives at `/docs`, not `/docs/`, as in FastAPI: Swagger UI resolves the relative
+//! `tokenUrl: "token"` against the page's address, so only from `/docs` does the Authorize
+//! dialog post to `/token` (and, behind a proxy, from `/prefix/docs` to `/prefix/token`).
+//! A `<base>` element points the page's own relative asset links into `docs/`.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::Path;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use utoipa::openapi::OpenApi;
+use utoipa_swagger_ui::Config;
+
+use crate::http::error::ApiError;
+
+const SPEC_URL: &str = "/openapi.json";
+
+pub fn routes<S: Clone + Send + Sync + 'static>(api: OpenApi) -> Router<S> {
+    let api = Arc::new(api);
+    let config = Arc::new(Config::new([SPEC_URL]).persist_authorization(true));
+    let index = Html(Bytes::from(index_page(&config)));
+    Router::new()
+        .route(SPEC_URL, get(move || async move { Json(api) }))
+        .route("/docs", get(move || async move { index }))
+        .route("/docs/", get(|| async { Redirect::temporary("/docs") }))
+        .route("/docs/{*file}", get(move |file| asset(file, config)))
+}
+
+fn index_page(config: &Arc<Config<'static>>) -> String {
+    let file = utoipa_swagger_ui::serve("index.html", Arc::clone(config))
+        .ok()
+        .flatten()
+        .expect("the vendored Swagger UI has an index.html");
+    String::from_utf8_lossy(&file.bytes).replacen("<head>", "<head>\n  <base href=\"docs/\">", 1)
+}
+
+async fn asset(Path(file): Path<String>, config: Arc<Config<'static>>) -> Response {
+    match utoipa_swagger_ui::serve(&file, config) {
+        Ok(Some(file)) => {
+            let mut response = (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, file.content_type)],
+                file.bytes.into_owned(),
+            )
+                .into_response();
+            if file.gzpipped {
+                response.headers_mut().insert(
+                    header::CONTENT_ENCODING,
+                    header::HeaderValue::from_static("gzip"),
+                );
+            }
+            response
+        }
+        Ok(None) => ApiError::NotFound.into_response(),
+        Err(err) => ApiError::Internal(format!("swagger ui asset {file}: {err}")).into_response(),
+    }
+}
