@@ -170,8 +170,10 @@ impl HashPool {
             .map_err(|_| Saturated)?;
         let (done, result) = oneshot::channel();
         self.threads.spawn(move || {
-            let _ = done.send(job());
+            let result = job();
+            // Free the slot before answering, so the caller can queue again at once.
             drop(permit);
+            let _ = done.send(result);
         });
         // The pool never drops a job, so the sender always answers.
         result.await.map_err(|_| Saturated)
