@@ -1,14 +1,20 @@
 //! Configuration and command line. Every setting is a flag and an environment variable
 //! (a `.env` file fills in unset variables); flags win over the environment.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use axum::http::HeaderValue;
 use clap::{Args, Parser, Subcommand};
+use ipnet::IpNet;
 
+use crate::http::HttpOptions;
 use crate::password::HashPool;
+use crate::server::ServerOptions;
 use crate::state::AppState;
 use crate::store::{InMemoryUserStore, UsersFileError};
+use crate::throttle::ThrottleSettings;
 use crate::token::{SecretKey, SecretTooShort, TokenKeys, TokenSettings};
 
 #[derive(Debug, Parser)]
@@ -105,6 +111,54 @@ pub struct ServeArgs {
     /// When set, tokens carry this `aud` and must carry it to be accepted.
     #[arg(long, env = "TOKEN_AUDIENCE", value_name = "TOKEN_AUDIENCE")]
     pub token_audience: Option<String>,
+
+    /// Failed logins allowed per client address and username per window; then 429.
+    #[arg(long, env = "LOGIN_FAILURES_PER_USER", value_name = "LOGIN_FAILURES_PER_USER",
+        default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub login_failures_per_user: u32,
+
+    /// Logins allowed per client address per window; then 429.
+    #[arg(long, env = "LOGIN_ATTEMPTS_PER_IP", value_name = "LOGIN_ATTEMPTS_PER_IP",
+        default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub login_attempts_per_ip: u32,
+
+    /// The login throttle's window, in seconds.
+    #[arg(long, env = "LOGIN_WINDOW_SECONDS", value_name = "LOGIN_WINDOW_SECONDS",
+        default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..))]
+    pub login_window_seconds: u64,
+
+    /// Proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-For is believed.
+    #[arg(long, env = "TRUSTED_PROXIES", value_name = "TRUSTED_PROXIES",
+        value_delimiter = ',', value_parser = parse_proxy)]
+    pub trusted_proxies: Vec<IpNet>,
+
+    /// Browser origins allowed to call the API (CORS), comma-separated; unset: CORS off.
+    #[arg(long, env = "CORS_ORIGINS", value_name = "CORS_ORIGINS", value_delimiter = ',',
+        value_parser = parse_origin)]
+    pub cors_origins: Vec<HeaderValue>,
+
+    /// Seconds a request may take before it is answered 408.
+    #[arg(long, env = "REQUEST_TIMEOUT_SECONDS", value_name = "REQUEST_TIMEOUT_SECONDS",
+        default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout_seconds: u64,
+
+    /// Seconds a client has to send a request's headers (and to start the next request on a
+    /// kept-alive connection).
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECONDS", value_name = "HEADER_READ_TIMEOUT_SECONDS",
+        default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout_seconds: u64,
+}
+
+fn parse_proxy(value: &str) -> Result<IpNet, String> {
+    let value = value.trim();
+    value
+        .parse::<IpNet>()
+        .or_else(|_| value.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("{value:?} is not an IP address or CIDR range"))
+}
+
+fn parse_origin(value: &str) -> Result<HeaderValue, String> {
+    HeaderValue::from_str(value.trim()).map_err(|err| format!("{value:?}: {err}"))
 }
 
 /// A setting that parses but cannot be used; passflow refuses to start.
@@ -154,6 +208,27 @@ impl ServeArgs {
         );
         let hasher =
             HashPool::new(workers, usize::from(self.hash_queue)).map_err(ConfigError::HashPool)?;
-        Ok(AppState::new(users, TokenKeys::new(settings), hasher))
+        let throttle = ThrottleSettings {
+            per_user: self.login_failures_per_user,
+            per_ip: self.login_attempts_per_ip,
+            window: Duration::from_secs(self.login_window_seconds),
+        };
+        Ok(AppState::new(users, TokenKeys::new(settings), hasher)
+            .with_throttle(throttle)
+            .with_trusted_proxies(self.trusted_proxies.iter().copied()))
+    }
+
+    pub fn http_options(&self) -> HttpOptions {
+        HttpOptions {
+            cors_origins: self.cors_origins.clone(),
+            request_timeout: Duration::from_secs(self.request_timeout_seconds),
+        }
+    }
+
+    pub fn server_options(&self) -> ServerOptions {
+        ServerOptions {
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_seconds),
+            ..ServerOptions::default()
+        }
     }
 }

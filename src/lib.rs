@@ -9,9 +9,11 @@ pub mod config;
 pub mod http;
 pub mod password;
 pub mod scopes;
+pub mod server;
 pub mod state;
 pub mod store;
+pub mod throttle;
 pub mod token;
 
-pub use http::router;
+pub use http::{router, router_with};
 pub use state::AppState;

@@ -1,5 +1,4 @@
 use std::io::{IsTerminal, Read};
-use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -53,10 +52,8 @@ fn serve(args: ServeArgs) -> ExitCode {
 async fn run(args: ServeArgs, state: passflow::AppState) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    let app = passflow::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let app = passflow::router_with(state, &args.http_options());
+    passflow::server::serve(listener, app, args.server_options(), shutdown_signal()).await?;
     tracing::info!("shut down cleanly");
     Ok(())
 }

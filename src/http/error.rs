@@ -37,6 +37,8 @@ pub enum ApiError {
     TooManyAttempts { retry_after_secs: u64 },
     #[error("Server busy, try again shortly")]
     Overloaded,
+    #[error("Request timed out")]
+    RequestTimeout,
     #[error("Not Found")]
     NotFound,
     #[error("Method Not Allowed")]
@@ -89,6 +91,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

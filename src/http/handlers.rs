@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use crate::auth::{authenticate_user, grant_scopes};
 use crate::http::error::{ApiError, ErrorDetail, ValidationErrorBody};
-use crate::http::extractor::{ActiveUser, CurrentUser};
+use crate::http::extractor::{ActiveUser, ClientIp, CurrentUser};
 use crate::http::form::OAuth2PasswordRequestForm;
 use crate::scopes::{AnyScope, ReadItems, ReadMe, scope_string};
 use crate::state::AppState;
@@ -55,14 +55,26 @@ const NO_STORE: [(HeaderName, HeaderValue); 2] = [
             headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
         (status = 413, description = "The request body is too large", body = ErrorDetail),
         (status = 422, description = "Validation Error", body = ValidationErrorBody),
-        (status = 503, description = "Too many logins at once; retry after `Retry-After` seconds", body = ErrorDetail),
+        (status = 429, description = "Too many failed logins from this address; retry after `Retry-After` seconds", body = ErrorDetail,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "Too many logins at once; retry after `Retry-After` seconds", body = ErrorDetail,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ),
 )]
 pub async fn login_for_access_token(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     form: OAuth2PasswordRequestForm,
 ) -> Result<([(HeaderName, HeaderValue); 2], Json<Token>), ApiError> {
+    // Refused before any hashing, so guessing costs the attacker, not the server.
+    state
+        .throttle
+        .attempt(ip, &form.username)
+        .map_err(|wait| ApiError::TooManyAttempts {
+            retry_after_secs: wait.as_secs() + 1,
+        })?;
     let user = authenticate_user(&state, &form.username, form.password.clone()).await?;
+    state.throttle.succeeded(ip, &form.username);
     let scope = scope_string(&grant_scopes(form.scopes(), &user)?);
     let access_token = state
         .tokens

@@ -7,26 +7,58 @@ pub mod form;
 pub mod handlers;
 pub mod openapi;
 
+use std::time::Duration;
+
 use axum::Router;
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, Method, Request, header};
 use axum::routing::get;
+use tower::ServiceBuilder;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 use utoipa::OpenApi;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::state::AppState;
+use error::ApiError;
 use handlers::*;
 use openapi::{ApiDoc, guarded};
 
 /// `/token` bodies are a few short fields; anything near this size is not a login.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-/// The whole service as a router, ready to serve or to drive in-process from tests.
+/// HTTP behaviour that is configuration rather than routing.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// Origins allowed to call the API from a browser (CORS); empty turns CORS off.
+    pub cors_origins: Vec<HeaderValue>,
+    /// Longest a request may take before it is answered 408.
+    pub request_timeout: Duration,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            cors_origins: Vec::new(),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The whole service with default options, ready to serve or to drive in-process.
 pub fn router(state: AppState) -> Router {
+    router_with(state, &HttpOptions::default())
+}
+
+pub fn router_with(state: AppState, options: &HttpOptions) -> Router {
     let (router, api) = routes().split_for_parts();
-    router
+    let mut router = router
         .merge(docs::routes(api))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -34,9 +66,53 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
-        ))
-        .layer(TraceLayer::new_for_http())
+        ));
+    if !options.cors_origins.is_empty() {
+        // The tutorial's frontend lives on another origin; only listed origins may read
+        // responses, and only with the methods and headers the API uses.
+        router = router.layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(options.cors_origins.iter().cloned()))
+                .allow_methods([Method::GET, Method::POST])
+                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]),
+        );
+    }
+    router
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(|_| async {
+                    ApiError::RequestTimeout
+                }))
+                .timeout(options.request_timeout),
+        )
+        .layer(
+            // One span per request with its id, method and path (never the query, headers
+            // or body: that is where passwords and tokens travel), closed with status and
+            // latency.
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                )
+                .layer(PropagateRequestIdLayer::x_request_id()),
+        )
         .with_state(state)
+}
+
+fn request_span<B>(request: &Request<B>) -> tracing::Span {
+    let id = request
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        id,
+        method = %request.method(),
+        path = request.uri().path(),
+    )
 }
 
 /// The routes and, collected from the same declarations, their OpenAPI document.
