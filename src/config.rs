@@ -35,7 +35,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the service (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Read a password from stdin and print its argon2id hash (the tutorial's
     /// `get_password_hash`), for a users file or a database.
     HashPassword,

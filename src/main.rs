@@ -16,7 +16,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         None => serve(cli.serve),
-        Some(Command::Serve(args)) => serve(args),
+        Some(Command::Serve(args)) => serve(*args),
         Some(Command::HashPassword) => hash_password(),
         Some(Command::GenSecret) => {
             println!("{}", passflow::token::random_hex(32));
