@@ -358,3 +358,172 @@ fn an_invalid_users_file_stops_the_start_naming_user_and_field() {
         "{stderr}"
     );
 }
+
+/// A raw connection to `server`, for what an HTTP client library will not send.
+fn raw(server: &Server) -> std::net::TcpStream {
+    let address = server.base.trim_start_matches("http://");
+    let stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+}
+
+fn read_all(stream: &mut std::net::TcpStream) -> String {
+    let mut reply = Vec::new();
+    let _ = std::io::Read::read_to_end(stream, &mut reply);
+    String::from_utf8_lossy(&reply).into_owned()
+}
+
+#[test]
+fn a_huge_body_is_refused_before_it_is_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(passflow(dir.path()).env("SECRET_KEY", KEY));
+    let mut stream = raw(&server);
+    let head = "POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+                Content-Length: 4194304\r\nConnection: close\r\n\r\n";
+    stream.write_all(head.as_bytes()).unwrap();
+    // Send a sliver of the promised 4 MiB; the answer must not wait for the rest.
+    stream.write_all(&[b'a'; 64 * 1024]).unwrap();
+    let reply = read_all(&mut stream);
+    assert!(reply.starts_with("HTTP/1.1 413"), "{reply}");
+    assert!(
+        reply.ends_with(r#"{"detail":"Request body too large"}"#),
+        "{reply}"
+    );
+}
+
+#[test]
+fn slow_and_idle_clients_are_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        passflow(dir.path())
+            .env("SECRET_KEY", KEY)
+            .env("HEADER_READ_TIMEOUT_SECONDS", "1"),
+    );
+    // Slow loris: headers that never end.
+    let mut stream = raw(&server);
+    let started = std::time::Instant::now();
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let reply = read_all(&mut stream);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "held {:?}",
+        started.elapsed()
+    );
+    assert!(!reply.contains("200 OK"), "{reply}");
+
+    // Idle keep-alive: one request, then silence.
+    let mut stream = raw(&server);
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let started = std::time::Instant::now();
+    let reply = read_all(&mut stream);
+    assert!(reply.starts_with("HTTP/1.1 200 OK"), "{reply}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "held {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn oversized_headers_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(passflow(dir.path()).env("SECRET_KEY", KEY));
+    let mut stream = raw(&server);
+    let huge = "a".repeat(64 * 1024);
+    let request = format!(
+        "GET /users/me/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {huge}\r\nConnection: close\r\n\r\n"
+    );
+    let _ = stream.write_all(request.as_bytes());
+    let reply = read_all(&mut stream);
+    assert!(reply.starts_with("HTTP/1.1 431"), "{reply}");
+}
+
+#[tokio::test]
+async fn passwords_tokens_and_hashes_never_reach_the_logs_even_at_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let password = "Pa55-w0rd-that-must-not-leak";
+    let wrong = "Wr0ng-guess-that-must-not-leak";
+    let hash = passflow::password::hash_password(password);
+    let users = json!({"logger": {
+        "username": "logger", "full_name": null, "email": null,
+        "hashed_password": hash, "disabled": false,
+    }});
+    let users_file = dir.path().join("users.json");
+    std::fs::write(&users_file, users.to_string()).unwrap();
+
+    let mut child = passflow(dir.path())
+        .env("SECRET_KEY", KEY)
+        .env("USERS_FILE", &users_file)
+        .env("RUST_LOG", "trace")
+        .env("PORT", "0")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let (lines, log) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let base = loop {
+        let line = log.recv_timeout(Duration::from_secs(20)).unwrap();
+        if let Some((_, address)) = line.split_once("listening on ") {
+            break address.trim().to_owned();
+        }
+    };
+
+    let client = reqwest::Client::new();
+    let wrong_reply = client
+        .post(format!("{base}/token"))
+        .form(&[("username", "logger"), ("password", wrong)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_reply.status(), 401);
+    let reply = client
+        .post(format!("{base}/token"))
+        .form(&[("username", "logger"), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    let token = reply.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let me = client
+        .get(format!("{base}/users/me/"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    let forged = client
+        .get(format!("{base}/users/me/"))
+        .bearer_auth(format!("{token}x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let output = child.wait_with_output().unwrap();
+    let mut logs: Vec<String> = log.try_iter().collect();
+    logs.push(String::from_utf8_lossy(&output.stderr).into_owned());
+    let logs = logs.join("\n");
+    assert!(logs.contains("request"), "trace logging is on: {logs}");
+    let signature = token.rsplit('.').next().unwrap();
+    for secret in [password, wrong, &hash, &token, signature, KEY] {
+        assert!(!logs.contains(secret), "{secret} leaked into the logs");
+    }
+}
