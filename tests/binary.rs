@@ -327,8 +327,29 @@ fn help_and_version_list_every_setting() {
         "[env: USERS_FILE=]",
         "[env: HASH_WORKERS=]",
         "[env: HASH_QUEUE=]",
+        "[env: LOGIN_FAILURES_PER_USER=]",
+        "[env: TRUSTED_PROXIES=]",
+        "[env: CORS_ORIGINS=]",
     ] {
         assert!(help.contains(needle), "--help lacks {needle}:\n{help}");
+    }
+    // Every setting is documented in .env.example and in the README's table.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let example = std::fs::read_to_string(root.join(".env.example")).unwrap();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    for variable in help
+        .split("[env: ")
+        .skip(1)
+        .map(|rest| rest.split(|c| c == '=' || c == ']').next().unwrap())
+    {
+        assert!(
+            example.contains(&format!("{variable}=")),
+            ".env.example lacks {variable}"
+        );
+        assert!(
+            readme.contains(&format!("`{variable}`")),
+            "README lacks {variable}"
+        );
     }
     let version = run(passflow(dir.path()).arg("--version"));
     assert_eq!(
