@@ -340,7 +340,7 @@ fn help_and_version_list_every_setting() {
     for variable in help
         .split("[env: ")
         .skip(1)
-        .map(|rest| rest.split(|c| c == '=' || c == ']').next().unwrap())
+        .map(|rest| rest.split(['=', ']']).next().unwrap())
     {
         assert!(
             example.contains(&format!("{variable}=")),
