@@ -117,7 +117,7 @@ pub struct ServeArgs {
         default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub login_failures_per_user: u32,
 
-    /// Logins allowed per client address per window; then 429.
+    /// Failed logins allowed per client address per window; then 429.
     #[arg(long, env = "LOGIN_ATTEMPTS_PER_IP", value_name = "LOGIN_ATTEMPTS_PER_IP",
         default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     pub login_attempts_per_ip: u32,

@@ -1,9 +1,16 @@
 //! Brute-force throttling of `/token`, with governor's GCRA limiters.
 //!
-//! Two keys are counted: (client IP, username), which stops guessing one account's password,
-//! and client IP alone, which stops spraying many accounts from one address. An attacker's
-//! address being throttled never locks the account owner out from their own address.
+//! Failed logins are counted for two keys: (client IP, username), which stops guessing one
+//! account's password, and client IP alone, which stops spraying many accounts from one
+//! address. An attacker's address being throttled never locks the account owner out from
+//! their own address.
+//!
+//! A throttled attempt must be refused before any hashing, but whether an attempt fails is
+//! only known after it. So every attempt takes a cell up front, and a success gives it back:
+//! the (IP, username) count is cleared, and the per-IP cell is refunded, so that many users
+//! behind one address logging in successfully never add up to a lockout.
 
+use std::convert::Infallible;
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -22,7 +29,7 @@ use governor::{Quota, RateLimiter};
 pub struct ThrottleSettings {
     /// Failed logins per (client IP, username) per window.
     pub per_user: u32,
-    /// Logins per client IP per window.
+    /// Failed logins per client IP per window.
     pub per_ip: u32,
     pub window: Duration,
 }
@@ -47,6 +54,8 @@ pub struct LoginThrottle {
     per_user: Limiter<(IpAddr, String)>,
     per_user_state: SharedStore<(IpAddr, String)>,
     per_ip: Limiter<IpAddr>,
+    per_ip_state: SharedStore<IpAddr>,
+    per_ip_cell: Nanos,
     clock: DefaultClock,
 }
 
@@ -54,6 +63,8 @@ impl LoginThrottle {
     pub fn new(settings: ThrottleSettings) -> Self {
         let clock = DefaultClock::default();
         let per_user_state = SharedStore::default();
+        let per_ip_state = SharedStore::default();
+        let per_ip_quota = quota(settings.per_ip, settings.window);
         Self {
             per_user: RateLimiter::new(
                 quota(settings.per_user, settings.window),
@@ -61,11 +72,9 @@ impl LoginThrottle {
                 clock.clone(),
             ),
             per_user_state,
-            per_ip: RateLimiter::new(
-                quota(settings.per_ip, settings.window),
-                SharedStore::default(),
-                clock.clone(),
-            ),
+            per_ip: RateLimiter::new(per_ip_quota, per_ip_state.clone(), clock.clone()),
+            per_ip_state,
+            per_ip_cell: Nanos::from(per_ip_quota.replenish_interval()),
             clock,
         }
     }
@@ -86,9 +95,10 @@ impl LoginThrottle {
             .map_err(|denied| denied.wait_time_from(now))
     }
 
-    /// A correct password clears the (IP, username) count.
+    /// A correct password: clear the (IP, username) count and give the address its cell back.
     pub fn succeeded(&self, ip: IpAddr, username: &str) {
         self.per_user_state.0.remove(&(ip, username.to_owned()));
+        self.per_ip_state.refund(&ip, self.per_ip_cell);
     }
 
     /// How many (IP, username) keys are tracked; bounded by [`TRACKED_KEYS_SOFT_CAP`] plus what
@@ -118,6 +128,18 @@ impl<K: Hash + Eq> Default for SharedStore<K> {
 impl<K: Hash + Eq> Clone for SharedStore<K> {
     fn clone(&self) -> Self {
         Self(Arc::clone(&self.0))
+    }
+}
+
+impl<K: Hash + Eq + Clone> SharedStore<K> {
+    /// Undoes one allowed check. GCRA keeps one "theoretical arrival time" per key and each
+    /// allowed cell pushes it one interval later; pulling it one interval back returns the
+    /// cell. A time in the past reads as a full bucket, so this can never grant extra cells.
+    fn refund(&self, key: &K, cell: Nanos) {
+        let _ = self.0.measure_and_replace(key, |tat| {
+            let tat = tat.unwrap_or(Nanos::new(0));
+            Ok::<_, Infallible>(((), tat.saturating_sub(cell)))
+        });
     }
 }
 
@@ -195,6 +217,18 @@ mod tests {
         assert_eq!(throttle.attempt(OWNER, "johndoe"), Ok(()));
         assert_eq!(throttle.attempt(OWNER, "johndoe"), Ok(()));
         assert!(throttle.attempt(OWNER, "johndoe").is_err());
+    }
+
+    #[test]
+    fn successes_from_a_shared_address_do_not_count_against_it() {
+        let throttle = throttle(10, 2);
+        for _ in 0..20 {
+            throttle.attempt(OWNER, "johndoe").unwrap();
+            throttle.succeeded(OWNER, "johndoe");
+        }
+        throttle.attempt(OWNER, "alice").unwrap();
+        throttle.attempt(OWNER, "bob").unwrap();
+        assert!(throttle.attempt(OWNER, "carol").is_err());
     }
 
     #[test]

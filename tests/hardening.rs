@@ -245,3 +245,20 @@ async fn every_response_carries_a_request_id() {
     .await;
     assert_eq!(echoed.header("x-request-id"), Some("abc-123"));
 }
+
+#[tokio::test]
+async fn many_users_behind_one_address_are_not_locked_out_by_their_own_logins() {
+    let (app, _) = throttled_app(10, 2);
+    for _ in 0..4 {
+        let reply = login_from(&app, "192.0.2.1", None, "johndoe", "secret").await;
+        assert_eq!(reply.status, 200);
+    }
+    for _ in 0..2 {
+        login_from(&app, "192.0.2.1", None, "mallory", "x")
+            .await
+            .assert(401, INCORRECT, Some("Bearer"));
+    }
+    login_from(&app, "192.0.2.1", None, "johndoe", "secret")
+        .await
+        .assert(429, TOO_MANY, None);
+}
