@@ -1,0 +1,78 @@
+//! Micro-benchmarks: token encode/decode, the extractor chain through the router in-process,
+//! and password verification. Run with `cargo bench`; CI only builds them.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, header};
+use criterion::{Criterion, criterion_group, criterion_main};
+use passflow::password::{HashPool, hash_password, verify_password};
+use passflow::store::InMemoryUserStore;
+use passflow::token::{SecretKey, TokenKeys, TokenSettings};
+use passflow::{AppState, router};
+use tower::ServiceExt;
+
+const KEY: &str = "09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7";
+
+fn keys() -> TokenKeys {
+    TokenKeys::new(TokenSettings::new(
+        SecretKey::new(KEY).unwrap(),
+        Duration::from_secs(1800),
+    ))
+}
+
+fn tokens(c: &mut Criterion) {
+    let keys = keys();
+    let token = keys.create_access_token("johndoe", "me items").unwrap();
+    c.bench_function("token/encode", |b| {
+        b.iter(|| keys.create_access_token(black_box("johndoe"), black_box("me items")))
+    });
+    c.bench_function("token/decode", |b| b.iter(|| keys.decode(black_box(&token))));
+}
+
+fn extractor_chain(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let keys = keys();
+    let token = keys.create_access_token("johndoe", "me items").unwrap();
+    let app = runtime.block_on(async {
+        router(AppState::new(
+            InMemoryUserStore::demo(),
+            keys,
+            HashPool::new(1, 1).unwrap(),
+        ))
+    });
+    let authorization = format!("Bearer {token}");
+    let call = |path: &'static str, authorization: Option<String>| {
+        let app = app.clone();
+        async move {
+            let mut request = Request::get(path);
+            if let Some(value) = authorization {
+                request = request.header(header::AUTHORIZATION, value);
+            }
+            let response = app.oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+            assert!(response.status().is_success());
+            response
+        }
+    };
+    c.bench_function("router/health", |b| {
+        b.to_async(&runtime).iter(|| call("/health", None))
+    });
+    c.bench_function("router/users_me (bearer → current user → active user)", |b| {
+        b.to_async(&runtime)
+            .iter(|| call("/users/me/", Some(authorization.clone())))
+    });
+}
+
+fn passwords(c: &mut Criterion) {
+    let hash = hash_password("secret");
+    let mut group = c.benchmark_group("password");
+    group.sample_size(10);
+    group.bench_function("verify (argon2id m=64MiB t=3 p=4)", |b| {
+        b.iter(|| verify_password(black_box("secret"), black_box(&hash)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, tokens, extractor_chain, passwords);
+criterion_main!(benches);

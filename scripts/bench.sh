@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Load benchmark of the release binary on 127.0.0.1, with wrk. Prints a markdown table.
+#
+#   scripts/bench.sh              passflow alone
+#   scripts/bench.sh --fastapi    also the FastAPI tutorial app (bench/fastapi, in a venv)
+#   scripts/bench.sh --sweep      also req/s and p99 against concurrency, plotted to
+#                                 docs/bench-concurrency.png (matplotlib, in a venv)
+#
+# BENCH_SECONDS (default 5) and BENCH_ROUNDS (default 3) set each run's length and how many
+# interleaved /health and /users/me/ rounds the medians come from. Everything is bounded in
+# time and talks only to 127.0.0.1. Figures from a shared machine are noisy: compare the
+# ratios from one run, not absolutes across runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FASTAPI=0
+SWEEP=0
+for arg in "$@"; do
+  case "$arg" in
+    --fastapi) FASTAPI=1 ;;
+    --sweep) SWEEP=1 ;;
+    *) echo "usage: $0 [--fastapi] [--sweep]" >&2; exit 2 ;;
+  esac
+done
+SECONDS_PER_RUN=${BENCH_SECONDS:-5}
+ROUNDS=${BENCH_ROUNDS:-3}
+OUT=target/bench
+mkdir -p "$OUT"
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+
+# --- helpers ---------------------------------------------------------------------------
+rps() { awk '/^Requests\/sec:/ {print $2}'; }
+# wrk's 99th percentile, in milliseconds.
+p99_ms() {
+  awk '$1 == "99%" { v = $2
+    if (v ~ /us$/) { sub(/us$/, "", v); v = v / 1000 }
+    else if (v ~ /ms$/) { sub(/ms$/, "", v) }
+    else if (v ~ /s$/) { sub(/s$/, "", v); v = v * 1000 }
+    printf "%.2f\n", v }'
+}
+non_2xx() { awk '/Non-2xx/ {n = $5} END {print n + 0}'; }
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+rss_mib() { awk -v key="$2:" '$1 == key { printf "%.1f\n", $2 / 1024 }' "/proc/$1/status"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", a / b }'; }
+wrk_get() { # url connections seconds [extra wrk args]
+  wrk -t2 -c"$2" -d"$3"s --latency "${@:4}" "$1"
+}
+wait_for_port() { # logfile -> prints the base URL passflow logged
+  for _ in $(seq 100); do
+    url=$(grep -o 'listening on http://[0-9.:]*' "$1" | head -1 | sed 's/listening on //') || true
+    [ -n "$url" ] && { echo "$url"; return; }
+    sleep 0.1
+  done
+  echo "server did not start; log:" >&2; cat "$1" >&2; exit 1
+}
+login_token() { # base url
+  curl -sf -X POST "$1/token" -d 'username=johndoe&password=secret' |
+    sed -E 's/.*"access_token":"([^"]+)".*/\1/'
+}
+PIDS=()
+cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+# --- passflow --------------------------------------------------------------------------
+cargo build --release --quiet
+# The throttle would stop a benchmark that logs in from one address thousands of times.
+PORT=0 SECRET_KEY=09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7 \
+  LOGIN_FAILURES_PER_USER=100000000 LOGIN_ATTEMPTS_PER_IP=100000000 NO_COLOR=1 \
+  ./target/release/passflow >"$OUT/passflow.log" 2>&1 &
+PF_PID=$!
+PIDS+=("$PF_PID")
+PF=$(wait_for_port "$OUT/passflow.log")
+sleep 1
+IDLE_RSS=$(rss_mib "$PF_PID" VmRSS)
+TOKEN=$(login_token "$PF")
+AUTH="Authorization: Bearer $TOKEN"
+
+wrk_get "$PF/users/me/" 64 2 -H "$AUTH" >/dev/null # warm-up
+: >"$OUT/health.rps"
+: >"$OUT/me.rps"
+for _ in $(seq "$ROUNDS"); do
+  wrk_get "$PF/health" 64 "$SECONDS_PER_RUN" | rps >>"$OUT/health.rps"
+  wrk_get "$PF/users/me/" 64 "$SECONDS_PER_RUN" -H "$AUTH" | rps >>"$OUT/me.rps"
+done
+HEALTH_RPS=$(median <"$OUT/health.rps")
+ME_RPS=$(median <"$OUT/me.rps")
+
+wrk_get "$PF/token" 4 10 -s scripts/login.lua >"$OUT/logins.txt"
+LOGINS=$(rps <"$OUT/logins.txt")
+[ "$(non_2xx <"$OUT/logins.txt")" = 0 ] || { echo "logins failed:" >&2; cat "$OUT/logins.txt" >&2; exit 1; }
+
+# Reads while 96 clients flood /token: p99 of /users/me/ and the process's peak RSS.
+wrk_get "$PF/token" 96 12 -s scripts/login.lua >"$OUT/flood.txt" &
+FLOOD=$!
+sleep 2
+wrk_get "$PF/users/me/" 4 8 -H "$AUTH" >"$OUT/me-under-flood.txt"
+wait "$FLOOD"
+ME_P99_FLOOD=$(p99_ms <"$OUT/me-under-flood.txt")
+FLOOD_REFUSED=$(non_2xx <"$OUT/flood.txt")
+PEAK_RSS=$(rss_mib "$PF_PID" VmHWM)
+
+# --- FastAPI, same machine, same argon2 parameters -----------------------------------
+if [ "$FASTAPI" = 1 ]; then
+  VENV=target/bench-venv
+  [ -x "$VENV/bin/uvicorn" ] || {
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --disable-pip-version-check -r bench/fastapi/requirements.txt
+  }
+  FA_PORT=$((20000 + RANDOM % 20000))
+  (cd bench/fastapi && exec "../../$VENV/bin/uvicorn" main:app --host 127.0.0.1 \
+    --port "$FA_PORT" --workers 2 --log-level warning) >"$OUT/fastapi.log" 2>&1 &
+  PIDS+=("$!")
+  FA="http://127.0.0.1:$FA_PORT"
+  for _ in $(seq 100); do curl -s "$FA/docs" >/dev/null && break; sleep 0.2; done
+  FA_AUTH="Authorization: Bearer $(login_token "$FA")"
+  wrk_get "$FA/users/me/" 64 2 -H "$FA_AUTH" >/dev/null
+  : >"$OUT/fastapi-me.rps"
+  for _ in $(seq "$ROUNDS"); do
+    wrk_get "$FA/users/me/" 64 "$SECONDS_PER_RUN" -H "$FA_AUTH" | rps >>"$OUT/fastapi-me.rps"
+  done
+  FA_ME_RPS=$(median <"$OUT/fastapi-me.rps")
+  FA_LOGINS=$(wrk_get "$FA/token" 4 10 -s scripts/login.lua | rps)
+  wrk_get "$FA/token" 16 12 -s scripts/login.lua >/dev/null &
+  FLOOD=$!
+  sleep 2
+  FA_P99_FLOOD=$(wrk_get "$FA/users/me/" 4 8 -H "$FA_AUTH" | p99_ms)
+  wait "$FLOOD"
+fi
+
+# --- report ----------------------------------------------------------------------------
+echo
+echo "| figure | passflow | target |"
+echo "|---|---|---|"
+echo "| \`/health\` req/s (median of $ROUNDS, 64 connections) | $HEALTH_RPS | |"
+echo "| \`/users/me/\` req/s (median of $ROUNDS, 64 connections) | $ME_RPS | |"
+echo "| \`/users/me/\` ÷ \`/health\` | $(ratio "$ME_RPS" "$HEALTH_RPS") | ≥ 0.85 |"
+echo "| logins/s (4 connections) | $LOGINS | |"
+echo "| \`/users/me/\` p99 while 96 connections flood \`/token\` | ${ME_P99_FLOOD} ms | ≤ 5 ms (must: < 50 ms) |"
+echo "| logins refused 503 during that flood | $FLOOD_REFUSED | |"
+echo "| peak RSS | ${PEAK_RSS} MiB | ≤ 400 MiB (must: < 768 MiB) |"
+echo "| idle RSS | ${IDLE_RSS} MiB | ≤ 16 MiB |"
+if [ "$FASTAPI" = 1 ]; then
+  echo "| FastAPI \`/users/me/\` req/s (uvicorn, 2 workers) | $FA_ME_RPS | |"
+  echo "| \`/users/me/\` ÷ FastAPI | $(ratio "$ME_RPS" "$FA_ME_RPS")× | ≥ 12× |"
+  echo "| FastAPI logins/s (4 connections) | $FA_LOGINS | |"
+  echo "| logins/s ÷ FastAPI | $(ratio "$LOGINS" "$FA_LOGINS")× | ≥ 1.3× |"
+  echo "| FastAPI \`/users/me/\` p99 while 16 connections log in | ${FA_P99_FLOOD} ms | |"
+fi
+
+# --- concurrency sweep -----------------------------------------------------------------
+if [ "$SWEEP" = 1 ]; then
+  CSV="$OUT/sweep.csv"
+  echo "route,connections,rps,p99_ms" >"$CSV"
+  for c in 2 8 32 128 256; do
+    out=$(wrk_get "$PF/health" "$c" 3); echo "/health,$c,$(rps <<<"$out"),$(p99_ms <<<"$out")" >>"$CSV"
+    out=$(wrk_get "$PF/users/me/" "$c" 3 -H "$AUTH"); echo "/users/me/,$c,$(rps <<<"$out"),$(p99_ms <<<"$out")" >>"$CSV"
+    out=$(wrk_get "$PF/token" "$c" 5 -s scripts/login.lua)
+    ok=$(awk -v r="$(rps <<<"$out")" -v bad="$(non_2xx <<<"$out")" -v n="$(awk '/requests in/ {print $1}' <<<"$out")" \
+      'BEGIN { printf "%.1f\n", (n > 0 ? r * (n - bad) / n : 0) }')
+    echo "/token,$c,$ok,$(p99_ms <<<"$out")" >>"$CSV"
+  done
+  PLOT_VENV=target/plot-venv
+  [ -x "$PLOT_VENV/bin/python" ] || {
+    python3 -m venv "$PLOT_VENV"
+    "$PLOT_VENV/bin/pip" install -q --disable-pip-version-check matplotlib
+  }
+  "$PLOT_VENV/bin/python" scripts/plot_sweep.py "$CSV" docs/bench-concurrency.png
+  echo
+  echo "sweep: $CSV, plot: docs/bench-concurrency.png"
+fi
