@@ -28,7 +28,9 @@ fn tokens(c: &mut Criterion) {
     c.bench_function("token/encode", |b| {
         b.iter(|| keys.create_access_token(black_box("johndoe"), black_box("me items")))
     });
-    c.bench_function("token/decode", |b| b.iter(|| keys.decode(black_box(&token))));
+    c.bench_function("token/decode", |b| {
+        b.iter(|| keys.decode(black_box(&token)))
+    });
 }
 
 fn extractor_chain(c: &mut Criterion) {
@@ -50,7 +52,10 @@ fn extractor_chain(c: &mut Criterion) {
             if let Some(value) = authorization {
                 request = request.header(header::AUTHORIZATION, value);
             }
-            let response = app.oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+            let response = app
+                .oneshot(request.body(Body::empty()).unwrap())
+                .await
+                .unwrap();
             assert!(response.status().is_success());
             response
         }
@@ -58,10 +63,13 @@ fn extractor_chain(c: &mut Criterion) {
     c.bench_function("router/health", |b| {
         b.to_async(&runtime).iter(|| call("/health", None))
     });
-    c.bench_function("router/users_me (bearer → current user → active user)", |b| {
-        b.to_async(&runtime)
-            .iter(|| call("/users/me/", Some(authorization.clone())))
-    });
+    c.bench_function(
+        "router/users_me (bearer → current user → active user)",
+        |b| {
+            b.to_async(&runtime)
+                .iter(|| call("/users/me/", Some(authorization.clone())))
+        },
+    );
 }
 
 fn passwords(c: &mut Criterion) {

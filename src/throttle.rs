@@ -6,9 +6,10 @@
 //! their own address.
 //!
 //! A throttled attempt must be refused before any hashing, but whether an attempt fails is
-//! only known after it. So every attempt takes a cell up front, and a success gives it back:
-//! the (IP, username) count is cleared, and the per-IP cell is refunded, so that many users
-//! behind one address logging in successfully never add up to a lockout.
+//! only known after it. So every attempt takes a cell up front as an [`Attempt`], which then
+//! settles it: a wrong password keeps the cells; a success clears the (IP, username) count and
+//! refunds the per-IP cell, so many users behind one address logging in never add up to a
+//! lockout; an attempt that ends any other way (server busy, request cancelled) refunds both.
 
 use std::convert::Infallible;
 use std::hash::Hash;
@@ -53,6 +54,7 @@ type Limiter<K> =
 pub struct LoginThrottle {
     per_user: Limiter<(IpAddr, String)>,
     per_user_state: SharedStore<(IpAddr, String)>,
+    per_user_cell: Nanos,
     per_ip: Limiter<IpAddr>,
     per_ip_state: SharedStore<IpAddr>,
     per_ip_cell: Nanos,
@@ -64,14 +66,12 @@ impl LoginThrottle {
         let clock = DefaultClock::default();
         let per_user_state = SharedStore::default();
         let per_ip_state = SharedStore::default();
+        let per_user_quota = quota(settings.per_user, settings.window);
         let per_ip_quota = quota(settings.per_ip, settings.window);
         Self {
-            per_user: RateLimiter::new(
-                quota(settings.per_user, settings.window),
-                per_user_state.clone(),
-                clock.clone(),
-            ),
+            per_user: RateLimiter::new(per_user_quota, per_user_state.clone(), clock.clone()),
             per_user_state,
+            per_user_cell: Nanos::from(per_user_quota.replenish_interval()),
             per_ip: RateLimiter::new(per_ip_quota, per_ip_state.clone(), clock.clone()),
             per_ip_state,
             per_ip_cell: Nanos::from(per_ip_quota.replenish_interval()),
@@ -79,9 +79,9 @@ impl LoginThrottle {
         }
     }
 
-    /// Counts a login attempt before any hashing is spent on it. `Err` carries how long the
-    /// client must wait. The attempt counts as failed until [`Self::succeeded`] says otherwise.
-    pub fn attempt(&self, ip: IpAddr, username: &str) -> Result<(), Duration> {
+    /// Takes a cell for a login attempt, before any hashing is spent on it. `Err` carries how
+    /// long the client must wait.
+    pub fn attempt(&self, ip: IpAddr, username: &str) -> Result<Attempt<'_>, Duration> {
         if self.per_user.len() > TRACKED_KEYS_SOFT_CAP {
             self.per_user.retain_recent();
             self.per_ip.retain_recent();
@@ -90,21 +90,61 @@ impl LoginThrottle {
         self.per_ip
             .check_key(&ip)
             .map_err(|denied| denied.wait_time_from(now))?;
-        self.per_user
-            .check_key(&(ip, username.to_owned()))
-            .map_err(|denied| denied.wait_time_from(now))
-    }
-
-    /// A correct password: clear the (IP, username) count and give the address its cell back.
-    pub fn succeeded(&self, ip: IpAddr, username: &str) {
-        self.per_user_state.0.remove(&(ip, username.to_owned()));
-        self.per_ip_state.refund(&ip, self.per_ip_cell);
+        let key = (ip, username.to_owned());
+        if let Err(denied) = self.per_user.check_key(&key) {
+            self.per_ip_state.refund(&ip, self.per_ip_cell);
+            return Err(denied.wait_time_from(now));
+        }
+        Ok(Attempt {
+            throttle: self,
+            key,
+            settled: false,
+        })
     }
 
     /// How many (IP, username) keys are tracked; bounded by [`TRACKED_KEYS_SOFT_CAP`] plus what
     /// arrived within one window.
     pub fn tracked_keys(&self) -> usize {
         self.per_user.len()
+    }
+}
+
+/// A counted login attempt; see the module docs for how it settles.
+#[must_use = "an attempt dropped unsettled is refunded, as if it never happened"]
+pub struct Attempt<'a> {
+    throttle: &'a LoginThrottle,
+    key: (IpAddr, String),
+    settled: bool,
+}
+
+impl Attempt<'_> {
+    /// Wrong password: the cells stay taken.
+    pub fn failed(mut self) {
+        self.settled = true;
+    }
+
+    /// Right password: the (IP, username) count is cleared and the address gets its cell back.
+    pub fn succeeded(mut self) {
+        self.settled = true;
+        let throttle = self.throttle;
+        throttle.per_user_state.0.remove(&self.key);
+        throttle
+            .per_ip_state
+            .refund(&self.key.0, throttle.per_ip_cell);
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            let throttle = self.throttle;
+            throttle
+                .per_user_state
+                .refund(&self.key, throttle.per_user_cell);
+            throttle
+                .per_ip_state
+                .refund(&self.key.0, throttle.per_ip_cell);
+        }
     }
 }
 
@@ -191,9 +231,9 @@ mod tests {
     fn the_attempt_past_the_limit_is_refused_with_a_wait() {
         let throttle = throttle(3, 100);
         for _ in 0..3 {
-            assert_eq!(throttle.attempt(ATTACKER, "johndoe"), Ok(()));
+            throttle.attempt(ATTACKER, "johndoe").unwrap().failed();
         }
-        let wait = throttle.attempt(ATTACKER, "johndoe").unwrap_err();
+        let wait = throttle.attempt(ATTACKER, "johndoe").err().unwrap();
         assert!(
             wait > Duration::from_secs(290) && wait <= Duration::from_secs(300),
             "{wait:?}"
@@ -203,19 +243,25 @@ mod tests {
     #[test]
     fn the_owner_is_not_locked_out_from_another_address() {
         let throttle = throttle(2, 100);
-        while throttle.attempt(ATTACKER, "johndoe").is_ok() {}
-        assert_eq!(throttle.attempt(OWNER, "johndoe"), Ok(()));
-        assert_eq!(throttle.attempt(ATTACKER, "alice"), Ok(()));
+        while let Ok(attempt) = throttle.attempt(ATTACKER, "johndoe") {
+            attempt.failed();
+        }
+        assert!(throttle.attempt(OWNER, "johndoe").is_ok());
+        assert!(throttle.attempt(ATTACKER, "alice").is_ok());
     }
 
     #[test]
     fn a_success_clears_its_own_count() {
         let throttle = throttle(2, 100);
-        throttle.attempt(OWNER, "johndoe").unwrap();
-        throttle.attempt(OWNER, "johndoe").unwrap();
-        throttle.succeeded(OWNER, "johndoe");
-        assert_eq!(throttle.attempt(OWNER, "johndoe"), Ok(()));
-        assert_eq!(throttle.attempt(OWNER, "johndoe"), Ok(()));
+        throttle.attempt(OWNER, "johndoe").unwrap().failed();
+        throttle.attempt(OWNER, "johndoe").unwrap().failed();
+        throttle.attempt(OWNER, "johndoe").err().unwrap();
+        // (The refused attempt above took nothing.) A success clears the count.
+        let throttle = super::tests::throttle(2, 100);
+        throttle.attempt(OWNER, "johndoe").unwrap().failed();
+        throttle.attempt(OWNER, "johndoe").unwrap().succeeded();
+        throttle.attempt(OWNER, "johndoe").unwrap().failed();
+        throttle.attempt(OWNER, "johndoe").unwrap().failed();
         assert!(throttle.attempt(OWNER, "johndoe").is_err());
     }
 
@@ -223,21 +269,30 @@ mod tests {
     fn successes_from_a_shared_address_do_not_count_against_it() {
         let throttle = throttle(10, 2);
         for _ in 0..20 {
-            throttle.attempt(OWNER, "johndoe").unwrap();
-            throttle.succeeded(OWNER, "johndoe");
+            throttle.attempt(OWNER, "johndoe").unwrap().succeeded();
         }
-        throttle.attempt(OWNER, "alice").unwrap();
-        throttle.attempt(OWNER, "bob").unwrap();
+        throttle.attempt(OWNER, "alice").unwrap().failed();
+        throttle.attempt(OWNER, "bob").unwrap().failed();
         assert!(throttle.attempt(OWNER, "carol").is_err());
+    }
+
+    #[test]
+    fn attempts_that_end_without_an_answer_take_nothing() {
+        let throttle = throttle(1, 1);
+        for _ in 0..5 {
+            drop(throttle.attempt(OWNER, "johndoe").unwrap());
+        }
+        throttle.attempt(OWNER, "johndoe").unwrap().failed();
+        assert!(throttle.attempt(OWNER, "johndoe").is_err());
     }
 
     #[test]
     fn one_address_spraying_many_accounts_is_stopped() {
         let throttle = throttle(10, 5);
         for user in ["a", "b", "c", "d", "e"] {
-            throttle.attempt(ATTACKER, user).unwrap();
+            throttle.attempt(ATTACKER, user).unwrap().failed();
         }
         assert!(throttle.attempt(ATTACKER, "f").is_err());
-        assert_eq!(throttle.attempt(OWNER, "f"), Ok(()));
+        assert!(throttle.attempt(OWNER, "f").is_ok());
     }
 }

@@ -1,9 +1,12 @@
 //! JWT access tokens: the tutorial's `create_access_token` and the decoding half of
 //! `get_current_user`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use quick_cache::sync::Cache;
 use serde::{Deserialize, Serialize};
 
 /// Shortest `SECRET_KEY` accepted: HS256 keys shorter than the hash output (32 bytes) are
@@ -105,6 +108,9 @@ pub struct Claims {
 #[error("invalid token: {0}")]
 pub struct InvalidToken(#[from] jsonwebtoken::errors::Error);
 
+/// How many verified tokens [`TokenKeys::decode`] remembers.
+const VERIFIED_TOKENS_CACHED: usize = 10_000;
+
 /// Keys, header and validation rules, built once at start-up and shared by every request.
 pub struct TokenKeys {
     encoding: EncodingKey,
@@ -112,6 +118,7 @@ pub struct TokenKeys {
     header: Header,
     validation: Validation,
     settings: TokenSettings,
+    verified: Cache<String, Arc<Claims>>,
 }
 
 impl TokenKeys {
@@ -140,6 +147,7 @@ impl TokenKeys {
             header: Header::new(Algorithm::HS256),
             validation,
             settings,
+            verified: Cache::new(VERIFIED_TOKENS_CACHED),
         }
     }
 
@@ -164,8 +172,25 @@ impl TokenKeys {
     }
 
     /// Verifies signature, algorithm and time claims, and returns the claims.
-    pub fn decode(&self, token: &str) -> Result<Claims, InvalidToken> {
-        Ok(jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)?.claims)
+    ///
+    /// Clients send the same token with every request, so a verified token is remembered
+    /// (bounded, keyed by the whole token, signature included: nothing unverified can match)
+    /// and later only its expiry is checked again. `nbf` needs no re-check: once passed, it
+    /// stays passed.
+    pub fn decode(&self, token: &str) -> Result<Arc<Claims>, InvalidToken> {
+        let now = jsonwebtoken::get_current_timestamp();
+        if let Some(claims) = self.verified.get(token) {
+            if claims.exp.saturating_add(self.settings.leeway) >= now {
+                return Ok(claims);
+            }
+            self.verified.remove(token);
+            return Err(InvalidToken(ErrorKind::ExpiredSignature.into()));
+        }
+        let claims = Arc::new(
+            jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)?.claims,
+        );
+        self.verified.insert(token.to_owned(), Arc::clone(&claims));
+        Ok(claims)
     }
 }
 
@@ -189,6 +214,32 @@ mod tests {
         assert_eq!(claims.scope.as_deref(), Some("me items"));
         let now = jsonwebtoken::get_current_timestamp();
         assert!((now + 59..=now + 60).contains(&claims.exp));
+    }
+
+    #[test]
+    fn a_remembered_token_is_still_refused_once_expired() {
+        let keys = TokenKeys::new(TokenSettings::new(
+            SecretKey::new("k".repeat(32)).unwrap(),
+            Duration::from_secs(1),
+        ));
+        let token = keys.create_access_token("johndoe", "me").unwrap();
+        assert!(keys.decode(&token).is_ok());
+        assert!(
+            keys.decode(&token).is_ok(),
+            "second decode comes from the cache"
+        );
+        std::thread::sleep(Duration::from_millis(2100));
+        assert!(keys.decode(&token).is_err());
+        assert!(keys.decode(&token).is_err());
+    }
+
+    #[test]
+    fn a_forged_token_never_matches_a_remembered_one() {
+        let keys = keys();
+        let token = keys.create_access_token("johndoe", "me").unwrap();
+        keys.decode(&token).unwrap();
+        let forged = format!("{}x", token);
+        assert!(keys.decode(&forged).is_err());
     }
 
     #[test]

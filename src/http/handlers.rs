@@ -67,14 +67,23 @@ pub async fn login_for_access_token(
     form: OAuth2PasswordRequestForm,
 ) -> Result<([(HeaderName, HeaderValue); 2], Json<Token>), ApiError> {
     // Refused before any hashing, so guessing costs the attacker, not the server.
-    state
-        .throttle
-        .attempt(ip, &form.username)
-        .map_err(|wait| ApiError::TooManyAttempts {
-            retry_after_secs: wait.as_secs() + 1,
-        })?;
-    let user = authenticate_user(&state, &form.username, form.password.clone()).await?;
-    state.throttle.succeeded(ip, &form.username);
+    let attempt =
+        state
+            .throttle
+            .attempt(ip, &form.username)
+            .map_err(|wait| ApiError::TooManyAttempts {
+                retry_after_secs: wait.as_secs() + 1,
+            })?;
+    let user = match authenticate_user(&state, &form.username, form.password.clone()).await {
+        Ok(user) => user,
+        Err(ApiError::IncorrectLogin) => {
+            attempt.failed();
+            return Err(ApiError::IncorrectLogin);
+        }
+        // Busy or broken: not the client's failure, so the attempt is refunded on drop.
+        Err(other) => return Err(other),
+    };
+    attempt.succeeded();
     let scope = scope_string(&grant_scopes(form.scopes(), &user)?);
     let access_token = state
         .tokens
