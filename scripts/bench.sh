@@ -89,6 +89,14 @@ wrk_get "$PF/token" 4 10 -s scripts/login.lua >"$OUT/logins.txt"
 LOGINS=$(rps <"$OUT/logins.txt")
 [ "$(non_2xx <"$OUT/logins.txt")" = 0 ] || { echo "logins failed:" >&2; cat "$OUT/logins.txt" >&2; exit 1; }
 
+# Reads while 16 clients log in: hashing saturates both cores, the queue never overflows.
+wrk_get "$PF/token" 16 12 -s scripts/login.lua >"$OUT/logins16.txt" &
+LOGINS16=$!
+sleep 2
+wrk_get "$PF/users/me/" 4 8 -H "$AUTH" >"$OUT/me-under-logins.txt"
+wait "$LOGINS16"
+ME_P99_LOGINS=$(p99_ms <"$OUT/me-under-logins.txt")
+
 # Reads while 96 clients flood /token: p99 of /users/me/ and the process's peak RSS.
 wrk_get "$PF/token" 96 12 -s scripts/login.lua >"$OUT/flood.txt" &
 FLOOD=$!
@@ -135,7 +143,8 @@ echo "| \`/health\` req/s (median of $ROUNDS, 64 connections) | $HEALTH_RPS | |"
 echo "| \`/users/me/\` req/s (median of $ROUNDS, 64 connections) | $ME_RPS | |"
 echo "| \`/users/me/\` ÷ \`/health\` | $(ratio "$ME_RPS" "$HEALTH_RPS") | ≥ 0.85 |"
 echo "| logins/s (4 connections) | $LOGINS | |"
-echo "| \`/users/me/\` p99 while 96 connections flood \`/token\` | ${ME_P99_FLOOD} ms | ≤ 5 ms (must: < 50 ms) |"
+echo "| \`/users/me/\` p99 while 16 connections log in (CPU saturated by hashing) | ${ME_P99_LOGINS} ms | ≤ 5 ms |"
+echo "| \`/users/me/\` p99 while 96 connections flood \`/token\` | ${ME_P99_FLOOD} ms | < 50 ms |"
 echo "| logins refused 503 during that flood | $FLOOD_REFUSED | |"
 echo "| peak RSS | ${PEAK_RSS} MiB | ≤ 400 MiB (must: < 768 MiB) |"
 echo "| idle RSS | ${IDLE_RSS} MiB | ≤ 16 MiB |"
