@@ -4,6 +4,8 @@ FROM rust:1-slim-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
+# Declared in Cargo.toml, so the manifest needs it even though only the binary is built.
+COPY benches ./benches
 RUN cargo build --release --locked --bin passflow
 
 FROM debian:bookworm-slim
