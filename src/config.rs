@@ -17,6 +17,10 @@ use crate::store::{InMemoryUserStore, UsersFileError};
 use crate::throttle::ThrottleSettings;
 use crate::token::{SecretKey, SecretTooShort, TokenKeys, TokenSettings};
 
+/// `RUST_LOG` when unset: passflow's own events. A line per request (`tower_http=info`) is
+/// opt-in: formatting and writing it costs about a quarter of the throughput.
+pub const DEFAULT_LOG_FILTER: &str = "passflow=info";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "passflow",

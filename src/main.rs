@@ -29,7 +29,7 @@ fn serve(args: ServeArgs) -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("passflow=info,tower_http=info")),
+                .unwrap_or_else(|_| EnvFilter::new(passflow::config::DEFAULT_LOG_FILTER)),
         )
         .init();
     let state = match args.app_state() {
