@@ -133,6 +133,9 @@ if [ "$FASTAPI" = 1 ]; then
   sleep 2
   FA_P99_FLOOD=$(wrk_get "$FA/users/me/" 4 8 -H "$FA_AUTH" | p99_ms)
   wait "$FLOOD"
+  # Stop it, with whatever logins it still has queued, before anything else is measured.
+  kill "${PIDS[-1]}" 2>/dev/null || true
+  sleep 2
 fi
 
 # --- report ----------------------------------------------------------------------------
@@ -163,7 +166,8 @@ if [ "$SWEEP" = 1 ]; then
   for c in 2 8 32 128 256; do
     out=$(wrk_get "$PF/health" "$c" 3); echo "/health,$c,$(rps <<<"$out"),$(p99_ms <<<"$out")" >>"$CSV"
     out=$(wrk_get "$PF/users/me/" "$c" 3 -H "$AUTH"); echo "/users/me/,$c,$(rps <<<"$out"),$(p99_ms <<<"$out")" >>"$CSV"
-    out=$(wrk_get "$PF/token" "$c" 5 -s scripts/login.lua)
+    # A login may wait behind a full queue; give it longer than wrk's 2 s default.
+    out=$(wrk_get "$PF/token" "$c" 5 -s scripts/login.lua --timeout 10s)
     ok=$(awk -v r="$(rps <<<"$out")" -v bad="$(non_2xx <<<"$out")" -v n="$(awk '/requests in/ {print $1}' <<<"$out")" \
       'BEGIN { printf "%.1f\n", (n > 0 ? r * (n - bad) / n : 0) }')
     echo "/token,$c,$ok,$(p99_ms <<<"$out")" >>"$CSV"

@@ -101,18 +101,8 @@ async fn serves_login_and_profile_over_http_and_stops_cleanly_on_sigterm() {
     let server = Server::start(passflow(dir.path()).env("SECRET_KEY", KEY));
     let client = reqwest::Client::new();
 
-    let reply = login(&client, &server, "johndoe", "secret").await;
-    assert_eq!(reply.status(), 200);
-    let token = reply.json::<Value>().await.unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let me = client
-        .get(server.url("/users/me/"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let token = token_for(&client, &server, "johndoe", "secret").await;
+    let me = get_as(&client, server.url("/users/me/"), &token).await;
     assert_eq!(me.status(), 200);
     assert_eq!(
         me.text().await.unwrap(),
@@ -131,18 +121,8 @@ async fn serves_login_and_profile_over_http_and_stops_cleanly_on_sigterm() {
     ] {
         let unauthenticated = client.get(server.url("/users/me")).send().await.unwrap();
         assert_eq!(unauthenticated.status(), 401);
-        let reply = login(&client, &server, user, password).await;
-        assert_eq!(reply.status(), 200);
-        let token = reply.json::<Value>().await.unwrap()["access_token"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let me = client
-            .get(server.url("/users/me"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
+        let token = token_for(&client, &server, user, password).await;
+        let me = get_as(&client, server.url("/users/me"), &token).await;
         assert_eq!(me.status(), 200);
         assert_eq!(
             me.json::<Value>().await.unwrap(),
@@ -176,18 +156,8 @@ async fn without_a_secret_key_it_serves_with_a_random_one() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&mut passflow(dir.path()));
     let client = reqwest::Client::new();
-    let reply = login(&client, &server, "johndoe", "secret").await;
-    assert_eq!(reply.status(), 200);
-    let token = reply.json::<Value>().await.unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let me = client
-        .get(server.url("/users/me/items/"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let token = token_for(&client, &server, "johndoe", "secret").await;
+    let me = get_as(&client, server.url("/users/me/items/"), &token).await;
     assert_eq!(
         me.text().await.unwrap(),
         r#"[{"item_id":"Foo","owner":"johndoe"}]"#

@@ -186,9 +186,9 @@ async fn a_disabled_user_with_the_right_scopes_is_still_inactive() {
         .assert(401, NOT_ENOUGH, Some(r#"Bearer scope="me items""#));
 }
 
-#[tokio::test]
-async fn users_without_scopes_can_still_read_the_status() {
-    let nobody = UserRecord {
+/// A user `robot` / `beep` with no email or full name, allowed `scopes`.
+fn robot(scopes: &[Scope]) -> axum::Router {
+    let robot = UserRecord {
         profile: Arc::new(User {
             username: "robot".into(),
             email: None,
@@ -196,9 +196,14 @@ async fn users_without_scopes_can_still_read_the_status() {
             disabled: false,
         }),
         hashed_password: passflow::password::hash_password("beep"),
-        scopes: Default::default(),
+        scopes: scopes.iter().copied().collect(),
     };
-    let app = router(state_with(settings(), InMemoryUserStore::new([nobody])));
+    router(state_with(settings(), InMemoryUserStore::new([robot])))
+}
+
+#[tokio::test]
+async fn users_without_scopes_can_still_read_the_status() {
+    let app = robot(&[]);
     let reply = post_form(&app, &[("username", "robot"), ("password", "beep")]).await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.json()["scope"], "");
@@ -211,19 +216,7 @@ async fn users_without_scopes_can_still_read_the_status() {
         Some(r#"Bearer scope="me""#),
     );
     // Null email and full name serialize as null, like FastAPI's optional fields.
-    let robot = router(state_with(
-        settings(),
-        InMemoryUserStore::new([UserRecord {
-            scopes: Scope::ALL.into(),
-            profile: Arc::new(User {
-                username: "robot".into(),
-                email: None,
-                full_name: None,
-                disabled: false,
-            }),
-            hashed_password: passflow::password::hash_password("beep"),
-        }]),
-    ));
+    let robot = robot(&Scope::ALL);
     let token = login(&robot, "robot", "beep").await;
     get_with_token(&robot, "/users/me/", &token).await.assert(
         200,
