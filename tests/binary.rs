@@ -95,6 +95,20 @@ async fn login(
         .unwrap()
 }
 
+/// Logs in (which must succeed) and returns the access token.
+async fn token_for(client: &reqwest::Client, server: &Server, user: &str, pw: &str) -> String {
+    let reply = login(client, server, user, pw).await;
+    assert_eq!(reply.status(), 200);
+    reply.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn get_as(client: &reqwest::Client, url: String, token: &str) -> reqwest::Response {
+    client.get(url).bearer_auth(token).send().await.unwrap()
+}
+
 #[tokio::test]
 async fn serves_login_and_profile_over_http_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
