@@ -134,12 +134,11 @@ impl TokenKeys {
             validation.set_issuer(&[issuer]);
             validation.required_spec_claims.insert("iss".into());
         }
-        match &settings.audience {
-            Some(audience) => {
-                validation.set_audience(&[audience]);
-                validation.required_spec_claims.insert("aud".into());
-            }
-            None => validation.validate_aud = false,
+        // Without a configured audience, a token that names one is still refused, as PyJWT
+        // does: it was meant for some other service.
+        if let Some(audience) = &settings.audience {
+            validation.set_audience(&[audience]);
+            validation.required_spec_claims.insert("aud".into());
         }
         Self {
             encoding: EncodingKey::from_secret(&settings.secret.0),

@@ -262,3 +262,70 @@ async fn many_users_behind_one_address_are_not_locked_out_by_their_own_logins() 
         .await
         .assert(429, TOO_MANY, None);
 }
+
+/// A token for johndoe signed with the tutorial key, with `extra` claims merged in.
+fn signed(extra: serde_json::Value) -> String {
+    let now = jsonwebtoken::get_current_timestamp();
+    let mut claims = serde_json::json!({"sub": "johndoe", "exp": now + 600});
+    claims
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(TUTORIAL_KEY.as_bytes()),
+    )
+    .unwrap()
+}
+
+const INVALID: &str = r#"{"detail":"Could not validate credentials"}"#;
+
+#[tokio::test]
+async fn issuer_and_audience_are_minted_and_then_required() {
+    let settings = passflow::token::TokenSettings {
+        issuer: Some("https://auth.example".into()),
+        audience: Some("passflow".into()),
+        ..settings()
+    };
+    let app = router(state_with(settings, InMemoryUserStore::demo()));
+    let token = login(&app, "johndoe", "secret").await;
+    let me = get_with_token(&app, "/users/me/", &token).await;
+    assert_eq!(me.status, 200);
+
+    let good = signed(serde_json::json!({"iss": "https://auth.example", "aud": "passflow"}));
+    assert_eq!(get_with_token(&app, "/users/me/", &good).await.status, 200);
+    for bad in [
+        serde_json::json!({}),
+        serde_json::json!({"iss": "https://auth.example"}),
+        serde_json::json!({"aud": "passflow"}),
+        serde_json::json!({"iss": "https://evil.example", "aud": "passflow"}),
+        serde_json::json!({"iss": "https://auth.example", "aud": "other"}),
+    ] {
+        get_with_token(&app, "/users/me/", &signed(bad.clone()))
+            .await
+            .assert(401, INVALID, Some("Bearer"));
+    }
+    // Without them configured, a token that carries an audience is refused (as PyJWT does).
+    get_with_token(&common::app(), "/users/me/", &good)
+        .await
+        .assert(401, INVALID, Some("Bearer"));
+}
+
+#[tokio::test]
+async fn leeway_tolerates_configured_clock_skew_and_no_more() {
+    let now = jsonwebtoken::get_current_timestamp();
+    let expired_5s_ago = signed(serde_json::json!({"exp": now - 5}));
+    let starts_in_5s = signed(serde_json::json!({"nbf": now + 5}));
+    for token in [&expired_5s_ago, &starts_in_5s] {
+        get_with_token(&app(), "/users/me/", token)
+            .await
+            .assert(401, INVALID, Some("Bearer"));
+        let lenient = passflow::token::TokenSettings {
+            leeway: 30,
+            ..settings()
+        };
+        let app = router(state_with(lenient, InMemoryUserStore::demo()));
+        assert_eq!(get_with_token(&app, "/users/me/", token).await.status, 200);
+    }
+}
