@@ -24,10 +24,11 @@ fn run(command: &mut Command) -> Output {
     command.stdin(Stdio::null()).output().unwrap()
 }
 
-/// A server on an ephemeral port, killed when dropped.
+/// A server on an ephemeral port, killed when dropped. Its stdout and stderr are collected.
 struct Server {
     child: Child,
     base: String,
+    log: std::sync::mpsc::Receiver<String>,
 }
 
 impl Server {
@@ -37,17 +38,24 @@ impl Server {
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
         let (lines, log) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            // Keep draining after start-up so the server never blocks on a full pipe.
-            for line in stdout.lines().map_while(Result::ok) {
-                let _ = lines.send(line);
-            }
-        });
+        // Drain both pipes for the server's whole life, so it never blocks on a full one.
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        for pipe in [
+            Box::new(stdout) as Box<dyn BufRead + Send>,
+            Box::new(stderr),
+        ] {
+            let lines = lines.clone();
+            std::thread::spawn(move || {
+                for line in pipe.lines().map_while(Result::ok) {
+                    let _ = lines.send(line);
+                }
+            });
+        }
         let mut seen = Vec::new();
         let base = loop {
             let line = log
@@ -58,7 +66,7 @@ impl Server {
             }
             seen.push(line);
         };
-        Server { child, base }
+        Server { child, base, log }
     }
 
     fn url(&self, path: &str) -> String {
@@ -66,11 +74,16 @@ impl Server {
     }
 
     /// Sends SIGTERM and waits for the exit status.
-    fn terminate(mut self) -> std::process::ExitStatus {
+    fn terminate(&mut self) -> std::process::ExitStatus {
         let pid = libc::pid_t::try_from(self.child.id()).unwrap();
         // SAFETY: kill(2) on our own child's pid.
         assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
         self.child.wait().unwrap()
+    }
+
+    /// Everything the server printed after "listening on", once it has exited.
+    fn log_after_exit(&self) -> String {
+        self.log.iter().collect::<Vec<_>>().join("\n")
     }
 }
 
@@ -158,9 +171,12 @@ async fn serves_login_and_profile_over_http_and_stops_cleanly_on_sigterm() {
         }
     });
     tokio::time::sleep(Duration::from_millis(30)).await;
-    let status = tokio::task::spawn_blocking(move || server.terminate())
-        .await
-        .unwrap();
+    let status = tokio::task::spawn_blocking(move || {
+        let mut server = server;
+        server.terminate()
+    })
+    .await
+    .unwrap();
     assert_eq!(in_flight.await.unwrap().unwrap(), 200);
     assert!(status.success(), "exit status {status}");
 }
@@ -462,29 +478,13 @@ async fn passwords_tokens_and_hashes_never_reach_the_logs_even_at_trace() {
     let users_file = dir.path().join("users.json");
     std::fs::write(&users_file, users.to_string()).unwrap();
 
-    let mut child = passflow(dir.path())
-        .env("SECRET_KEY", KEY)
-        .env("USERS_FILE", &users_file)
-        .env("RUST_LOG", "trace")
-        .env("PORT", "0")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    let (lines, log) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in stdout.lines().map_while(Result::ok) {
-            let _ = lines.send(line);
-        }
-    });
-    let base = loop {
-        let line = log.recv_timeout(Duration::from_secs(20)).unwrap();
-        if let Some((_, address)) = line.split_once("listening on ") {
-            break address.trim().to_owned();
-        }
-    };
+    let mut server = Server::start(
+        passflow(dir.path())
+            .env("SECRET_KEY", KEY)
+            .env("USERS_FILE", &users_file)
+            .env("RUST_LOG", "trace"),
+    );
+    let base = server.base.clone();
 
     let client = reqwest::Client::new();
     let wrong_reply = client
@@ -519,13 +519,8 @@ async fn passwords_tokens_and_hashes_never_reach_the_logs_even_at_trace() {
         .unwrap();
     assert_eq!(forged.status(), 401);
 
-    let pid = libc::pid_t::try_from(child.id()).unwrap();
-    // SAFETY: kill(2) on our own child's pid.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-    let output = child.wait_with_output().unwrap();
-    let mut logs: Vec<String> = log.try_iter().collect();
-    logs.push(String::from_utf8_lossy(&output.stderr).into_owned());
-    let logs = logs.join("\n");
+    assert!(server.terminate().success());
+    let logs = server.log_after_exit();
     assert!(logs.contains("request"), "trace logging is on: {logs}");
     let signature = token.rsplit('.').next().unwrap();
     for secret in [password, wrong, &hash, &token, signature, KEY] {

@@ -46,32 +46,17 @@ proptest! {
         let Ok(value) = HeaderValue::from_bytes(&bytes) else {
             return Ok(()); // not sendable over HTTP at all
         };
-        let app = app();
-        let reply = runtime().block_on(send(
-            &app,
-            Request::get("/users/me/")
-                .header(header::AUTHORIZATION, value)
-                .body(Body::empty())
-                .unwrap(),
-        ));
+        let reply = runtime().block_on(get_with_authorization(&app(), "/users/me/", value));
         prop_assert_eq!(reply.status.as_u16(), 401);
         assert_json_4xx(&reply);
     }
 
     #[test]
     fn any_token_after_bearer_gets_a_json_401(token in "\\PC{0,200}") {
-        let app = app();
-        let value = format!("Bearer {token}");
-        let Ok(value) = HeaderValue::from_str(&value) else {
+        let Ok(value) = HeaderValue::from_str(&format!("Bearer {token}")) else {
             return Ok(());
         };
-        let reply = runtime().block_on(send(
-            &app,
-            Request::get("/users/me/items/")
-                .header(header::AUTHORIZATION, value)
-                .body(Body::empty())
-                .unwrap(),
-        ));
+        let reply = runtime().block_on(get_with_authorization(&app(), "/users/me/items/", value));
         prop_assert_eq!(reply.status.as_u16(), 401);
         assert_json_4xx(&reply);
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use passflow::password::HashPool;
 use passflow::store::InMemoryUserStore;
@@ -109,6 +109,15 @@ pub async fn get(app: &Router, path: &str, authorization: Option<&str>) -> Reply
         request = request.header(header::AUTHORIZATION, value);
     }
     send(app, request.body(Body::empty()).unwrap()).await
+}
+
+/// `GET path` with raw `Authorization` bytes, for values a `&str` cannot hold.
+pub async fn get_with_authorization(app: &Router, path: &str, value: HeaderValue) -> Reply {
+    let request = Request::get(path)
+        .header(header::AUTHORIZATION, value)
+        .body(Body::empty())
+        .unwrap();
+    send(app, request).await
 }
 
 pub async fn get_with_token(app: &Router, path: &str, token: &str) -> Reply {
