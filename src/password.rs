@@ -54,6 +54,14 @@ impl<'a> StoredHash<'a> {
         Ok(StoredHash::Argon2(parsed))
     }
 
+    fn verify(&self, password: &str) -> bool {
+        match self {
+            StoredHash::Argon2(parsed) => verify_argon2(password.as_bytes(), parsed),
+            // Like Python's bcrypt 4 and passlib, only the first 72 bytes count.
+            StoredHash::Bcrypt(hash) => bcrypt::verify(password, hash).unwrap_or(false),
+        }
+    }
+
     fn is_current(&self) -> bool {
         let current = argon2id();
         match self {
@@ -75,11 +83,7 @@ pub fn check_hash(hash: &str) -> Result<(), UnsupportedHash> {
 /// The tutorial's `verify_password`, for argon2 (any variant and cost) and bcrypt hashes.
 /// Costs ~100 ms of CPU and 64 MiB at pwdlib's parameters: call it through [`HashPool`].
 pub fn verify_password(password: &str, hash: &str) -> Result<bool, UnsupportedHash> {
-    Ok(match StoredHash::parse(hash)? {
-        StoredHash::Argon2(parsed) => verify_argon2(password.as_bytes(), &parsed),
-        // Like Python's bcrypt 4 and passlib, only the first 72 bytes count.
-        StoredHash::Bcrypt(hash) => bcrypt::verify(password, hash).unwrap_or(false),
-    })
+    Ok(StoredHash::parse(hash)?.verify(password))
 }
 
 /// Argon2 verification with the parameters, variant and salt of the stored hash, in working
@@ -142,10 +146,12 @@ pub fn needs_update(hash: &str) -> bool {
 /// stored hash is outdated, a fresh hash to store in its place. An unreadable hash never
 /// matches.
 pub fn verify_and_update(password: &str, hash: &str) -> (bool, Option<String>) {
-    match verify_password(password, hash) {
-        Ok(true) if needs_update(hash) => (true, Some(hash_password(password))),
-        Ok(true) => (true, None),
-        Ok(false) | Err(UnsupportedHash) => (false, None),
+    match StoredHash::parse(hash) {
+        Ok(stored) if stored.verify(password) => (
+            true,
+            (!stored.is_current()).then(|| hash_password(password)),
+        ),
+        Ok(_) | Err(UnsupportedHash) => (false, None),
     }
 }
 

@@ -89,15 +89,8 @@ proptest! {
             0..8,
         ),
     ) {
-        let app = app_for_properties();
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields)
-            .finish();
-        let request = Request::post("/token")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(body))
-            .unwrap();
-        let reply = runtime().block_on(send(&app, request));
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let reply = runtime().block_on(post_form(&app_for_properties(), &fields));
         assert_json_4xx(&reply);
     }
 }

@@ -7,7 +7,6 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::Path;
@@ -22,11 +21,15 @@ use crate::http::error::ApiError;
 const SPEC_URL: &str = "/openapi.json";
 
 pub fn routes<S: Clone + Send + Sync + 'static>(api: OpenApi) -> Router<S> {
-    let api = Arc::new(api);
+    // Serialized once: the document never changes while the process runs.
+    let document = Bytes::from(api.to_json().expect("the OpenAPI document serializes"));
     let config = Arc::new(Config::new([SPEC_URL]).persist_authorization(true));
     let index = Html(Bytes::from(index_page(&config)));
     Router::new()
-        .route(SPEC_URL, get(move || async move { Json(api) }))
+        .route(
+            SPEC_URL,
+            get(move || async move { ([(header::CONTENT_TYPE, "application/json")], document) }),
+        )
         .route("/docs", get(move || async move { index }))
         .route("/docs/", get(|| async { Redirect::temporary("/docs") }))
         .route("/docs/{*file}", get(move |file| asset(file, config)))
