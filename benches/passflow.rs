@@ -7,9 +7,11 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, header};
 use criterion::{Criterion, criterion_group, criterion_main};
-use passflow::password::{HashPool, hash_password, verify_password};
+use passflow::auth::hash_pool::HashPool;
+use passflow::auth::password::{hash_password, verify_password};
+use passflow::auth::scopes::ScopeSet;
+use passflow::auth::token::{SecretKey, TokenKeys, TokenSettings};
 use passflow::store::InMemoryUserStore;
-use passflow::token::{SecretKey, TokenKeys, TokenSettings};
 use passflow::{AppState, router};
 use tower::ServiceExt;
 
@@ -24,9 +26,11 @@ fn keys() -> TokenKeys {
 
 fn tokens(c: &mut Criterion) {
     let keys = keys();
-    let token = keys.create_access_token("johndoe", "me items").unwrap();
+    let token = keys
+        .create_access_token("johndoe", &ScopeSet::all())
+        .unwrap();
     c.bench_function("token/encode", |b| {
-        b.iter(|| keys.create_access_token(black_box("johndoe"), black_box("me items")))
+        b.iter(|| keys.create_access_token(black_box("johndoe"), black_box(&ScopeSet::all())))
     });
     c.bench_function("token/decode", |b| {
         b.iter(|| keys.decode(black_box(&token)))
@@ -36,7 +40,9 @@ fn tokens(c: &mut Criterion) {
 fn extractor_chain(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let keys = keys();
-    let token = keys.create_access_token("johndoe", "me items").unwrap();
+    let token = keys
+        .create_access_token("johndoe", &ScopeSet::all())
+        .unwrap();
     let app = runtime.block_on(async {
         router(AppState::new(
             InMemoryUserStore::demo(),

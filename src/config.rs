@@ -1,5 +1,6 @@
-//! Configuration and command line. Every setting is a flag and an environment variable
-//! (a `.env` file fills in unset variables); flags win over the environment.
+//! Configuration and command line, as data. Every setting is a flag and an environment
+//! variable (a `.env` file fills in unset variables); flags win over the environment.
+//! `startup` turns these values into running parts.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -9,17 +10,10 @@ use axum::http::HeaderValue;
 use clap::{Args, Parser, Subcommand};
 use ipnet::IpNet;
 
+use crate::auth::throttle::ThrottleSettings;
+use crate::auth::token::{SecretKey, SecretTooShort, TokenSettings};
 use crate::http::HttpOptions;
-use crate::password::HashPool;
 use crate::server::ServerOptions;
-use crate::state::AppState;
-use crate::store::{InMemoryUserStore, UsersFileError};
-use crate::throttle::ThrottleSettings;
-use crate::token::{SecretKey, SecretTooShort, TokenKeys, TokenSettings};
-
-/// `RUST_LOG` when unset: passflow's own events. A line per request (`tower_http=info`) is
-/// opt-in: formatting and writing it costs about a quarter of the throughput.
-pub const DEFAULT_LOG_FILTER: &str = "passflow=info";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -45,6 +39,20 @@ pub enum Command {
     HashPassword,
     /// Print a fresh 32-byte key as hex, for SECRET_KEY (like `openssl rand -hex 32`).
     GenSecret,
+    /// Exit 0 when the server at HOST:PORT answers `GET /health` with 200, else 1 (for a
+    /// container's HEALTHCHECK; the slim image has no curl).
+    Healthcheck(HealthcheckArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HealthcheckArgs {
+    /// Address the server listens on; 0.0.0.0 and :: are asked on loopback.
+    #[arg(long, env = "HOST", default_value = "127.0.0.1")]
+    pub host: String,
+
+    /// Port the server listens on.
+    #[arg(long, env = "PORT", default_value_t = 8000)]
+    pub port: u16,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -165,17 +173,6 @@ fn parse_origin(value: &str) -> Result<HeaderValue, String> {
     HeaderValue::from_str(value.trim()).map_err(|err| format!("{value:?}: {err}"))
 }
 
-/// A setting that parses but cannot be used; passflow refuses to start.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error(transparent)]
-    SecretKey(#[from] SecretTooShort),
-    #[error(transparent)]
-    UsersFile(#[from] UsersFileError),
-    #[error("HASH_WORKERS: cannot start the hashing threads: {0}")]
-    HashPool(std::io::Error),
-}
-
 impl ServeArgs {
     /// The signing settings, and whether the key was made up because none was configured.
     pub fn token_settings(&self) -> Result<(TokenSettings, bool), SecretTooShort> {
@@ -193,33 +190,20 @@ impl ServeArgs {
         Ok((settings, random))
     }
 
-    /// Everything the router needs, built once: keys, users and the hash pool.
-    pub fn app_state(&self) -> Result<AppState, ConfigError> {
-        let (settings, random_key) = self.token_settings()?;
-        if random_key {
-            tracing::warn!(
-                "SECRET_KEY is not set: signing with a random key made at start-up; tokens \
-                 will not survive a restart. Set SECRET_KEY (`openssl rand -hex 32`)."
-            );
-        }
-        let users = match &self.users_file {
-            Some(path) => InMemoryUserStore::from_json_file(path)?,
-            None => InMemoryUserStore::demo(),
-        };
-        let workers = self.hash_workers.map_or_else(
+    /// Threads for the hash pool: `HASH_WORKERS`, or one per CPU.
+    pub fn hash_workers(&self) -> usize {
+        self.hash_workers.map_or_else(
             || std::thread::available_parallelism().map_or(1, usize::from),
             usize::from,
-        );
-        let hasher =
-            HashPool::new(workers, usize::from(self.hash_queue)).map_err(ConfigError::HashPool)?;
-        let throttle = ThrottleSettings {
+        )
+    }
+
+    pub fn throttle_settings(&self) -> ThrottleSettings {
+        ThrottleSettings {
             per_user: self.login_failures_per_user,
             per_ip: self.login_attempts_per_ip,
             window: Duration::from_secs(self.login_window_seconds),
-        };
-        Ok(AppState::new(users, TokenKeys::new(settings), hasher)
-            .with_throttle(throttle)
-            .with_trusted_proxies(self.trusted_proxies.iter().copied()))
+        }
     }
 
     pub fn http_options(&self) -> HttpOptions {

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use ipnet::IpNet;
 
-use crate::password::HashPool;
+use crate::auth::hash_pool::HashPool;
+use crate::auth::throttle::{LoginThrottle, ThrottleSettings};
+use crate::auth::token::TokenKeys;
 use crate::store::UserStore;
-use crate::throttle::{LoginThrottle, ThrottleSettings};
-use crate::token::TokenKeys;
 
 #[derive(Clone)]
 pub struct AppState {

@@ -7,7 +7,7 @@ use axum::extract::FromRequest;
 use axum::http::{Request, header};
 use libfuzzer_sys::fuzz_target;
 use passflow::http::error::ApiError;
-use passflow::http::form::OAuth2PasswordRequestForm;
+use passflow::http::extract::OAuth2PasswordRequestForm;
 
 const CONTENT_TYPES: [&str; 4] = [
     "application/x-www-form-urlencoded",

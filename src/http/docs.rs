@@ -31,7 +31,8 @@ pub fn routes<S: Clone + Send + Sync + 'static>(api: OpenApi) -> Router<S> {
             get(move || async move { ([(header::CONTENT_TYPE, "application/json")], document) }),
         )
         .route("/docs", get(move || async move { index }))
-        .route("/docs/", get(|| async { Redirect::temporary("/docs") }))
+        // Relative, so that behind a proxy `/prefix/docs/` leads to `/prefix/docs`.
+        .route("/docs/", get(|| async { Redirect::temporary("../docs") }))
         .route("/docs/{*file}", get(move |file| asset(file, config)))
 }
 
@@ -61,6 +62,7 @@ async fn asset(Path(file): Path<String>, config: Arc<Config<'static>>) -> Respon
             response
         }
         Ok(None) => ApiError::NotFound.into_response(),
-        Err(err) => ApiError::Internal(format!("swagger ui asset {file}: {err}")).into_response(),
+        // The vendored assets are compiled in; this is a broken build, not a client error.
+        Err(err) => ApiError::Internal(err.to_string().into()).into_response(),
     }
 }

@@ -8,7 +8,12 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::scopes::{Scope, scope_string};
+use crate::auth::LoginError;
+use crate::auth::scopes::{Scope, ScopeSet};
+use crate::store::StoreError;
+
+/// A cause kept for the log.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -37,6 +42,10 @@ pub enum ApiError {
     TooManyAttempts { retry_after_secs: u64 },
     #[error("Server busy, try again shortly")]
     Overloaded,
+    /// The user store is out of reach; worth retrying (never a 500: nothing is wrong with
+    /// the request).
+    #[error("Service temporarily unavailable")]
+    Unavailable(#[source] Cause),
     #[error("Request timed out")]
     RequestTimeout,
     #[error("Not Found")]
@@ -45,7 +54,7 @@ pub enum ApiError {
     MethodNotAllowed,
     /// Details go to the log, never to the client.
     #[error("Internal Server Error")]
-    Internal(String),
+    Internal(#[source] Cause),
 }
 
 /// The body of every error response: `{"detail": "..."}`.
@@ -79,6 +88,9 @@ pub struct ValidationErrorBody {
 /// pool takes to drain a queue of logins.
 const OVERLOADED_RETRY_AFTER_SECS: u64 = 1;
 
+/// Seconds a client should wait after a 503 from an unreachable store.
+const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
@@ -90,7 +102,7 @@ impl ApiError {
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Overloaded | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -107,7 +119,7 @@ impl ApiError {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
             ApiError::NotEnoughPermissions { required } => {
-                let value = format!("Bearer scope=\"{}\"", scope_string(*required));
+                let value = format!("Bearer scope=\"{}\"", ScopeSet::from(*required));
                 if let Ok(value) = HeaderValue::from_str(&value) {
                     headers.insert(header::WWW_AUTHENTICATE, value);
                 }
@@ -121,6 +133,12 @@ impl ApiError {
                     HeaderValue::from(OVERLOADED_RETRY_AFTER_SECS),
                 );
             }
+            ApiError::Unavailable(_) => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS),
+                );
+            }
             _ => {}
         }
         headers
@@ -131,14 +149,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let headers = self.headers();
+        if let ApiError::Internal(cause) | ApiError::Unavailable(cause) = &self {
+            tracing::error!(cause = %Chain(cause.as_ref()), "{self}");
+        }
         match self {
             ApiError::Validation(detail) => {
                 (status, headers, Json(ValidationErrorBody { detail })).into_response()
-            }
-            ApiError::Internal(cause) => {
-                tracing::error!(%cause, "internal error");
-                let detail = ApiError::Internal(String::new()).to_string();
-                (status, headers, Json(ErrorDetail { detail })).into_response()
             }
             other => {
                 let detail = other.to_string();
@@ -148,14 +164,47 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<crate::store::StoreError> for ApiError {
-    fn from(err: crate::store::StoreError) -> Self {
-        ApiError::Internal(err.to_string())
+/// An error and its sources on one line, for the log.
+struct Chain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
     }
 }
 
-impl From<crate::password::Saturated> for ApiError {
-    fn from(_: crate::password::Saturated) -> Self {
-        ApiError::Overloaded
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(_) => ApiError::Unavailable(err.into()),
+            StoreError::NoSuchUser(_) => ApiError::Internal(err.into()),
+        }
+    }
+}
+
+/// The login use case's outcomes, as the tutorial's wire contract words them.
+impl From<LoginError> for ApiError {
+    fn from(err: LoginError) -> Self {
+        match err {
+            LoginError::Throttled { retry_after } => ApiError::TooManyAttempts {
+                retry_after_secs: retry_after.as_secs() + 1,
+            },
+            LoginError::IncorrectCredentials => ApiError::IncorrectLogin,
+            LoginError::UnknownScope(name) => {
+                ApiError::InvalidScope(format!("Unknown scope: {name}"))
+            }
+            LoginError::ScopeNotAllowed(scope) => {
+                ApiError::InvalidScope(format!("Scope not allowed for this user: {scope}"))
+            }
+            LoginError::Busy(_) => ApiError::Overloaded,
+            LoginError::Store(err) => err.into(),
+            LoginError::Token(err) => ApiError::Internal(err.into()),
+        }
     }
 }

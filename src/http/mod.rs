@@ -2,10 +2,9 @@
 
 pub mod docs;
 pub mod error;
-pub mod extractor;
-pub mod form;
-pub mod handlers;
+pub mod extract;
 pub mod openapi;
+pub mod routes;
 
 use std::time::Duration;
 
@@ -27,8 +26,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::state::AppState;
 use error::ApiError;
-use handlers::*;
-use openapi::{ApiDoc, guarded};
+use openapi::{ApiDoc, guarded_routes};
+use routes::health::*;
+use routes::token::*;
+use routes::users::*;
 
 /// `/token` bodies are a few short fields; anything near this size is not a login.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -57,7 +58,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 pub fn router_with(state: AppState, options: &HttpOptions) -> Router {
-    let (router, api) = routes().split_for_parts();
+    let (router, api) = api_routes().split_for_parts();
     let mut router = router
         .merge(docs::routes(api))
         .fallback(not_found)
@@ -116,12 +117,12 @@ fn request_span<B>(request: &Request<B>) -> tracing::Span {
 }
 
 /// The routes and, collected from the same declarations, their OpenAPI document.
-pub(crate) fn routes() -> OpenApiRouter<AppState> {
+pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(login_for_access_token))
-        .routes(guarded(routes!(read_users_me), read_users_me))
-        .routes(guarded(routes!(read_own_items), read_own_items))
-        .routes(guarded(routes!(read_system_status), read_system_status))
+        .routes(guarded_routes!(read_users_me))
+        .routes(guarded_routes!(read_own_items))
+        .routes(guarded_routes!(read_system_status))
         .routes(routes!(health))
         // FastAPI answers these with a 307 to the slashed path; we serve them directly and
         // keep them out of the document so each operation appears once.

@@ -10,14 +10,14 @@ use utoipa::openapi::{Content, ObjectBuilder, Ref, header::HeaderBuilder, schema
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::UtoipaMethodRouter;
 
+use crate::auth::scopes::{RequiredScopes, Scope};
 use crate::http::error::{ErrorDetail, ValidationErrorBody, ValidationIssue};
-use crate::http::extractor::{ActiveUser, CurrentUser};
-use crate::scopes::{RequiredScopes, Scope};
+use crate::http::extract::{ActiveUser, CurrentUser};
 use crate::state::AppState;
 
 /// The document `/openapi.json` serves.
 pub fn document() -> utoipa::openapi::OpenApi {
-    super::routes().into_openapi()
+    super::api_routes().into_openapi()
 }
 
 /// The security scheme's name, as FastAPI calls it.
@@ -79,14 +79,43 @@ impl<R: RequiredScopes> UserGuard for ActiveUser<R> {
     const REFUSES_INACTIVE: bool = true;
 }
 
-/// A handler whose only argument is the user extractor `G`.
-pub trait GuardedHandler<G> {}
+/// A handler that takes the user extractor `G` among its (up to three) arguments. `M` records
+/// where, and is inferred: only one position can hold a [`UserGuard`].
+pub trait GuardedHandler<G, M> {}
 
-impl<F, Fut, G: UserGuard> GuardedHandler<G> for F where F: FnOnce(G) -> Fut {}
+/// Positions of the user extractor among a handler's arguments.
+pub enum First {}
+pub enum Second {}
+pub enum Third {}
+
+impl<F, Fut, G: UserGuard> GuardedHandler<G, (First, ())> for F where F: FnOnce(G) -> Fut {}
+impl<F, Fut, G: UserGuard, A> GuardedHandler<G, (First, (A,))> for F where F: FnOnce(G, A) -> Fut {}
+impl<F, Fut, G: UserGuard, A> GuardedHandler<G, (Second, (A,))> for F where F: FnOnce(A, G) -> Fut {}
+impl<F, Fut, G: UserGuard, A, B> GuardedHandler<G, (First, (A, B))> for F where
+    F: FnOnce(G, A, B) -> Fut
+{
+}
+impl<F, Fut, G: UserGuard, A, B> GuardedHandler<G, (Second, (A, B))> for F where
+    F: FnOnce(A, G, B) -> Fut
+{
+}
+impl<F, Fut, G: UserGuard, A, B> GuardedHandler<G, (Third, (A, B))> for F where
+    F: FnOnce(A, B, G) -> Fut
+{
+}
+
+/// `routes!` for a protected handler, naming it once: its OpenAPI operation gets the
+/// security requirement and failure answers of the user extractor in its signature.
+macro_rules! guarded_routes {
+    ($handler:ident) => {
+        $crate::http::openapi::guarded(::utoipa_axum::routes!($handler), $handler)
+    };
+}
+pub(crate) use guarded_routes;
 
 /// Documents a protected route from its handler's extractor type: the security requirement
 /// with the extractor's scopes, and the 401 (and 400 Inactive user) answers it can give.
-pub fn guarded<G: UserGuard, H: GuardedHandler<G>>(
+pub fn guarded<G: UserGuard, M, H: GuardedHandler<G, M>>(
     (schemas, mut paths, router): UtoipaMethodRouter<AppState>,
     _handler: H,
 ) -> UtoipaMethodRouter<AppState> {

@@ -1,0 +1,90 @@
+//! The command-line tools beside `serve`: `hash-password`, `gen-secret`, `healthcheck`.
+
+use std::io::{IsTerminal, Read};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use hyper_util::rt::TokioIo;
+
+use crate::auth::password::hash_password as argon2id_hash;
+use crate::auth::token::random_hex;
+use crate::config::HealthcheckArgs;
+
+/// `passflow hash-password`: the password comes from stdin, unechoed on a terminal.
+pub fn hash_password() -> ExitCode {
+    let password = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password("Password: ")
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_to_string(&mut line).map(|_| line)
+    };
+    let password = match password {
+        Ok(password) => password.trim_end_matches(['\r', '\n']).to_owned(),
+        Err(err) => {
+            eprintln!("error: reading the password: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if password.is_empty() {
+        eprintln!("error: empty password");
+        return ExitCode::from(2);
+    }
+    println!("{}", argon2id_hash(&password));
+    ExitCode::SUCCESS
+}
+
+/// `passflow gen-secret`: 32 random bytes as hex, like `openssl rand -hex 32`.
+pub fn gen_secret() -> ExitCode {
+    println!("{}", random_hex(32));
+    ExitCode::SUCCESS
+}
+
+/// `passflow healthcheck`: `GET /health` on the local server, bounded to 5 seconds.
+pub fn healthcheck(args: &HealthcheckArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let host = match args.host.parse::<IpAddr>() {
+        // A wildcard listener is reachable on loopback.
+        Ok(IpAddr::V4(ip)) if ip.is_unspecified() => Ipv4Addr::LOCALHOST.to_string(),
+        Ok(IpAddr::V6(ip)) if ip.is_unspecified() => Ipv6Addr::LOCALHOST.to_string(),
+        _ => args.host.clone(),
+    };
+    let probe = tokio::time::timeout(Duration::from_secs(5), get_health(&host, args.port));
+    match runtime.block_on(probe) {
+        Ok(Ok(StatusCode::OK)) => ExitCode::SUCCESS,
+        Ok(Ok(status)) => {
+            eprintln!("unhealthy: /health answered {status}");
+            ExitCode::FAILURE
+        }
+        Ok(Err(err)) => {
+            eprintln!("unhealthy: {err}");
+            ExitCode::FAILURE
+        }
+        Err(_) => {
+            eprintln!("unhealthy: no answer within 5 s");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn get_health(host: &str, port: u16) -> Result<StatusCode, Box<dyn std::error::Error>> {
+    let stream = tokio::net::TcpStream::connect((host, port)).await?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    let request = Request::get("/health")
+        .header(header::HOST, format!("{host}:{port}"))
+        .body(Body::empty())?;
+    Ok(sender.send_request(request).await?.status())
+}

@@ -1,0 +1,182 @@
+//! FastAPI's `OAuth2PasswordRequestForm`: the `/token` body, urlencoded or multipart.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::{HeaderMap, StatusCode};
+use axum_extra::headers::{ContentType, HeaderMapExt};
+use mime::Mime;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+use crate::http::error::{ApiError, ValidationIssue};
+
+/// The OAuth2 password grant request (RFC 6749 §4.3.2), with FastAPI's validation rules:
+/// `username` and `password` required (an empty value counts as missing), `grant_type`
+/// optional but `password` when given, everything else optional.
+#[derive(ToSchema)]
+pub struct OAuth2PasswordRequestForm {
+    /// `password` when present; like FastAPI, an empty value counts as absent.
+    #[schema(pattern = "^(password)?$", nullable = false)]
+    pub grant_type: Option<String>,
+    #[schema(example = "johndoe")]
+    pub username: String,
+    #[schema(format = Password, example = "secret")]
+    pub password: String,
+    /// Space-separated scopes to request; empty asks for all the user may have.
+    #[schema(default = "", required = false)]
+    pub scope: String,
+    #[schema(nullable = false)]
+    pub client_id: Option<String>,
+    #[schema(format = Password, nullable = false)]
+    pub client_secret: Option<String>,
+}
+
+// Never print the password or client secret, whatever logs this.
+impl fmt::Debug for OAuth2PasswordRequestForm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuth2PasswordRequestForm")
+            .field("grant_type", &self.grant_type)
+            .field("username", &self.username)
+            .field("scope", &self.scope)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for OAuth2PasswordRequestForm {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        // Like Starlette, a body of any other type (JSON, none) is read as an empty form, so
+        // the client learns which fields are missing instead of getting a 415.
+        let fields = match form_type(req.headers()) {
+            Some(FormType::UrlEncoded) => urlencoded_fields(req, state).await?,
+            Some(FormType::Multipart) => multipart_fields(req, state).await?,
+            None => Fields::new(),
+        };
+        Self::from_fields(fields)
+    }
+}
+
+/// Field name → value; a repeated field keeps its last value, as Starlette's form does.
+type Fields = HashMap<String, String>;
+
+enum FormType {
+    UrlEncoded,
+    Multipart,
+}
+
+fn form_type(headers: &HeaderMap) -> Option<FormType> {
+    let mime = Mime::from(headers.typed_get::<ContentType>()?);
+    match mime.essence_str() {
+        e if e == mime::APPLICATION_WWW_FORM_URLENCODED.essence_str() => Some(FormType::UrlEncoded),
+        e if e == mime::MULTIPART_FORM_DATA.essence_str() => Some(FormType::Multipart),
+        _ => None,
+    }
+}
+
+async fn urlencoded_fields<S: Send + Sync>(req: Request, state: &S) -> Result<Fields, ApiError> {
+    let body = Bytes::from_request(req, state)
+        .await
+        .map_err(|rejection| body_error(rejection.status()))?;
+    Ok(form_urlencoded::parse(&body).into_owned().collect())
+}
+
+async fn multipart_fields<S: Send + Sync>(req: Request, state: &S) -> Result<Fields, ApiError> {
+    // A multipart body that cannot be parsed (no boundary, truncated, malformed) is treated
+    // like a body that is not a form at all: its fields are missing.
+    let Ok(mut multipart) = Multipart::from_request(req, state).await else {
+        return Ok(Fields::new());
+    };
+    let mut fields = Fields::new();
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) => {
+                let Some(name) = field.name().map(str::to_owned) else {
+                    continue;
+                };
+                match field.text().await {
+                    Ok(value) => fields.insert(name, value),
+                    Err(err) => return broken_multipart(err.status()),
+                };
+            }
+            Ok(None) => return Ok(fields),
+            Err(err) => return broken_multipart(err.status()),
+        }
+    }
+}
+
+fn broken_multipart(status: StatusCode) -> Result<Fields, ApiError> {
+    match body_error(status) {
+        ApiError::PayloadTooLarge => Err(ApiError::PayloadTooLarge),
+        _ => Ok(Fields::new()),
+    }
+}
+
+/// Reading the body failed: too large is its own answer, anything else is an unreadable form.
+fn body_error(status: StatusCode) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge
+    } else {
+        ApiError::Validation(vec![missing("username"), missing("password")])
+    }
+}
+
+impl OAuth2PasswordRequestForm {
+    fn from_fields(mut fields: Fields) -> Result<Self, ApiError> {
+        // FastAPI treats an empty form value as absent.
+        let mut take = |name: &str| fields.remove(name).filter(|value| !value.is_empty());
+        let grant_type = take("grant_type");
+        let username = take("username");
+        let password = take("password");
+        let scope = take("scope").unwrap_or_default();
+        let client_id = take("client_id");
+        let client_secret = take("client_secret");
+
+        // Reported in FastAPI's field order: grant_type, username, password.
+        let mut issues = Vec::new();
+        if let Some(value) = grant_type.as_deref().filter(|&v| v != "password") {
+            issues.push(ValidationIssue {
+                kind: "string_pattern_mismatch",
+                loc: loc("grant_type"),
+                msg: "String should match pattern '^password$'".into(),
+                input: Value::String(value.to_owned()),
+                ctx: Some(json!({ "pattern": "^password$" })),
+            });
+        }
+        if username.is_none() {
+            issues.push(missing("username"));
+        }
+        if password.is_none() {
+            issues.push(missing("password"));
+        }
+        match (username, password) {
+            (Some(username), Some(password)) if issues.is_empty() => Ok(Self {
+                grant_type,
+                username,
+                password,
+                scope,
+                client_id,
+                client_secret,
+            }),
+            _ => Err(ApiError::Validation(issues)),
+        }
+    }
+}
+
+fn loc(field: &str) -> Vec<String> {
+    vec!["body".into(), field.into()]
+}
+
+fn missing(field: &str) -> ValidationIssue {
+    ValidationIssue {
+        kind: "missing",
+        loc: loc(field),
+        msg: "Field required".into(),
+        input: Value::Null,
+        ctx: None,
+    }
+}

@@ -1,0 +1,19 @@
+//! The path operations, one module per area. Each handler's arguments are its dependencies;
+//! its `utoipa::path` attribute documents what it returns on success (failures of protected
+//! routes are documented from their extractors, see `openapi::guarded`).
+
+pub mod health;
+pub mod token;
+pub mod users;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// `{"status": "ok"}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Status {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+pub(crate) const OK: Status = Status { status: "ok" };

@@ -1,0 +1,73 @@
+//! Users and where they live: the tutorial's `fake_users_db`, behind a trait a database can
+//! implement.
+
+pub mod demo;
+mod memory;
+mod users_file;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::scopes::ScopeSet;
+
+pub use memory::InMemoryUserStore;
+pub use users_file::UsersFileError;
+
+/// What `/users/me/` returns: the tutorial's `User` model, never the hash.
+/// Field order is the JSON key order FastAPI clients see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct User {
+    #[schema(example = "johndoe")]
+    pub username: String,
+    #[schema(example = "johndoe@example.com")]
+    pub email: Option<String>,
+    #[schema(example = "John Doe")]
+    pub full_name: Option<String>,
+    #[schema(example = false)]
+    pub disabled: bool,
+}
+
+/// A stored user: the tutorial's `UserInDB`, plus the scopes the user may be granted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Shared so a response can serialize it without copying the strings.
+    pub profile: Arc<User>,
+    pub hashed_password: String,
+    pub scopes: ScopeSet,
+}
+
+impl UserRecord {
+    pub fn username(&self) -> &str {
+        &self.profile.username
+    }
+}
+
+/// Why a store could not answer. The cause is kept for the log; clients never see it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backing storage failed or is out of reach (a database connection, say): worth
+    /// retrying later.
+    #[error("user store unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A write named a user the store does not hold.
+    #[error("no user named {0:?}")]
+    NoSuchUser(String),
+}
+
+/// Where users come from. The in-memory store below is the demo; a database implements the
+/// same two calls.
+#[async_trait]
+pub trait UserStore: Send + Sync + 'static {
+    /// The tutorial's `get_user(db, username)`.
+    async fn get_user(&self, username: &str) -> Result<Option<Arc<UserRecord>>, StoreError>;
+
+    /// Replaces a user's password hash, used to upgrade hashes made with older parameters.
+    async fn update_password_hash(
+        &self,
+        username: &str,
+        new_hash: String,
+    ) -> Result<(), StoreError>;
+}

@@ -1,0 +1,92 @@
+//! `USERS_FILE`: users in the tutorial's `fake_users_db` shape, checked whole at start-up.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use super::{InMemoryUserStore, User, UserRecord};
+use crate::auth::password::check_hash;
+use crate::auth::scopes::ScopeSet;
+
+/// Why a users file was refused at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum UsersFileError {
+    #[error("USERS_FILE {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("USERS_FILE {path}: not a JSON object of users: {source}")]
+    Shape {
+        path: String,
+        source: serde_json::Error,
+    },
+    #[error("USERS_FILE {path}: user {user:?}: {problem}")]
+    User {
+        path: String,
+        user: String,
+        problem: String,
+    },
+}
+
+/// One user as the tutorial's `fake_users_db` writes it. Every field must be present;
+/// `email` and `full_name` may be null. `scopes` is optional and defaults to every scope,
+/// so a file from the JWT chapter (no scopes) behaves as it did there.
+#[derive(Deserialize)]
+struct UserEntry {
+    username: String,
+    #[serde(deserialize_with = "Option::deserialize")]
+    full_name: Option<String>,
+    #[serde(deserialize_with = "Option::deserialize")]
+    email: Option<String>,
+    hashed_password: String,
+    disabled: bool,
+    #[serde(default = "ScopeSet::all")]
+    scopes: ScopeSet,
+}
+
+impl InMemoryUserStore {
+    /// Loads `USERS_FILE`, refusing it whole if any user is incomplete, keyed under another
+    /// name, or has a hash no verifier here can read.
+    pub fn from_json_file(path: &std::path::Path) -> Result<Self, UsersFileError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| UsersFileError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let entries: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
+            .map_err(|source| UsersFileError::Shape {
+                path: shown.clone(),
+                source,
+            })?;
+        let mut users = Vec::with_capacity(entries.len());
+        for (key, value) in entries {
+            let refuse = |problem: String| UsersFileError::User {
+                path: shown.clone(),
+                user: key.clone(),
+                problem,
+            };
+            let entry: UserEntry =
+                serde_json::from_value(value).map_err(|err| refuse(err.to_string()))?;
+            if entry.username != key {
+                return Err(refuse(format!(
+                    "field `username` is {:?}, not the key it is stored under",
+                    entry.username
+                )));
+            }
+            check_hash(&entry.hashed_password)
+                .map_err(|err| refuse(format!("field `hashed_password` is {err}")))?;
+            users.push(UserRecord {
+                profile: Arc::new(User {
+                    username: entry.username,
+                    email: entry.email,
+                    full_name: entry.full_name,
+                    disabled: entry.disabled,
+                }),
+                hashed_password: entry.hashed_password,
+                scopes: entry.scopes,
+            });
+        }
+        Ok(Self::new(users))
+    }
+}

@@ -1,0 +1,158 @@
+//! Shared test helpers: an in-process app and one-shot requests against it.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use passflow::auth::hash_pool::HashPool;
+use passflow::auth::token::{SecretKey, TokenKeys, TokenSettings};
+use passflow::store::InMemoryUserStore;
+use passflow::{AppState, router};
+use serde_json::Value;
+use tower::ServiceExt;
+
+pub use crate::fixtures::TUTORIAL_KEY;
+
+/// Tokens made with PyJWT 2 (`jwt.encode(claims, TUTORIAL_KEY, algorithm=...)`), `exp` in 2100.
+pub mod tokens {
+    /// `{"sub": "johndoe", "exp": 4102444800}`, exactly what the tutorial's app mints.
+    pub const PYJWT_JOHNDOE: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJqb2huZG9lIiwiZXhwIjo0MTAyNDQ0ODAwfQ.4sh0Q1TUl-n_pM9DffzrC-WTE2hGuun7_RrAC6Ce1Rg";
+    pub const PYJWT_ALICE: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsImV4cCI6NDEwMjQ0NDgwMH0.D0rhIygAt_hx6pbbmqGaoQTJD2Q4HdRFbE8sTfC7cBo";
+    pub const NO_SUB: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJleHAiOjQxMDI0NDQ4MDB9.W0ogU7liR_T9lsU4oO45nBbW2upbDtlL92J9zMv25rw";
+    pub const UNKNOWN_USER: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJub2JvZHkiLCJleHAiOjQxMDI0NDQ4MDB9.ckt8hSq3xMK8JetQ_evhiz0uFxsSQG7tX4C9Zt_nQxc";
+    pub const NO_EXP: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJqb2huZG9lIn0.adqb-sj6G4xl7w7t9A4oRUBf1jNmcrc-0IcHjGhbz3o";
+    /// `exp` in November 2023.
+    pub const EXPIRED: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJqb2huZG9lIiwiZXhwIjoxNzAwMDAwMDAwfQ.y2yOMnkPElewBlpTlGEmrYVcz5v9a50llMYvW3Ufrhk";
+    pub const HS384: &str = "eyJhbGciOiJIUzM4NCIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJqb2huZG9lIiwiZXhwIjo0MTAyNDQ0ODAwfQ.0n-hDQR5bTSLJdiKL6XTSHAHDD0D-62BJeofDJEl5JXJNo3YMkDlPJrPbXVdMxDh";
+    pub const HS512: &str = "eyJhbGciOiJIUzUxMiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJqb2huZG9lIiwiZXhwIjo0MTAyNDQ0ODAwfQ.h0hUwsB0sUvUz9dl1lghQVm_nfIogwIomvE-t5uaY2bC56rI97nzkicGAU0-P4gtSDQPClLxEzr48qmCA4zzaA";
+    /// Signed with another key.
+    pub const OTHER_KEY: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJqb2huZG9lIiwiZXhwIjo0MTAyNDQ0ODAwfQ.NBgr_MTvY0YxCDgukWmA5mzUPlGMcKQDyfPRooEUSEg";
+    /// `alg: none`, no signature.
+    pub const ALG_NONE: &str =
+        "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJqb2huZG9lIiwiZXhwIjo0MTAyNDQ0ODAwfQ.";
+    /// `nbf` ten seconds before `exp`, in 2100.
+    pub const NOT_YET_VALID: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJqb2huZG9lIiwiZXhwIjo0MTAyNDQ0ODAwLCJuYmYiOjQxMDI0NDQ3OTB9.hvug_tQ10yBBndYEHteNd4Uo5y7BeMWs6UJAJ0q_tnk";
+    pub const SCOPE_ME: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJqb2huZG9lIiwiZXhwIjo0MTAyNDQ0ODAwLCJzY29wZSI6Im1lIn0.3rf_ueSUbjRqb6uvo4JA78vtr1Jd6eZhCvNDVGBy6ao";
+    pub const SCOPE_EMPTY: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJqb2huZG9lIiwiZXhwIjo0MTAyNDQ0ODAwLCJzY29wZSI6IiJ9.zEuX_KN3JFuX-sHLNpyQzu9dLVbtcofOQwjca1IG8LU";
+    pub const ALICE_SCOPE_ME: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsImV4cCI6NDEwMjQ0NDgwMCwic2NvcGUiOiJtZSJ9.Kx4xpD0QeRuNZHLmPUoWQbgUy8gHtXuUWd6VMyKMvJk";
+}
+
+pub fn settings() -> TokenSettings {
+    TokenSettings::new(
+        SecretKey::new(TUTORIAL_KEY).unwrap(),
+        Duration::from_secs(30 * 60),
+    )
+}
+
+pub fn state_with(settings: TokenSettings, users: InMemoryUserStore) -> AppState {
+    AppState::new(
+        users,
+        TokenKeys::new(settings),
+        HashPool::new(2, 32).unwrap(),
+    )
+}
+
+/// The service as `cargo run` builds it, but signing with the tutorial's key.
+pub fn app() -> Router {
+    router(state_with(settings(), InMemoryUserStore::demo()))
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|err| {
+            panic!("not JSON ({err}): {}", String::from_utf8_lossy(&self.body))
+        })
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).unwrap()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
+    }
+
+    /// Asserts status, the exact body bytes and the `WWW-Authenticate` header (or its absence).
+    #[track_caller]
+    pub fn assert(&self, status: u16, body: &str, www_authenticate: Option<&str>) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.text());
+        assert_eq!(self.text(), body);
+        assert_eq!(self.header("www-authenticate"), www_authenticate);
+        assert_eq!(self.header("content-type"), Some("application/json"));
+    }
+}
+
+pub async fn send(app: &Router, request: Request<Body>) -> Reply {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.unwrap().to_bytes().to_vec();
+    Reply {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    }
+}
+
+pub async fn get(app: &Router, path: &str, authorization: Option<&str>) -> Reply {
+    let mut request = Request::get(path);
+    if let Some(value) = authorization {
+        request = request.header(header::AUTHORIZATION, value);
+    }
+    send(app, request.body(Body::empty()).unwrap()).await
+}
+
+/// `GET path` with raw `Authorization` bytes, for values a `&str` cannot hold.
+pub async fn get_with_authorization(app: &Router, path: &str, value: HeaderValue) -> Reply {
+    let request = Request::get(path)
+        .header(header::AUTHORIZATION, value)
+        .body(Body::empty())
+        .unwrap();
+    send(app, request).await
+}
+
+pub async fn get_with_token(app: &Router, path: &str, token: &str) -> Reply {
+    get(app, path, Some(&format!("Bearer {token}"))).await
+}
+
+/// `POST /token` with an urlencoded body built from `fields`.
+pub async fn post_form(app: &Router, fields: &[(&str, &str)]) -> Reply {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    let request = Request::post("/token")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .unwrap();
+    send(app, request).await
+}
+
+pub async fn login(app: &Router, username: &str, password: &str) -> String {
+    let reply = post_form(app, &[("username", username), ("password", password)]).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    reply.json()["access_token"].as_str().unwrap().to_owned()
+}
+
+/// The Python to check interop with: `PASSFLOW_PYTHON`, else `python3`. The tests that call
+/// this are `#[ignore]`d, so plain `cargo test` lists them as ignored; run with `--ignored`
+/// (as `.ci/run` does), they fail when `modules` cannot be imported instead of passing
+/// without checking anything.
+pub fn python_with(modules: &str) -> String {
+    let python = std::env::var("PASSFLOW_PYTHON").unwrap_or_else(|_| "python3".into());
+    let available = std::process::Command::new(&python)
+        .args(["-c", &format!("import {modules}")])
+        .status()
+        .is_ok_and(|status| status.success());
+    assert!(
+        available,
+        "{python} cannot import {modules}: set PASSFLOW_PYTHON to a Python that can (README, Tests)"
+    );
+    python
+}

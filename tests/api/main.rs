@@ -1,0 +1,19 @@
+//! The service in-process: the router driven with tower's `oneshot`, no sockets. One test
+//! binary, so the crate is linked once and the helpers are shared.
+
+// Helpers are `pub` for the sibling modules of this one test binary.
+#![allow(unreachable_pub)]
+
+#[path = "../fixtures/mod.rs"]
+mod fixtures;
+mod helpers;
+
+mod fuzz_corpus;
+mod hardening;
+mod login;
+mod openapi;
+mod properties;
+mod python_interop;
+mod scopes;
+mod timing;
+mod users_file;

@@ -1,0 +1,42 @@
+//! Logins for an unknown user, a wrong password and a disabled user do the same hash work,
+//! so response times do not tell an attacker which usernames exist or are disabled.
+//! (A property of the code path, checked with generous bounds; speed itself is measured by
+//! the benchmarks, not here.)
+
+use std::time::{Duration, Instant};
+
+use crate::helpers::*;
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+#[tokio::test]
+async fn unknown_user_wrong_password_and_disabled_user_take_alike() {
+    let app = app();
+    let cases = [
+        ("unknown user", "nobody", "secret"),
+        ("wrong password", "johndoe", "not-it"),
+        ("disabled user, wrong password", "alice", "not-it"),
+    ];
+    let mut samples = vec![Vec::new(); cases.len()];
+    // Interleaved, so background noise falls on every case alike.
+    for _ in 0..7 {
+        for (i, (_, username, password)) in cases.iter().enumerate() {
+            let started = Instant::now();
+            let reply = post_form(&app, &[("username", username), ("password", password)]).await;
+            samples[i].push(started.elapsed());
+            assert_eq!(reply.status, 401);
+        }
+    }
+    let medians: Vec<Duration> = samples.into_iter().map(median).collect();
+    let fastest = medians.iter().min().unwrap().as_secs_f64();
+    let slowest = medians.iter().max().unwrap().as_secs_f64();
+    let report: Vec<_> = cases.iter().zip(&medians).map(|(c, m)| (c.0, *m)).collect();
+    assert!(fastest > 0.010, "a hash must have run: {report:?}");
+    assert!(
+        slowest <= fastest * 1.3,
+        "medians differ by over 30%: {report:?}"
+    );
+}

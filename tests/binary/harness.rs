@@ -1,0 +1,134 @@
+//! Running the real binary: an empty environment, an ephemeral port, its output collected.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// The binary with an empty environment, run from an empty directory (so no `.env` is read
+/// unless a test writes one there).
+pub fn passflow(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_passflow"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .current_dir(dir);
+    command
+}
+
+pub fn run(command: &mut Command) -> Output {
+    command.stdin(Stdio::null()).output().unwrap()
+}
+
+/// A server on an ephemeral port, killed when dropped. Its stdout and stderr are collected.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    log: std::sync::mpsc::Receiver<String>,
+}
+
+impl Server {
+    pub fn start(command: &mut Command) -> Server {
+        let mut child = command
+            .env("PORT", "0")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (lines, log) = std::sync::mpsc::channel();
+        // Drain both pipes for the server's whole life, so it never blocks on a full one.
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        for pipe in [
+            Box::new(stdout) as Box<dyn BufRead + Send>,
+            Box::new(stderr),
+        ] {
+            let lines = lines.clone();
+            std::thread::spawn(move || {
+                for line in pipe.lines().map_while(Result::ok) {
+                    let _ = lines.send(line);
+                }
+            });
+        }
+        let mut seen = Vec::new();
+        let base = loop {
+            let line = log
+                .recv_timeout(Duration::from_secs(20))
+                .unwrap_or_else(|_| panic!("no 'listening on' line; saw {seen:#?}"));
+            if let Some((_, address)) = line.split_once("listening on ") {
+                break address.trim().to_owned();
+            }
+            seen.push(line);
+        };
+        Server { child, base, log }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success());
+        self.child.wait().unwrap()
+    }
+
+    /// Waits up to 20 s for a log line containing `text`, and returns it.
+    pub fn wait_for_log(&self, text: &str) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.log.recv_timeout(left) {
+                Ok(line) if line.contains(text) => return line,
+                Ok(_) => {}
+                Err(_) => panic!("no log line containing {text:?} within 20 s"),
+            }
+        }
+    }
+
+    /// Everything the server printed after "listening on", once it has exited.
+    pub fn log_after_exit(&self) -> String {
+        self.log.iter().collect::<Vec<_>>().join("\n")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn login(
+    client: &reqwest::Client,
+    server: &Server,
+    user: &str,
+    pw: &str,
+) -> reqwest::Response {
+    client
+        .post(server.url("/token"))
+        .form(&[("username", user), ("password", pw)])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Logs in (which must succeed) and returns the access token.
+pub async fn token_for(client: &reqwest::Client, server: &Server, user: &str, pw: &str) -> String {
+    let reply = login(client, server, user, pw).await;
+    assert_eq!(reply.status(), 200);
+    reply.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+pub async fn get_as(client: &reqwest::Client, url: String, token: &str) -> reqwest::Response {
+    client.get(url).bearer_auth(token).send().await.unwrap()
+}

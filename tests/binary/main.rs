@@ -1,0 +1,430 @@
+//! The real binary: configuration refusals, the CLI, and HTTP over a socket.
+
+// Helpers are `pub` for the sibling modules of this one test binary.
+#![allow(unreachable_pub)]
+
+#[path = "../fixtures/mod.rs"]
+mod fixtures;
+mod harness;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use fixtures::TUTORIAL_KEY;
+use harness::*;
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn serves_login_and_profile_over_http_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    // tower_http's debug events say when a request has reached the router.
+    let server = Server::start(
+        passflow(dir.path())
+            .env("SECRET_KEY", TUTORIAL_KEY)
+            .env("RUST_LOG", "passflow=info,tower_http=debug"),
+    );
+    let client = reqwest::Client::new();
+
+    let token = token_for(&client, &server, "johndoe", "secret").await;
+    let me = get_as(&client, server.url("/users/me/"), &token).await;
+    assert_eq!(me.status(), 200);
+    assert_eq!(
+        me.text().await.unwrap(),
+        r#"{"username":"johndoe","email":"johndoe@example.com","full_name":"John Doe","disabled":false}"#
+    );
+
+    // seed 001's pytest suite, against the default server: bcrypt users log in.
+    for (user, password, full_name, email) in [
+        (
+            "stanley",
+            "secret",
+            "Stanley Jobson",
+            "Stanley.Jobson@localhost",
+        ),
+        ("mike", "password", "Mike Doe", "Mike.Doe@localhost"),
+    ] {
+        let unauthenticated = client.get(server.url("/users/me")).send().await.unwrap();
+        assert_eq!(unauthenticated.status(), 401);
+        let token = token_for(&client, &server, user, password).await;
+        let me = get_as(&client, server.url("/users/me"), &token).await;
+        assert_eq!(me.status(), 200);
+        assert_eq!(
+            me.json::<Value>().await.unwrap(),
+            json!({"username": user, "email": email, "full_name": full_name, "disabled": false})
+        );
+    }
+
+    // A login in flight when SIGTERM arrives still gets its answer.
+    let in_flight = tokio::spawn({
+        let client = client.clone();
+        let url = server.url("/token");
+        async move {
+            client
+                .post(url)
+                .form(&[("username", "johndoe"), ("password", "secret")])
+                .send()
+                .await
+                .map(|reply| reply.status())
+        }
+    });
+    let status = tokio::task::spawn_blocking(move || {
+        let mut server = server;
+        // The login is in the handler (hashing takes ~100 ms) once the router has seen it.
+        let line = server.wait_for_log("started processing request");
+        assert!(line.contains("/token"), "{line}");
+        server.terminate()
+    })
+    .await
+    .unwrap();
+    assert_eq!(in_flight.await.unwrap().unwrap(), 200);
+    assert!(status.success(), "exit status {status}");
+}
+
+#[tokio::test]
+async fn without_a_secret_key_it_serves_with_a_random_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&mut passflow(dir.path()));
+    let client = reqwest::Client::new();
+    let token = token_for(&client, &server, "johndoe", "secret").await;
+    let me = get_as(&client, server.url("/users/me/items/"), &token).await;
+    assert_eq!(
+        me.text().await.unwrap(),
+        r#"[{"item_id":"Foo","owner":"johndoe"}]"#
+    );
+}
+
+#[test]
+fn a_missing_secret_key_is_warned_about_before_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = passflow(dir.path())
+        .env("PORT", "0")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(first.contains("WARN"), "{first}");
+    assert!(first.contains("SECRET_KEY is not set"), "{first}");
+    assert!(first.contains("will not survive a restart"), "{first}");
+}
+
+#[test]
+fn a_short_secret_key_is_refused_with_a_way_to_make_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(passflow(dir.path()).env("SECRET_KEY", "too-short"));
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("SECRET_KEY is 9 bytes long"), "{stderr}");
+    assert!(stderr.contains("openssl rand -hex 32"), "{stderr}");
+    assert!(
+        !stderr.contains("too-short"),
+        "the key itself is not echoed: {stderr}"
+    );
+}
+
+#[test]
+fn bad_numbers_are_refused_naming_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    for (variable, value) in [
+        ("PORT", "eighty"),
+        ("PORT", "70000"),
+        ("ACCESS_TOKEN_EXPIRE_MINUTES", "soon"),
+        ("ACCESS_TOKEN_EXPIRE_MINUTES", "0"),
+        ("HASH_WORKERS", "0"),
+        ("HASH_QUEUE", "-1"),
+        ("TOKEN_LEEWAY_SECONDS", "1.5"),
+    ] {
+        let output = run(passflow(dir.path())
+            .env("SECRET_KEY", TUTORIAL_KEY)
+            .env(variable, value));
+        assert_eq!(output.status.code(), Some(2), "{variable}={value}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(variable), "{variable}={value}: {stderr}");
+    }
+}
+
+#[test]
+fn a_dot_env_file_is_read_and_the_environment_wins_over_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".env"), "SECRET_KEY=short-from-dot-env\n").unwrap();
+    let output = run(&mut passflow(dir.path()));
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("SECRET_KEY is 18 bytes long"), "{stderr}");
+    // The environment's (too short, other length) key wins over the file's.
+    let output = run(passflow(dir.path()).env("SECRET_KEY", "short"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("SECRET_KEY is 5 bytes long"), "{stderr}");
+    // And a flag wins over both.
+    let output = run(passflow(dir.path()).env("SECRET_KEY", "short").args([
+        "--secret-key",
+        "abc",
+        "--port",
+        "0",
+    ]));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("SECRET_KEY is 3 bytes long"), "{stderr}");
+}
+
+#[test]
+fn gen_secret_prints_a_fresh_32_byte_hex_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = run(passflow(dir.path()).arg("gen-secret"));
+    let second = run(passflow(dir.path()).arg("gen-secret"));
+    assert!(first.status.success());
+    let key = String::from_utf8(first.stdout).unwrap();
+    let key = key.trim_end();
+    assert_eq!(key.len(), 64);
+    assert!(
+        key.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    );
+    assert_ne!(key, String::from_utf8(second.stdout).unwrap().trim_end());
+}
+
+#[test]
+fn hash_password_reads_stdin_and_prints_a_pwdlib_compatible_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = passflow(dir.path())
+        .arg("hash-password")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"hunter2\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let hash = String::from_utf8(output.stdout).unwrap();
+    let hash = hash.trim_end();
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=65536,t=3,p=4$"),
+        "{hash}"
+    );
+    assert_eq!(
+        passflow::auth::password::verify_password("hunter2", hash),
+        Ok(true)
+    );
+}
+
+#[test]
+fn help_and_version_list_every_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = run(passflow(dir.path()).arg("--help"));
+    assert!(help.status.success());
+    let help = String::from_utf8(help.stdout).unwrap();
+    for needle in [
+        "serve",
+        "hash-password",
+        "gen-secret",
+        "[env: HOST=]",
+        "[env: PORT=]",
+        "[env: SECRET_KEY]",
+        "[env: ACCESS_TOKEN_EXPIRE_MINUTES=]",
+        "[env: USERS_FILE=]",
+        "[env: HASH_WORKERS=]",
+        "[env: HASH_QUEUE=]",
+        "[env: LOGIN_FAILURES_PER_USER=]",
+        "[env: TRUSTED_PROXIES=]",
+        "[env: CORS_ORIGINS=]",
+    ] {
+        assert!(help.contains(needle), "--help lacks {needle}:\n{help}");
+    }
+    // Every setting is documented in .env.example and in the README's table.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let example = std::fs::read_to_string(root.join(".env.example")).unwrap();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    for variable in help
+        .split("[env: ")
+        .skip(1)
+        .map(|rest| rest.split(['=', ']']).next().unwrap())
+    {
+        assert!(
+            example.contains(&format!("{variable}=")),
+            ".env.example lacks {variable}"
+        );
+        assert!(
+            readme.contains(&format!("`{variable}`")),
+            "README lacks {variable}"
+        );
+    }
+    let version = run(passflow(dir.path()).arg("--version"));
+    assert_eq!(
+        String::from_utf8(version.stdout).unwrap(),
+        format!("passflow {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn an_invalid_users_file_stops_the_start_naming_user_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("users.json");
+    std::fs::write(
+        &path,
+        r#"{"bob": {"username": "bob", "full_name": null, "email": null, "disabled": false}}"#,
+    )
+    .unwrap();
+    let output = run(passflow(dir.path())
+        .env("SECRET_KEY", TUTORIAL_KEY)
+        .env("USERS_FILE", &path));
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("USERS_FILE"), "{stderr}");
+    assert!(stderr.contains("user \"bob\""), "{stderr}");
+    assert!(
+        stderr.contains("missing field `hashed_password`"),
+        "{stderr}"
+    );
+}
+
+/// A raw connection to `server`, for what an HTTP client library will not send.
+fn raw(server: &Server) -> std::net::TcpStream {
+    let address = server.base.trim_start_matches("http://");
+    let stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+}
+
+fn read_all(stream: &mut std::net::TcpStream) -> String {
+    let mut reply = Vec::new();
+    let _ = std::io::Read::read_to_end(stream, &mut reply);
+    String::from_utf8_lossy(&reply).into_owned()
+}
+
+#[test]
+fn a_huge_body_is_refused_before_it_is_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(passflow(dir.path()).env("SECRET_KEY", TUTORIAL_KEY));
+    let mut stream = raw(&server);
+    let head = "POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+                Content-Length: 4194304\r\nConnection: close\r\n\r\n";
+    stream.write_all(head.as_bytes()).unwrap();
+    // Send a sliver of the promised 4 MiB; the answer must not wait for the rest.
+    stream.write_all(&[b'a'; 64 * 1024]).unwrap();
+    let reply = read_all(&mut stream);
+    assert!(reply.starts_with("HTTP/1.1 413"), "{reply}");
+    assert!(
+        reply.ends_with(r#"{"detail":"Request body too large"}"#),
+        "{reply}"
+    );
+}
+
+#[test]
+fn slow_and_idle_clients_are_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        passflow(dir.path())
+            .env("SECRET_KEY", TUTORIAL_KEY)
+            .env("HEADER_READ_TIMEOUT_SECONDS", "1"),
+    );
+    // Slow loris: headers that never end.
+    let mut stream = raw(&server);
+    let started = std::time::Instant::now();
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let reply = read_all(&mut stream);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "held {:?}",
+        started.elapsed()
+    );
+    assert!(!reply.contains("200 OK"), "{reply}");
+
+    // Idle keep-alive: one request, then silence.
+    let mut stream = raw(&server);
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let started = std::time::Instant::now();
+    let reply = read_all(&mut stream);
+    assert!(reply.starts_with("HTTP/1.1 200 OK"), "{reply}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "held {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn oversized_headers_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(passflow(dir.path()).env("SECRET_KEY", TUTORIAL_KEY));
+    let mut stream = raw(&server);
+    let huge = "a".repeat(64 * 1024);
+    let request = format!(
+        "GET /users/me/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {huge}\r\nConnection: close\r\n\r\n"
+    );
+    let _ = stream.write_all(request.as_bytes());
+    let reply = read_all(&mut stream);
+    assert!(reply.starts_with("HTTP/1.1 431"), "{reply}");
+}
+
+#[tokio::test]
+async fn passwords_tokens_and_hashes_never_reach_the_logs_even_at_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let password = "Pa55-w0rd-that-must-not-leak";
+    let wrong = "Wr0ng-guess-that-must-not-leak";
+    let hash = passflow::auth::password::hash_password(password);
+    let users = json!({"logger": {
+        "username": "logger", "full_name": null, "email": null,
+        "hashed_password": hash, "disabled": false,
+    }});
+    let users_file = dir.path().join("users.json");
+    std::fs::write(&users_file, users.to_string()).unwrap();
+
+    let mut server = Server::start(
+        passflow(dir.path())
+            .env("SECRET_KEY", TUTORIAL_KEY)
+            .env("USERS_FILE", &users_file)
+            .env("RUST_LOG", "trace"),
+    );
+    let base = server.base.clone();
+
+    let client = reqwest::Client::new();
+    let wrong_reply = client
+        .post(format!("{base}/token"))
+        .form(&[("username", "logger"), ("password", wrong)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_reply.status(), 401);
+    let reply = client
+        .post(format!("{base}/token"))
+        .form(&[("username", "logger"), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    let token = reply.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let me = client
+        .get(format!("{base}/users/me/"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    let forged = client
+        .get(format!("{base}/users/me/"))
+        .bearer_auth(format!("{token}x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+
+    assert!(server.terminate().success());
+    let logs = server.log_after_exit();
+    assert!(logs.contains("request"), "trace logging is on: {logs}");
+    let signature = token.rsplit('.').next().unwrap();
+    for secret in [password, wrong, &hash, &token, signature, TUTORIAL_KEY] {
+        assert!(!logs.contains(secret), "{secret} leaked into the logs");
+    }
+}
