@@ -2,7 +2,7 @@
 # Load benchmark of the release binary on 127.0.0.1, with wrk. Prints a markdown table.
 #
 #   scripts/bench.sh              passflow alone
-#   scripts/bench.sh --fastapi    also the FastAPI tutorial app (bench/fastapi, in a venv)
+#   scripts/bench.sh --fastapi    also the FastAPI tutorial app (scripts/fastapi, in a venv)
 #   scripts/bench.sh --sweep      also req/s and p99 against concurrency, plotted to
 #                                 docs/bench-concurrency.png (matplotlib, in a venv)
 #
@@ -112,10 +112,10 @@ if [ "$FASTAPI" = 1 ]; then
   VENV=target/bench-venv
   [ -x "$VENV/bin/uvicorn" ] || {
     python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q --disable-pip-version-check -r bench/fastapi/requirements.txt
+    "$VENV/bin/pip" install -q --disable-pip-version-check -r scripts/fastapi/requirements.txt
   }
   FA_PORT=$((20000 + RANDOM % 20000))
-  (cd bench/fastapi && exec "../../$VENV/bin/uvicorn" main:app --host 127.0.0.1 \
+  (cd scripts/fastapi && exec "../../$VENV/bin/uvicorn" main:app --host 127.0.0.1 \
     --port "$FA_PORT" --workers 2 --log-level warning) >"$OUT/fastapi.log" 2>&1 &
   PIDS+=("$!")
   FA="http://127.0.0.1:$FA_PORT"

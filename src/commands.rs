@@ -60,7 +60,8 @@ pub fn healthcheck(args: &HealthcheckArgs) -> ExitCode {
         Ok(IpAddr::V6(ip)) if ip.is_unspecified() => Ipv6Addr::LOCALHOST.to_string(),
         _ => args.host.clone(),
     };
-    let probe = tokio::time::timeout(Duration::from_secs(5), get_health(&host, args.port));
+    let probe =
+        async { tokio::time::timeout(Duration::from_secs(5), get_health(&host, args.port)).await };
     match runtime.block_on(probe) {
         Ok(Ok(StatusCode::OK)) => ExitCode::SUCCESS,
         Ok(Ok(status)) => {

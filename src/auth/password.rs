@@ -74,7 +74,7 @@ impl<'a> StoredHash<'a> {
 }
 
 /// Checks that a stored hash is one `verify_password` can use, without a password.
-pub fn check_hash(hash: &str) -> Result<(), UnsupportedHash> {
+pub(crate) fn check_hash(hash: &str) -> Result<(), UnsupportedHash> {
     StoredHash::parse(hash).map(drop)
 }
 
@@ -132,12 +132,6 @@ fn with_working_memory<T>(blocks: usize, f: impl FnOnce(&mut [Block]) -> T) -> T
         }
         f(&mut memory[..blocks])
     })
-}
-
-/// Whether a stored hash should be replaced: another algorithm, or argon2 at other
-/// parameters than [`hash_password`] writes today.
-pub fn needs_update(hash: &str) -> bool {
-    StoredHash::parse(hash).map_or(true, |stored| !stored.is_current())
 }
 
 /// What [`verify_and_update`] found.
@@ -209,7 +203,10 @@ mod tests {
             "{hash}"
         );
         assert_eq!(verify_password("correct horse", &hash), Ok(true));
-        assert!(!needs_update(&hash));
+        assert_eq!(
+            verify_and_update("correct horse", &hash),
+            Verification::Match { rehashed: None }
+        );
         assert_ne!(hash, hash_password("correct horse"), "salts must differ");
     }
 
@@ -224,7 +221,10 @@ mod tests {
         .unwrap()
         .to_string();
         assert_eq!(verify_password("pw", &cheap), Ok(true));
-        assert!(needs_update(&cheap));
+        assert!(matches!(
+            verify_and_update("pw", &cheap),
+            Verification::Match { rehashed: Some(_) }
+        ));
         let argon2i = Argon2::new(
             Algorithm::Argon2i,
             Version::V0x13,
@@ -234,7 +234,10 @@ mod tests {
         .unwrap()
         .to_string();
         assert_eq!(verify_password("pw", &argon2i), Ok(true));
-        assert!(needs_update(&argon2i));
+        assert!(matches!(
+            verify_and_update("pw", &argon2i),
+            Verification::Match { rehashed: Some(_) }
+        ));
     }
 
     #[test]

@@ -49,7 +49,7 @@ impl std::fmt::Debug for SecretKey {
 }
 
 /// `n` random bytes as lowercase hex.
-pub fn random_hex(n: usize) -> String {
+pub(crate) fn random_hex(n: usize) -> String {
     let bytes: Vec<u8> = (0..n).map(|_| rand::random::<u8>()).collect();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

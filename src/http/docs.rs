@@ -20,7 +20,7 @@ use crate::http::error::ApiError;
 
 const SPEC_URL: &str = "/openapi.json";
 
-pub fn routes<S: Clone + Send + Sync + 'static>(api: OpenApi) -> Router<S> {
+pub(crate) fn routes<S: Clone + Send + Sync + 'static>(api: OpenApi) -> Router<S> {
     // Serialized once: the document never changes while the process runs.
     let document = Bytes::from(api.to_json().expect("the OpenAPI document serializes"));
     let config = Arc::new(Config::new([SPEC_URL]).persist_authorization(true));

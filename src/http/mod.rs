@@ -1,10 +1,10 @@
 //! Everything HTTP: routes, extractors, the error type and the OpenAPI document.
 
-pub mod docs;
+pub(crate) mod docs;
 pub mod error;
 pub mod extract;
 pub mod openapi;
-pub mod routes;
+pub(crate) mod routes;
 
 use std::time::Duration;
 
@@ -32,7 +32,7 @@ use routes::token::*;
 use routes::users::*;
 
 /// `/token` bodies are a few short fields; anything near this size is not a login.
-pub const MAX_BODY_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// HTTP behaviour that is configuration rather than routing.
 #[derive(Debug, Clone)]

@@ -21,7 +21,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
 }
 
 /// The security scheme's name, as FastAPI calls it.
-pub const SECURITY_SCHEME: &str = "OAuth2PasswordBearer";
+pub(crate) const SECURITY_SCHEME: &str = "OAuth2PasswordBearer";
 
 #[derive(OpenApi)]
 #[openapi(
@@ -39,7 +39,7 @@ pub const SECURITY_SCHEME: &str = "OAuth2PasswordBearer";
         (name = "operations", description = "Probes for operators"),
     ),
 )]
-pub struct ApiDoc;
+pub(crate) struct ApiDoc;
 
 /// FastAPI's `OAuth2PasswordBearer(tokenUrl="token", scopes=...)`. The token URL is relative,
 /// so the document keeps working behind a proxy that adds a path prefix.
@@ -64,7 +64,7 @@ impl Modify for OAuth2PasswordBearer {
 
 /// A user extractor, as the OpenAPI document sees it: the scopes it demands and whether it
 /// refuses disabled users.
-pub trait UserGuard {
+pub(crate) trait UserGuard {
     const SCOPES: &'static [Scope];
     const REFUSES_INACTIVE: bool;
 }
@@ -81,12 +81,12 @@ impl<R: RequiredScopes> UserGuard for ActiveUser<R> {
 
 /// A handler that takes the user extractor `G` among its (up to three) arguments. `M` records
 /// where, and is inferred: only one position can hold a [`UserGuard`].
-pub trait GuardedHandler<G, M> {}
+pub(crate) trait GuardedHandler<G, M> {}
 
 /// Positions of the user extractor among a handler's arguments.
-pub enum First {}
-pub enum Second {}
-pub enum Third {}
+pub(crate) enum First {}
+pub(crate) enum Second {}
+pub(crate) enum Third {}
 
 impl<F, Fut, G: UserGuard> GuardedHandler<G, (First, ())> for F where F: FnOnce(G) -> Fut {}
 impl<F, Fut, G: UserGuard, A> GuardedHandler<G, (First, (A,))> for F where F: FnOnce(G, A) -> Fut {}
@@ -115,7 +115,7 @@ pub(crate) use guarded_routes;
 
 /// Documents a protected route from its handler's extractor type: the security requirement
 /// with the extractor's scopes, and the 401 (and 400 Inactive user) answers it can give.
-pub fn guarded<G: UserGuard, M, H: GuardedHandler<G, M>>(
+pub(crate) fn guarded<G: UserGuard, M, H: GuardedHandler<G, M>>(
     (schemas, mut paths, router): UtoipaMethodRouter<AppState>,
     _handler: H,
 ) -> UtoipaMethodRouter<AppState> {

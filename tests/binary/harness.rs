@@ -33,7 +33,6 @@ impl Server {
     pub fn start(command: &mut Command) -> Server {
         let mut child = command
             .env("PORT", "0")
-            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -172,6 +172,34 @@ fn a_dot_env_file_is_read_and_the_environment_wins_over_it() {
 }
 
 #[test]
+fn logs_to_a_pipe_or_file_carry_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    // Not a terminal, and NO_COLOR unset: the harness's pipes are what a log file sees.
+    let mut server = Server::start(&mut passflow(dir.path()));
+    let status = server.terminate();
+    assert!(status.success(), "exit status {status}");
+    let log = server.log_after_exit();
+    assert!(log.contains("shut down cleanly"), "{log}");
+    assert!(!log.contains('\x1b'), "escape sequences in {log:?}");
+}
+
+#[test]
+fn healthcheck_asks_the_local_server_and_fails_without_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&mut passflow(dir.path()));
+    let port = server.base.rsplit(':').next().unwrap().to_owned();
+    let output = run(passflow(dir.path())
+        .args(["healthcheck", "--host", "0.0.0.0"])
+        .env("PORT", &port));
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    drop(server);
+    let output = run(passflow(dir.path()).arg("healthcheck").env("PORT", &port));
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("unhealthy: "), "{stderr}");
+}
+
+#[test]
 fn gen_secret_prints_a_fresh_32_byte_hex_key() {
     let dir = tempfile::tempdir().unwrap();
     let first = run(passflow(dir.path()).arg("gen-secret"));

@@ -12,14 +12,14 @@ use crate::http::error::ApiError;
     tag = "operations",
     responses((status = 200, description = "The service is up", body = Status)),
 )]
-pub async fn health() -> Json<Status> {
+pub(crate) async fn health() -> Json<Status> {
     Json(OK)
 }
 
-pub async fn not_found() -> ApiError {
+pub(crate) async fn not_found() -> ApiError {
     ApiError::NotFound
 }
 
-pub async fn method_not_allowed() -> ApiError {
+pub(crate) async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
 }

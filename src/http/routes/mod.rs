@@ -2,18 +2,18 @@
 //! its `utoipa::path` attribute documents what it returns on success (failures of protected
 //! routes are documented from their extractors, see `openapi::guarded`).
 
-pub mod health;
-pub mod token;
-pub mod users;
+pub(crate) mod health;
+pub(crate) mod token;
+pub(crate) mod users;
 
 use serde::Serialize;
 use utoipa::ToSchema;
 
 /// `{"status": "ok"}`.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Status {
+pub(crate) struct Status {
     #[schema(example = "ok")]
-    pub status: &'static str,
+    pub(crate) status: &'static str,
 }
 
 pub(crate) const OK: Status = Status { status: "ok" };

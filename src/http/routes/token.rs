@@ -14,13 +14,13 @@ use crate::state::AppState;
 /// The `/token` response (RFC 6749 §5.1), the tutorial's `Token` model plus the granted
 /// `scope`.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Token {
-    pub access_token: String,
+pub(crate) struct Token {
+    pub(crate) access_token: String,
     #[schema(example = "bearer")]
-    pub token_type: &'static str,
+    pub(crate) token_type: &'static str,
     /// The granted scopes, space-separated.
     #[schema(example = "me items")]
-    pub scope: String,
+    pub(crate) scope: String,
 }
 
 /// A token response must never be cached (RFC 6749 §5.1).
@@ -54,7 +54,7 @@ const NO_STORE: [(HeaderName, HeaderValue); 2] = [
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ),
 )]
-pub async fn login_for_access_token(
+pub(crate) async fn login_for_access_token(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
     form: OAuth2PasswordRequestForm,

@@ -18,17 +18,17 @@ use crate::store::User;
     tag = "users",
     responses((status = 200, description = "The current user", body = User)),
 )]
-pub async fn read_users_me(user: ActiveUser<MeScope>) -> Json<Arc<User>> {
+pub(crate) async fn read_users_me(user: ActiveUser<MeScope>) -> Json<Arc<User>> {
     Json(Arc::clone(&user.profile))
 }
 
 /// One of the current user's items.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Item {
+pub(crate) struct Item {
     #[schema(example = "Foo")]
-    pub item_id: &'static str,
+    pub(crate) item_id: &'static str,
     #[schema(example = "johndoe")]
-    pub owner: String,
+    pub(crate) owner: String,
 }
 
 /// The current user's items.
@@ -38,7 +38,7 @@ pub struct Item {
     tag = "users",
     responses((status = 200, description = "The current user's items", body = [Item])),
 )]
-pub async fn read_own_items(user: ActiveUser<ItemsScope>) -> Json<[Item; 1]> {
+pub(crate) async fn read_own_items(user: ActiveUser<ItemsScope>) -> Json<[Item; 1]> {
     Json([Item {
         item_id: "Foo",
         owner: user.username().to_owned(),
@@ -52,6 +52,6 @@ pub async fn read_own_items(user: ActiveUser<ItemsScope>) -> Json<[Item; 1]> {
     tag = "users",
     responses((status = 200, description = "The service is up", body = Status)),
 )]
-pub async fn read_system_status(_user: CurrentUser<AnyScope>) -> Json<Status> {
+pub(crate) async fn read_system_status(_user: CurrentUser<AnyScope>) -> Json<Status> {
     Json(OK)
 }
