@@ -14,6 +14,7 @@ use crate::auth::throttle::ThrottleSettings;
 use crate::auth::token::{SecretKey, SecretTooShort, TokenSettings};
 use crate::http::HttpOptions;
 use crate::server::ServerOptions;
+use crate::state::AdmissionSettings;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -139,6 +140,18 @@ pub struct ServeArgs {
         default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..))]
     pub login_window_seconds: u64,
 
+    /// Logins one client address may have in flight (waiting for or running a hash); more
+    /// are answered 429.
+    #[arg(long, env = "LOGIN_CONCURRENCY_PER_IP", value_name = "LOGIN_CONCURRENCY_PER_IP",
+        default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    pub login_concurrency_per_ip: u16,
+
+    /// Connections one client address may hold open; more are closed at once. Trusted
+    /// proxies are exempt.
+    #[arg(long, env = "CONNECTIONS_PER_IP", value_name = "CONNECTIONS_PER_IP",
+        default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    pub connections_per_ip: u32,
+
     /// Proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-For is believed.
     #[arg(long, env = "TRUSTED_PROXIES", value_name = "TRUSTED_PROXIES",
         value_delimiter = ',', value_parser = parse_proxy)]
@@ -206,6 +219,13 @@ impl ServeArgs {
         }
     }
 
+    pub fn admission_settings(&self) -> AdmissionSettings {
+        AdmissionSettings {
+            per_address: usize::from(self.login_concurrency_per_ip),
+            ..AdmissionSettings::default()
+        }
+    }
+
     pub fn http_options(&self) -> HttpOptions {
         HttpOptions {
             cors_origins: self.cors_origins.clone(),
@@ -215,6 +235,8 @@ impl ServeArgs {
 
     pub fn server_options(&self) -> ServerOptions {
         ServerOptions {
+            connections_per_ip: usize::try_from(self.connections_per_ip).unwrap_or(usize::MAX),
+            uncapped: self.trusted_proxies.clone(),
             header_read_timeout: Duration::from_secs(self.header_read_timeout_seconds),
             ..ServerOptions::default()
         }

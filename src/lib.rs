@@ -10,6 +10,7 @@ pub mod auth;
 pub mod commands;
 pub mod config;
 pub mod http;
+pub mod per_address;
 pub mod server;
 pub mod startup;
 pub mod state;

@@ -11,11 +11,19 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
+use ipnet::IpNet;
 use tokio::net::TcpListener;
 use tower::Service;
 
+use crate::per_address::PerAddressLimit;
+
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
+    /// Connections one client address may hold open (`CONNECTIONS_PER_IP`); more are closed
+    /// as soon as they are accepted. It bounds what one open-loop flooder can hold.
+    pub connections_per_ip: usize,
+    /// Peers the cap does not apply to: the trusted proxies, which carry many clients.
+    pub uncapped: Vec<IpNet>,
     /// Time a client has to send a request's headers, and to start the next request on a
     /// kept-alive connection. Slow-loris clients are cut off after it.
     pub header_read_timeout: Duration,
@@ -28,6 +36,8 @@ pub struct ServerOptions {
 impl Default for ServerOptions {
     fn default() -> Self {
         Self {
+            connections_per_ip: 256,
+            uncapped: Vec::new(),
             header_read_timeout: Duration::from_secs(10),
             max_header_bytes: 32 * 1024,
             shutdown_grace: Duration::from_secs(30),
@@ -55,6 +65,7 @@ pub async fn serve(
         .keep_alive_interval(options.header_read_timeout)
         .keep_alive_timeout(options.header_read_timeout);
 
+    let connections = PerAddressLimit::new(options.connections_per_ip);
     let mut make_service = app.into_make_service_with_connect_info::<SocketAddr>();
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -71,6 +82,14 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let permit = if options.uncapped.iter().any(|net| net.contains(&peer.ip())) {
+            None
+        } else if let Ok(permit) = connections.acquire(peer.ip()) {
+            Some(permit)
+        } else {
+            tracing::debug!(%peer, "connection refused: CONNECTIONS_PER_IP reached");
+            continue;
+        };
         let Ok(service) = make_service.call(peer).await;
         let service = hyper::service::service_fn(move |request: Request<Incoming>| {
             service.clone().call(request.map(axum::body::Body::new))
@@ -80,6 +99,7 @@ pub async fn serve(
             .into_owned();
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
+            let _permit = permit;
             if let Err(err) = connection.await {
                 tracing::debug!(%peer, %err, "connection ended with an error");
             }

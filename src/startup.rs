@@ -39,6 +39,7 @@ pub fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
         .map_err(StartupError::HashPool)?;
     Ok(AppState::new(users, TokenKeys::new(settings), hasher)
         .with_throttle(args.throttle_settings())
+        .with_admission(args.admission_settings())
         .with_trusted_proxies(args.trusted_proxies.iter().copied()))
 }
 

@@ -1,14 +1,39 @@
 //! What every request can reach: the user store, the token keys, the hash pool, the login
-//! throttle and the proxies whose `X-Forwarded-For` is believed.
+//! throttle and admission, and the proxies whose `X-Forwarded-For` is believed.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use ipnet::IpNet;
 
 use crate::auth::hash_pool::HashPool;
 use crate::auth::throttle::{LoginThrottle, ThrottleSettings};
 use crate::auth::token::TokenKeys;
+use crate::per_address::PerAddressLimit;
 use crate::store::UserStore;
+
+/// How `/token` admits logins per client address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdmissionSettings {
+    /// Logins one address may have in flight (waiting for a hashing thread, or hashing):
+    /// `LOGIN_CONCURRENCY_PER_IP`. It bounds each address's share of the shared hash queue,
+    /// so a waiting login is never behind more than this many of any other address's.
+    pub per_address: usize,
+    /// The least time a refused or failed login takes to be answered. An instant refusal can
+    /// be asked again at once, so a client in a closed loop would cost the server its full
+    /// request rate; waiting costs nothing in async code and slows such a client to its own
+    /// number of connections per `refusal_hold`.
+    pub refusal_hold: Duration,
+}
+
+impl Default for AdmissionSettings {
+    fn default() -> Self {
+        Self {
+            per_address: 2,
+            refusal_hold: Duration::from_secs(1),
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct AppState {
@@ -16,17 +41,22 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     pub hasher: HashPool,
     pub throttle: Arc<LoginThrottle>,
+    pub login_admission: Arc<PerAddressLimit>,
+    pub refusal_hold: Duration,
     pub trusted_proxies: Arc<[IpNet]>,
 }
 
 impl AppState {
-    /// State with the default login throttle and no trusted proxies.
+    /// State with the default login throttle and admission, and no trusted proxies.
     pub fn new(users: impl UserStore, tokens: TokenKeys, hasher: HashPool) -> Self {
+        let admission = AdmissionSettings::default();
         Self {
             users: Arc::new(users),
             tokens: Arc::new(tokens),
             hasher,
             throttle: Arc::new(LoginThrottle::new(ThrottleSettings::default())),
+            login_admission: PerAddressLimit::new(admission.per_address),
+            refusal_hold: admission.refusal_hold,
             trusted_proxies: Arc::from([]),
         }
     }
@@ -34,6 +64,14 @@ impl AppState {
     pub fn with_throttle(self, settings: ThrottleSettings) -> Self {
         Self {
             throttle: Arc::new(LoginThrottle::new(settings)),
+            ..self
+        }
+    }
+
+    pub fn with_admission(self, settings: AdmissionSettings) -> Self {
+        Self {
+            login_admission: PerAddressLimit::new(settings.per_address),
+            refusal_hold: settings.refusal_hold,
             ..self
         }
     }

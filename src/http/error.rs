@@ -40,6 +40,9 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("Too many failed login attempts")]
     TooManyAttempts { retry_after_secs: u64 },
+    /// The client address already has `LOGIN_CONCURRENCY_PER_IP` logins in flight.
+    #[error("Too many logins in progress from this address")]
+    TooManyLoginsInFlight,
     #[error("Server busy, try again shortly")]
     Overloaded,
     /// The user store is out of reach; worth retrying (never a 500: nothing is wrong with
@@ -84,8 +87,8 @@ pub struct ValidationErrorBody {
     pub detail: Vec<ValidationIssue>,
 }
 
-/// Seconds a client should wait after a 503 from a saturated hash pool: about the time the
-/// pool takes to drain a queue of logins.
+/// Seconds a client should wait after a 503 from a saturated hash pool (about the time the
+/// pool takes to drain a queue of logins), or a 429 for logins already in flight.
 const OVERLOADED_RETRY_AFTER_SECS: u64 = 1;
 
 /// Seconds a client should wait after a 503 from an unreachable store.
@@ -101,7 +104,9 @@ impl ApiError {
             ApiError::InactiveUser | ApiError::InvalidScope(_) => StatusCode::BAD_REQUEST,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyAttempts { .. } | ApiError::TooManyLoginsInFlight => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::Overloaded | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::NotFound => StatusCode::NOT_FOUND,
@@ -127,7 +132,7 @@ impl ApiError {
             ApiError::TooManyAttempts { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
-            ApiError::Overloaded => {
+            ApiError::Overloaded | ApiError::TooManyLoginsInFlight => {
                 headers.insert(
                     header::RETRY_AFTER,
                     HeaderValue::from(OVERLOADED_RETRY_AFTER_SECS),

@@ -60,7 +60,7 @@ fn throttled_app(per_user: u32, per_ip: u32) -> (Router, Arc<CountingStore>) {
 }
 
 /// `POST /token` as if it came over a socket from `peer`, with optional X-Forwarded-For.
-async fn login_from(
+pub(crate) async fn login_from(
     app: &Router,
     peer: &str,
     forwarded_for: Option<&str>,

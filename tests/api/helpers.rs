@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use passflow::auth::hash_pool::HashPool;
 use passflow::auth::token::{SecretKey, TokenKeys, TokenSettings};
+use passflow::state::AdmissionSettings;
 use passflow::store::InMemoryUserStore;
 use passflow::{AppState, router};
 use serde_json::Value;
@@ -47,11 +48,17 @@ pub fn settings() -> TokenSettings {
 }
 
 pub fn state_with(settings: TokenSettings, users: InMemoryUserStore) -> AppState {
+    // In-process requests all share one address, and most tests are not about floods:
+    // no per-address cap, no held refusals. `tests/api/floods.rs` sets its own.
     AppState::new(
         users,
         TokenKeys::new(settings),
         HashPool::new(2, 32).unwrap(),
     )
+    .with_admission(AdmissionSettings {
+        per_address: usize::MAX,
+        refusal_hold: Duration::ZERO,
+    })
 }
 
 /// The service as `cargo run` builds it, but signing with the tutorial's key.

@@ -8,6 +8,7 @@
 mod fixtures;
 mod helpers;
 
+mod floods;
 mod fuzz_corpus;
 mod hardening;
 mod login;

@@ -1,11 +1,13 @@
 //! What handlers take as arguments. Each extractor is one dependency of the tutorial, and its
 //! type in a handler's signature is also what the OpenAPI document says about the route.
 
+mod admitted;
 mod bearer;
 mod client_ip;
 mod form;
 mod user;
 
+pub use admitted::AdmittedLogin;
 pub use bearer::{BearerToken, MAX_TOKEN_LEN};
 pub use client_ip::ClientIp;
 pub use form::OAuth2PasswordRequestForm;

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::auth::{LoginRequest, login};
 use crate::http::error::{ApiError, ErrorDetail, ValidationErrorBody};
-use crate::http::extract::{ClientIp, OAuth2PasswordRequestForm};
+use crate::http::extract::{AdmittedLogin, OAuth2PasswordRequestForm};
 use crate::state::AppState;
 
 /// The `/token` response (RFC 6749 §5.1), the tutorial's `Token` model plus the granted
@@ -30,6 +30,8 @@ const NO_STORE: [(HeaderName, HeaderValue); 2] = [
 ];
 
 /// Log in with the OAuth2 password flow and get a bearer token.
+///
+/// Failed and refused logins are answered no sooner than a second after they arrive.
 #[utoipa::path(
     post,
     path = "/token",
@@ -48,7 +50,7 @@ const NO_STORE: [(HeaderName, HeaderValue); 2] = [
             headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
         (status = 413, description = "The request body is too large", body = ErrorDetail),
         (status = 422, description = "Validation Error", body = ValidationErrorBody),
-        (status = 429, description = "Too many failed logins from this address; retry after `Retry-After` seconds", body = ErrorDetail,
+        (status = 429, description = "Too many failed logins, or too many logins in progress, from this address; retry after `Retry-After` seconds", body = ErrorDetail,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, description = "Too many logins at once; retry after `Retry-After` seconds", body = ErrorDetail,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
@@ -56,20 +58,32 @@ const NO_STORE: [(HeaderName, HeaderValue); 2] = [
 )]
 pub(crate) async fn login_for_access_token(
     State(state): State<AppState>,
-    ClientIp(client): ClientIp,
-    form: OAuth2PasswordRequestForm,
+    admitted: AdmittedLogin,
+    form: Result<OAuth2PasswordRequestForm, ApiError>,
 ) -> Result<([(HeaderName, HeaderValue); 2], Json<Token>), ApiError> {
+    let answer = password_grant(&state, &admitted, form).await;
+    if answer.is_err() {
+        admitted.hold().await;
+    }
+    answer.map(|token| (NO_STORE, Json(token)))
+}
+
+async fn password_grant(
+    state: &AppState,
+    admitted: &AdmittedLogin,
+    form: Result<OAuth2PasswordRequestForm, ApiError>,
+) -> Result<Token, ApiError> {
+    let form = form?;
     let request = LoginRequest {
-        client,
+        client: admitted.client(),
         username: &form.username,
         password: form.password.clone(),
         scope: &form.scope,
     };
-    let grant = login(&state, request).await?;
-    let token = Token {
+    let grant = login(state, request).await?;
+    Ok(Token {
         access_token: grant.access_token,
         token_type: "bearer",
         scope: grant.scope.to_string(),
-    };
-    Ok((NO_STORE, Json(token)))
+    })
 }
