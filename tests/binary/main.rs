@@ -138,6 +138,10 @@ fn bad_numbers_are_refused_naming_the_variable() {
         ("HASH_WORKERS", "0"),
         ("HASH_QUEUE", "-1"),
         ("TOKEN_LEEWAY_SECONDS", "1.5"),
+        ("LOGIN_CONCURRENCY_PER_IP", "0"),
+        ("LOGIN_CONCURRENCY_PER_IP", "few"),
+        ("CONNECTIONS_PER_IP", "0"),
+        ("CONNECTIONS_PER_IP", "-5"),
     ] {
         let output = run(passflow(dir.path())
             .env("SECRET_KEY", TUTORIAL_KEY)
