@@ -43,6 +43,17 @@ impl PerAddressLimit {
         })
     }
 
+    fn lock(&self) -> MutexGuard<'_, HashMap<IpAddr, usize>> {
+        // Plain counts: consistent after any panic.
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+// What the tests observe; the server itself only acquires and drops.
+#[cfg(test)]
+impl PerAddressLimit {
     /// How many `address` has in flight.
     pub fn in_flight(&self, address: IpAddr) -> usize {
         self.lock().get(&address).copied().unwrap_or(0)
@@ -51,13 +62,6 @@ impl PerAddressLimit {
     /// How many addresses have anything in flight; bounded by the permits alive.
     pub fn addresses(&self) -> usize {
         self.lock().len()
-    }
-
-    fn lock(&self) -> MutexGuard<'_, HashMap<IpAddr, usize>> {
-        // Plain counts: consistent after any panic.
-        self.in_flight
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
