@@ -1,6 +1,6 @@
-//! Replays the fuzzers' committed corpora (`fuzz/corpus/`) through the same paths the fuzz
-//! targets drive, so every input they ever found interesting stays a regression test in a
-//! plain `cargo test`.
+//! Replays the fuzzers' committed seeds (`fuzz/seeds/`) through the same paths the fuzz
+//! targets drive, so the inputs kept from fuzzing, and any crash found later, stay
+//! regression tests in a plain `cargo test`.
 
 use std::path::Path;
 
@@ -13,7 +13,7 @@ use passflow::store::InMemoryUserStore;
 
 fn corpus(target: &str) -> Vec<Vec<u8>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fuzz/corpus")
+        .join("fuzz/seeds")
         .join(target);
     let inputs: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|err| panic!("{}: {err}", dir.display()))
