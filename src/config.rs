@@ -10,6 +10,7 @@ use axum::http::HeaderValue;
 use clap::{Args, Parser, Subcommand};
 use ipnet::IpNet;
 
+use crate::auth::session::SessionSettings;
 use crate::auth::throttle::ThrottleSettings;
 use crate::auth::token::{SecretKey, SecretTooShort, TokenSettings};
 use crate::http::HttpOptions;
@@ -152,6 +153,26 @@ pub struct ServeArgs {
         default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
     pub connections_per_ip: u32,
 
+    /// Seconds a session's refresh token may go unused before the session is over.
+    #[arg(long, env = "SESSION_IDLE_TIMEOUT_SECONDS", value_name = "SESSION_IDLE_TIMEOUT_SECONDS",
+        default_value_t = 1_209_600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_idle_timeout_seconds: u64,
+
+    /// Seconds from login after which a session cannot be refreshed, however active.
+    #[arg(long, env = "SESSION_MAX_LIFETIME_SECONDS", value_name = "SESSION_MAX_LIFETIME_SECONDS",
+        default_value_t = 2_592_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_max_lifetime_seconds: u64,
+
+    /// Seconds during which the refresh token a refresh replaced may be presented again
+    /// (a retry after a lost response) without ending the session as reuse; 0: never.
+    #[arg(
+        long,
+        env = "REFRESH_REUSE_GRACE_SECONDS",
+        value_name = "REFRESH_REUSE_GRACE_SECONDS",
+        default_value_t = 0
+    )]
+    pub refresh_reuse_grace_seconds: u64,
+
     /// Proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-For is believed.
     #[arg(long, env = "TRUSTED_PROXIES", value_name = "TRUSTED_PROXIES",
         value_delimiter = ',', value_parser = parse_proxy)]
@@ -216,6 +237,14 @@ impl ServeArgs {
             per_user: self.login_failures_per_user,
             per_ip: self.login_attempts_per_ip,
             window: Duration::from_secs(self.login_window_seconds),
+        }
+    }
+
+    pub fn session_settings(&self) -> SessionSettings {
+        SessionSettings {
+            idle_timeout: self.session_idle_timeout_seconds,
+            max_lifetime: self.session_max_lifetime_seconds,
+            reuse_grace: self.refresh_reuse_grace_seconds,
         }
     }
 

@@ -1,12 +1,15 @@
 //! passflow: FastAPI's "OAuth2 with Password (and hashing), Bearer with JWT tokens" tutorial
 //! and its scopes chapter, as an axum service.
 //!
-//! - [`auth`]: the domain — passwords, tokens, scopes, the throttle, the login use case.
-//! - [`store`]: where users live, behind the [`store::UserStore`] trait.
+//! - [`auth`]: the domain — passwords, tokens, scopes, the throttle, sessions, and the login
+//!   and refresh use cases.
+//! - [`store`]: where users and sessions live, behind [`store::UserStore`] and
+//!   [`store::session::SessionStore`].
 //! - [`http`]: routes, extractors, the error surface and the OpenAPI document.
 //! - [`startup`]: the composition root that wires them from [`config`].
 
 pub mod auth;
+pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod http;

@@ -1,7 +1,9 @@
 //! The composition root: configuration in, a serving application out. Every long-lived part
-//! (store, keys, hash pool, throttle) is built here and nowhere else.
+//! (stores, keys, hash pool, throttle, sessions) is built here and nowhere else.
 
 use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 
@@ -9,7 +11,7 @@ use crate::auth::hash_pool::HashPool;
 use crate::auth::token::{SecretTooShort, TokenKeys};
 use crate::config::ServeArgs;
 use crate::state::AppState;
-use crate::store::{InMemoryUserStore, UsersFileError};
+use crate::store::{InMemorySessionStore, InMemoryUserStore, UsersFileError};
 
 /// A setting that parses but cannot be used; passflow refuses to start (exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -40,7 +42,30 @@ pub fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
     Ok(AppState::new(users, TokenKeys::new(settings), hasher)
         .with_throttle(args.throttle_settings())
         .with_admission(args.admission_settings())
-        .with_trusted_proxies(args.trusted_proxies.iter().copied()))
+        .with_trusted_proxies(args.trusted_proxies.iter().copied())
+        .with_sessions(
+            Arc::new(InMemorySessionStore::default()),
+            args.session_settings(),
+        ))
+}
+
+/// How often ended sessions and stale revocations are dropped.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+/// Keeps session memory bounded: sessions past their deadlines and revocations no token
+/// can match any more are dropped every [`PRUNE_EVERY`].
+fn spawn_pruning(state: &AppState) {
+    let sessions = Arc::clone(&state.sessions);
+    let clock = state.clock.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(PRUNE_EVERY);
+        loop {
+            every.tick().await;
+            if let Err(err) = sessions.prune(clock.now()).await {
+                tracing::warn!(%err, "pruning sessions failed");
+            }
+        }
+    });
 }
 
 /// Binds `HOST:PORT` and serves `state` until `shutdown` resolves, then drains.
@@ -51,6 +76,7 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let listener = TcpListener::bind((args.host.as_str(), args.port)).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
+    spawn_pruning(&state);
     let app = crate::http::router_with(state, &args.http_options());
     crate::server::serve(listener, app, args.server_options(), shutdown).await?;
     tracing::info!("shut down cleanly");

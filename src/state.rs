@@ -1,4 +1,4 @@
-//! What every request can reach: the user store, the token keys, the hash pool, the login
+//! What every request can reach: the user and session stores, the token keys, the hash pool, the login
 //! throttle and admission, and the proxies whose `X-Forwarded-For` is believed.
 
 use std::sync::Arc;
@@ -7,10 +7,14 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 use crate::auth::hash_pool::HashPool;
+use crate::auth::revocation::Revocations;
+use crate::auth::session::{SessionSettings, Sessions};
 use crate::auth::throttle::{LoginThrottle, ThrottleSettings};
 use crate::auth::token::TokenKeys;
+use crate::clock::Clock;
 use crate::per_address::PerAddressLimit;
-use crate::store::UserStore;
+use crate::store::session::SessionStore;
+use crate::store::{InMemorySessionStore, UserStore};
 
 /// How `/token` admits logins per client address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,27 +42,48 @@ impl Default for AdmissionSettings {
 #[derive(Clone)]
 pub struct AppState {
     pub users: Arc<dyn UserStore>,
+    pub sessions: Arc<Sessions>,
     pub tokens: Arc<TokenKeys>,
     pub hasher: HashPool,
     pub throttle: Arc<LoginThrottle>,
     pub login_admission: Arc<PerAddressLimit>,
     pub refusal_hold: Duration,
     pub trusted_proxies: Arc<[IpNet]>,
+    pub clock: Clock,
 }
 
 impl AppState {
-    /// State with the default login throttle and admission, and no trusted proxies.
+    /// State with sessions in memory, the default login throttle and admission, the system
+    /// clock, and no trusted proxies.
     pub fn new(users: impl UserStore, tokens: TokenKeys, hasher: HashPool) -> Self {
         let admission = AdmissionSettings::default();
+        let sessions = sessions(
+            &tokens,
+            Arc::new(InMemorySessionStore::default()),
+            SessionSettings::default(),
+        );
         Self {
             users: Arc::new(users),
+            sessions,
             tokens: Arc::new(tokens),
             hasher,
             throttle: Arc::new(LoginThrottle::new(ThrottleSettings::default())),
             login_admission: PerAddressLimit::new(admission.per_address),
             refusal_hold: admission.refusal_hold,
             trusted_proxies: Arc::from([]),
+            clock: Clock::system(),
         }
+    }
+
+    pub fn with_sessions(self, store: Arc<dyn SessionStore>, settings: SessionSettings) -> Self {
+        Self {
+            sessions: sessions(&self.tokens, store, settings),
+            ..self
+        }
+    }
+
+    pub fn with_clock(self, clock: Clock) -> Self {
+        Self { clock, ..self }
     }
 
     pub fn with_throttle(self, settings: ThrottleSettings) -> Self {
@@ -82,4 +107,13 @@ impl AppState {
             ..self
         }
     }
+}
+
+fn sessions(
+    tokens: &TokenKeys,
+    store: Arc<dyn SessionStore>,
+    settings: SessionSettings,
+) -> Arc<Sessions> {
+    let revocations = Revocations::new(tokens.lifetime(), tokens.longest_acceptance());
+    Arc::new(Sessions::new(store, revocations, settings))
 }

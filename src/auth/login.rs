@@ -1,10 +1,11 @@
-//! The login use case: throttle → verify → settle → grant. The tutorial's
-//! `authenticate_user`, and which scopes a login gets.
+//! The login use case: throttle → verify → settle → grant, which starts a session. The
+//! tutorial's `authenticate_user`, and which scopes a login gets.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::auth::grant::{Grant, issue_grant};
 use crate::auth::hash_pool::Saturated;
 use crate::auth::password::Verification;
 use crate::auth::scopes::{Scope, ScopeSet, UnknownScope};
@@ -19,14 +20,6 @@ pub struct LoginRequest<'a> {
     pub password: String,
     /// The space-separated scopes asked for; empty asks for all the user may have.
     pub scope: &'a str,
-}
-
-/// A successful login.
-#[derive(Debug)]
-pub struct Grant {
-    pub user: Arc<UserRecord>,
-    pub scope: ScopeSet,
-    pub access_token: String,
 }
 
 /// Why a login got no token.
@@ -51,7 +44,13 @@ pub enum LoginError {
     Token(#[source] jsonwebtoken::errors::Error),
 }
 
-/// Logs a user in with the password grant.
+impl From<jsonwebtoken::errors::Error> for LoginError {
+    fn from(err: jsonwebtoken::errors::Error) -> Self {
+        LoginError::Token(err)
+    }
+}
+
+/// Logs a user in with the password grant and starts a session.
 ///
 /// Every attempt takes a throttle cell before any hashing, so guessing costs the attacker,
 /// not the server. A wrong password keeps the cell; a right one clears the count; anything
@@ -71,15 +70,16 @@ pub async fn login(state: &AppState, request: LoginRequest<'_>) -> Result<Grant,
     };
     attempt.succeeded();
     let scope = grant_scopes(request.scope, &user)?;
-    let access_token = state
-        .tokens
-        .create_access_token(user.username(), &scope)
-        .map_err(LoginError::Token)?;
-    Ok(Grant {
+    let now = state.clock.now();
+    let (session, refresh_token) = state.sessions.start(user.username(), &scope, now).await?;
+    Ok(issue_grant(
+        state,
         user,
+        &session,
         scope,
-        access_token,
-    })
+        refresh_token,
+        now,
+    )?)
 }
 
 /// The tutorial's `authenticate_user`. Unknown users and wrong passwords are the same error

@@ -1,12 +1,18 @@
-//! The domain of the tutorial: passwords, tokens, scopes, the login throttle, and the login
-//! use case that ties them together. Nothing here knows HTTP; `http/` maps these errors to
+//! The domain of the tutorial: passwords, tokens, scopes, the login throttle, sessions, and
+//! the login and refresh use cases that tie them together. Nothing here knows HTTP; `http/` maps these errors to
 //! responses.
 
+pub mod grant;
 pub mod hash_pool;
 pub mod login;
 pub mod password;
+pub mod refresh;
+pub mod revocation;
 pub mod scopes;
+pub mod session;
 pub mod throttle;
 pub mod token;
 
-pub use login::{Grant, LoginError, LoginRequest, authenticate_user, grant_scopes, login};
+pub use grant::Grant;
+pub use login::{LoginError, LoginRequest, authenticate_user, grant_scopes, login};
+pub use refresh::{RefreshError, RefreshRequest, refresh};

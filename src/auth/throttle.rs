@@ -97,7 +97,23 @@ impl LoginThrottle {
         }
         Ok(Attempt {
             throttle: self,
-            key,
+            ip,
+            user_key: Some(key),
+            settled: false,
+        })
+    }
+
+    /// Takes a cell for a refresh-token grant. It names no user, so only the address counts:
+    /// a failed refresh is a guess at a token, as a failed login is a guess at a password.
+    pub fn refresh_attempt(&self, ip: IpAddr) -> Result<Attempt<'_>, Duration> {
+        let now = self.clock.now();
+        self.per_ip
+            .check_key(&ip)
+            .map_err(|denied| denied.wait_time_from(now))?;
+        Ok(Attempt {
+            throttle: self,
+            ip,
+            user_key: None,
             settled: false,
         })
     }
@@ -107,7 +123,9 @@ impl LoginThrottle {
 #[must_use = "an attempt dropped unsettled is refunded, as if it never happened"]
 pub struct Attempt<'a> {
     throttle: &'a LoginThrottle,
-    key: (IpAddr, String),
+    ip: IpAddr,
+    /// (client IP, username) for a password login; none for a refresh.
+    user_key: Option<(IpAddr, String)>,
     settled: bool,
 }
 
@@ -121,10 +139,10 @@ impl Attempt<'_> {
     pub fn succeeded(mut self) {
         self.settled = true;
         let throttle = self.throttle;
-        throttle.per_user_state.0.remove(&self.key);
-        throttle
-            .per_ip_state
-            .refund(&self.key.0, throttle.per_ip_cell);
+        if let Some(key) = &self.user_key {
+            throttle.per_user_state.0.remove(key);
+        }
+        throttle.per_ip_state.refund(&self.ip, throttle.per_ip_cell);
     }
 }
 
@@ -132,12 +150,10 @@ impl Drop for Attempt<'_> {
     fn drop(&mut self) {
         if !self.settled {
             let throttle = self.throttle;
-            throttle
-                .per_user_state
-                .refund(&self.key, throttle.per_user_cell);
-            throttle
-                .per_ip_state
-                .refund(&self.key.0, throttle.per_ip_cell);
+            if let Some(key) = &self.user_key {
+                throttle.per_user_state.refund(key, throttle.per_user_cell);
+            }
+            throttle.per_ip_state.refund(&self.ip, throttle.per_ip_cell);
         }
     }
 }

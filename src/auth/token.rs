@@ -95,6 +95,10 @@ struct NewClaims<'a> {
     exp: UnixTime,
     iat: UnixTime,
     jti: String,
+    /// The session the token belongs to (OpenID Connect's `sid`): ending the session
+    /// refuses the token (ASVS V7.4.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<&'a str>,
     /// RFC 8693 §4.2: space-separated, like the token response's `scope`.
     scope: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -111,10 +115,30 @@ pub struct Claims {
     pub exp: UnixTime,
     #[serde(default)]
     pub nbf: Option<UnixTime>,
+    #[serde(default)]
+    pub iat: Option<UnixTime>,
+    /// The session id; absent in tokens minted before sessions, or by the tutorial.
+    #[serde(default)]
+    pub sid: Option<String>,
     /// The granted scopes. Absent in tokens from the JWT chapter, which predates scopes; see
     /// `CurrentUser` for how that is read.
     #[serde(default, deserialize_with = "deserialize_claim")]
     pub scope: Option<ScopeSet>,
+}
+
+/// The session an access token is minted in.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionBound<'a> {
+    pub id: &'a str,
+    /// The earliest of the session's absolute and idle deadlines.
+    pub ends_at: UnixTime,
+}
+
+/// A minted access token and the seconds it lives (the token response's `expires_in`).
+#[derive(Debug, Clone)]
+pub struct AccessToken {
+    pub token: String,
+    pub expires_in: u64,
 }
 
 /// Any reason a token is refused. Clients only ever see "Could not validate credentials".
@@ -172,32 +196,56 @@ impl TokenKeys {
     }
 
     /// The tutorial's `create_access_token`: `sub`, `exp` (now + lifetime), plus `iat`, a
-    /// random `jti` and the granted `scope`.
+    /// random `jti` and the granted `scope`. Belongs to no session; logins use
+    /// [`Self::create_access_token_at`] with theirs.
     pub fn create_access_token(
         &self,
         username: &str,
         scope: &ScopeSet,
     ) -> Result<String, jsonwebtoken::errors::Error> {
-        self.create_access_token_at(username, scope, now())
+        self.create_access_token_at(username, scope, None, now())
+            .map(|minted| minted.token)
     }
 
-    /// [`Self::create_access_token`] as if the clock read `now`.
+    /// [`Self::create_access_token`] as if the clock read `now`, inside `session` when given:
+    /// the token carries its id as `sid` and expires no later than the session may
+    /// (ASVS V7.3.2: no token outlives the session's absolute or idle deadline).
     pub fn create_access_token_at(
         &self,
         username: &str,
         scope: &ScopeSet,
+        session: Option<SessionBound<'_>>,
         now: UnixTime,
-    ) -> Result<String, jsonwebtoken::errors::Error> {
+    ) -> Result<AccessToken, jsonwebtoken::errors::Error> {
+        let mut exp = now + self.settings.lifetime.as_secs();
+        if let Some(session) = &session {
+            exp = exp.min(session.ends_at);
+        }
         let claims = NewClaims {
             sub: username,
-            exp: now + self.settings.lifetime.as_secs(),
+            exp,
             iat: now,
             jti: random_hex(16),
+            sid: session.as_ref().map(|session| session.id),
             scope: scope.to_string(),
             iss: self.settings.issuer.as_deref(),
             aud: self.settings.audience.as_deref(),
         };
-        jsonwebtoken::encode(&self.header, &claims, &self.encoding)
+        Ok(AccessToken {
+            token: jsonwebtoken::encode(&self.header, &claims, &self.encoding)?,
+            expires_in: exp.saturating_sub(now),
+        })
+    }
+
+    /// `ACCESS_TOKEN_EXPIRE_MINUTES` plus the clock-skew leeway, in seconds: the longest a
+    /// token minted now can be accepted.
+    pub fn longest_acceptance(&self) -> u64 {
+        self.settings.lifetime.as_secs() + self.settings.leeway
+    }
+
+    /// `ACCESS_TOKEN_EXPIRE_MINUTES` in seconds.
+    pub fn lifetime(&self) -> u64 {
+        self.settings.lifetime.as_secs()
     }
 
     /// Verifies signature, algorithm and time claims, and returns the claims.
@@ -266,8 +314,9 @@ mod tests {
     fn a_remembered_token_is_still_refused_once_expired() {
         let keys = keys();
         let token = keys
-            .create_access_token_at("johndoe", &ScopeSet::all(), NOW)
-            .unwrap();
+            .create_access_token_at("johndoe", &ScopeSet::all(), None, NOW)
+            .unwrap()
+            .token;
         assert!(keys.decode_at(&token, NOW).is_ok());
         assert!(
             keys.decode_at(&token, NOW + 60).is_ok(),
@@ -287,8 +336,9 @@ mod tests {
             )
         });
         let token = keys
-            .create_access_token_at("johndoe", &ScopeSet::all(), NOW)
-            .unwrap();
+            .create_access_token_at("johndoe", &ScopeSet::all(), None, NOW)
+            .unwrap()
+            .token;
         assert!(keys.decode_at(&token, NOW + 65).is_ok());
         assert!(keys.decode_at(&token, NOW + 66).is_err());
     }

@@ -8,8 +8,8 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::auth::LoginError;
 use crate::auth::scopes::{Scope, ScopeSet};
+use crate::auth::{LoginError, RefreshError};
 use crate::store::StoreError;
 
 /// A cause kept for the log.
@@ -33,6 +33,10 @@ pub enum ApiError {
     /// `/token` was asked for a scope that does not exist or the user may not have.
     #[error("{0}")]
     InvalidScope(String),
+    /// An RFC 6749 §5.2 error of the refresh grant or `/revoke`; the body carries the
+    /// standard `error` code beside the usual `detail`.
+    #[error("{detail}")]
+    OAuth { error: OAuthError, detail: String },
     /// The request body failed validation; rendered in FastAPI's 422 shape.
     #[error("request validation failed")]
     Validation(Vec<ValidationIssue>),
@@ -64,6 +68,26 @@ pub enum ApiError {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     #[schema(example = "Could not validate credentials")]
+    pub detail: String,
+}
+
+/// RFC 6749 §5.2 error codes used here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OAuthError {
+    InvalidRequest,
+    InvalidGrant,
+    InvalidScope,
+}
+
+/// The body of an RFC 6749 §5.2 error: `{"error": "...", "detail": "..."}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OAuthErrorBody {
+    /// Always present here; documented as optional because `/token`'s password grant
+    /// answers its 400s in FastAPI's `{"detail"}` shape.
+    #[schema(required = false)]
+    pub error: OAuthError,
+    #[schema(example = "Invalid refresh token")]
     pub detail: String,
 }
 
@@ -101,7 +125,9 @@ impl ApiError {
             | ApiError::InvalidToken
             | ApiError::NotEnoughPermissions { .. }
             | ApiError::IncorrectLogin => StatusCode::UNAUTHORIZED,
-            ApiError::InactiveUser | ApiError::InvalidScope(_) => StatusCode::BAD_REQUEST,
+            ApiError::InactiveUser | ApiError::InvalidScope(_) | ApiError::OAuth { .. } => {
+                StatusCode::BAD_REQUEST
+            }
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyAttempts { .. } | ApiError::TooManyLoginsInFlight => {
@@ -161,6 +187,9 @@ impl IntoResponse for ApiError {
             ApiError::Validation(detail) => {
                 (status, headers, Json(ValidationErrorBody { detail })).into_response()
             }
+            ApiError::OAuth { error, detail } => {
+                (status, headers, Json(OAuthErrorBody { error, detail })).into_response()
+            }
             other => {
                 let detail = other.to_string();
                 (status, headers, Json(ErrorDetail { detail })).into_response()
@@ -210,6 +239,24 @@ impl From<LoginError> for ApiError {
             LoginError::Busy(_) => ApiError::Overloaded,
             LoginError::Store(err) => err.into(),
             LoginError::Token(err) => ApiError::Internal(err.into()),
+        }
+    }
+}
+
+/// The refresh use case's outcomes as RFC 6749 §5.2 errors.
+impl From<RefreshError> for ApiError {
+    fn from(err: RefreshError) -> Self {
+        let oauth = |error, detail: String| ApiError::OAuth { error, detail };
+        match err {
+            RefreshError::Throttled { retry_after } => ApiError::TooManyAttempts {
+                retry_after_secs: retry_after.as_secs() + 1,
+            },
+            RefreshError::Refused(_) | RefreshError::UserDisabled => {
+                oauth(OAuthError::InvalidGrant, err.to_string())
+            }
+            RefreshError::InvalidScope(detail) => oauth(OAuthError::InvalidScope, detail),
+            RefreshError::Store(err) => err.into(),
+            RefreshError::Token(err) => ApiError::Internal(err.into()),
         }
     }
 }

@@ -28,6 +28,7 @@ use crate::state::AppState;
 use error::ApiError;
 use openapi::{ApiDoc, guarded_routes};
 use routes::health::*;
+use routes::sessions::*;
 use routes::token::*;
 use routes::users::*;
 
@@ -74,7 +75,7 @@ pub fn router_with(state: AppState, options: &HttpOptions) -> Router {
         router = router.layer(
             CorsLayer::new()
                 .allow_origin(AllowOrigin::list(options.cors_origins.iter().cloned()))
-                .allow_methods([Method::GET, Method::POST])
+                .allow_methods([Method::GET, Method::POST, Method::DELETE])
                 .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]),
         );
     }
@@ -123,10 +124,16 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(guarded_routes!(read_users_me))
         .routes(guarded_routes!(read_own_items))
         .routes(guarded_routes!(read_system_status))
+        .routes(guarded_routes!(read_own_sessions))
+        .routes(guarded_routes!(delete_own_session))
+        .routes(guarded_routes!(logout))
+        .routes(guarded_routes!(logout_all))
+        .routes(routes!(revoke))
         .routes(routes!(health))
         // FastAPI answers these with a 307 to the slashed path; we serve them directly and
         // keep them out of the document so each operation appears once.
         .route("/users/me", get(read_users_me))
         .route("/users/me/items", get(read_own_items))
         .route("/status", get(read_system_status))
+        .route("/users/me/sessions", get(read_own_sessions))
 }

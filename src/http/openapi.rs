@@ -36,12 +36,13 @@ pub(crate) const SECURITY_SCHEME: &str = "OAuth2PasswordBearer";
     tags(
         (name = "auth", description = "Get a token"),
         (name = "users", description = "Routes that need a bearer token"),
+        (name = "sessions", description = "See and end sessions"),
         (name = "operations", description = "Probes for operators"),
     ),
 )]
 pub(crate) struct ApiDoc;
 
-/// FastAPI's `OAuth2PasswordBearer(tokenUrl="token", scopes=...)`. The token URL is relative,
+/// FastAPI's `OAuth2PasswordBearer(tokenUrl="token", refreshUrl="token", scopes=...)`. The token URL is relative,
 /// so the document keeps working behind a proxy that adds a path prefix.
 struct OAuth2PasswordBearer;
 
@@ -52,9 +53,11 @@ impl Modify for OAuth2PasswordBearer {
                 .iter()
                 .map(|scope| (scope.as_str(), scope.description())),
         );
-        let scheme = SecurityScheme::OAuth2(OAuth2::new([Flow::Password(Password::new(
-            "token", scopes,
-        ))]));
+        // `refreshUrl` as FastAPI's `OAuth2PasswordBearer(refreshUrl=...)` writes it: the
+        // same endpoint, with `grant_type=refresh_token`.
+        let scheme = SecurityScheme::OAuth2(OAuth2::new([Flow::Password(
+            Password::with_refresh_url("token", scopes, "token"),
+        )]));
         openapi
             .components
             .get_or_insert_with(Default::default)

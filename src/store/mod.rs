@@ -1,8 +1,9 @@
-//! Users and where they live: the tutorial's `fake_users_db`, behind a trait a database can
-//! implement.
+//! Users and sessions and where they live: the tutorial's `fake_users_db`, and the
+//! sessions logins start, each behind a trait a database can implement.
 
 pub mod demo;
 mod memory;
+pub mod session;
 mod users_file;
 
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use utoipa::ToSchema;
 
 use crate::auth::scopes::ScopeSet;
 
-pub use memory::InMemoryUserStore;
+pub use memory::{InMemorySessionStore, InMemoryUserStore};
 pub use users_file::UsersFileError;
 
 /// What `/users/me/` returns: the tutorial's `User` model, never the hash.
@@ -50,7 +51,7 @@ impl UserRecord {
 pub enum StoreError {
     /// The backing storage failed or is out of reach (a database connection, say): worth
     /// retrying later.
-    #[error("user store unavailable")]
+    #[error("store unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A write named a user the store does not hold.
     #[error("no user named {0:?}")]

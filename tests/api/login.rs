@@ -36,7 +36,25 @@ async fn login_returns_a_bearer_token_that_is_not_cached() {
     assert_eq!(body["token_type"], "bearer");
     assert_eq!(body["scope"], "me items");
     let keys: Vec<_> = body.as_object().unwrap().keys().cloned().collect();
-    assert_eq!(keys, ["access_token", "token_type", "scope"]);
+    assert_eq!(
+        keys,
+        [
+            "access_token",
+            "token_type",
+            "scope",
+            "expires_in",
+            "refresh_token"
+        ]
+    );
+    assert_eq!(body["expires_in"], 1800);
+    let refresh_token = body["refresh_token"].as_str().unwrap();
+    // 48 random bytes, URL-safe base64 without padding; not a JWT.
+    assert_eq!(refresh_token.len(), 64);
+    assert!(
+        refresh_token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    );
 
     let token = body["access_token"].as_str().unwrap();
     let segments: Vec<_> = token.split('.').collect();
@@ -55,6 +73,7 @@ async fn login_returns_a_bearer_token_that_is_not_cached() {
     );
     assert_eq!(claims["iat"].as_u64().map(|iat| exp - iat), Some(1800));
     assert_eq!(claims["jti"].as_str().map(str::len), Some(32));
+    assert_eq!(claims["sid"].as_str().map(str::len), Some(22));
 
     get_with_token(&app, "/users/me/", token)
         .await

@@ -1,4 +1,5 @@
-//! FastAPI's `OAuth2PasswordRequestForm`: the `/token` body, urlencoded or multipart.
+//! The `/token` body, urlencoded or multipart: FastAPI's `OAuth2PasswordRequestForm`, or a
+//! refresh-token grant.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -11,27 +12,67 @@ use mime::Mime;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use crate::http::error::{ApiError, ValidationIssue};
+use crate::http::error::{ApiError, OAuthError, ValidationIssue};
+
+/// The `/token` body: FastAPI's password grant, or the refresh-token grant (RFC 6749 §6)
+/// when `grant_type` is `refresh_token`.
+#[derive(Debug)]
+pub enum TokenRequest {
+    Password(OAuth2PasswordRequestForm),
+    RefreshToken(RefreshTokenForm),
+}
+
+/// The `/token` form as the OpenAPI document describes it: both grants' fields.
+#[derive(ToSchema)]
+#[allow(dead_code)] // only its schema is used
+pub(crate) struct TokenRequestForm {
+    /// `password` (or absent, or empty, as FastAPI reads it) for the password grant;
+    /// `refresh_token` for the refresh grant.
+    #[schema(pattern = "^(password|refresh_token)?$", nullable = false)]
+    grant_type: Option<String>,
+    /// Password grant: required.
+    #[schema(example = "johndoe", nullable = false)]
+    username: Option<String>,
+    /// Password grant: required.
+    #[schema(format = Password, example = "secret", nullable = false)]
+    password: Option<String>,
+    /// Refresh grant: required; the `refresh_token` of an earlier token response.
+    #[schema(format = Password, nullable = false)]
+    refresh_token: Option<String>,
+    /// Space-separated scopes to request. Password grant: empty asks for all the user may
+    /// have. Refresh grant: any subset of the session's; empty keeps them all.
+    #[schema(default = "", required = false)]
+    scope: String,
+    #[schema(nullable = false)]
+    client_id: Option<String>,
+    #[schema(format = Password, nullable = false)]
+    client_secret: Option<String>,
+}
 
 /// The OAuth2 password grant request (RFC 6749 §4.3.2), with FastAPI's validation rules:
 /// `username` and `password` required (an empty value counts as missing), `grant_type`
 /// optional but `password` when given, everything else optional.
-#[derive(ToSchema)]
 pub struct OAuth2PasswordRequestForm {
-    /// `password` when present; like FastAPI, an empty value counts as absent.
-    #[schema(pattern = "^(password)?$", nullable = false)]
     pub grant_type: Option<String>,
-    #[schema(example = "johndoe")]
     pub username: String,
-    #[schema(format = Password, example = "secret")]
     pub password: String,
-    /// Space-separated scopes to request; empty asks for all the user may have.
-    #[schema(default = "", required = false)]
     pub scope: String,
-    #[schema(nullable = false)]
     pub client_id: Option<String>,
-    #[schema(format = Password, nullable = false)]
     pub client_secret: Option<String>,
+}
+
+/// The refresh-token grant request (RFC 6749 §6). Its `Debug` hides the token.
+pub struct RefreshTokenForm {
+    pub refresh_token: String,
+    pub scope: String,
+}
+
+impl fmt::Debug for RefreshTokenForm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RefreshTokenForm")
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
 }
 
 // Never print the password or client secret, whatever logs this.
@@ -46,23 +87,47 @@ impl fmt::Debug for OAuth2PasswordRequestForm {
     }
 }
 
-impl<S: Send + Sync> FromRequest<S> for OAuth2PasswordRequestForm {
+impl<S: Send + Sync> FromRequest<S> for TokenRequest {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        // Like Starlette, a body of any other type (JSON, none) is read as an empty form, so
-        // the client learns which fields are missing instead of getting a 415.
-        let fields = match form_type(req.headers()) {
-            Some(FormType::UrlEncoded) => urlencoded_fields(req, state).await?,
-            Some(FormType::Multipart) => multipart_fields(req, state).await?,
-            None => Fields::new(),
-        };
-        Self::from_fields(fields)
+        let mut fields = form_fields(req, state).await?;
+        if fields.get("grant_type").map(String::as_str) != Some("refresh_token") {
+            return OAuth2PasswordRequestForm::from_fields(fields).map(TokenRequest::Password);
+        }
+        let scope = fields.remove("scope").unwrap_or_default();
+        match fields
+            .remove("refresh_token")
+            .filter(|token| !token.is_empty())
+        {
+            Some(refresh_token) => Ok(TokenRequest::RefreshToken(RefreshTokenForm {
+                refresh_token,
+                scope,
+            })),
+            None => Err(ApiError::OAuth {
+                error: OAuthError::InvalidRequest,
+                detail: "Missing refresh_token".into(),
+            }),
+        }
+    }
+}
+
+/// A form body's fields, urlencoded or multipart. Like Starlette, a body of any other type
+/// (JSON, none) is read as an empty form, so the client learns which fields are missing
+/// instead of getting a 415.
+pub(crate) async fn form_fields<S: Send + Sync>(
+    req: Request,
+    state: &S,
+) -> Result<Fields, ApiError> {
+    match form_type(req.headers()) {
+        Some(FormType::UrlEncoded) => urlencoded_fields(req, state).await,
+        Some(FormType::Multipart) => multipart_fields(req, state).await,
+        None => Ok(Fields::new()),
     }
 }
 
 /// Field name → value; a repeated field keeps its last value, as Starlette's form does.
-type Fields = HashMap<String, String>;
+pub(crate) type Fields = HashMap<String, String>;
 
 enum FormType {
     UrlEncoded,

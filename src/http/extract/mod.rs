@@ -10,5 +10,6 @@ mod user;
 pub use admitted::AdmittedLogin;
 pub use bearer::{BearerToken, MAX_TOKEN_LEN};
 pub use client_ip::ClientIp;
-pub use form::OAuth2PasswordRequestForm;
+pub use form::{OAuth2PasswordRequestForm, RefreshTokenForm, TokenRequest};
+pub(crate) use form::{TokenRequestForm, form_fields};
 pub use user::{ActiveUser, CurrentUser};

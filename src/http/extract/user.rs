@@ -33,10 +33,18 @@ impl<R: RequiredScopes> FromRequestParts<AppState> for CurrentUser<R> {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let BearerToken(token) = BearerToken::from_request_parts(parts, state).await?;
-        let claims = state.tokens.decode(&token).map_err(|err| {
-            tracing::debug!(%err, "token refused");
-            ApiError::InvalidToken
-        })?;
+        let claims = state
+            .tokens
+            .decode_at(&token, state.clock.now())
+            .map_err(|err| {
+                tracing::debug!(%err, "token refused");
+                ApiError::InvalidToken
+            })?;
+        // Signature and times hold, but the session may have ended since (logout,
+        // revocation, reuse of its refresh token): ASVS V7.4.1.
+        if state.sessions.revocations().refuses(&claims) {
+            return Err(ApiError::InvalidToken);
+        }
         let user = state
             .users
             .get_user(&claims.sub)

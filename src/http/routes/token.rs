@@ -1,4 +1,5 @@
-//! `POST /token`: the OAuth2 password grant (RFC 6749 §4.3).
+//! `POST /token`: the OAuth2 password grant (RFC 6749 §4.3) and the refresh-token grant
+//! (RFC 6749 §6).
 
 use axum::Json;
 use axum::extract::State;
@@ -6,13 +7,15 @@ use axum::http::{HeaderName, HeaderValue, header};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::{LoginRequest, login};
-use crate::http::error::{ApiError, ErrorDetail, ValidationErrorBody};
-use crate::http::extract::{AdmittedLogin, OAuth2PasswordRequestForm};
+use crate::auth::{Grant, LoginRequest, RefreshRequest, login, refresh};
+use crate::http::error::{ApiError, ErrorDetail, OAuthErrorBody, ValidationErrorBody};
+use crate::http::extract::{
+    AdmittedLogin, OAuth2PasswordRequestForm, RefreshTokenForm, TokenRequest, TokenRequestForm,
+};
 use crate::state::AppState;
 
-/// The `/token` response (RFC 6749 §5.1), the tutorial's `Token` model plus the granted
-/// `scope`.
+/// The `/token` response (RFC 6749 §5.1): the tutorial's `Token` model plus the granted
+/// `scope`, the access token's lifetime and the session's refresh token.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Token {
     pub(crate) access_token: String,
@@ -21,6 +24,24 @@ pub(crate) struct Token {
     /// The granted scopes, space-separated.
     #[schema(example = "me items")]
     pub(crate) scope: String,
+    /// Seconds the access token lives.
+    #[schema(example = 1800)]
+    pub(crate) expires_in: u64,
+    /// Opaque; trade it at `/token` with `grant_type=refresh_token` for a new pair. Each
+    /// works once.
+    pub(crate) refresh_token: String,
+}
+
+impl From<Grant> for Token {
+    fn from(grant: Grant) -> Self {
+        Token {
+            access_token: grant.access_token.token,
+            token_type: "bearer",
+            scope: grant.scope.to_string(),
+            expires_in: grant.access_token.expires_in,
+            refresh_token: grant.refresh_token.into_string(),
+        }
+    }
 }
 
 /// A token response must never be cached (RFC 6749 §5.1).
@@ -29,61 +50,78 @@ const NO_STORE: [(HeaderName, HeaderValue); 2] = [
     (header::PRAGMA, HeaderValue::from_static("no-cache")),
 ];
 
-/// Log in with the OAuth2 password flow and get a bearer token.
+/// Log in with the OAuth2 password flow, or refresh a session, and get a bearer token.
 ///
-/// Failed and refused logins are answered no sooner than a second after they arrive.
+/// `grant_type=password` (or none) logs in with `username` and `password` and starts a
+/// session; `grant_type=refresh_token` trades the session's current `refresh_token` for a
+/// new pair. Failed and refused requests are answered no sooner than a second after they
+/// arrive.
 #[utoipa::path(
     post,
     path = "/token",
     tag = "auth",
     request_body(
         content(
-            (OAuth2PasswordRequestForm = "application/x-www-form-urlencoded"),
-            (OAuth2PasswordRequestForm = "multipart/form-data"),
+            (TokenRequestForm = "application/x-www-form-urlencoded"),
+            (TokenRequestForm = "multipart/form-data"),
         ),
     ),
     responses(
-        (status = 200, description = "The access token", body = Token,
+        (status = 200, description = "The access token, and the session's refresh token", body = Token,
             headers(("Cache-Control" = String, description = "`no-store`"))),
-        (status = 400, description = "A requested scope is unknown or not allowed for the user", body = ErrorDetail),
+        (status = 400, description = "Password grant: a requested scope is unknown or not allowed for the user (`{\"detail\"}`). \
+            Refresh grant (`{\"error\", \"detail\"}`, RFC 6749 §5.2): `invalid_grant` for an unknown, used, expired or revoked refresh token or a disabled user; \
+            `invalid_scope` for a scope beyond the session's; `invalid_request` without a refresh token",
+            body = OAuthErrorBody),
         (status = 401, description = "Incorrect username or password", body = ErrorDetail,
             headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
         (status = 413, description = "The request body is too large", body = ErrorDetail),
         (status = 422, description = "Validation Error", body = ValidationErrorBody),
-        (status = 429, description = "Too many failed logins, or too many logins in progress, from this address; retry after `Retry-After` seconds", body = ErrorDetail,
+        (status = 429, description = "Too many failed logins or refreshes, or too many logins in progress, from this address; retry after `Retry-After` seconds", body = ErrorDetail,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "Too many logins at once; retry after `Retry-After` seconds", body = ErrorDetail,
+        (status = 503, description = "Too many logins at once, or a store out of reach; retry after `Retry-After` seconds", body = ErrorDetail,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ),
 )]
 pub(crate) async fn login_for_access_token(
     State(state): State<AppState>,
     admitted: AdmittedLogin,
-    form: Result<OAuth2PasswordRequestForm, ApiError>,
+    form: Result<TokenRequest, ApiError>,
 ) -> Result<([(HeaderName, HeaderValue); 2], Json<Token>), ApiError> {
-    let answer = password_grant(&state, &admitted, form).await;
+    let answer = match form {
+        Ok(TokenRequest::Password(form)) => password_grant(&state, &admitted, form).await,
+        Ok(TokenRequest::RefreshToken(form)) => refresh_grant(&state, &admitted, form).await,
+        Err(err) => Err(err),
+    };
     if answer.is_err() {
         admitted.hold().await;
     }
-    answer.map(|token| (NO_STORE, Json(token)))
+    answer.map(|grant| (NO_STORE, Json(grant.into())))
 }
 
 async fn password_grant(
     state: &AppState,
     admitted: &AdmittedLogin,
-    form: Result<OAuth2PasswordRequestForm, ApiError>,
-) -> Result<Token, ApiError> {
-    let form = form?;
+    form: OAuth2PasswordRequestForm,
+) -> Result<Grant, ApiError> {
     let request = LoginRequest {
         client: admitted.client(),
         username: &form.username,
         password: form.password.clone(),
         scope: &form.scope,
     };
-    let grant = login(state, request).await?;
-    Ok(Token {
-        access_token: grant.access_token,
-        token_type: "bearer",
-        scope: grant.scope.to_string(),
-    })
+    Ok(login(state, request).await?)
+}
+
+async fn refresh_grant(
+    state: &AppState,
+    admitted: &AdmittedLogin,
+    form: RefreshTokenForm,
+) -> Result<Grant, ApiError> {
+    let request = RefreshRequest {
+        client: admitted.client(),
+        refresh_token: &form.refresh_token,
+        scope: &form.scope,
+    };
+    Ok(refresh(state, request).await?)
 }

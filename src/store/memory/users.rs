@@ -5,7 +5,7 @@ use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 
-use super::{StoreError, UserRecord, UserStore};
+use crate::store::{StoreError, UserRecord, UserStore};
 
 /// Users held in a map; the hash upgrade swaps the record under a write lock.
 #[derive(Debug, Default)]
@@ -27,7 +27,7 @@ impl InMemoryUserStore {
     /// The tutorial's `fake_users_db` (johndoe, alice) and the users of the pytest suite that
     /// ported it to bcrypt (stanley, mike), so both test suites pass against a default server.
     pub fn demo() -> Self {
-        Self::new(super::demo::users())
+        Self::new(crate::store::demo::users())
     }
 }
 

@@ -1,0 +1,48 @@
+//! What a successful login or refresh hands out: an access token inside a session, and the
+//! refresh token that continues it.
+
+use std::sync::Arc;
+
+use crate::auth::scopes::ScopeSet;
+use crate::auth::session::RefreshToken;
+use crate::auth::token::{AccessToken, SessionBound, UnixTime};
+use crate::state::AppState;
+use crate::store::UserRecord;
+use crate::store::session::SessionRecord;
+
+/// A granted token pair.
+#[derive(Debug)]
+pub struct Grant {
+    pub user: Arc<UserRecord>,
+    pub scope: ScopeSet,
+    pub access_token: AccessToken,
+    pub refresh_token: RefreshToken,
+    pub session_id: String,
+}
+
+/// Mints the access token for `session`: its `sid`, and an `exp` no later than the
+/// session's deadline.
+pub(crate) fn issue_grant(
+    state: &AppState,
+    user: Arc<UserRecord>,
+    session: &SessionRecord,
+    scope: ScopeSet,
+    refresh_token: RefreshToken,
+    now: UnixTime,
+) -> Result<Grant, jsonwebtoken::errors::Error> {
+    let bound = SessionBound {
+        id: &session.id,
+        ends_at: state.sessions.deadline(session),
+    };
+    let access_token =
+        state
+            .tokens
+            .create_access_token_at(user.username(), &scope, Some(bound), now)?;
+    Ok(Grant {
+        user,
+        scope,
+        access_token,
+        refresh_token,
+        session_id: session.id.clone(),
+    })
+}

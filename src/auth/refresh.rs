@@ -1,0 +1,106 @@
+//! The refresh use case (RFC 6749 §6): a refresh token in, a new token pair of the same
+//! session out, the old refresh token spent.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::auth::grant::{Grant, issue_grant};
+use crate::auth::scopes::{ScopeSet, UnknownScope};
+use crate::auth::session::RefreshRefused;
+use crate::state::AppState;
+use crate::store::StoreError;
+
+/// A refresh-token grant as the domain sees it.
+pub struct RefreshRequest<'a> {
+    /// The client address the throttle counts failed refreshes against.
+    pub client: IpAddr,
+    pub refresh_token: &'a str,
+    /// Space-separated scopes; empty keeps what the session was granted.
+    pub scope: &'a str,
+}
+
+/// Why a refresh got no tokens.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    /// Too many failures from this address; nothing was looked up.
+    #[error("too many failed attempts; retry in {retry_after:?}")]
+    Throttled { retry_after: Duration },
+    #[error("{0}")]
+    Refused(#[from] RefreshRefused),
+    /// The session's user has been disabled or deleted; the session ended (ASVS V7.4.2).
+    #[error("User is disabled")]
+    UserDisabled,
+    /// A requested scope does not exist, or the session was not granted it.
+    #[error("{0}")]
+    InvalidScope(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("token encoding failed")]
+    Token(#[from] jsonwebtoken::errors::Error),
+}
+
+/// Redeems a refresh token. Failures take a throttle cell from the client address, as
+/// failed logins do; a store or encoding failure refunds it.
+pub async fn refresh(state: &AppState, request: RefreshRequest<'_>) -> Result<Grant, RefreshError> {
+    let attempt = state
+        .throttle
+        .refresh_attempt(request.client)
+        .map_err(|retry_after| RefreshError::Throttled { retry_after })?;
+    let outcome = redeem(state, &request).await;
+    match &outcome {
+        Ok(_) => attempt.succeeded(),
+        Err(RefreshError::Store(_) | RefreshError::Token(_)) => drop(attempt),
+        Err(_) => attempt.failed(),
+    }
+    outcome
+}
+
+async fn redeem(state: &AppState, request: &RefreshRequest<'_>) -> Result<Grant, RefreshError> {
+    let now = state.clock.now();
+    // A rotation lost to a concurrent refresh of the same token redeems again, which then
+    // finds the token used: of concurrent refreshes exactly one succeeds.
+    loop {
+        let redeemable = state.sessions.redeem(request.refresh_token, now).await??;
+        let session = &redeemable.session;
+        let user = match state.users.get_user(&session.username).await? {
+            Some(user) if !user.profile.disabled => user,
+            _ => {
+                state.sessions.end(&session.id, now).await?;
+                return Err(RefreshError::UserDisabled);
+            }
+        };
+        // Less whatever the user has lost since the login.
+        let scope: ScopeSet = narrow_scopes(request.scope, &session.scope)?
+            .iter()
+            .filter(|scope| user.scopes.contains(*scope))
+            .collect();
+        if let Some((session, refresh_token)) = state.sessions.rotate(&redeemable, now).await? {
+            return Ok(issue_grant(
+                state,
+                user,
+                &session,
+                scope,
+                refresh_token,
+                now,
+            )?);
+        }
+    }
+}
+
+/// The scopes a refresh asks for: any subset of the session's grant, or all of it when
+/// none are named (RFC 6749 §6).
+pub fn narrow_scopes(requested: &str, granted: &ScopeSet) -> Result<ScopeSet, RefreshError> {
+    let requested = ScopeSet::parse(requested).map_err(|UnknownScope(name)| {
+        RefreshError::InvalidScope(format!("Unknown scope: {name}"))
+    })?;
+    if let Some(beyond) = requested.iter().find(|scope| !granted.contains(*scope)) {
+        return Err(RefreshError::InvalidScope(format!(
+            "Scope not granted to this session: {beyond}"
+        )));
+    }
+    Ok(if requested.is_empty() {
+        granted.clone()
+    } else {
+        requested
+    })
+}

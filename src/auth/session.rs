@@ -1,0 +1,339 @@
+//! Sessions: what a password login starts, a refresh continues and a logout ends.
+//!
+//! Standards: refresh tokens rotate on every use (RFC 9700 §4.14.2, ASVS V10.4.5) and a used
+//! one presented again ends the whole session, newest token included (RFC 9700 §4.14.2,
+//! ASVS V10.4.8); sessions have idle and absolute timeouts (ASVS V7.3.1, V7.3.2); ending a
+//! session refuses its self-contained access tokens too (ASVS V7.4.1), through
+//! [`Revocations`].
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest as _, Sha256};
+
+use crate::auth::revocation::Revocations;
+use crate::auth::scopes::ScopeSet;
+use crate::auth::token::UnixTime;
+use crate::store::StoreError;
+use crate::store::session::{Digest, SessionRecord, SessionStore, StoredSession};
+
+/// Session lifetimes, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionSettings {
+    /// `SESSION_IDLE_TIMEOUT_SECONDS`: a session whose refresh token goes unused this long
+    /// is over.
+    pub idle_timeout: u64,
+    /// `SESSION_MAX_LIFETIME_SECONDS`: no refresh this long after the login.
+    pub max_lifetime: u64,
+    /// `REFRESH_REUSE_GRACE_SECONDS`: how long the token a refresh replaced may be retried
+    /// (a response lost on the network) before presenting it counts as reuse.
+    pub reuse_grace: u64,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self {
+            idle_timeout: 14 * 24 * 60 * 60,
+            max_lifetime: 30 * 24 * 60 * 60,
+            reuse_grace: 0,
+        }
+    }
+}
+
+/// Live sessions one user may hold; a login beyond it ends the least recently used one.
+/// Sessions otherwise live for weeks, so this is what bounds their memory.
+pub const MAX_SESSIONS_PER_USER: usize = 64;
+
+/// Bytes of randomness in a refresh token: a family key shared by the session's tokens,
+/// then a secret of its own. 384 bits in all (RFC 9700 §4.14 asks for unguessable tokens;
+/// ASVS V7.2.3 for at least 128 bits).
+const FAMILY_KEY_BYTES: usize = 16;
+const SECRET_BYTES: usize = 32;
+
+/// An opaque refresh token as the client holds it: URL-safe base64 of the family key and
+/// the secret. Its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RefreshToken(String);
+
+impl std::fmt::Debug for RefreshToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RefreshToken(..)")
+    }
+}
+
+impl RefreshToken {
+    fn mint(family_key: &[u8; FAMILY_KEY_BYTES]) -> Self {
+        let mut bytes = [0u8; FAMILY_KEY_BYTES + SECRET_BYTES];
+        bytes[..FAMILY_KEY_BYTES].copy_from_slice(family_key);
+        rand::fill(&mut bytes[FAMILY_KEY_BYTES..]);
+        Self(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// A presented refresh token, as the store can look it up: the family key lets a used
+/// token find its session, so reuse is detected however many rotations ago it was used,
+/// with one row per session. Only a holder of one of the session's tokens knows the key,
+/// so nobody else can end a session by forging one.
+struct Presented {
+    family_key: [u8; FAMILY_KEY_BYTES],
+    family: Digest,
+    token: Digest,
+}
+
+impl Presented {
+    fn parse(token: &str) -> Option<Self> {
+        let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
+        if bytes.len() != FAMILY_KEY_BYTES + SECRET_BYTES {
+            return None;
+        }
+        let mut family_key = [0u8; FAMILY_KEY_BYTES];
+        family_key.copy_from_slice(&bytes[..FAMILY_KEY_BYTES]);
+        Some(Self {
+            family_key,
+            family: sha256(&family_key),
+            token: sha256(token.as_bytes()),
+        })
+    }
+}
+
+fn sha256(bytes: &[u8]) -> Digest {
+    Digest(Sha256::digest(bytes).into())
+}
+
+fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::fill(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Why a refresh token was refused; all are RFC 6749 §5.2 `invalid_grant`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RefreshRefused {
+    /// Malformed, never issued, or its session has ended.
+    #[error("Invalid refresh token")]
+    Unknown,
+    /// The session's idle or absolute timeout has passed.
+    #[error("Refresh token expired")]
+    Expired,
+    /// Already used: the session it belongs to has now ended (RFC 9700 §4.14.2).
+    #[error("Refresh token already used; the session has been ended")]
+    Reused,
+}
+
+/// A refresh token found current (or inside its retry grace): the session and the digest a
+/// rotation must replace.
+pub struct Redeemable {
+    pub session: SessionRecord,
+    family_key: [u8; FAMILY_KEY_BYTES],
+    expected: Digest,
+}
+
+/// Sessions and the list of what ending them revoked.
+pub struct Sessions {
+    store: Arc<dyn SessionStore>,
+    revocations: Revocations,
+    settings: SessionSettings,
+}
+
+impl Sessions {
+    pub fn new(
+        store: Arc<dyn SessionStore>,
+        revocations: Revocations,
+        settings: SessionSettings,
+    ) -> Self {
+        Self {
+            store,
+            revocations,
+            settings,
+        }
+    }
+
+    pub fn settings(&self) -> SessionSettings {
+        self.settings
+    }
+
+    pub fn revocations(&self) -> &Revocations {
+        &self.revocations
+    }
+
+    /// The earliest moment the session ends by itself if its refresh token goes unused.
+    pub fn deadline(&self, session: &SessionRecord) -> UnixTime {
+        session
+            .expires_at
+            .min(session.last_used_at + self.settings.idle_timeout)
+    }
+
+    /// Starts a session for a login that was granted `scope`, and its first refresh token.
+    pub async fn start(
+        &self,
+        username: &str,
+        scope: &ScopeSet,
+        now: UnixTime,
+    ) -> Result<(SessionRecord, RefreshToken), StoreError> {
+        let mut family_key = [0u8; FAMILY_KEY_BYTES];
+        rand::fill(&mut family_key);
+        let refresh_token = RefreshToken::mint(&family_key);
+        let record = SessionRecord {
+            id: random_id(),
+            username: username.to_owned(),
+            scope: scope.clone(),
+            created_at: now,
+            last_used_at: now,
+            expires_at: now + self.settings.max_lifetime,
+        };
+        self.store
+            .create(StoredSession {
+                record: record.clone(),
+                family: sha256(&family_key),
+                current: sha256(refresh_token.as_str().as_bytes()),
+                previous: None,
+            })
+            .await?;
+        self.keep_per_user_bound(username, now).await?;
+        Ok((record, refresh_token))
+    }
+
+    async fn keep_per_user_bound(&self, username: &str, now: UnixTime) -> Result<(), StoreError> {
+        let mut sessions = self.store.list(username).await?;
+        if sessions.len() <= MAX_SESSIONS_PER_USER {
+            return Ok(());
+        }
+        sessions.sort_by_key(|session| std::cmp::Reverse(session.last_used_at));
+        for stale in &sessions[MAX_SESSIONS_PER_USER..] {
+            self.end(&stale.id, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Checks a presented refresh token. A used one (outside its grace) ends its session
+    /// here and now: the legitimate client and a thief cannot be told apart.
+    pub async fn redeem(
+        &self,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<Result<Redeemable, RefreshRefused>, StoreError> {
+        let Some(presented) = Presented::parse(token) else {
+            return Ok(Err(RefreshRefused::Unknown));
+        };
+        let Some(stored) = self.store.find_by_family(&presented.family).await? else {
+            return Ok(Err(RefreshRefused::Unknown));
+        };
+        if now >= self.deadline(&stored.record) {
+            self.end(&stored.record.id, now).await?;
+            return Ok(Err(RefreshRefused::Expired));
+        }
+        let retry_in_grace = stored.previous.is_some_and(|(previous, used_at)| {
+            previous == presented.token && now - used_at < self.settings.reuse_grace
+        });
+        if presented.token != stored.current && !retry_in_grace {
+            tracing::warn!(session = %stored.record.id, "refresh token reused; session ended");
+            self.end(&stored.record.id, now).await?;
+            return Ok(Err(RefreshRefused::Reused));
+        }
+        Ok(Ok(Redeemable {
+            session: stored.record,
+            family_key: presented.family_key,
+            expected: stored.current,
+        }))
+    }
+
+    /// Replaces the redeemed token with a new one of the same family. `None` if another
+    /// refresh replaced it first: redeem again to learn what that makes this one.
+    pub async fn rotate(
+        &self,
+        redeemable: &Redeemable,
+        now: UnixTime,
+    ) -> Result<Option<(SessionRecord, RefreshToken)>, StoreError> {
+        let next = RefreshToken::mint(&redeemable.family_key);
+        let rotated = self
+            .store
+            .rotate(
+                &redeemable.session.id,
+                &redeemable.expected,
+                sha256(next.as_str().as_bytes()),
+                now,
+            )
+            .await?;
+        Ok(rotated.then(|| {
+            let session = SessionRecord {
+                last_used_at: now,
+                ..redeemable.session.clone()
+            };
+            (session, next)
+        }))
+    }
+
+    /// Ends one session: its refresh token stops working and its access tokens are refused.
+    pub async fn end(&self, id: &str, now: UnixTime) -> Result<bool, StoreError> {
+        self.revocations.end_session(id, now);
+        Ok(self.store.end(id).await?.is_some())
+    }
+
+    /// Ends one of `username`'s sessions; `false` if they hold none with that id.
+    pub async fn end_own(
+        &self,
+        username: &str,
+        id: &str,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let owned = self.store.list(username).await?.iter().any(|s| s.id == id);
+        if !owned {
+            return Ok(false);
+        }
+        self.end(id, now).await
+    }
+
+    /// Logs the user out everywhere: every session ends, and every session-less token
+    /// issued to them until now is refused (ASVS V7.4.1, V7.5.2).
+    pub async fn end_all(&self, username: &str, now: UnixTime) -> Result<(), StoreError> {
+        self.revocations.cut_off(username, now);
+        for session in self.store.end_all(username).await? {
+            self.revocations.end_session(&session.id, now);
+        }
+        Ok(())
+    }
+
+    /// Ends the session a refresh token belongs to, current or used (RFC 7009 §2.1).
+    pub async fn revoke_refresh_token(
+        &self,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let Some(presented) = Presented::parse(token) else {
+            return Ok(false);
+        };
+        match self.store.find_by_family(&presented.family).await? {
+            Some(stored) => self.end(&stored.record.id, now).await,
+            None => Ok(false),
+        }
+    }
+
+    /// The user's live sessions, newest first.
+    pub async fn list(
+        &self,
+        username: &str,
+        now: UnixTime,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        let mut sessions = self.store.list(username).await?;
+        sessions.retain(|session| now < self.deadline(session));
+        sessions.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        Ok(sessions)
+    }
+
+    /// Drops sessions past their deadlines and revocations no token can match any more.
+    pub async fn prune(&self, now: UnixTime) -> Result<usize, StoreError> {
+        self.revocations.prune(now);
+        self.store
+            .prune(now, now.saturating_sub(self.settings.idle_timeout))
+            .await
+    }
+}

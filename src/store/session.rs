@@ -1,0 +1,82 @@
+//! Login sessions and where they live, behind a trait a database can implement.
+//!
+//! A session is what one password login starts: the refresh tokens rotated from it and
+//! every access token minted under its id (`sid`). A store holds SHA-256 digests of the
+//! refresh token, never the token, so a copy of the store cannot refresh anything.
+
+use async_trait::async_trait;
+
+use super::StoreError;
+use crate::auth::scopes::ScopeSet;
+use crate::auth::token::UnixTime;
+
+/// A SHA-256 digest, as stored in place of a secret.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Digest(pub [u8; 32]);
+
+impl std::fmt::Debug for Digest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Digest({:02x}{:02x}..)", self.0[0], self.0[1])
+    }
+}
+
+/// What a session is, as the session list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// Random, and the `sid` claim of every access token of the session.
+    pub id: String,
+    pub username: String,
+    /// What the login was granted; a refresh may ask for less, never more (RFC 6749 §6).
+    pub scope: ScopeSet,
+    pub created_at: UnixTime,
+    /// The login, or the latest refresh.
+    pub last_used_at: UnixTime,
+    /// The absolute end: `created_at` + `SESSION_MAX_LIFETIME_SECONDS`.
+    pub expires_at: UnixTime,
+}
+
+/// A session with the digests of its refresh token family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSession {
+    pub record: SessionRecord,
+    /// Digest of the family key every refresh token of this session starts with.
+    pub family: Digest,
+    /// Digest of the one refresh token that works now.
+    pub current: Digest,
+    /// Digest of the token `current` replaced, and when: a retry of it inside
+    /// `REFRESH_REUSE_GRACE_SECONDS` is not reuse.
+    pub previous: Option<(Digest, UnixTime)>,
+}
+
+/// Where sessions live.
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    async fn create(&self, session: StoredSession) -> Result<(), StoreError>;
+
+    /// The session whose refresh tokens carry this family key.
+    async fn find_by_family(&self, family: &Digest) -> Result<Option<StoredSession>, StoreError>;
+
+    /// Makes `next` the session's refresh token if `expected` still is (compare-and-swap,
+    /// so of two concurrent refreshes exactly one wins), remembers `expected` as used at
+    /// `now`, and marks the session used at `now`. `false` if `expected` was not current.
+    async fn rotate(
+        &self,
+        id: &str,
+        expected: &Digest,
+        next: Digest,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
+
+    /// The user's sessions, in no particular order.
+    async fn list(&self, username: &str) -> Result<Vec<SessionRecord>, StoreError>;
+
+    /// Deletes a session; the record if it existed.
+    async fn end(&self, id: &str) -> Result<Option<SessionRecord>, StoreError>;
+
+    /// Deletes every session of the user; the records that existed.
+    async fn end_all(&self, username: &str) -> Result<Vec<SessionRecord>, StoreError>;
+
+    /// Deletes the sessions that ended by themselves: past `expires_at`, or unused since
+    /// `idle_cutoff`. Returns how many.
+    async fn prune(&self, now: UnixTime, idle_cutoff: UnixTime) -> Result<usize, StoreError>;
+}
