@@ -337,3 +337,125 @@ impl Sessions {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::InMemorySessionStore;
+
+    const NOW: UnixTime = 1_800_000_000;
+
+    fn sessions(store: Arc<InMemorySessionStore>) -> Sessions {
+        Sessions::new(
+            store,
+            Revocations::new(1800, 1800),
+            SessionSettings::default(),
+        )
+    }
+
+    #[tokio::test]
+    async fn the_store_holds_digests_never_the_refresh_token() {
+        let store = Arc::new(InMemorySessionStore::default());
+        let sessions = sessions(Arc::clone(&store));
+        let (record, token) = sessions
+            .start("johndoe", &ScopeSet::all(), NOW)
+            .await
+            .unwrap();
+        let presented = Presented::parse(token.as_str()).unwrap();
+        let stored = store
+            .find_by_family(&presented.family)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.record, record);
+        assert_eq!(stored.current, sha256(token.as_str().as_bytes()));
+        assert_ne!(stored.family.0[..], presented.family_key[..]);
+        // Everything the store holds, printed, contains no part of the token's secret.
+        let dump = format!("{stored:?}");
+        assert!(!dump.contains(&token.as_str()[22..]), "{dump}");
+    }
+
+    #[tokio::test]
+    async fn a_user_holds_at_most_the_cap_and_the_least_recently_used_goes() {
+        let store = Arc::new(InMemorySessionStore::default());
+        let sessions = sessions(Arc::clone(&store));
+        let mut first = None;
+        for i in 0..=MAX_SESSIONS_PER_USER as u64 {
+            let (record, _) = sessions
+                .start("johndoe", &ScopeSet::all(), NOW + i)
+                .await
+                .unwrap();
+            first.get_or_insert(record.id);
+        }
+        let live = sessions.list("johndoe", NOW + 100).await.unwrap();
+        assert_eq!(live.len(), MAX_SESSIONS_PER_USER);
+        let first = first.unwrap();
+        assert!(live.iter().all(|session| session.id != first));
+        assert!(sessions.revocations().refuses(&crate::auth::token::Claims {
+            sub: "johndoe".into(),
+            exp: NOW + 1800,
+            nbf: None,
+            iat: Some(NOW),
+            sid: Some(first),
+            scope: None,
+        }));
+    }
+
+    #[tokio::test]
+    async fn pruning_drops_idle_and_expired_sessions_and_old_revocations() {
+        let store = Arc::new(InMemorySessionStore::default());
+        let sessions = Sessions::new(
+            Arc::clone(&store) as Arc<dyn SessionStore>,
+            Revocations::new(1800, 1800),
+            SessionSettings {
+                idle_timeout: 100,
+                max_lifetime: 1000,
+                reuse_grace: 0,
+            },
+        );
+        let (_, idle) = sessions
+            .start("johndoe", &ScopeSet::all(), NOW)
+            .await
+            .unwrap();
+        let (_, active) = sessions
+            .start("alice", &ScopeSet::all(), NOW)
+            .await
+            .unwrap();
+        let (ended, _) = sessions
+            .start("stanley", &ScopeSet::all(), NOW)
+            .await
+            .unwrap();
+        sessions.end(&ended.id, NOW).await.unwrap();
+        let mut active = active;
+        for step in 1..=9 {
+            let redeemable = sessions
+                .redeem(active.as_str(), NOW + step * 99)
+                .await
+                .unwrap()
+                .unwrap();
+            active = sessions
+                .rotate(&redeemable, NOW + step * 99)
+                .await
+                .unwrap()
+                .unwrap()
+                .1;
+        }
+        assert_eq!(store.len(), 2);
+        assert_eq!(sessions.prune(NOW + 950).await.unwrap(), 1, "the idle one");
+        assert!(
+            sessions
+                .redeem(idle.as_str(), NOW + 950)
+                .await
+                .unwrap()
+                .is_err()
+        );
+        assert_eq!(sessions.revocations().len(), 1);
+        assert_eq!(
+            sessions.prune(NOW + 1800).await.unwrap(),
+            1,
+            "past its lifetime"
+        );
+        assert!(store.is_empty());
+        assert!(sessions.revocations().is_empty());
+    }
+}

@@ -16,5 +16,6 @@ mod openapi;
 mod properties;
 mod python_interop;
 mod scopes;
+mod sessions;
 mod timing;
 mod users_file;
