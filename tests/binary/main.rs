@@ -82,6 +82,73 @@ async fn serves_login_and_profile_over_http_and_stops_cleanly_on_sigterm() {
     assert!(status.success(), "exit status {status}");
 }
 
+/// The README's curl walkthrough, over real HTTP: login → refresh → logout.
+#[tokio::test]
+async fn a_session_logs_in_refreshes_and_logs_out_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(passflow(dir.path()).env("SECRET_KEY", TUTORIAL_KEY));
+    let client = reqwest::Client::new();
+    let login: Value = client
+        .post(server.url("/token"))
+        .form(&[("username", "johndoe"), ("password", "secret")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let reply = client
+        .post(server.url("/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", login["refresh_token"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    assert_eq!(reply.headers()["cache-control"], "no-store");
+    let refreshed: Value = reply.json().await.unwrap();
+    let access = refreshed["access_token"].as_str().unwrap();
+    let sessions = get_as(&client, server.url("/users/me/sessions/"), access).await;
+    assert_eq!(sessions.status(), 200);
+    let sessions: Value = sessions.json().await.unwrap();
+    assert_eq!(sessions.as_array().unwrap().len(), 1);
+    assert_eq!(sessions[0]["current"], true);
+
+    let logout = client
+        .post(server.url("/logout"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 204);
+    let me = get_as(&client, server.url("/users/me/"), access).await;
+    assert_eq!(me.status(), 401);
+    assert_eq!(me.headers()["www-authenticate"], "Bearer");
+    assert_eq!(
+        me.text().await.unwrap(),
+        r#"{"detail":"Could not validate credentials"}"#
+    );
+    let again = client
+        .post(server.url("/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            (
+                "refresh_token",
+                refreshed["refresh_token"].as_str().unwrap(),
+            ),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 400);
+    assert_eq!(
+        again.text().await.unwrap(),
+        r#"{"error":"invalid_grant","detail":"Invalid refresh token"}"#
+    );
+}
+
 #[tokio::test]
 async fn without_a_secret_key_it_serves_with_a_random_one() {
     let dir = tempfile::tempdir().unwrap();
@@ -142,6 +209,12 @@ fn bad_numbers_are_refused_naming_the_variable() {
         ("LOGIN_CONCURRENCY_PER_IP", "few"),
         ("CONNECTIONS_PER_IP", "0"),
         ("CONNECTIONS_PER_IP", "-5"),
+        ("SESSION_IDLE_TIMEOUT_SECONDS", "0"),
+        ("SESSION_IDLE_TIMEOUT_SECONDS", "two weeks"),
+        ("SESSION_MAX_LIFETIME_SECONDS", "0"),
+        ("SESSION_MAX_LIFETIME_SECONDS", "-1"),
+        ("REFRESH_REUSE_GRACE_SECONDS", "-1"),
+        ("REFRESH_REUSE_GRACE_SECONDS", "0.5"),
     ] {
         let output = run(passflow(dir.path())
             .env("SECRET_KEY", TUTORIAL_KEY)
@@ -263,6 +336,9 @@ fn help_and_version_list_every_setting() {
         "[env: LOGIN_FAILURES_PER_USER=]",
         "[env: TRUSTED_PROXIES=]",
         "[env: CORS_ORIGINS=]",
+        "[env: SESSION_IDLE_TIMEOUT_SECONDS=]",
+        "[env: SESSION_MAX_LIFETIME_SECONDS=]",
+        "[env: REFRESH_REUSE_GRACE_SECONDS=]",
     ] {
         assert!(help.contains(needle), "--help lacks {needle}:\n{help}");
     }
@@ -433,10 +509,10 @@ async fn passwords_tokens_and_hashes_never_reach_the_logs_even_at_trace() {
         .send()
         .await
         .unwrap();
-    let token = reply.json::<Value>().await.unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let pair = reply.json::<Value>().await.unwrap();
+    let token = pair["access_token"].as_str().unwrap().to_owned();
+    let refresh_token = pair["refresh_token"].as_str().unwrap().to_owned();
+
     let me = client
         .get(format!("{base}/users/me/"))
         .bearer_auth(&token)
@@ -452,11 +528,46 @@ async fn passwords_tokens_and_hashes_never_reach_the_logs_even_at_trace() {
         .unwrap();
     assert_eq!(forged.status(), 401);
 
+    let refreshed = client
+        .post(format!("{base}/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh_token),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let next_refresh_token = refreshed["refresh_token"].as_str().unwrap().to_owned();
+    // Reuse of the first one: logged as a warning, without the token.
+    let reused = client
+        .post(format!("{base}/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh_token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reused.status(), 400);
+
     assert!(server.terminate().success());
     let logs = server.log_after_exit();
     assert!(logs.contains("request"), "trace logging is on: {logs}");
     let signature = token.rsplit('.').next().unwrap();
-    for secret in [password, wrong, &hash, &token, signature, TUTORIAL_KEY] {
+    assert!(logs.contains("refresh token reused"), "{logs}");
+    for secret in [
+        password,
+        wrong,
+        &hash,
+        &token,
+        signature,
+        TUTORIAL_KEY,
+        &refresh_token,
+        &next_refresh_token,
+    ] {
         assert!(!logs.contains(secret), "{secret} leaked into the logs");
     }
 }
