@@ -27,4 +27,6 @@ run() {
     --seed 1 "$@"
 }
 run
-run -H "Authorization: Bearer $TOKEN"
+# Logging out would end the session of the token that the rest of this run relies on; the
+# session-ending routes are covered by the first run (no token) and by the tests.
+run -H "Authorization: Bearer $TOKEN" --exclude-path-regex '^/logout'

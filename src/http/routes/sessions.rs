@@ -62,7 +62,7 @@ pub(crate) async fn logout_all(
 #[derive(ToSchema)]
 pub(crate) struct RevocationRequest {
     /// An access token or a refresh token.
-    #[schema(format = Password)]
+    #[schema(format = Password, min_length = 1)]
     token: String,
     /// `access_token` or `refresh_token`: a hint only; both kinds are looked for anyway.
     #[schema(nullable = false)]
