@@ -131,11 +131,36 @@ pub async fn get_with_token(app: &Router, path: &str, token: &str) -> Reply {
 
 /// `POST /token` with an urlencoded body built from `fields`.
 pub async fn post_form(app: &Router, fields: &[(&str, &str)]) -> Reply {
+    post_form_to(app, "/token", fields).await
+}
+
+/// `POST path` with an urlencoded body built from `fields`.
+pub async fn post_form_to(app: &Router, path: &str, fields: &[(&str, &str)]) -> Reply {
     let body = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(fields)
         .finish();
-    let request = Request::post("/token")
+    let request = Request::post(path)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .unwrap();
+    send(app, request).await
+}
+
+/// `POST /token` with a multipart body (as `curl -F` sends it) built from `fields`.
+pub async fn post_multipart(app: &Router, fields: &[(&str, &str)]) -> Reply {
+    let boundary = "X-PASSFLOW-BOUNDARY";
+    let mut body = String::new();
+    for (name, value) in fields {
+        body += &format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        );
+    }
+    body += &format!("--{boundary}--\r\n");
+    let request = Request::post("/token")
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
         .body(Body::from(body))
         .unwrap();
     send(app, request).await

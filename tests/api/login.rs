@@ -83,20 +83,7 @@ async fn login_returns_a_bearer_token_that_is_not_cached() {
 #[tokio::test]
 async fn login_accepts_multipart_as_curl_dash_f_sends_it() {
     let app = app();
-    let boundary = "X-PASSFLOW-BOUNDARY";
-    let body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\njohndoe\r\n\
-         --{boundary}\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\nsecret\r\n\
-         --{boundary}--\r\n"
-    );
-    let request = Request::post("/token")
-        .header(
-            header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(Body::from(body))
-        .unwrap();
-    let reply = send(&app, request).await;
+    let reply = post_multipart(&app, &[("username", "johndoe"), ("password", "secret")]).await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     let token = reply.json()["access_token"].as_str().unwrap().to_owned();
     get_with_token(&app, "/users/me/", &token)

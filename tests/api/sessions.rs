@@ -98,14 +98,7 @@ async fn delete_with_token(app: &Router, path: &str, token: &str) -> Reply {
 }
 
 async fn revoke(app: &Router, fields: &[(&str, &str)]) -> Reply {
-    let body = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(fields)
-        .finish();
-    let request = Request::post("/revoke")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(body))
-        .unwrap();
-    send(app, request).await
+    post_form_to(app, "/revoke", fields).await
 }
 
 #[track_caller]
@@ -184,21 +177,14 @@ async fn refresh_returns_a_new_pair_in_the_same_session_and_is_not_cached() {
 async fn refresh_accepts_multipart() {
     let Fixture { app, .. } = fixture();
     let pair = login_pair(&app, "johndoe", "secret").await;
-    let boundary = "X-PASSFLOW-BOUNDARY";
-    let body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"grant_type\"\r\n\r\nrefresh_token\r\n\
-         --{boundary}\r\nContent-Disposition: form-data; name=\"refresh_token\"\r\n\r\n{}\r\n\
-         --{boundary}--\r\n",
-        str_of(&pair, "refresh_token")
-    );
-    let request = Request::post("/token")
-        .header(
-            header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(Body::from(body))
-        .unwrap();
-    let reply = send(&app, request).await;
+    let reply = post_multipart(
+        &app,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", str_of(&pair, "refresh_token")),
+        ],
+    )
+    .await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(reply.json()["scope"], "me items");
 }

@@ -128,6 +128,23 @@ pub async fn token_for(client: &reqwest::Client, server: &Server, user: &str, pw
         .to_owned()
 }
 
+/// `POST /token` with the refresh-token grant.
+pub async fn refresh(
+    client: &reqwest::Client,
+    base: &str,
+    refresh_token: &str,
+) -> reqwest::Response {
+    client
+        .post(format!("{base}/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
 pub async fn get_as(client: &reqwest::Client, url: String, token: &str) -> reqwest::Response {
     client.get(url).bearer_auth(token).send().await.unwrap()
 }

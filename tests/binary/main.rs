@@ -97,15 +97,12 @@ async fn a_session_logs_in_refreshes_and_logs_out_over_http() {
         .json()
         .await
         .unwrap();
-    let reply = client
-        .post(server.url("/token"))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", login["refresh_token"].as_str().unwrap()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let reply = refresh(
+        &client,
+        &server.base,
+        login["refresh_token"].as_str().unwrap(),
+    )
+    .await;
     assert_eq!(reply.status(), 200);
     assert_eq!(reply.headers()["cache-control"], "no-store");
     let refreshed: Value = reply.json().await.unwrap();
@@ -130,18 +127,12 @@ async fn a_session_logs_in_refreshes_and_logs_out_over_http() {
         me.text().await.unwrap(),
         r#"{"detail":"Could not validate credentials"}"#
     );
-    let again = client
-        .post(server.url("/token"))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            (
-                "refresh_token",
-                refreshed["refresh_token"].as_str().unwrap(),
-            ),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let again = refresh(
+        &client,
+        &server.base,
+        refreshed["refresh_token"].as_str().unwrap(),
+    )
+    .await;
     assert_eq!(again.status(), 400);
     assert_eq!(
         again.text().await.unwrap(),
@@ -528,29 +519,14 @@ async fn passwords_tokens_and_hashes_never_reach_the_logs_even_at_trace() {
         .unwrap();
     assert_eq!(forged.status(), 401);
 
-    let refreshed = client
-        .post(format!("{base}/token"))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &refresh_token),
-        ])
-        .send()
+    let refreshed = refresh(&client, &base, &refresh_token)
         .await
-        .unwrap()
         .json::<Value>()
         .await
         .unwrap();
     let next_refresh_token = refreshed["refresh_token"].as_str().unwrap().to_owned();
     // Reuse of the first one: logged as a warning, without the token.
-    let reused = client
-        .post(format!("{base}/token"))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &refresh_token),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let reused = refresh(&client, &base, &refresh_token).await;
     assert_eq!(reused.status(), 400);
 
     assert!(server.terminate().success());
