@@ -44,6 +44,72 @@ pub enum Command {
     /// Exit 0 when the server at HOST:PORT answers `GET /health` with 200, else 1 (for a
     /// container's HEALTHCHECK; the slim image has no curl).
     Healthcheck(HealthcheckArgs),
+    /// Bring the database at DATABASE_URL up to this version's schema (the server also
+    /// does this at start).
+    Migrate(DatabaseArgs),
+    /// Manage the users in the database at DATABASE_URL.
+    Users(UsersArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// The database: sqlite:PATH (created if missing) or postgres://USER@HOST/NAME.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        value_name = "DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UsersArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(subcommand)]
+    pub command: UsersCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum UsersCommand {
+    /// Add a user; the password is read from stdin (unechoed on a terminal).
+    Add {
+        name: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        full_name: Option<String>,
+        /// Comma- or space-separated scopes the user may be granted.
+        #[arg(long, default_value = "me,items")]
+        scopes: String,
+        /// Create the user disabled.
+        #[arg(long)]
+        disabled: bool,
+    },
+    /// List the users (never their hashes).
+    List {
+        /// One JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a user and end all their sessions.
+    Disable { name: String },
+    /// Enable a disabled user.
+    Enable { name: String },
+    /// Set a user's password (read from stdin) and end all their sessions.
+    SetPassword { name: String },
+    /// Set the scopes a user may be granted, comma- or space-separated.
+    SetScopes { name: String, scopes: String },
+    /// Delete a user and end all their sessions.
+    Delete { name: String },
+    /// Import a users file (the USERS_FILE format), all or nothing.
+    Import {
+        file: PathBuf,
+        /// Overwrite users that already exist (ending their sessions) instead of refusing.
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -90,6 +156,16 @@ pub struct ServeArgs {
     /// Users as JSON, in the tutorial's `fake_users_db` shape; replaces the demo users.
     #[arg(long, env = "USERS_FILE", value_name = "USERS_FILE")]
     pub users_file: Option<PathBuf>,
+
+    /// Where users and sessions live: sqlite:PATH (created if missing) or
+    /// postgres://USER@HOST/NAME. Unset: in memory (the demo users, or USERS_FILE).
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        value_name = "DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
 
     /// Threads that hash passwords [default: one per CPU].
     #[arg(

@@ -19,19 +19,21 @@ fn main() -> ExitCode {
         Some(Command::HashPassword) => commands::hash_password(),
         Some(Command::GenSecret) => commands::gen_secret(),
         Some(Command::Healthcheck(args)) => commands::healthcheck(&args),
+        Some(Command::Migrate(args)) => commands::users::migrate(&args),
+        Some(Command::Users(args)) => commands::users::run(&args),
     }
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
     passflow::telemetry::init();
-    let state = match passflow::startup::build_state(&args) {
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let state = match runtime.block_on(passflow::startup::build_state(&args)) {
         Ok(state) => state,
         Err(err) => {
             eprintln!("error: {}", error_chain(&err));
             return ExitCode::from(2);
         }
     };
-    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let served = runtime.block_on(async {
         // Registered before the listener is bound, so a SIGTERM that follows the
         // "listening on" line is never missed.

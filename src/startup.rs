@@ -11,7 +11,10 @@ use crate::auth::hash_pool::HashPool;
 use crate::auth::token::{SecretTooShort, TokenKeys};
 use crate::config::ServeArgs;
 use crate::state::AppState;
-use crate::store::{InMemorySessionStore, InMemoryUserStore, UsersFileError};
+use crate::store::sql::{Database, OpenError};
+use crate::store::{
+    InMemorySessionStore, InMemoryUserStore, StoreError, UserStore, UsersFileError,
+};
 
 /// A setting that parses but cannot be used; passflow refuses to start (exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -22,10 +25,19 @@ pub enum StartupError {
     UsersFile(#[from] UsersFileError),
     #[error("HASH_WORKERS: cannot start the hashing threads")]
     HashPool(#[source] std::io::Error),
+    #[error(transparent)]
+    Database(#[from] OpenError),
+    #[error("DATABASE_URL: the database cannot be read: {0}")]
+    DatabaseRead(#[source] StoreError),
+    #[error(
+        "USERS_FILE and DATABASE_URL are both set: a database holds its own users; load the \
+         file into it once with `passflow users import FILE` and unset USERS_FILE"
+    )]
+    UsersFileWithDatabase,
 }
 
-/// Everything the router needs, built once: keys, users, the hash pool and the throttle.
-pub fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
+/// Everything the router needs, built once: keys, stores, the hash pool and the throttle.
+pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
     let (settings, random_key) = args.token_settings()?;
     if random_key {
         tracing::warn!(
@@ -33,36 +45,75 @@ pub fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
              will not survive a restart. Set SECRET_KEY (`openssl rand -hex 32`)."
         );
     }
-    let users = match &args.users_file {
-        Some(path) => InMemoryUserStore::from_json_file(path)?,
-        None => InMemoryUserStore::demo(),
-    };
     let hasher = HashPool::new(args.hash_workers(), usize::from(args.hash_queue))
         .map_err(StartupError::HashPool)?;
-    Ok(AppState::new(users, TokenKeys::new(settings), hasher)
+    let state = match &args.database_url {
+        None => {
+            let users = match &args.users_file {
+                Some(path) => InMemoryUserStore::from_json_file(path)?,
+                None => InMemoryUserStore::demo(),
+            };
+            AppState::new(users, TokenKeys::new(settings), hasher).with_sessions(
+                Arc::new(InMemorySessionStore::default()),
+                args.session_settings(),
+            )
+        }
+        Some(_) if args.users_file.is_some() => return Err(StartupError::UsersFileWithDatabase),
+        Some(url) => {
+            let database = Arc::new(Database::open(url).await?);
+            let users = database
+                .count_users()
+                .await
+                .map_err(StartupError::DatabaseRead)?;
+            if users == 0 {
+                tracing::warn!(
+                    "the database has no users: nobody can log in. Add one with \
+                     `passflow users add NAME` (same DATABASE_URL)"
+                );
+            }
+            AppState::new(
+                InMemoryUserStore::default(),
+                TokenKeys::new(settings),
+                hasher,
+            )
+            .with_users(Arc::clone(&database) as Arc<dyn UserStore>)
+            .with_sessions(database, args.session_settings())
+        }
+    };
+    Ok(state
         .with_throttle(args.throttle_settings())
         .with_admission(args.admission_settings())
-        .with_trusted_proxies(args.trusted_proxies.iter().copied())
-        .with_sessions(
-            Arc::new(InMemorySessionStore::default()),
-            args.session_settings(),
-        ))
+        .with_trusted_proxies(args.trusted_proxies.iter().copied()))
 }
 
 /// How often ended sessions and stale revocations are dropped.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
-/// Keeps session memory bounded: sessions past their deadlines and revocations no token
-/// can match any more are dropped every [`PRUNE_EVERY`].
-fn spawn_pruning(state: &AppState) {
+/// How often the ends other processes logged are read: a session ended from another server
+/// or the `users` command is refused here within this.
+const SYNC_EVERY: Duration = Duration::from_millis(500);
+
+/// Keeps session memory bounded (sessions past their deadlines and revocations no token can
+/// match any more are dropped every [`PRUNE_EVERY`]) and replays the ends logged elsewhere
+/// every [`SYNC_EVERY`]. A failing store is logged and retried; requests meanwhile get 503s.
+fn spawn_session_upkeep(state: &AppState) {
     let sessions = Arc::clone(&state.sessions);
     let clock = state.clock.clone();
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(PRUNE_EVERY);
+        let mut sync = tokio::time::interval(SYNC_EVERY);
+        let mut prune = tokio::time::interval(PRUNE_EVERY);
+        let mut cursor = 0;
         loop {
-            every.tick().await;
-            if let Err(err) = sessions.prune(clock.now()).await {
-                tracing::warn!(%err, "pruning sessions failed");
+            tokio::select! {
+                _ = sync.tick() => match sessions.sync(cursor).await {
+                    Ok(next) => cursor = next,
+                    Err(err) => tracing::warn!(%err, "reading ended sessions failed"),
+                },
+                _ = prune.tick() => {
+                    if let Err(err) = sessions.prune(clock.now()).await {
+                        tracing::warn!(%err, "pruning sessions failed");
+                    }
+                }
             }
         }
     });
@@ -76,7 +127,7 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let listener = TcpListener::bind((args.host.as_str(), args.port)).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    spawn_pruning(&state);
+    spawn_session_upkeep(&state);
     let app = crate::http::router_with(state, &args.http_options());
     crate::server::serve(listener, app, args.server_options(), shutdown).await?;
     tracing::info!("shut down cleanly");

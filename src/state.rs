@@ -75,6 +75,11 @@ impl AppState {
         }
     }
 
+    /// Users from a store shared with something else (a database that also holds sessions).
+    pub fn with_users(self, users: Arc<dyn UserStore>) -> Self {
+        Self { users, ..self }
+    }
+
     pub fn with_sessions(self, store: Arc<dyn SessionStore>, settings: SessionSettings) -> Self {
         Self {
             sessions: sessions(&self.tokens, store, settings),

@@ -90,7 +90,8 @@ pub async fn authenticate_user(
     username: &str,
     password: String,
 ) -> Result<Arc<UserRecord>, LoginError> {
-    let user = state.users.get_user(username).await?;
+    // Never a cached copy: a password changed or a user disabled a moment ago counts now.
+    let user = state.users.get_user_fresh(username).await?;
     let stored_hash = user.as_ref().map(|user| user.hashed_password.clone());
     let Verification::Match { rehashed } = state
         .hasher
@@ -102,8 +103,12 @@ pub async fn authenticate_user(
     let user = user.ok_or(LoginError::IncorrectCredentials)?;
     if let Some(new_hash) = rehashed {
         // A failed upgrade must not fail the login: the old hash still verifies.
-        match state.users.update_password_hash(username, new_hash).await {
-            Ok(()) => tracing::info!(username, "password hash upgraded to argon2id"),
+        let upgrade = state
+            .users
+            .update_password_hash(username, &user.hashed_password, new_hash);
+        match upgrade.await {
+            Ok(true) => tracing::info!(username, "password hash upgraded to argon2id"),
+            Ok(false) => tracing::info!(username, "password changed meanwhile; not upgraded"),
             Err(err) => tracing::warn!(username, %err, "password hash upgrade failed"),
         }
     }

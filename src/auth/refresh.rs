@@ -62,7 +62,7 @@ async fn redeem(state: &AppState, request: &RefreshRequest<'_>) -> Result<Grant,
     loop {
         let redeemable = state.sessions.redeem(request.refresh_token, now).await??;
         let session = &redeemable.session;
-        let user = match state.users.get_user(&session.username).await? {
+        let user = match state.users.get_user_fresh(&session.username).await? {
             Some(user) if !user.profile.disabled => user,
             _ => {
                 state.sessions.end(&session.id, now).await?;

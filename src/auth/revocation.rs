@@ -71,6 +71,11 @@ impl Revocations {
             .retain(|_, &cut| cut.saturating_add(keep_for) > now);
     }
 
+    /// How long an entry is kept: the longest an access token can be accepted.
+    pub fn keep_for(&self) -> u64 {
+        self.keep_for
+    }
+
     /// How many entries are held.
     pub fn len(&self) -> usize {
         self.ended_sessions.len() + self.cut_offs.len()

@@ -275,7 +275,7 @@ impl Sessions {
     /// Ends one session: its refresh token stops working and its access tokens are refused.
     pub async fn end(&self, id: &str, now: UnixTime) -> Result<bool, StoreError> {
         self.revocations.end_session(id, now);
-        Ok(self.store.end(id).await?.is_some())
+        Ok(self.store.end(id, now).await?.is_some())
     }
 
     /// Ends one of `username`'s sessions; `false` if they hold none with that id.
@@ -296,7 +296,7 @@ impl Sessions {
     /// issued to them until now is refused (ASVS V7.4.1, V7.5.2).
     pub async fn end_all(&self, username: &str, now: UnixTime) -> Result<(), StoreError> {
         self.revocations.cut_off(username, now);
-        for session in self.store.end_all(username).await? {
+        for session in self.store.end_all(username, now).await? {
             self.revocations.end_session(&session.id, now);
         }
         Ok(())
@@ -332,9 +332,22 @@ impl Sessions {
     /// Drops sessions past their deadlines and revocations no token can match any more.
     pub async fn prune(&self, now: UnixTime) -> Result<usize, StoreError> {
         self.revocations.prune(now);
-        self.store
-            .prune(now, now.saturating_sub(self.settings.idle_timeout))
-            .await
+        let idle_cutoff = now.saturating_sub(self.settings.idle_timeout);
+        let ends_before = now.saturating_sub(self.revocations.keep_for());
+        self.store.prune(now, idle_cutoff, ends_before).await
+    }
+
+    /// Applies the ends other processes logged since `cursor` (sessions ended from another
+    /// server or the `users` command); returns the next cursor.
+    pub async fn sync(&self, cursor: i64) -> Result<i64, StoreError> {
+        let (ends, next) = self.store.ends_since(cursor).await?;
+        for end in ends {
+            match end.session_id {
+                Some(id) => self.revocations.end_session(&id, end.ended_at),
+                None => self.revocations.cut_off(&end.username, end.ended_at),
+            }
+        }
+        Ok(next)
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod demo;
 mod memory;
 pub mod session;
+pub mod sql;
 mod users_file;
 
 use std::sync::Arc;
@@ -15,7 +16,7 @@ use utoipa::ToSchema;
 use crate::auth::scopes::ScopeSet;
 
 pub use memory::{InMemorySessionStore, InMemoryUserStore};
-pub use users_file::UsersFileError;
+pub use users_file::{UsersFileError, read_users_file};
 
 /// What `/users/me/` returns: the tutorial's `User` model, never the hash.
 /// Field order is the JSON key order FastAPI clients see.
@@ -65,10 +66,19 @@ pub trait UserStore: Send + Sync + 'static {
     /// The tutorial's `get_user(db, username)`.
     async fn get_user(&self, username: &str) -> Result<Option<Arc<UserRecord>>, StoreError>;
 
-    /// Replaces a user's password hash, used to upgrade hashes made with older parameters.
+    /// The user as stored right now, never from a cache: what a login checks a password
+    /// against. Stores without a cache need not override it.
+    async fn get_user_fresh(&self, username: &str) -> Result<Option<Arc<UserRecord>>, StoreError> {
+        self.get_user(username).await
+    }
+
+    /// Replaces a user's password hash with an upgraded one, only if it is still `old_hash`
+    /// (compare-and-swap: a password changed meanwhile is never overwritten). `false` if it
+    /// was not.
     async fn update_password_hash(
         &self,
         username: &str,
+        old_hash: &str,
         new_hash: String,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
 }

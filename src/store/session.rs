@@ -70,13 +70,38 @@ pub trait SessionStore: Send + Sync + 'static {
     /// The user's sessions, in no particular order.
     async fn list(&self, username: &str) -> Result<Vec<SessionRecord>, StoreError>;
 
-    /// Deletes a session; the record if it existed.
-    async fn end(&self, id: &str) -> Result<Option<SessionRecord>, StoreError>;
+    /// Deletes a session, and logs the end for other servers; the record if it existed.
+    async fn end(&self, id: &str, now: UnixTime) -> Result<Option<SessionRecord>, StoreError>;
 
-    /// Deletes every session of the user; the records that existed.
-    async fn end_all(&self, username: &str) -> Result<Vec<SessionRecord>, StoreError>;
+    /// Deletes every session of the user and logs a cut-off for their session-less tokens;
+    /// the records that existed.
+    async fn end_all(
+        &self,
+        username: &str,
+        now: UnixTime,
+    ) -> Result<Vec<SessionRecord>, StoreError>;
 
-    /// Deletes the sessions that ended by themselves: past `expires_at`, or unused since
-    /// `idle_cutoff`. Returns how many.
-    async fn prune(&self, now: UnixTime, idle_cutoff: UnixTime) -> Result<usize, StoreError>;
+    /// The ends logged after `cursor`, and the cursor to ask from next. A store that only one
+    /// process can see (memory) logs nothing: that process already knows.
+    async fn ends_since(&self, cursor: i64) -> Result<(Vec<SessionEnd>, i64), StoreError> {
+        Ok((Vec::new(), cursor))
+    }
+
+    /// Deletes the sessions that ended by themselves (past `expires_at`, or unused since
+    /// `idle_cutoff`) and the logged ends from before `ends_before`. Returns how many sessions.
+    async fn prune(
+        &self,
+        now: UnixTime,
+        idle_cutoff: UnixTime,
+        ends_before: UnixTime,
+    ) -> Result<usize, StoreError>;
+}
+
+/// A logged end: one session, or (no `session_id`) every session-less token of `username`
+/// issued until `ended_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionEnd {
+    pub session_id: Option<String>,
+    pub username: String,
+    pub ended_at: UnixTime,
 }

@@ -11,18 +11,21 @@ use crate::auth::scopes::ScopeSet;
 /// Why a users file was refused at start-up.
 #[derive(Debug, thiserror::Error)]
 pub enum UsersFileError {
-    #[error("USERS_FILE {path}: {source}")]
+    #[error("{origin} {path}: {source}")]
     Read {
+        origin: &'static str,
         path: String,
         source: std::io::Error,
     },
-    #[error("USERS_FILE {path}: not a JSON object of users: {source}")]
+    #[error("{origin} {path}: not a JSON object of users: {source}")]
     Shape {
+        origin: &'static str,
         path: String,
         source: serde_json::Error,
     },
-    #[error("USERS_FILE {path}: user {user:?}: {problem}")]
+    #[error("{origin} {path}: user {user:?}: {problem}")]
     User {
+        origin: &'static str,
         path: String,
         user: String,
         problem: String,
@@ -49,44 +52,56 @@ impl InMemoryUserStore {
     /// Loads `USERS_FILE`, refusing it whole if any user is incomplete, keyed under another
     /// name, or has a hash no verifier here can read.
     pub fn from_json_file(path: &std::path::Path) -> Result<Self, UsersFileError> {
-        let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| UsersFileError::Read {
+        read_users_file(path, "USERS_FILE").map(Self::new)
+    }
+}
+
+/// Reads and checks a users file whole; `origin` names it in errors (`USERS_FILE`, or the
+/// command that reads it).
+pub fn read_users_file(
+    path: &std::path::Path,
+    origin: &'static str,
+) -> Result<Vec<UserRecord>, UsersFileError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| UsersFileError::Read {
+        origin,
+        path: shown.clone(),
+        source,
+    })?;
+    let entries: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&text).map_err(|source| UsersFileError::Shape {
+            origin,
             path: shown.clone(),
             source,
         })?;
-        let entries: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
-            .map_err(|source| UsersFileError::Shape {
-                path: shown.clone(),
-                source,
-            })?;
-        let mut users = Vec::with_capacity(entries.len());
-        for (key, value) in entries {
-            let refuse = |problem: String| UsersFileError::User {
-                path: shown.clone(),
-                user: key.clone(),
-                problem,
-            };
-            let entry: UserEntry =
-                serde_json::from_value(value).map_err(|err| refuse(err.to_string()))?;
-            if entry.username != key {
-                return Err(refuse(format!(
-                    "field `username` is {:?}, not the key it is stored under",
-                    entry.username
-                )));
-            }
-            check_hash(&entry.hashed_password)
-                .map_err(|err| refuse(format!("field `hashed_password` is {err}")))?;
-            users.push(UserRecord {
-                profile: Arc::new(User {
-                    username: entry.username,
-                    email: entry.email,
-                    full_name: entry.full_name,
-                    disabled: entry.disabled,
-                }),
-                hashed_password: entry.hashed_password,
-                scopes: entry.scopes,
-            });
+    let mut users = Vec::with_capacity(entries.len());
+    for (key, value) in entries {
+        let refuse = |problem: String| UsersFileError::User {
+            origin,
+            path: shown.clone(),
+            user: key.clone(),
+            problem,
+        };
+        let entry: UserEntry =
+            serde_json::from_value(value).map_err(|err| refuse(err.to_string()))?;
+        if entry.username != key {
+            return Err(refuse(format!(
+                "field `username` is {:?}, not the key it is stored under",
+                entry.username
+            )));
         }
-        Ok(Self::new(users))
+        check_hash(&entry.hashed_password)
+            .map_err(|err| refuse(format!("field `hashed_password` is {err}")))?;
+        users.push(UserRecord {
+            profile: Arc::new(User {
+                username: entry.username,
+                email: entry.email,
+                full_name: entry.full_name,
+                disabled: entry.disabled,
+            }),
+            hashed_password: entry.hashed_password,
+            scopes: entry.scopes,
+        });
     }
+    Ok(users)
 }

@@ -36,8 +36,13 @@ impl UserStore for CountingStore {
         self.inner.get_user(username).await
     }
 
-    async fn update_password_hash(&self, username: &str, hash: String) -> Result<(), StoreError> {
-        self.inner.update_password_hash(username, hash).await
+    async fn update_password_hash(
+        &self,
+        username: &str,
+        old: &str,
+        new: String,
+    ) -> Result<bool, StoreError> {
+        self.inner.update_password_hash(username, old, new).await
     }
 }
 

@@ -325,8 +325,13 @@ impl UserStore for Deletable {
         self.users.get_user(username).await
     }
 
-    async fn update_password_hash(&self, username: &str, hash: String) -> Result<(), StoreError> {
-        self.users.update_password_hash(username, hash).await
+    async fn update_password_hash(
+        &self,
+        username: &str,
+        old: &str,
+        new: String,
+    ) -> Result<bool, StoreError> {
+        self.users.update_password_hash(username, old, new).await
     }
 }
 

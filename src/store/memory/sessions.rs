@@ -111,11 +111,15 @@ impl SessionStore for InMemorySessionStore {
             .collect())
     }
 
-    async fn end(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
+    async fn end(&self, id: &str, _now: UnixTime) -> Result<Option<SessionRecord>, StoreError> {
         Ok(self.lock().remove(id))
     }
 
-    async fn end_all(&self, username: &str) -> Result<Vec<SessionRecord>, StoreError> {
+    async fn end_all(
+        &self,
+        username: &str,
+        _now: UnixTime,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
         let mut inner = self.lock();
         let ids: Vec<String> = inner
             .by_user
@@ -125,7 +129,12 @@ impl SessionStore for InMemorySessionStore {
         Ok(ids.iter().filter_map(|id| inner.remove(id)).collect())
     }
 
-    async fn prune(&self, now: UnixTime, idle_cutoff: UnixTime) -> Result<usize, StoreError> {
+    async fn prune(
+        &self,
+        now: UnixTime,
+        idle_cutoff: UnixTime,
+        _ends_before: UnixTime,
+    ) -> Result<usize, StoreError> {
         let mut inner = self.lock();
         let over: Vec<String> = inner
             .sessions

@@ -44,8 +44,9 @@ impl UserStore for InMemoryUserStore {
     async fn update_password_hash(
         &self,
         username: &str,
+        old_hash: &str,
         new_hash: String,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let mut users = self
             .users
             .write()
@@ -53,10 +54,13 @@ impl UserStore for InMemoryUserStore {
         let record = users
             .get_mut(username)
             .ok_or_else(|| StoreError::NoSuchUser(username.to_owned()))?;
+        if record.hashed_password != old_hash {
+            return Ok(false);
+        }
         *record = Arc::new(UserRecord {
             hashed_password: new_hash,
             ..UserRecord::clone(record)
         });
-        Ok(())
+        Ok(true)
     }
 }

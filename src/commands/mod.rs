@@ -1,4 +1,7 @@
-//! The command-line tools beside `serve`: `hash-password`, `gen-secret`, `healthcheck`.
+//! The command-line tools beside `serve`: `hash-password`, `gen-secret`, `healthcheck`, and
+//! `migrate` and `users` in [`users`].
+
+pub mod users;
 
 use std::io::{IsTerminal, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -13,27 +16,36 @@ use crate::auth::password::hash_password as argon2id_hash;
 use crate::auth::token::random_hex;
 use crate::config::HealthcheckArgs;
 
-/// `passflow hash-password`: the password comes from stdin, unechoed on a terminal.
-pub fn hash_password() -> ExitCode {
+/// A password from stdin: prompted for and unechoed on a terminal, else read whole (one
+/// trailing newline dropped). The error is the exit code and a one-line reason.
+pub(crate) fn read_password() -> Result<String, (ExitCode, String)> {
     let password = if std::io::stdin().is_terminal() {
         rpassword::prompt_password("Password: ")
     } else {
         let mut line = String::new();
         std::io::stdin().read_to_string(&mut line).map(|_| line)
     };
-    let password = match password {
-        Ok(password) => password.trim_end_matches(['\r', '\n']).to_owned(),
-        Err(err) => {
-            eprintln!("error: reading the password: {err}");
-            return ExitCode::FAILURE;
+    match password {
+        Ok(password) if password.trim_end_matches(['\r', '\n']).is_empty() => {
+            Err((ExitCode::from(2), "empty password".into()))
         }
-    };
-    if password.is_empty() {
-        eprintln!("error: empty password");
-        return ExitCode::from(2);
+        Ok(password) => Ok(password.trim_end_matches(['\r', '\n']).to_owned()),
+        Err(err) => Err((ExitCode::FAILURE, format!("reading the password: {err}"))),
     }
-    println!("{}", argon2id_hash(&password));
-    ExitCode::SUCCESS
+}
+
+/// `passflow hash-password`: the password comes from stdin, unechoed on a terminal.
+pub fn hash_password() -> ExitCode {
+    match read_password() {
+        Ok(password) => {
+            println!("{}", argon2id_hash(&password));
+            ExitCode::SUCCESS
+        }
+        Err((code, reason)) => {
+            eprintln!("error: {reason}");
+            code
+        }
+    }
 }
 
 /// `passflow gen-secret`: 32 random bytes as hex, like `openssl rand -hex 32`.

@@ -1,0 +1,193 @@
+//! `passflow migrate` and `passflow users …`: the database's schema and its users, from the
+//! command line. Each prints a one-line reason and exits non-zero when it cannot do its job;
+//! a missing or unusable `DATABASE_URL` exits 2, like a refused start.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::read_password;
+use crate::auth::password::hash_password;
+use crate::auth::scopes::ScopeSet;
+use crate::auth::token::now;
+use crate::config::{DatabaseArgs, UsersArgs, UsersCommand};
+use crate::store::sql::{AdminError, Database};
+use crate::store::{User, UserRecord, read_users_file};
+
+/// A failed command: its exit code and one line for stderr.
+struct Failure(ExitCode, String);
+
+impl From<AdminError> for Failure {
+    fn from(err: AdminError) -> Self {
+        let code = match err {
+            AdminError::Store(_) => ExitCode::FAILURE,
+            AdminError::Exists(_) | AdminError::NoSuchUser(_) => ExitCode::from(3),
+        };
+        Failure(code, error_line(&err))
+    }
+}
+
+fn error_line(err: &dyn std::error::Error) -> String {
+    let mut line = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        line = format!("{line}: {cause}");
+        source = cause.source();
+    }
+    line
+}
+
+fn finish(outcome: Result<(), Failure>) -> ExitCode {
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(code, reason)) => {
+            eprintln!("error: {reason}");
+            code
+        }
+    }
+}
+
+fn block_on<F: Future<Output = Result<(), Failure>>>(work: F) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => return finish(Err(Failure(ExitCode::FAILURE, err.to_string()))),
+    };
+    finish(runtime.block_on(work))
+}
+
+async fn open(args: &DatabaseArgs) -> Result<Database, Failure> {
+    let Some(url) = &args.database_url else {
+        return Err(Failure(
+            ExitCode::from(2),
+            "DATABASE_URL is not set: the users commands work on a database (sqlite:PATH or \
+             postgres://…)"
+                .into(),
+        ));
+    };
+    Database::open(url)
+        .await
+        .map_err(|err| Failure(ExitCode::from(2), error_line(&err)))
+}
+
+/// `passflow migrate`.
+pub fn migrate(args: &DatabaseArgs) -> ExitCode {
+    block_on(async {
+        open(args).await?.close().await;
+        println!("the database schema is up to date");
+        Ok(())
+    })
+}
+
+/// `passflow users …`.
+pub fn run(args: &UsersArgs) -> ExitCode {
+    block_on(async {
+        let database = open(&args.database).await?;
+        let outcome = command(&database, &args.command).await;
+        database.close().await;
+        outcome
+    })
+}
+
+fn scopes(list: &str) -> Result<ScopeSet, Failure> {
+    ScopeSet::parse(&list.replace(',', " "))
+        .map_err(|err| Failure(ExitCode::from(2), format!("--scopes: {err}")))
+}
+
+fn password_hash() -> Result<String, Failure> {
+    read_password()
+        .map(|password| hash_password(&password))
+        .map_err(|(code, reason)| Failure(code, reason))
+}
+
+async fn command(database: &Database, command: &UsersCommand) -> Result<(), Failure> {
+    match command {
+        UsersCommand::Add {
+            name,
+            email,
+            full_name,
+            scopes: allowed,
+            disabled,
+        } => {
+            let scopes = scopes(allowed)?;
+            let user = UserRecord {
+                profile: Arc::new(User {
+                    username: name.clone(),
+                    email: email.clone(),
+                    full_name: full_name.clone(),
+                    disabled: *disabled,
+                }),
+                hashed_password: password_hash()?,
+                scopes,
+            };
+            database.add_user(&user).await?;
+            println!("added {name}");
+        }
+        UsersCommand::List { json } => {
+            let users = database.list_users().await.map_err(AdminError::from)?;
+            if *json {
+                let users: Vec<_> = users
+                    .iter()
+                    .map(|user| {
+                        json!({
+                            "username": user.username(),
+                            "email": user.profile.email,
+                            "full_name": user.profile.full_name,
+                            "disabled": user.profile.disabled,
+                            "scopes": user.scopes.to_string(),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::from(users));
+            } else {
+                for user in &users {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}",
+                        user.username(),
+                        user.profile.email.as_deref().unwrap_or("-"),
+                        user.profile.full_name.as_deref().unwrap_or("-"),
+                        if user.profile.disabled {
+                            "disabled"
+                        } else {
+                            "enabled"
+                        },
+                        user.scopes,
+                    );
+                }
+            }
+        }
+        UsersCommand::Disable { name } => {
+            database.set_disabled(name, true, now()).await?;
+            println!("disabled {name}; their sessions have ended");
+        }
+        UsersCommand::Enable { name } => {
+            database.set_disabled(name, false, now()).await?;
+            println!("enabled {name}");
+        }
+        UsersCommand::SetPassword { name } => {
+            database.set_password(name, password_hash()?, now()).await?;
+            println!("new password set for {name}; their sessions have ended");
+        }
+        UsersCommand::SetScopes {
+            name,
+            scopes: allowed,
+        } => {
+            database.set_scopes(name, &scopes(allowed)?).await?;
+            println!("scopes of {name} set");
+        }
+        UsersCommand::Delete { name } => {
+            database.delete_user(name, now()).await?;
+            println!("deleted {name}; their sessions have ended");
+        }
+        UsersCommand::Import { file, replace } => {
+            let users = read_users_file(file, "users import")
+                .map_err(|err| Failure(ExitCode::from(2), err.to_string()))?;
+            database.import_users(&users, *replace, now()).await?;
+            println!("imported {} users", users.len());
+        }
+    }
+    Ok(())
+}

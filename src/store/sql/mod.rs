@@ -1,0 +1,167 @@
+//! Users and sessions in SQLite (one server) or PostgreSQL (several), through sqlx's `Any`
+//! driver: one code path, SQL written to run on both, and each dialect's schema embedded
+//! from `migrations/<dialect>/`.
+
+mod admin;
+mod sessions;
+mod users;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use quick_cache::sync::Cache;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::{AnyPool, Executor};
+
+use super::{StoreError, UserRecord};
+
+pub use admin::AdminError;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// How long a user read for a token check is trusted. Changes made elsewhere (the `users`
+/// command, another server) are seen within this; logins always read afresh.
+pub const USER_CACHE_TTL: Duration = Duration::from_millis(500);
+
+/// How long a request waits for a connection before the database counts as unavailable
+/// (answered 503 with `Retry-After`, never left hanging).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// Why `DATABASE_URL` cannot be used; passflow refuses to start (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(
+        "DATABASE_URL: unsupported scheme in {0:?}; use sqlite:PATH, sqlite://PATH, postgres://… or postgresql://…"
+    )]
+    Scheme(String),
+    #[error("DATABASE_URL: cannot open the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error(
+        "DATABASE_URL: the database's schema has migration {0}, which this passflow does not \
+         know: it is newer than this binary; refusing to touch it"
+    )]
+    NewerSchema(i64),
+    #[error("DATABASE_URL: migrating the schema failed: {0}")]
+    Migrate(#[source] MigrateError),
+}
+
+/// A pooled connection to the users and sessions database.
+pub struct Database {
+    pool: AnyPool,
+    dialect: Dialect,
+    users: Cache<String, (Option<Arc<UserRecord>>, Instant)>,
+}
+
+impl Database {
+    /// Connects, creating an SQLite file if missing, and brings the schema up to date.
+    pub async fn open(url: &str) -> Result<Self, OpenError> {
+        let database = Self::connect(url).await?;
+        database.migrate().await?;
+        Ok(database)
+    }
+
+    /// Connects without migrating.
+    pub async fn connect(url: &str) -> Result<Self, OpenError> {
+        sqlx::any::install_default_drivers();
+        let dialect = dialect_of(url).ok_or_else(|| OpenError::Scheme(scheme_of(url)))?;
+        let url = match dialect {
+            // Created if missing; an existing `mode=` in the URL wins.
+            Dialect::Sqlite if !url.contains("mode=") => {
+                format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+            }
+            _ => url.to_owned(),
+        };
+        let options = AnyConnectOptions::from_str(&url).map_err(OpenError::Connect)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(if dialect == Dialect::Sqlite { 4 } else { 10 })
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .after_connect(move |connection, _| {
+                Box::pin(async move {
+                    if dialect == Dialect::Sqlite {
+                        // WAL: readers never wait for the writer; the busy timeout makes
+                        // concurrent writers (another server, the `users` command) queue.
+                        connection
+                            .execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;")
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(OpenError::Connect)?;
+        Ok(Self {
+            pool,
+            dialect,
+            users: Cache::new(10_000),
+        })
+    }
+
+    /// Applies the embedded migrations. A database migrated by a newer passflow is refused
+    /// untouched.
+    pub async fn migrate(&self) -> Result<(), OpenError> {
+        let migrator = match self.dialect {
+            Dialect::Sqlite => &SQLITE_MIGRATIONS,
+            Dialect::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await.map_err(|err| match err {
+            MigrateError::VersionMissing(version) => OpenError::NewerSchema(version),
+            other => OpenError::Migrate(other),
+        })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn dialect_of(url: &str) -> Option<Dialect> {
+    if url.starts_with("sqlite:") {
+        Some(Dialect::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Some(Dialect::Postgres)
+    } else {
+        None
+    }
+}
+
+/// The part of a URL before `:`, never the credentials after it.
+fn scheme_of(url: &str) -> String {
+    url.split(':').next().unwrap_or_default().to_owned()
+}
+
+/// Any driver failure: the database is out of reach or refused the statement. Clients get a
+/// 503 with `Retry-After`; the log gets the cause.
+fn unavailable(err: sqlx::Error) -> StoreError {
+    StoreError::Unavailable(Box::new(err))
+}
+
+/// Digests are stored as BLOB (SQLite) or BYTEA (PostgreSQL).
+fn digest_of(bytes: Vec<u8>) -> Result<super::session::Digest, StoreError> {
+    let bytes: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| StoreError::Unavailable("a stored digest is not 32 bytes".into()))?;
+    Ok(super::session::Digest(bytes))
+}
+
+/// Times are stored as BIGINT seconds since the epoch.
+fn to_db(time: crate::auth::token::UnixTime) -> i64 {
+    i64::try_from(time).unwrap_or(i64::MAX)
+}
+
+fn from_db(time: i64) -> crate::auth::token::UnixTime {
+    u64::try_from(time).unwrap_or_default()
+}
