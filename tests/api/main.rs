@@ -8,6 +8,7 @@
 mod fixtures;
 mod helpers;
 
+mod database;
 mod floods;
 mod fuzz_corpus;
 mod hardening;

@@ -1,0 +1,402 @@
+//! The SQL stores (issue 12) against real servers: an SQLite file in a temp dir, and a
+//! PostgreSQL database created for each test and dropped after it. Every case runs on both.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use passflow::AppState;
+use passflow::auth::scopes::{Scope, ScopeSet};
+use passflow::auth::session::SessionSettings;
+use passflow::router;
+use passflow::store::sql::{AdminError, Database, OpenError};
+use passflow::store::{InMemoryUserStore, UserRecord, UserStore, demo};
+use serde_json::Value;
+use sqlx::Connection;
+
+use crate::helpers::*;
+
+/// Where PostgreSQL answers; each test makes its own database there.
+fn postgres_server() -> String {
+    std::env::var("PASSFLOW_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+/// One test's database, removed when dropped.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    postgres: Option<String>,
+}
+
+impl TestDb {
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        Self {
+            url: format!("sqlite:{}", dir.path().join("passflow.db").display()),
+            _dir: Some(dir),
+            postgres: None,
+        }
+    }
+
+    pub async fn postgres() -> Self {
+        let name = format!("passflow_test_{:016x}", rand::random::<u64>());
+        let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", postgres_server()))
+            .await
+            .expect("PostgreSQL is reachable (see build.rs)");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        Self {
+            url: format!("{}/{name}", postgres_server()),
+            _dir: None,
+            postgres: Some(name),
+        }
+    }
+
+    pub async fn open(&self) -> Arc<Database> {
+        Arc::new(Database::open(&self.url).await.unwrap())
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(name) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs outside any runtime the test may still be using: a thread of its own.
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let url = format!("{}/postgres", postgres_server());
+                if let Ok(mut admin) = sqlx::PgConnection::connect(&url).await {
+                    let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    let _ = sqlx::query(&drop).execute(&mut admin).await;
+                }
+            });
+        })
+        .join()
+        .unwrap();
+    }
+}
+
+/// Each case as two tests, one per database.
+macro_rules! on_both {
+    ($case:ident) => {
+        mod $case {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$case(super::TestDb::sqlite()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(
+                no_postgres,
+                ignore = "needs PostgreSQL (PASSFLOW_TEST_POSTGRES, default postgres://postgres@127.0.0.1:5432)"
+            )]
+            async fn postgres() {
+                super::$case(super::TestDb::postgres().await).await;
+            }
+        }
+    };
+}
+
+fn johndoe() -> UserRecord {
+    demo::users().remove(0)
+}
+
+/// The service on `database`, signing with the tutorial's key.
+fn app_on(database: &Arc<Database>) -> Router {
+    let state: AppState = state_with(settings(), InMemoryUserStore::default())
+        .with_users(Arc::clone(database) as Arc<dyn UserStore>)
+        .with_sessions(Arc::clone(database) as _, SessionSettings::default());
+    router(state)
+}
+
+async fn pair(app: &Router) -> Value {
+    let reply = post_form(app, &[("username", "johndoe"), ("password", "secret")]).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    reply.json()
+}
+
+async fn refresh(app: &Router, token: &Value) -> Reply {
+    let token = token["refresh_token"].as_str().unwrap();
+    post_form(
+        app,
+        &[("grant_type", "refresh_token"), ("refresh_token", token)],
+    )
+    .await
+}
+
+const JOHNDOE: &str = r#"{"username":"johndoe","email":"johndoe@example.com","full_name":"John Doe","disabled":false}"#;
+
+on_both!(users_are_managed_all_or_nothing);
+async fn users_are_managed_all_or_nothing(db: TestDb) {
+    let database = db.open().await;
+    assert_eq!(database.count_users().await.unwrap(), 0, "no demo users");
+    database.add_user(&johndoe()).await.unwrap();
+    assert!(matches!(
+        database.add_user(&johndoe()).await,
+        Err(AdminError::Exists(name)) if name == "johndoe"
+    ));
+    let listed = database.list_users().await.unwrap();
+    assert_eq!(listed, vec![johndoe()]);
+
+    database
+        .set_scopes("johndoe", &ScopeSet::from([Scope::Me]))
+        .await
+        .unwrap();
+    database.set_disabled("johndoe", true, 1).await.unwrap();
+    let user = database.get_user_fresh("johndoe").await.unwrap().unwrap();
+    assert_eq!(user.scopes, ScopeSet::from([Scope::Me]));
+    assert!(user.profile.disabled);
+    assert!(matches!(
+        database.set_disabled("nobody", true, 1).await,
+        Err(AdminError::NoSuchUser(name)) if name == "nobody"
+    ));
+
+    // Import: one existing name and nothing is imported; with replace, all are.
+    let mut file = demo::users();
+    file[0].hashed_password =
+        "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
+            .into();
+    assert!(matches!(
+        database.import_users(&file, false, 1).await,
+        Err(AdminError::Exists(name)) if name == "johndoe"
+    ));
+    assert_eq!(database.count_users().await.unwrap(), 1);
+    database.import_users(&file, true, 1).await.unwrap();
+    file.sort_by(|a, b| a.username().cmp(b.username()));
+    assert_eq!(database.list_users().await.unwrap(), file, "listed by name");
+
+    database.delete_user("alice", 1).await.unwrap();
+    assert!(matches!(
+        database.delete_user("alice", 1).await,
+        Err(AdminError::NoSuchUser(_))
+    ));
+    assert_eq!(database.get_user_fresh("alice").await.unwrap(), None);
+}
+
+on_both!(hash_upgrades_never_overwrite_a_newer_password);
+async fn hash_upgrades_never_overwrite_a_newer_password(db: TestDb) {
+    let database = db.open().await;
+    database.add_user(&johndoe()).await.unwrap();
+    let old = johndoe().hashed_password;
+    database
+        .set_password("johndoe", "new-hash".into(), 1)
+        .await
+        .unwrap();
+    // A server that read the old hash before the change tries to upgrade it: refused.
+    assert!(
+        !database
+            .update_password_hash("johndoe", &old, "upgraded".into())
+            .await
+            .unwrap()
+    );
+    let user = database.get_user_fresh("johndoe").await.unwrap().unwrap();
+    assert_eq!(user.hashed_password, "new-hash");
+    assert!(
+        database
+            .update_password_hash("johndoe", "new-hash", "upgraded".into())
+            .await
+            .unwrap()
+    );
+}
+
+on_both!(sessions_survive_a_restart);
+async fn sessions_survive_a_restart(db: TestDb) {
+    let database = db.open().await;
+    database.add_user(&johndoe()).await.unwrap();
+    let first = pair(&app_on(&database)).await;
+    database.close().await;
+    drop(database);
+
+    let app = app_on(&db.open().await);
+    let reply = refresh(&app, &first).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let next = reply.json();
+    get_with_token(&app, "/users/me/", next["access_token"].as_str().unwrap())
+        .await
+        .assert(200, JOHNDOE, None);
+    // The spent token, after the restart, is still known as spent: the session ends.
+    refresh(&app, &first).await.assert(
+        400,
+        r#"{"error":"invalid_grant","detail":"Refresh token already used; the session has been ended"}"#,
+        None,
+    );
+    refresh(&app, &next).await.assert(
+        400,
+        r#"{"error":"invalid_grant","detail":"Invalid refresh token"}"#,
+        None,
+    );
+}
+
+on_both!(of_concurrent_refreshes_exactly_one_succeeds);
+async fn of_concurrent_refreshes_exactly_one_succeeds(db: TestDb) {
+    let database = db.open().await;
+    database.add_user(&johndoe()).await.unwrap();
+    let app = app_on(&database);
+    for _ in 0..3 {
+        let login = pair(&app).await;
+        let racers: Vec<_> = (0..6)
+            .map(|_| {
+                let (app, login) = (app.clone(), login.clone());
+                tokio::spawn(async move { refresh(&app, &login).await.status.as_u16() })
+            })
+            .collect();
+        let mut statuses = Vec::new();
+        for racer in racers {
+            statuses.push(racer.await.unwrap());
+        }
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 400, 400, 400, 400, 400]);
+    }
+}
+
+on_both!(an_end_on_one_server_reaches_the_others);
+async fn an_end_on_one_server_reaches_the_others(db: TestDb) {
+    let (one, other) = (db.open().await, db.open().await);
+    one.add_user(&johndoe()).await.unwrap();
+    let state = |database: &Arc<Database>| {
+        state_with(settings(), InMemoryUserStore::default())
+            .with_users(Arc::clone(database) as Arc<dyn UserStore>)
+            .with_sessions(Arc::clone(database) as _, SessionSettings::default())
+    };
+    let (state_one, state_other) = (state(&one), state(&other));
+    let (app_one, app_other) = (router(state_one.clone()), router(state_other.clone()));
+    let login = pair(&app_one).await;
+    let token = login["access_token"].as_str().unwrap();
+    get_with_token(&app_other, "/users/me/", token)
+        .await
+        .assert(200, JOHNDOE, None);
+    let logout = axum::http::Request::post("/logout")
+        .header("authorization", format!("Bearer {token}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    assert_eq!(send(&app_one, logout).await.status, 204);
+    // What the upkeep task does every 500 ms.
+    state_other.sessions.sync(0).await.unwrap();
+    get_with_token(&app_other, "/users/me/", token)
+        .await
+        .assert(
+            401,
+            r#"{"detail":"Could not validate credentials"}"#,
+            Some("Bearer"),
+        );
+
+    // The `users` command disabling a user ends their sessions everywhere.
+    let second = pair(&app_one).await;
+    other
+        .set_disabled("johndoe", true, passflow::auth::token::now())
+        .await
+        .unwrap();
+    state_one.sessions.sync(0).await.unwrap();
+    get_with_token(
+        &app_one,
+        "/status/",
+        second["access_token"].as_str().unwrap(),
+    )
+    .await
+    .assert(
+        401,
+        r#"{"detail":"Could not validate credentials"}"#,
+        Some("Bearer"),
+    );
+}
+
+on_both!(a_change_elsewhere_is_seen_within_the_cache_lifetime);
+async fn a_change_elsewhere_is_seen_within_the_cache_lifetime(db: TestDb) {
+    let (server, cli) = (db.open().await, db.open().await);
+    cli.add_user(&johndoe()).await.unwrap();
+    assert!(server.get_user("johndoe").await.unwrap().is_some());
+    cli.delete_user("johndoe", 1).await.unwrap();
+    tokio::time::sleep(passflow::store::sql::USER_CACHE_TTL + Duration::from_millis(50)).await;
+    assert_eq!(server.get_user("johndoe").await.unwrap(), None);
+}
+
+on_both!(a_schema_newer_than_the_binary_is_refused_untouched);
+async fn a_schema_newer_than_the_binary_is_refused_untouched(db: TestDb) {
+    let database = db.open().await;
+    database.add_user(&johndoe()).await.unwrap();
+    database.close().await;
+    // As a newer passflow would leave it: a migration this binary does not have.
+    let mut connection = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES ($1, 'from a newer passflow', TRUE, $2, 0)",
+    )
+    .bind(99_990_101_000_000_i64)
+    .bind(vec![0u8; 48])
+    .execute(&mut connection)
+    .await
+    .unwrap();
+    connection.close().await.unwrap();
+    match Database::open(&db.url).await {
+        Err(OpenError::NewerSchema(version)) => assert_eq!(version, 99_990_101_000_000),
+        Err(other) => panic!("{other}"),
+        Ok(_) => panic!("a newer schema was accepted"),
+    }
+    let reopened = Database::connect(&db.url).await.unwrap();
+    assert_eq!(
+        reopened.count_users().await.unwrap(),
+        1,
+        "nothing was touched"
+    );
+}
+
+/// The database going away mid-service: 503 with `Retry-After`, never a 500 or a login on
+/// stale data; and back to normal, by itself, when it returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    no_postgres,
+    ignore = "needs PostgreSQL (PASSFLOW_TEST_POSTGRES, default postgres://postgres@127.0.0.1:5432)"
+)]
+async fn a_failing_database_answers_503_and_recovers() {
+    let db = TestDb::postgres().await;
+    let name = db.postgres.clone().unwrap();
+    let database = db.open().await;
+    database.add_user(&johndoe()).await.unwrap();
+    let app = app_on(&database);
+    let login = pair(&app).await;
+    let token = login["access_token"].as_str().unwrap();
+
+    let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", postgres_server()))
+        .await
+        .unwrap();
+    let set_connections =
+        |allowed: bool| format!("ALTER DATABASE {name} ALLOW_CONNECTIONS {allowed}");
+    sqlx::query(&set_connections(false))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    sqlx::query(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    ))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    tokio::time::sleep(passflow::store::sql::USER_CACHE_TTL).await;
+
+    let unavailable = r#"{"detail":"Service temporarily unavailable"}"#;
+    for reply in [
+        post_form(&app, &[("username", "johndoe"), ("password", "secret")]).await,
+        refresh(&app, &login).await,
+        get_with_token(&app, "/users/me/", token).await,
+    ] {
+        reply.assert(503, unavailable, None);
+        assert_eq!(reply.header("retry-after"), Some("5"));
+    }
+
+    sqlx::query(&set_connections(true))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    get_with_token(&app, "/users/me/", token)
+        .await
+        .assert(200, JOHNDOE, None);
+    assert_eq!(refresh(&app, &login).await.status, 200);
+}
