@@ -26,6 +26,8 @@ pub fn run(command: &mut Command) -> Output {
 pub struct Server {
     child: Child,
     pub base: String,
+    /// What the server printed before "listening on".
+    pub startup_log: Vec<String>,
     log: std::sync::mpsc::Receiver<String>,
 }
 
@@ -63,7 +65,12 @@ impl Server {
             }
             seen.push(line);
         };
-        Server { child, base, log }
+        Server {
+            child,
+            base,
+            startup_log: seen,
+            log,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

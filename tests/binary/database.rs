@@ -1,0 +1,271 @@
+//! `DATABASE_URL` and `passflow users …` against the real binary, on SQLite files.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::fixtures::TUTORIAL_KEY;
+use crate::harness::*;
+
+fn sqlite_url(dir: &Path) -> String {
+    format!("sqlite:{}", dir.join("passflow.db").display())
+}
+
+/// `passflow users ARGS` against `url`, `stdin` as its input.
+fn users(dir: &Path, url: &str, args: &[&str], stdin: &str) -> Output {
+    let mut child = passflow(dir)
+        .env("DATABASE_URL", url)
+        .arg("users")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[track_caller]
+fn assert_ok(output: &Output, stdout: &str) {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stdout), stdout);
+}
+
+#[track_caller]
+fn assert_refused(output: &Output, code: i32, stderr: &str) {
+    assert_eq!(output.status.code(), Some(code));
+    assert_eq!(String::from_utf8_lossy(&output.stderr), stderr);
+}
+
+#[test]
+fn the_users_commands_manage_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let dir = dir.path();
+    assert_ok(&users(dir, &url, &["list"], ""), "");
+    assert_ok(
+        &users(
+            dir,
+            &url,
+            &["add", "bob", "--email", "bob@example.com", "--scopes", "me"],
+            "hunter22\n",
+        ),
+        "added bob\n",
+    );
+    assert_refused(
+        &users(dir, &url, &["add", "bob"], "again\n"),
+        3,
+        "error: a user named \"bob\" already exists\n",
+    );
+    assert_refused(
+        &users(dir, &url, &["add", "carol"], ""),
+        2,
+        "error: empty password\n",
+    );
+    assert_refused(
+        &users(dir, &url, &["add", "carol", "--scopes", "me,admin"], "pw\n"),
+        2,
+        "error: --scopes: unknown scope: admin\n",
+    );
+    assert_ok(
+        &users(dir, &url, &["set-scopes", "bob", "me items"], ""),
+        "scopes of bob set\n",
+    );
+    assert_ok(
+        &users(dir, &url, &["disable", "bob"], ""),
+        "disabled bob; their sessions have ended\n",
+    );
+    let listed = users(dir, &url, &["list", "--json"], "");
+    assert!(listed.status.success());
+    assert_eq!(
+        serde_json::from_slice::<Value>(&listed.stdout).unwrap(),
+        json!([{"username": "bob", "email": "bob@example.com", "full_name": null,
+                "disabled": true, "scopes": "me items"}])
+    );
+    assert_ok(
+        &users(dir, &url, &["list"], ""),
+        "bob\tbob@example.com\t-\tdisabled\tme items\n",
+    );
+    assert_ok(&users(dir, &url, &["enable", "bob"], ""), "enabled bob\n");
+    assert_ok(
+        &users(dir, &url, &["set-password", "bob"], "n3w-pass\n"),
+        "new password set for bob; their sessions have ended\n",
+    );
+    assert_ok(
+        &users(dir, &url, &["delete", "bob"], ""),
+        "deleted bob; their sessions have ended\n",
+    );
+    assert_refused(
+        &users(dir, &url, &["delete", "bob"], ""),
+        3,
+        "error: no user named \"bob\"\n",
+    );
+}
+
+#[test]
+fn import_is_all_or_nothing_unless_replacing() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let file = dir.path().join("users.json");
+    let entry = |name: &str| {
+        json!({"username": name, "full_name": null, "email": null, "disabled": false,
+               "hashed_password": passflow::store::demo::JOHNDOE_HASH})
+    };
+    std::fs::write(&file, json!({"ann": entry("ann")}).to_string()).unwrap();
+    let file_arg = file.to_str().unwrap();
+    assert_ok(
+        &users(dir.path(), &url, &["import", file_arg], ""),
+        "imported 1 users\n",
+    );
+    std::fs::write(
+        &file,
+        json!({"ben": entry("ben"), "ann": entry("ann")}).to_string(),
+    )
+    .unwrap();
+    assert_refused(
+        &users(dir.path(), &url, &["import", file_arg], ""),
+        3,
+        "error: a user named \"ann\" already exists\n",
+    );
+    assert_ok(
+        &users(dir.path(), &url, &["list"], ""),
+        "ann\t-\t-\tenabled\tme items\n",
+    );
+    assert_ok(
+        &users(dir.path(), &url, &["import", file_arg, "--replace"], ""),
+        "imported 2 users\n",
+    );
+    std::fs::write(&file, r#"{"dan": {"username": "dan"}}"#).unwrap();
+    let bad = users(dir.path(), &url, &["import", file_arg], "");
+    assert_eq!(bad.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.starts_with("error: users import "), "{stderr}");
+    assert!(stderr.contains("user \"dan\": missing field"), "{stderr}");
+}
+
+#[test]
+fn without_a_usable_database_url_commands_and_starts_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(passflow(dir.path()).args(["users", "list"]));
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("DATABASE_URL is not set"), "{stderr}");
+    assert_eq!(
+        run(passflow(dir.path()).arg("migrate")).status.code(),
+        Some(2)
+    );
+
+    for url in [
+        "mysql://root@127.0.0.1/passflow".to_owned(),
+        format!("sqlite:{}/no/such/dir/p.db", dir.path().display()),
+        "postgres://postgres@127.0.0.1:1/passflow".to_owned(),
+    ] {
+        let output = run(passflow(dir.path())
+            .env("SECRET_KEY", TUTORIAL_KEY)
+            .env("DATABASE_URL", &url));
+        assert_eq!(output.status.code(), Some(2), "{url}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("DATABASE_URL"), "{url}: {stderr}");
+    }
+    let output = run(passflow(dir.path())
+        .env("SECRET_KEY", TUTORIAL_KEY)
+        .env("DATABASE_URL", sqlite_url(dir.path()))
+        .env("USERS_FILE", dir.path().join("users.json")));
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("USERS_FILE and DATABASE_URL are both set"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("passflow users import"), "{stderr}");
+}
+
+#[test]
+fn a_new_database_has_no_users_and_the_log_says_how_to_add_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        passflow(dir.path())
+            .env("SECRET_KEY", TUTORIAL_KEY)
+            .env("DATABASE_URL", sqlite_url(dir.path())),
+    );
+    let log = server.startup_log.join("\n");
+    assert!(log.contains("WARN"), "{log}");
+    assert!(log.contains("the database has no users"), "{log}");
+    assert!(log.contains("passflow users add NAME"), "{log}");
+}
+
+/// Issue 12, point 5: what the `users` command changes, a running server sees within 1 s.
+#[tokio::test]
+async fn a_change_from_the_command_line_reaches_the_running_server_within_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    assert!(
+        users(dir.path(), &url, &["add", "bob"], "first-pw\n")
+            .status
+            .success()
+    );
+    let server = Server::start(
+        passflow(dir.path())
+            .env("SECRET_KEY", TUTORIAL_KEY)
+            .env("DATABASE_URL", &url),
+    );
+    let client = reqwest::Client::new();
+    let token = token_for(&client, &server, "bob", "first-pw").await;
+    assert_eq!(
+        get_as(&client, server.url("/users/me/"), &token)
+            .await
+            .status(),
+        200
+    );
+
+    let changed = Instant::now();
+    assert!(
+        users(dir.path(), &url, &["set-password", "bob"], "second-pw\n")
+            .status
+            .success()
+    );
+    loop {
+        let status = get_as(&client, server.url("/users/me/"), &token)
+            .await
+            .status();
+        if status == 401 {
+            break;
+        }
+        assert!(
+            changed.elapsed() < Duration::from_secs(1),
+            "still {status} after 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        login(&client, &server, "bob", "first-pw").await.status(),
+        401
+    );
+    assert_eq!(
+        login(&client, &server, "bob", "second-pw").await.status(),
+        200
+    );
+
+    assert!(
+        users(dir.path(), &url, &["add", "dora"], "dora-pw\n")
+            .status
+            .success()
+    );
+    assert_eq!(
+        login(&client, &server, "dora", "dora-pw").await.status(),
+        200
+    );
+}
