@@ -1,5 +1,8 @@
 # Build: docker build -t passflow .
 # Run:   docker run -p 8000:8000 -e SECRET_KEY="$(openssl rand -hex 32)" passflow
+# With users and sessions in SQLite, kept in a volume:
+#        docker run -p 8000:8000 -e SECRET_KEY=... -e DATABASE_URL=sqlite:/data/passflow.db \
+#          -v passflow-data:/data passflow
 
 # The toolchain CI builds and tests with (rust-version in Cargo.toml is the floor).
 FROM rust:1.95.0-slim-bookworm AS build
@@ -12,13 +15,17 @@ RUN mkdir -p src benches \
  && cargo build --release --locked --bin passflow \
  && rm -rf src benches
 COPY src ./src
+# The schema is embedded in the binary; build.rs only tells tests whether PostgreSQL is up.
+COPY build.rs ./
+COPY migrations ./migrations
 # Declared in Cargo.toml, so the manifest needs it even though only the binary is built.
 COPY benches ./benches
 # The placeholder build left newer timestamps behind; make sure the real sources rebuild.
 RUN touch src/main.rs src/lib.rs && cargo build --release --locked --bin passflow
 
 FROM debian:bookworm-slim
-RUN useradd --system --no-create-home --uid 10001 passflow
+RUN useradd --system --no-create-home --uid 10001 passflow \
+ && mkdir /data && chown passflow /data
 COPY --from=build /src/target/release/passflow /usr/local/bin/passflow
 USER passflow
 ENV HOST=0.0.0.0 PORT=8000

@@ -148,6 +148,49 @@ read -r SPREAD_LEGIT SPREAD_CODES <<<"$(legit_logins "$PF" 10)"
 wait "$FLOOD"
 PEAK_RSS=$(rss_mib "$PF_PID" VmHWM)
 
+# --- databases: the same figures with users and sessions in SQLite and PostgreSQL --------
+# Each store gets a fresh database holding johndoe, a server of its own with the throttle and
+# per-address caps lifted (as above), and the same /health, /users/me/ and refresh runs.
+store_bench() { # name DATABASE_URL -> one markdown row on stdout
+  local log="$OUT/passflow-$1.log" pid url health me refreshes
+  printf 'secret\n' | DATABASE_URL="$2" "$PASSFLOW" users add johndoe --full-name "John Doe" \
+    --email johndoe@example.com >/dev/null
+  DATABASE_URL="$2" PORT=0 SECRET_KEY=09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7 \
+    LOGIN_FAILURES_PER_USER=100000000 LOGIN_ATTEMPTS_PER_IP=100000000 \
+    LOGIN_CONCURRENCY_PER_IP=10000 CONNECTIONS_PER_IP=100000 NO_COLOR=1 \
+    "$PASSFLOW" >"$log" 2>&1 &
+  pid=$!
+  PIDS+=("$pid")
+  url=$(wait_for_port "$log")
+  local auth="Authorization: Bearer $(login_token "$url")"
+  wrk_get "$url/users/me/" 64 2 -H "$auth" >/dev/null
+  : >"$OUT/$1-health.rps"
+  : >"$OUT/$1-me.rps"
+  for _ in $(seq "$ROUNDS"); do
+    wrk_get "$url/health" 64 "$SECONDS_PER_RUN" | rps >>"$OUT/$1-health.rps"
+    wrk_get "$url/users/me/" 64 "$SECONDS_PER_RUN" -H "$auth" | rps >>"$OUT/$1-me.rps"
+  done
+  health=$(median <"$OUT/$1-health.rps")
+  me=$(median <"$OUT/$1-me.rps")
+  wrk -t2 -c2 -d"$SECONDS_PER_RUN"s --latency -s scripts/refresh.lua "$url/token" -- \
+    "$(refresh_token "$url")" "$(refresh_token "$url")" >"$OUT/$1-refreshes.txt"
+  [ "$(non_2xx <"$OUT/$1-refreshes.txt")" = 0 ] || { echo "$1 refreshes failed:" >&2; cat "$OUT/$1-refreshes.txt" >&2; exit 1; }
+  refreshes=$(rps <"$OUT/$1-refreshes.txt")
+  kill "$pid"
+  echo "| $1 | $health | $me | $(ratio "$me" "$health") | $refreshes (p99 $(p99_ms <"$OUT/$1-refreshes.txt") ms) |"
+}
+STORE_ROWS=("| memory | $HEALTH_RPS | $ME_RPS | $(ratio "$ME_RPS" "$HEALTH_RPS") | $REFRESHES |")
+rm -f "$OUT/bench.db" "$OUT/bench.db-wal" "$OUT/bench.db-shm"
+STORE_ROWS+=("$(store_bench sqlite "sqlite:$OUT/bench.db")")
+PG=${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}
+if psql "$PG/postgres" -qc 'DROP DATABASE IF EXISTS passflow_bench' >/dev/null 2>&1 &&
+  psql "$PG/postgres" -qc 'CREATE DATABASE passflow_bench' >/dev/null; then
+  STORE_ROWS+=("$(store_bench postgres "$PG/passflow_bench")")
+  psql "$PG/postgres" -qc 'DROP DATABASE passflow_bench WITH (FORCE)' >/dev/null
+else
+  STORE_ROWS+=("| postgres | no server at $PG (BENCH_POSTGRES) | | | |")
+fi
+
 # --- flood: one address floods /token, another logs in ---------------------------------
 # A second server with the default settings (throttle included). The legitimate client logs
 # in one request at a time from 127.0.0.31; the flooder holds 128 connections from 127.0.0.1
@@ -233,6 +276,12 @@ if [ "$FASTAPI" = 1 ]; then
   echo "| FastAPI \`/users/me/\` p99 while 16 connections log in | ${FA_P99_FLOOD} ms | |"
 fi
 
+echo
+echo "Per store (targets: memory ≥ 0.85, databases ≥ 0.75; refreshes ≥ 1 500/s SQLite, ≥ 1 000/s PostgreSQL):"
+echo
+echo "| store | \`/health\` req/s | \`/users/me/\` req/s | ÷ | refresh grants/s |"
+echo "|---|---|---|---|---|"
+printf '%s\n' "${STORE_ROWS[@]}"
 echo
 echo "Flood of \`/token\` from 127.0.0.1 (128 connections, default settings); legitimate logins from"
 echo "127.0.0.31, one at a time: $LEGIT_ALONE logins/s alone ($LEGIT_ALONE_CODES)."

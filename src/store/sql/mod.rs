@@ -89,8 +89,14 @@ impl Database {
                     if dialect == Dialect::Sqlite {
                         // WAL: readers never wait for the writer; the busy timeout makes
                         // concurrent writers (another server, the `users` command) queue.
+                        // synchronous = NORMAL is WAL's usual pairing: no fsync per commit;
+                        // a power cut may lose the last rotations (their clients log in
+                        // again), never corrupt the file.
                         connection
-                            .execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;")
+                            .execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                            )
                             .await?;
                     }
                     Ok(())
