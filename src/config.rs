@@ -12,10 +12,11 @@ use ipnet::IpNet;
 
 use crate::auth::session::SessionSettings;
 use crate::auth::throttle::ThrottleSettings;
-use crate::auth::token::{SecretKey, SecretTooShort, TokenSettings};
+use crate::auth::token::{KeyError, SecretKey, SecretTooShort, TokenSettings};
 use crate::http::HttpOptions;
 use crate::server::ServerOptions;
 use crate::state::AdmissionSettings;
+use crate::telemetry::LogFormat;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -143,6 +144,17 @@ pub struct ServeArgs {
     )]
     pub secret_key: Option<String>,
 
+    /// Earlier SECRET_KEYs, comma-separated: tokens they signed are still accepted, new ones
+    /// are signed with SECRET_KEY. Rotate by moving the old key here.
+    #[arg(
+        long,
+        env = "PREVIOUS_SECRET_KEYS",
+        value_name = "PREVIOUS_SECRET_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub previous_secret_keys: Vec<String>,
+
     /// Minutes a token stays valid.
     #[arg(
         long,
@@ -249,6 +261,16 @@ pub struct ServeArgs {
     )]
     pub refresh_reuse_grace_seconds: u64,
 
+    /// `text`, or `json` for one JSON object per line (for log pipelines).
+    #[arg(
+        long,
+        env = "LOG_FORMAT",
+        value_name = "LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+
     /// Proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-For is believed.
     #[arg(long, env = "TRUSTED_PROXIES", value_name = "TRUSTED_PROXIES",
         value_delimiter = ',', value_parser = parse_proxy)]
@@ -285,16 +307,30 @@ fn parse_origin(value: &str) -> Result<HeaderValue, String> {
 
 impl ServeArgs {
     /// The signing settings, and whether the key was made up because none was configured.
-    pub fn token_settings(&self) -> Result<(TokenSettings, bool), SecretTooShort> {
+    pub fn token_settings(&self) -> Result<(TokenSettings, bool), KeyError> {
         let (secret, random) = match &self.secret_key {
             Some(key) => (SecretKey::new(key.as_bytes())?, false),
             None => (SecretKey::random(), true),
         };
+        let previous = self
+            .previous_secret_keys
+            .iter()
+            .enumerate()
+            .map(|(index, key)| {
+                SecretKey::new(key.trim().as_bytes()).map_err(|SecretTooShort(len)| {
+                    KeyError::Previous {
+                        position: index + 1,
+                        len,
+                    }
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let lifetime = Duration::from_secs(u64::from(self.access_token_expire_minutes) * 60);
         let settings = TokenSettings {
             leeway: self.token_leeway_seconds,
             issuer: self.token_issuer.clone(),
             audience: self.token_audience.clone(),
+            previous,
             ..TokenSettings::new(secret, lifetime)
         };
         Ok((settings, random))
@@ -321,6 +357,7 @@ impl ServeArgs {
             idle_timeout: self.session_idle_timeout_seconds,
             max_lifetime: self.session_max_lifetime_seconds,
             reuse_grace: self.refresh_reuse_grace_seconds,
+            ..SessionSettings::default()
         }
     }
 

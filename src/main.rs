@@ -25,7 +25,7 @@ fn main() -> ExitCode {
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
-    passflow::telemetry::init();
+    passflow::telemetry::init(args.log_format);
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let state = match runtime.block_on(passflow::startup::build_state(&args)) {
         Ok(state) => state,

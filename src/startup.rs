@@ -8,10 +8,10 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::auth::hash_pool::HashPool;
-use crate::auth::token::{SecretTooShort, TokenKeys};
+use crate::auth::token::{KeyError, TokenKeys};
 use crate::config::ServeArgs;
 use crate::state::AppState;
-use crate::store::sql::{Database, OpenError};
+use crate::store::sql::{Database, OpenError, is_postgres};
 use crate::store::{
     InMemorySessionStore, InMemoryUserStore, StoreError, UserStore, UsersFileError,
 };
@@ -20,7 +20,13 @@ use crate::store::{
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]
-    SecretKey(#[from] SecretTooShort),
+    SecretKey(#[from] KeyError),
+    #[error(
+        "SECRET_KEY is not set, and DATABASE_URL is PostgreSQL: servers sharing a database \
+         must sign with one key, or their tokens fail on each other. Set SECRET_KEY \
+         (`openssl rand -hex 32`) on every one"
+    )]
+    SharedKeyMissing,
     #[error(transparent)]
     UsersFile(#[from] UsersFileError),
     #[error("HASH_WORKERS: cannot start the hashing threads")]
@@ -39,6 +45,9 @@ pub enum StartupError {
 /// Everything the router needs, built once: keys, stores, the hash pool and the throttle.
 pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
     let (settings, random_key) = args.token_settings()?;
+    if random_key && args.database_url.as_deref().is_some_and(is_postgres) {
+        return Err(StartupError::SharedKeyMissing);
+    }
     if random_key {
         tracing::warn!(
             "SECRET_KEY is not set: signing with a random key made at start-up; tokens \
@@ -71,13 +80,20 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
                      `passflow users add NAME` (same DATABASE_URL)"
                 );
             }
-            AppState::new(
+            let state = AppState::new(
                 InMemoryUserStore::default(),
                 TokenKeys::new(settings),
                 hasher,
             )
             .with_users(Arc::clone(&database) as Arc<dyn UserStore>)
-            .with_sessions(database, args.session_settings())
+            .with_sessions(database, args.session_settings());
+            // Ends logged before this process started must be known before it serves.
+            state
+                .sessions
+                .sync()
+                .await
+                .map_err(StartupError::DatabaseRead)?;
+            state
         }
     };
     Ok(state
@@ -102,13 +118,13 @@ fn spawn_session_upkeep(state: &AppState) {
     tokio::spawn(async move {
         let mut sync = tokio::time::interval(SYNC_EVERY);
         let mut prune = tokio::time::interval(PRUNE_EVERY);
-        let mut cursor = 0;
         loop {
             tokio::select! {
-                _ = sync.tick() => match sessions.sync(cursor).await {
-                    Ok(next) => cursor = next,
-                    Err(err) => tracing::warn!(%err, "reading ended sessions failed"),
-                },
+                _ = sync.tick() => {
+                    if let Err(err) = sessions.sync().await {
+                        tracing::warn!(%err, "reading ended sessions failed");
+                    }
+                }
                 _ = prune.tick() => {
                     if let Err(err) = sessions.prune(clock.now()).await {
                         tracing::warn!(%err, "pruning sessions failed");

@@ -7,6 +7,8 @@
 //! [`Revocations`].
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -29,6 +31,9 @@ pub struct SessionSettings {
     /// `REFRESH_REUSE_GRACE_SECONDS`: how long the token a refresh replaced may be retried
     /// (a response lost on the network) before presenting it counts as reuse.
     pub reuse_grace: u64,
+    /// With a store other processes share: how old the view of ended sessions may get
+    /// before token checks are refused with 503 (fail closed).
+    pub max_view_age: Duration,
 }
 
 impl Default for SessionSettings {
@@ -37,8 +42,13 @@ impl Default for SessionSettings {
             idle_timeout: 14 * 24 * 60 * 60,
             max_lifetime: 30 * 24 * 60 * 60,
             reuse_grace: 0,
+            max_view_age: Duration::from_secs(5),
         }
     }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Live sessions one user may hold; a login beyond it ends the least recently used one.
@@ -142,7 +152,19 @@ pub struct Sessions {
     store: Arc<dyn SessionStore>,
     revocations: Revocations,
     settings: SessionSettings,
+    /// Where the replay of the store's log of ends has got to.
+    cursor: AtomicI64,
+    /// When the replay last succeeded, in milliseconds since `born`, plus one; 0: never.
+    synced: AtomicU64,
+    born: Instant,
 }
+
+/// The view of ended sessions is older than [`SessionSettings::max_view_age`]: a session
+/// ended elsewhere may not be refused here, so requests that depend on it are not served
+/// (fail closed) until the store answers again.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the view of ended sessions is out of date (the session store is out of reach)")]
+pub struct StaleView;
 
 impl Sessions {
     pub fn new(
@@ -154,7 +176,28 @@ impl Sessions {
             store,
             revocations,
             settings,
+            cursor: AtomicI64::new(0),
+            synced: AtomicU64::new(0),
+            born: Instant::now(),
         }
+    }
+
+    /// Whether ends logged elsewhere are known here recently enough to be enforced. A store
+    /// only this process can see logs nothing elsewhere: its view is always current.
+    pub fn check_view(&self) -> Result<(), StaleView> {
+        if !self.store.is_shared() {
+            return Ok(());
+        }
+        let synced = self.synced.load(Ordering::Acquire);
+        let age = self.elapsed_ms().saturating_sub(synced.saturating_sub(1));
+        if synced == 0 || age > millis(self.settings.max_view_age) {
+            return Err(StaleView);
+        }
+        Ok(())
+    }
+
+    fn elapsed_ms(&self) -> u64 {
+        millis(self.born.elapsed())
     }
 
     pub fn settings(&self) -> SessionSettings {
@@ -337,9 +380,11 @@ impl Sessions {
         self.store.prune(now, idle_cutoff, ends_before).await
     }
 
-    /// Applies the ends other processes logged since `cursor` (sessions ended from another
-    /// server or the `users` command); returns the next cursor.
-    pub async fn sync(&self, cursor: i64) -> Result<i64, StoreError> {
+    /// Applies the ends other processes logged since the last call (sessions ended from
+    /// another server or the `users` command), and marks the view fresh.
+    pub async fn sync(&self) -> Result<(), StoreError> {
+        let started = self.elapsed_ms();
+        let cursor = self.cursor.load(Ordering::Acquire);
         let (ends, next) = self.store.ends_since(cursor).await?;
         for end in ends {
             match end.session_id {
@@ -347,7 +392,10 @@ impl Sessions {
                 None => self.revocations.cut_off(&end.username, end.ended_at),
             }
         }
-        Ok(next)
+        self.cursor.fetch_max(next, Ordering::AcqRel);
+        // Fresh as of when the read began, not when it ended.
+        self.synced.fetch_max(started + 1, Ordering::AcqRel);
+        Ok(())
     }
 }
 
@@ -423,7 +471,7 @@ mod tests {
             SessionSettings {
                 idle_timeout: 100,
                 max_lifetime: 1000,
-                reuse_grace: 0,
+                ..SessionSettings::default()
             },
         );
         let (_, idle) = sessions

@@ -26,6 +26,18 @@ pub struct SecretKey(Vec<u8>);
 )]
 pub struct SecretTooShort(pub usize);
 
+/// A key setting that cannot be used; passflow refuses to start, naming the variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error(transparent)]
+    Secret(#[from] SecretTooShort),
+    #[error(
+        "PREVIOUS_SECRET_KEYS: key {position} is {len} bytes long; it must be at least \
+         {MIN_SECRET_LEN}"
+    )]
+    Previous { position: usize, len: usize },
+}
+
 impl SecretKey {
     /// Used as given, like PyJWT uses the tutorial's hex string: its bytes are the key.
     pub fn new(secret: impl Into<Vec<u8>>) -> Result<Self, SecretTooShort> {
@@ -58,6 +70,9 @@ pub(crate) fn random_hex(n: usize) -> String {
 #[derive(Debug, Clone)]
 pub struct TokenSettings {
     pub secret: SecretKey,
+    /// `PREVIOUS_SECRET_KEYS`: still accepted when verifying, never used to sign, so the
+    /// key can be rotated without logging anyone out.
+    pub previous: Vec<SecretKey>,
     /// `ACCESS_TOKEN_EXPIRE_MINUTES`.
     pub lifetime: Duration,
     /// Seconds of clock skew tolerated on `exp` and `nbf`.
@@ -72,6 +87,7 @@ impl TokenSettings {
     pub fn new(secret: SecretKey, lifetime: Duration) -> Self {
         Self {
             secret,
+            previous: Vec::new(),
             lifetime,
             leeway: 0,
             issuer: None,
@@ -158,7 +174,8 @@ const VERIFIED_TOKENS_CACHED: usize = 10_000;
 /// Keys, header and validation rules, built once at start-up and shared by every request.
 pub struct TokenKeys {
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// `SECRET_KEY` first, then `PREVIOUS_SECRET_KEYS` in order.
+    decoding: Vec<DecodingKey>,
     header: Header,
     validation: Validation,
     settings: TokenSettings,
@@ -187,7 +204,10 @@ impl TokenKeys {
         }
         Self {
             encoding: EncodingKey::from_secret(&settings.secret.0),
-            decoding: DecodingKey::from_secret(&settings.secret.0),
+            decoding: std::iter::once(&settings.secret)
+                .chain(&settings.previous)
+                .map(|key| DecodingKey::from_secret(&key.0))
+                .collect(),
             header: Header::new(Algorithm::HS256),
             validation,
             settings,
@@ -253,6 +273,22 @@ impl TokenKeys {
         self.decode_at(token, now())
     }
 
+    /// Checks the signature against each key in turn (tokens carry no key id: PyJWT's do
+    /// not either); any failure other than a signature mismatch is final.
+    fn verify(&self, token: &str) -> Result<Claims, InvalidToken> {
+        let mut last = None;
+        for key in &self.decoding {
+            match jsonwebtoken::decode::<Claims>(token, key, &self.validation) {
+                Ok(decoded) => return Ok(decoded.claims),
+                Err(err) if *err.kind() == ErrorKind::InvalidSignature => last = Some(err),
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(last
+            .unwrap_or_else(|| ErrorKind::InvalidSignature.into())
+            .into())
+    }
+
     /// [`Self::decode`] as if the clock read `now`.
     ///
     /// Clients send the same token with every request, so a verified signature is remembered
@@ -262,9 +298,7 @@ impl TokenKeys {
         let claims = match self.verified.get(token) {
             Some(claims) => claims,
             None => {
-                let claims = Arc::new(
-                    jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)?.claims,
-                );
+                let claims = Arc::new(self.verify(token)?);
                 self.verified.insert(token.to_owned(), Arc::clone(&claims));
                 claims
             }
@@ -376,5 +410,42 @@ mod tests {
     fn debug_output_hides_the_secret() {
         let secret = SecretKey::new("s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t").unwrap();
         assert_eq!(format!("{secret:?}"), "SecretKey(..)");
+    }
+}
+
+#[cfg(test)]
+mod rotation_tests {
+    use super::*;
+
+    fn keys_with(secret: &str, previous: &[&str]) -> TokenKeys {
+        TokenKeys::new(TokenSettings {
+            previous: previous
+                .iter()
+                .map(|key| SecretKey::new(*key).unwrap())
+                .collect(),
+            ..TokenSettings::new(SecretKey::new(secret).unwrap(), Duration::from_secs(60))
+        })
+    }
+
+    #[test]
+    fn previous_keys_verify_but_never_sign() {
+        let (old, new) = ("o".repeat(32), "n".repeat(32));
+        let token = keys_with(&old, &[])
+            .create_access_token("johndoe", &ScopeSet::all())
+            .unwrap();
+        let rotated = keys_with(&new, &[&old]);
+        assert_eq!(rotated.decode(&token).unwrap().sub, "johndoe");
+        let fresh = rotated
+            .create_access_token("johndoe", &ScopeSet::all())
+            .unwrap();
+        assert!(
+            keys_with(&new, &[]).decode(&fresh).is_ok(),
+            "signed with SECRET_KEY"
+        );
+        assert!(keys_with(&old, &[]).decode(&fresh).is_err());
+        assert!(
+            keys_with(&new, &[]).decode(&token).is_err(),
+            "old key dropped"
+        );
     }
 }

@@ -9,6 +9,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::auth::scopes::{Scope, ScopeSet};
+use crate::auth::session::StaleView;
 use crate::auth::{LoginError, RefreshError};
 use crate::store::StoreError;
 
@@ -53,6 +54,10 @@ pub enum ApiError {
     /// the request).
     #[error("Service temporarily unavailable")]
     Unavailable(#[source] Cause),
+    /// The view of ended sessions is too old to trust (a shared store out of reach): fail
+    /// closed. Not logged per request; the upkeep task logs the store's failures.
+    #[error("Service temporarily unavailable")]
+    SessionViewStale,
     #[error("Request timed out")]
     RequestTimeout,
     #[error("Not Found")]
@@ -133,7 +138,9 @@ impl ApiError {
             ApiError::TooManyAttempts { .. } | ApiError::TooManyLoginsInFlight => {
                 StatusCode::TOO_MANY_REQUESTS
             }
-            ApiError::Overloaded | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Overloaded | ApiError::Unavailable(_) | ApiError::SessionViewStale => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -164,7 +171,7 @@ impl ApiError {
                     HeaderValue::from(OVERLOADED_RETRY_AFTER_SECS),
                 );
             }
-            ApiError::Unavailable(_) => {
+            ApiError::Unavailable(_) | ApiError::SessionViewStale => {
                 headers.insert(
                     header::RETRY_AFTER,
                     HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS),
@@ -258,5 +265,11 @@ impl From<RefreshError> for ApiError {
             RefreshError::Store(err) => err.into(),
             RefreshError::Token(err) => ApiError::Internal(err.into()),
         }
+    }
+}
+
+impl From<StaleView> for ApiError {
+    fn from(StaleView: StaleView) -> Self {
+        ApiError::SessionViewStale
     }
 }

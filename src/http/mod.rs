@@ -130,6 +130,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(guarded_routes!(logout_all))
         .routes(routes!(revoke))
         .routes(routes!(health))
+        .routes(routes!(ready))
         // FastAPI answers these with a 307 to the slashed path; we serve them directly and
         // keep them out of the document so each operation appears once.
         .route("/users/me", get(read_users_me))

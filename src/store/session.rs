@@ -81,6 +81,12 @@ pub trait SessionStore: Send + Sync + 'static {
         now: UnixTime,
     ) -> Result<Vec<SessionRecord>, StoreError>;
 
+    /// Whether other processes share this store (and so log ends that this process must
+    /// replay before it can trust its view).
+    fn is_shared(&self) -> bool {
+        false
+    }
+
     /// The ends logged after `cursor`, and the cursor to ask from next. A store that only one
     /// process can see (memory) logs nothing: that process already knows.
     async fn ends_since(&self, cursor: i64) -> Result<(Vec<SessionEnd>, i64), StoreError> {

@@ -109,12 +109,18 @@ fn johndoe() -> UserRecord {
     demo::users().remove(0)
 }
 
-/// The service on `database`, signing with the tutorial's key.
-fn app_on(database: &Arc<Database>) -> Router {
-    let state: AppState = state_with(settings(), InMemoryUserStore::default())
+/// The service on `database`, signing with the tutorial's key, its view of ended sessions
+/// read once (as `startup` does before serving).
+async fn app_on(database: &Arc<Database>) -> Router {
+    router(state_on(database, SessionSettings::default()).await)
+}
+
+async fn state_on(database: &Arc<Database>, sessions: SessionSettings) -> AppState {
+    let state = state_with(settings(), InMemoryUserStore::default())
         .with_users(Arc::clone(database) as Arc<dyn UserStore>)
-        .with_sessions(Arc::clone(database) as _, SessionSettings::default());
-    router(state)
+        .with_sessions(Arc::clone(database) as _, sessions);
+    state.sessions.sync().await.unwrap();
+    state
 }
 
 async fn pair(app: &Router) -> Value {
@@ -211,11 +217,11 @@ on_both!(sessions_survive_a_restart);
 async fn sessions_survive_a_restart(db: TestDb) {
     let database = db.open().await;
     database.add_user(&johndoe()).await.unwrap();
-    let first = pair(&app_on(&database)).await;
+    let first = pair(&app_on(&database).await).await;
     database.close().await;
     drop(database);
 
-    let app = app_on(&db.open().await);
+    let app = app_on(&db.open().await).await;
     let reply = refresh(&app, &first).await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     let next = reply.json();
@@ -239,7 +245,7 @@ on_both!(of_concurrent_refreshes_exactly_one_succeeds);
 async fn of_concurrent_refreshes_exactly_one_succeeds(db: TestDb) {
     let database = db.open().await;
     database.add_user(&johndoe()).await.unwrap();
-    let app = app_on(&database);
+    let app = app_on(&database).await;
     for _ in 0..3 {
         let login = pair(&app).await;
         let racers: Vec<_> = (0..6)
@@ -261,12 +267,8 @@ on_both!(an_end_on_one_server_reaches_the_others);
 async fn an_end_on_one_server_reaches_the_others(db: TestDb) {
     let (one, other) = (db.open().await, db.open().await);
     one.add_user(&johndoe()).await.unwrap();
-    let state = |database: &Arc<Database>| {
-        state_with(settings(), InMemoryUserStore::default())
-            .with_users(Arc::clone(database) as Arc<dyn UserStore>)
-            .with_sessions(Arc::clone(database) as _, SessionSettings::default())
-    };
-    let (state_one, state_other) = (state(&one), state(&other));
+    let state_one = state_on(&one, SessionSettings::default()).await;
+    let state_other = state_on(&other, SessionSettings::default()).await;
     let (app_one, app_other) = (router(state_one.clone()), router(state_other.clone()));
     let login = pair(&app_one).await;
     let token = login["access_token"].as_str().unwrap();
@@ -279,7 +281,7 @@ async fn an_end_on_one_server_reaches_the_others(db: TestDb) {
         .unwrap();
     assert_eq!(send(&app_one, logout).await.status, 204);
     // What the upkeep task does every 500 ms.
-    state_other.sessions.sync(0).await.unwrap();
+    state_other.sessions.sync().await.unwrap();
     get_with_token(&app_other, "/users/me/", token)
         .await
         .assert(
@@ -294,7 +296,7 @@ async fn an_end_on_one_server_reaches_the_others(db: TestDb) {
         .set_disabled("johndoe", true, passflow::auth::token::now())
         .await
         .unwrap();
-    state_one.sessions.sync(0).await.unwrap();
+    state_one.sessions.sync().await.unwrap();
     get_with_token(
         &app_one,
         "/status/",
@@ -360,7 +362,7 @@ async fn a_failing_database_answers_503_and_recovers() {
     let name = db.postgres.clone().unwrap();
     let database = db.open().await;
     database.add_user(&johndoe()).await.unwrap();
-    let app = app_on(&database);
+    let app = app_on(&database).await;
     let login = pair(&app).await;
     let token = login["access_token"].as_str().unwrap();
 
@@ -399,4 +401,70 @@ async fn a_failing_database_answers_503_and_recovers() {
         .await
         .assert(200, JOHNDOE, None);
     assert_eq!(refresh(&app, &login).await.status, 200);
+}
+
+/// Fail closed: once the view of ended sessions is older than it may be, token checks and
+/// `/ready` answer 503 until the store answers again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    no_postgres,
+    ignore = "needs PostgreSQL (PASSFLOW_TEST_POSTGRES, default postgres://postgres@127.0.0.1:5432)"
+)]
+async fn a_stale_view_of_ended_sessions_fails_closed() {
+    let db = TestDb::postgres().await;
+    let name = db.postgres.clone().unwrap();
+    let database = db.open().await;
+    database.add_user(&johndoe()).await.unwrap();
+    let sessions = SessionSettings {
+        max_view_age: Duration::from_millis(300),
+        ..SessionSettings::default()
+    };
+    let state = state_on(&database, sessions).await;
+    let app = router(state.clone());
+    let token = pair(&app).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    get(&app, "/ready", None)
+        .await
+        .assert(200, r#"{"status":"ok"}"#, None);
+
+    let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", postgres_server()))
+        .await
+        .unwrap();
+    let set_connections =
+        |allowed: bool| format!("ALTER DATABASE {name} ALLOW_CONNECTIONS {allowed}");
+    sqlx::query(&set_connections(false))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    sqlx::query(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    ))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    assert!(state.sessions.sync().await.is_err());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let unavailable = r#"{"detail":"Service temporarily unavailable"}"#;
+    for reply in [
+        get(&app, "/ready", None).await,
+        get_with_token(&app, "/users/me/", &token).await,
+        get_with_token(&app, "/status/", &token).await,
+    ] {
+        reply.assert(503, unavailable, None);
+        assert_eq!(reply.header("retry-after"), Some("5"));
+    }
+
+    sqlx::query(&set_connections(true))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    state.sessions.sync().await.unwrap();
+    get(&app, "/ready", None)
+        .await
+        .assert(200, r#"{"status":"ok"}"#, None);
+    get_with_token(&app, "/users/me/", &token)
+        .await
+        .assert(200, JOHNDOE, None);
 }

@@ -45,7 +45,8 @@ fn each_operation_appears_once_and_trailing_slash_twins_are_hidden() {
             "/logout",
             "/logout/all",
             "/revoke",
-            "/health"
+            "/health",
+            "/ready"
         ])
     );
     assert_eq!(doc["openapi"], "3.1.0");

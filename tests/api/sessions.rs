@@ -492,7 +492,7 @@ async fn no_refresh_and_no_access_token_reach_past_the_absolute_lifetime() {
     let Fixture { app, clock } = fixture_with(SessionSettings {
         idle_timeout: 3600,
         max_lifetime: 4000,
-        reuse_grace: 0,
+        ..SessionSettings::default()
     });
     let mut pair = login_pair(&app, "johndoe", "secret").await;
     for _ in 0..3 {

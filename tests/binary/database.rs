@@ -223,6 +223,9 @@ async fn a_change_from_the_command_line_reaches_the_running_server_within_a_seco
             .env("DATABASE_URL", &url),
     );
     let client = reqwest::Client::new();
+    let ready = client.get(server.url("/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.text().await.unwrap(), r#"{"status":"ok"}"#);
     let token = token_for(&client, &server, "bob", "first-pw").await;
     assert_eq!(
         get_as(&client, server.url("/users/me/"), &token)
@@ -268,4 +271,48 @@ async fn a_change_from_the_command_line_reaches_the_running_server_within_a_seco
         login(&client, &server, "dora", "dora-pw").await.status(),
         200
     );
+}
+
+#[test]
+fn servers_sharing_postgres_must_share_a_key_and_old_keys_must_be_long_enough() {
+    let dir = tempfile::tempdir().unwrap();
+    // Refused before any connection is tried: no server needs to listen there.
+    let output = run(passflow(dir.path()).env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/x"));
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("SECRET_KEY is not set"), "{stderr}");
+
+    let output = run(passflow(dir.path())
+        .env("SECRET_KEY", TUTORIAL_KEY)
+        .env("PREVIOUS_SECRET_KEYS", format!("{},short", "k".repeat(32))));
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("PREVIOUS_SECRET_KEYS: key 2 is 5 bytes long"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("short"),
+        "the key itself is not echoed: {stderr}"
+    );
+}
+
+/// Rotation without logging anyone out: a token signed with the old key still works once
+/// the old key is in PREVIOUS_SECRET_KEYS.
+#[tokio::test]
+async fn a_rotated_key_keeps_earlier_tokens_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let old_key = "o".repeat(40);
+    let token = {
+        let server = Server::start(passflow(dir.path()).env("SECRET_KEY", &old_key));
+        token_for(&reqwest::Client::new(), &server, "johndoe", "secret").await
+    };
+    let server = Server::start(
+        passflow(dir.path())
+            .env("SECRET_KEY", TUTORIAL_KEY)
+            .env("PREVIOUS_SECRET_KEYS", &old_key),
+    );
+    let client = reqwest::Client::new();
+    let me = get_as(&client, server.url("/users/me/"), &token).await;
+    assert_eq!(me.status(), 200);
 }

@@ -60,8 +60,9 @@ impl Server {
             let line = log
                 .recv_timeout(Duration::from_secs(20))
                 .unwrap_or_else(|_| panic!("no 'listening on' line; saw {seen:#?}"));
+            // In a text line the address ends the line; in a JSON line, the string.
             if let Some((_, address)) = line.split_once("listening on ") {
-                break address.trim().to_owned();
+                break address.split(['"', ' ']).next().unwrap().trim().to_owned();
             }
             seen.push(line);
         };

@@ -83,6 +83,55 @@ async fn serves_login_and_profile_over_http_and_stops_cleanly_on_sigterm() {
     assert!(status.success(), "exit status {status}");
 }
 
+#[tokio::test]
+async fn json_logs_are_one_object_per_line_with_the_request_and_no_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(
+        passflow(dir.path())
+            .env("SECRET_KEY", TUTORIAL_KEY)
+            .env("LOG_FORMAT", "json")
+            .env("RUST_LOG", "passflow=info,tower_http=info"),
+    );
+    let client = reqwest::Client::new();
+    let pair: Value = login(&client, &server, "johndoe", "secret")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let first = pair["refresh_token"].as_str().unwrap();
+    assert_eq!(refresh(&client, &server.base, first).await.status(), 200);
+    assert_eq!(refresh(&client, &server.base, first).await.status(), 400);
+    assert!(server.terminate().success());
+
+    let logs = server.log_after_exit();
+    let lines: Vec<Value> = server
+        .startup_log
+        .iter()
+        .map(String::as_str)
+        .chain(logs.lines())
+        .filter(|line| !line.is_empty())
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|err| panic!("{err}: {line}")))
+        .collect();
+    let reuse = lines
+        .iter()
+        .find(|line| line["fields"]["message"] == "refresh token reused; session ended")
+        .expect("the reuse is logged");
+    assert_eq!(reuse["level"], "WARN");
+    assert!(reuse["fields"]["session"].is_string(), "{reuse}");
+    let answered = lines
+        .iter()
+        .find(|line| line["fields"]["message"] == "finished processing request")
+        .expect("a line per request with tower_http=info");
+    assert_eq!(answered["span"]["path"], "/token");
+    assert_eq!(answered["span"]["method"], "POST");
+    assert!(answered["span"]["id"].is_string(), "{answered}");
+    assert!(answered["fields"]["status"].is_number(), "{answered}");
+    assert!(answered["fields"]["latency"].is_string(), "{answered}");
+    for secret in [first, pair["access_token"].as_str().unwrap(), TUTORIAL_KEY] {
+        assert!(!logs.contains(secret), "a secret reached the logs");
+    }
+}
+
 /// The README's curl walkthrough, over real HTTP: login → refresh → logout.
 #[tokio::test]
 async fn a_session_logs_in_refreshes_and_logs_out_over_http() {
@@ -331,6 +380,8 @@ fn help_and_version_list_every_setting() {
         "[env: SESSION_IDLE_TIMEOUT_SECONDS=]",
         "[env: SESSION_MAX_LIFETIME_SECONDS=]",
         "[env: REFRESH_REUSE_GRACE_SECONDS=]",
+        "[env: LOG_FORMAT=]",
+        "[env: DATABASE_URL]",
     ] {
         assert!(help.contains(needle), "--help lacks {needle}:\n{help}");
     }

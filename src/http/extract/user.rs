@@ -41,7 +41,9 @@ impl<R: RequiredScopes> FromRequestParts<AppState> for CurrentUser<R> {
                 ApiError::InvalidToken
             })?;
         // Signature and times hold, but the session may have ended since (logout,
-        // revocation, reuse of its refresh token): ASVS V7.4.1.
+        // revocation, reuse of its refresh token): ASVS V7.4.1. With a shared store, only
+        // while this process's view of ended sessions is recent.
+        state.sessions.check_view()?;
         if state.sessions.revocations().refuses(&claims) {
             return Err(ApiError::InvalidToken);
         }

@@ -134,6 +134,11 @@ impl Database {
     }
 }
 
+/// Whether `url` names a PostgreSQL database (one that several servers may share).
+pub fn is_postgres(url: &str) -> bool {
+    dialect_of(url) == Some(Dialect::Postgres)
+}
+
 fn dialect_of(url: &str) -> Option<Dialect> {
     if url.starts_with("sqlite:") {
         Some(Dialect::Sqlite)

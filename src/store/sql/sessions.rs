@@ -168,6 +168,10 @@ impl SessionStore for Database {
         Ok(ended)
     }
 
+    fn is_shared(&self) -> bool {
+        true
+    }
+
     async fn ends_since(&self, cursor: i64) -> Result<(Vec<SessionEnd>, i64), StoreError> {
         let rows = sqlx::query(
             "SELECT seq, session_id, username, ended_at FROM session_ends WHERE seq > $1 \
