@@ -261,6 +261,11 @@ pub struct ServeArgs {
     )]
     pub refresh_reuse_grace_seconds: u64,
 
+    /// Serve Prometheus metrics at http://METRICS_ADDR/metrics, on a listener of its own
+    /// (keep it off the public network); unset: no metrics.
+    #[arg(long, env = "METRICS_ADDR", value_name = "METRICS_ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+
     /// `text`, or `json` for one JSON object per line (for log pipelines).
     #[arg(
         long,
@@ -372,6 +377,7 @@ impl ServeArgs {
         HttpOptions {
             cors_origins: self.cors_origins.clone(),
             request_timeout: Duration::from_secs(self.request_timeout_seconds),
+            metrics: self.metrics_addr.is_some(),
         }
     }
 

@@ -13,6 +13,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod http;
+pub mod metrics;
 pub mod per_address;
 pub mod server;
 pub mod startup;

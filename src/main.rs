@@ -27,7 +27,11 @@ fn main() -> ExitCode {
 fn serve(args: ServeArgs) -> ExitCode {
     passflow::telemetry::init(args.log_format);
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    let state = match runtime.block_on(passflow::startup::build_state(&args)) {
+    let started = runtime.block_on(async {
+        passflow::startup::install_metrics(&args)?;
+        passflow::startup::build_state(&args).await
+    });
+    let state = match started {
         Ok(state) => state,
         Err(err) => {
             eprintln!("error: {}", error_chain(&err));

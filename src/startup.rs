@@ -40,6 +40,16 @@ pub enum StartupError {
          file into it once with `passflow users import FILE` and unset USERS_FILE"
     )]
     UsersFileWithDatabase,
+    #[error("METRICS_ADDR: cannot serve metrics there")]
+    Metrics(#[source] metrics_exporter_prometheus::BuildError),
+}
+
+/// Starts the metrics listener when `METRICS_ADDR` is set; needs a Tokio runtime.
+pub fn install_metrics(args: &ServeArgs) -> Result<(), StartupError> {
+    match args.metrics_addr {
+        Some(addr) => crate::metrics::install(addr).map_err(StartupError::Metrics),
+        None => Ok(()),
+    }
 }
 
 /// Everything the router needs, built once: keys, stores, the hash pool and the throttle.

@@ -29,6 +29,8 @@ pub struct Saturated;
 pub struct HashPool {
     threads: Arc<rayon::ThreadPool>,
     admission: Arc<Semaphore>,
+    /// Threads plus queue places: what `admission` starts with.
+    capacity: usize,
 }
 
 impl HashPool {
@@ -45,6 +47,7 @@ impl HashPool {
         Ok(Self {
             threads: Arc::new(threads),
             admission: Arc::new(Semaphore::new(workers + queue)),
+            capacity: workers + queue,
         })
     }
 
@@ -72,6 +75,7 @@ impl HashPool {
         let permit = Arc::clone(&self.admission)
             .try_acquire_owned()
             .map_err(|_| Saturated)?;
+        self.report_depth();
         let (done, result) = oneshot::channel();
         self.threads.spawn(move || {
             let result = job();
@@ -80,7 +84,14 @@ impl HashPool {
             let _ = done.send(result);
         });
         // The pool never drops a job, so the sender always answers.
-        result.await.map_err(|_| Saturated)
+        let result = result.await.map_err(|_| Saturated);
+        self.report_depth();
+        result
+    }
+
+    fn report_depth(&self) {
+        let free = self.admission.available_permits();
+        crate::metrics::hash_queue_depth(self.capacity.saturating_sub(free));
     }
 }
 

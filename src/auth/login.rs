@@ -56,6 +56,19 @@ impl From<jsonwebtoken::errors::Error> for LoginError {
 /// not the server. A wrong password keeps the cell; a right one clears the count; anything
 /// else (busy, a store failure, a cancelled request) refunds it as if it never happened.
 pub async fn login(state: &AppState, request: LoginRequest<'_>) -> Result<Grant, LoginError> {
+    let outcome = attempt_login(state, request).await;
+    crate::metrics::login(match &outcome {
+        Ok(_) => "success",
+        Err(LoginError::IncorrectCredentials) => "failure",
+        Err(LoginError::Throttled { .. }) => "throttled",
+        Err(LoginError::Busy(_)) => "busy",
+        Err(LoginError::UnknownScope(_) | LoginError::ScopeNotAllowed(_)) => "invalid_scope",
+        Err(LoginError::Store(_) | LoginError::Token(_)) => "error",
+    });
+    outcome
+}
+
+async fn attempt_login(state: &AppState, request: LoginRequest<'_>) -> Result<Grant, LoginError> {
     let attempt = state
         .throttle
         .attempt(request.client, request.username)

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::auth::grant::{Grant, issue_grant};
 use crate::auth::scopes::{ScopeSet, UnknownScope};
-use crate::auth::session::RefreshRefused;
+use crate::auth::session::{EndReason, RefreshRefused};
 use crate::state::AppState;
 use crate::store::StoreError;
 
@@ -42,11 +42,22 @@ pub enum RefreshError {
 /// Redeems a refresh token. Failures take a throttle cell from the client address, as
 /// failed logins do; a store or encoding failure refunds it.
 pub async fn refresh(state: &AppState, request: RefreshRequest<'_>) -> Result<Grant, RefreshError> {
-    let attempt = state
-        .throttle
-        .refresh_attempt(request.client)
-        .map_err(|retry_after| RefreshError::Throttled { retry_after })?;
+    let attempt = match state.throttle.refresh_attempt(request.client) {
+        Ok(attempt) => attempt,
+        Err(retry_after) => {
+            crate::metrics::refresh("throttled");
+            return Err(RefreshError::Throttled { retry_after });
+        }
+    };
     let outcome = redeem(state, &request).await;
+    let label = match &outcome {
+        Ok(_) => "success",
+        Err(RefreshError::Throttled { .. }) => "throttled",
+        Err(RefreshError::Refused(_) | RefreshError::UserDisabled) => "invalid_grant",
+        Err(RefreshError::InvalidScope(_)) => "invalid_scope",
+        Err(RefreshError::Store(_) | RefreshError::Token(_)) => "error",
+    };
+    crate::metrics::refresh(label);
     match &outcome {
         Ok(_) => attempt.succeeded(),
         Err(RefreshError::Store(_) | RefreshError::Token(_)) => drop(attempt),
@@ -65,7 +76,10 @@ async fn redeem(state: &AppState, request: &RefreshRequest<'_>) -> Result<Grant,
         let user = match state.users.get_user_fresh(&session.username).await? {
             Some(user) if !user.profile.disabled => user,
             _ => {
-                state.sessions.end(&session.id, now).await?;
+                state
+                    .sessions
+                    .end(&session.id, now, EndReason::UserDisabled)
+                    .await?;
                 return Err(RefreshError::UserDisabled);
             }
         };

@@ -139,6 +139,42 @@ pub enum RefreshRefused {
     Reused,
 }
 
+/// Why a session ended, as the `passflow_sessions_ended_total` metric counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// `POST /logout`.
+    Logout,
+    /// `POST /logout/all`.
+    LogoutAll,
+    /// `DELETE /users/me/sessions/{id}`.
+    Deleted,
+    /// `POST /revoke`.
+    Revoked,
+    /// A spent refresh token came back.
+    Reused,
+    /// Past its idle or absolute timeout.
+    Expired,
+    /// Its user is disabled or gone.
+    UserDisabled,
+    /// The user's least recently used session, past [`MAX_SESSIONS_PER_USER`].
+    Evicted,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Logout => "logout",
+            EndReason::LogoutAll => "logout_all",
+            EndReason::Deleted => "deleted",
+            EndReason::Revoked => "revoked",
+            EndReason::Reused => "reused",
+            EndReason::Expired => "expired",
+            EndReason::UserDisabled => "user_disabled",
+            EndReason::Evicted => "evicted",
+        }
+    }
+}
+
 /// A refresh token found current (or inside its retry grace): the session and the digest a
 /// rotation must replace.
 pub struct Redeemable {
@@ -252,7 +288,7 @@ impl Sessions {
         }
         sessions.sort_by_key(|session| std::cmp::Reverse(session.last_used_at));
         for stale in &sessions[MAX_SESSIONS_PER_USER..] {
-            self.end(&stale.id, now).await?;
+            self.end(&stale.id, now, EndReason::Evicted).await?;
         }
         Ok(())
     }
@@ -271,7 +307,7 @@ impl Sessions {
             return Ok(Err(RefreshRefused::Unknown));
         };
         if now >= self.deadline(&stored.record) {
-            self.end(&stored.record.id, now).await?;
+            self.end(&stored.record.id, now, EndReason::Expired).await?;
             return Ok(Err(RefreshRefused::Expired));
         }
         let retry_in_grace = stored.previous.is_some_and(|(previous, used_at)| {
@@ -279,7 +315,7 @@ impl Sessions {
         });
         if presented.token != stored.current && !retry_in_grace {
             tracing::warn!(session = %stored.record.id, "refresh token reused; session ended");
-            self.end(&stored.record.id, now).await?;
+            self.end(&stored.record.id, now, EndReason::Reused).await?;
             return Ok(Err(RefreshRefused::Reused));
         }
         Ok(Ok(Redeemable {
@@ -316,9 +352,18 @@ impl Sessions {
     }
 
     /// Ends one session: its refresh token stops working and its access tokens are refused.
-    pub async fn end(&self, id: &str, now: UnixTime) -> Result<bool, StoreError> {
+    pub async fn end(
+        &self,
+        id: &str,
+        now: UnixTime,
+        reason: EndReason,
+    ) -> Result<bool, StoreError> {
         self.revocations.end_session(id, now);
-        Ok(self.store.end(id, now).await?.is_some())
+        let ended = self.store.end(id, now).await?.is_some();
+        if ended {
+            crate::metrics::session_ended(reason.as_str());
+        }
+        Ok(ended)
     }
 
     /// Ends one of `username`'s sessions; `false` if they hold none with that id.
@@ -332,7 +377,7 @@ impl Sessions {
         if !owned {
             return Ok(false);
         }
-        self.end(id, now).await
+        self.end(id, now, EndReason::Deleted).await
     }
 
     /// Logs the user out everywhere: every session ends, and every session-less token
@@ -341,6 +386,7 @@ impl Sessions {
         self.revocations.cut_off(username, now);
         for session in self.store.end_all(username, now).await? {
             self.revocations.end_session(&session.id, now);
+            crate::metrics::session_ended(EndReason::LogoutAll.as_str());
         }
         Ok(())
     }
@@ -355,7 +401,7 @@ impl Sessions {
             return Ok(false);
         };
         match self.store.find_by_family(&presented.family).await? {
-            Some(stored) => self.end(&stored.record.id, now).await,
+            Some(stored) => self.end(&stored.record.id, now, EndReason::Revoked).await,
             None => Ok(false),
         }
     }
@@ -486,7 +532,10 @@ mod tests {
             .start("stanley", &ScopeSet::all(), NOW)
             .await
             .unwrap();
-        sessions.end(&ended.id, NOW).await.unwrap();
+        sessions
+            .end(&ended.id, NOW, EndReason::Logout)
+            .await
+            .unwrap();
         let mut active = active;
         for step in 1..=9 {
             let redeemable = sessions

@@ -6,12 +6,15 @@ pub mod extract;
 pub mod openapi;
 pub(crate) mod routes;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
+use axum::extract::MatchedPath;
 use axum::http::{HeaderValue, Method, Request, header};
+use axum::middleware;
+use axum::response::Response;
 use axum::routing::get;
 use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -42,6 +45,8 @@ pub struct HttpOptions {
     pub cors_origins: Vec<HeaderValue>,
     /// Longest a request may take before it is answered 408.
     pub request_timeout: Duration,
+    /// Record each request's latency by route and status (`METRICS_ADDR` is set).
+    pub metrics: bool,
 }
 
 impl Default for HttpOptions {
@@ -49,6 +54,7 @@ impl Default for HttpOptions {
         Self {
             cors_origins: Vec::new(),
             request_timeout: Duration::from_secs(30),
+            metrics: false,
         }
     }
 }
@@ -69,6 +75,9 @@ pub fn router_with(state: AppState, options: &HttpOptions) -> Router {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ));
+    if options.metrics {
+        router = router.layer(middleware::from_fn(record_latency));
+    }
     if !options.cors_origins.is_empty() {
         // The tutorial's frontend lives on another origin; only listed origins may read
         // responses, and only with the methods and headers the API uses.
@@ -101,6 +110,23 @@ pub fn router_with(state: AppState, options: &HttpOptions) -> Router {
                 .layer(PropagateRequestIdLayer::x_request_id()),
         )
         .with_state(state)
+}
+
+/// `passflow_http_request_duration_seconds`, labelled with the route's template (never the
+/// raw path: `/users/me/sessions/{id}` stays one series) and the status.
+async fn record_latency(request: axum::extract::Request, next: middleware::Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    crate::metrics::http_request(
+        route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
 }
 
 fn request_span<B>(request: &Request<B>) -> tracing::Span {

@@ -132,6 +132,67 @@ async fn json_logs_are_one_object_per_line_with_the_request_and_no_secrets() {
     }
 }
 
+/// A port nothing listens on right now (the listener is dropped at once).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn metrics_are_served_on_their_own_listener_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let server = Server::start(
+        passflow(dir.path())
+            .env("SECRET_KEY", TUTORIAL_KEY)
+            .env("METRICS_ADDR", &metrics),
+    );
+    let client = reqwest::Client::new();
+    let pair: Value = login(&client, &server, "johndoe", "secret")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        login(&client, &server, "johndoe", "wrong").await.status(),
+        401
+    );
+    let first = pair["refresh_token"].as_str().unwrap();
+    assert_eq!(refresh(&client, &server.base, first).await.status(), 200);
+    assert_eq!(refresh(&client, &server.base, first).await.status(), 400);
+    let public = client.get(server.url("/metrics")).send().await.unwrap();
+    assert_eq!(public.status(), 404, "not on the public port");
+
+    let text = client
+        .get(format!("http://{metrics}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        r#"passflow_logins_total{outcome="success"} 1"#,
+        r#"passflow_logins_total{outcome="failure"} 1"#,
+        r#"passflow_refreshes_total{outcome="success"} 1"#,
+        r#"passflow_refreshes_total{outcome="invalid_grant"} 1"#,
+        r#"passflow_sessions_ended_total{reason="reused"} 1"#,
+        "passflow_hash_queue_depth 0",
+        r#"passflow_http_request_duration_seconds_count{route="/token",status="200"} 2"#,
+        r#"passflow_http_request_duration_seconds_count{route="/token",status="401"} 1"#,
+        r#"passflow_http_request_duration_seconds_count{route="unmatched",status="404"} 1"#,
+    ] {
+        assert!(text.lines().any(|l| l == line), "no {line:?} in:\n{text}");
+    }
+    assert!(
+        text.contains("# TYPE passflow_http_request_duration_seconds histogram"),
+        "{text}"
+    );
+}
+
 /// The README's curl walkthrough, over real HTTP: login → refresh → logout.
 #[tokio::test]
 async fn a_session_logs_in_refreshes_and_logs_out_over_http() {
@@ -381,6 +442,7 @@ fn help_and_version_list_every_setting() {
         "[env: SESSION_MAX_LIFETIME_SECONDS=]",
         "[env: REFRESH_REUSE_GRACE_SECONDS=]",
         "[env: LOG_FORMAT=]",
+        "[env: METRICS_ADDR=]",
         "[env: DATABASE_URL]",
     ] {
         assert!(help.contains(needle), "--help lacks {needle}:\n{help}");

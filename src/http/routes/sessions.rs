@@ -10,6 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::scopes::MeScope;
+use crate::auth::session::EndReason;
 use crate::auth::token::UnixTime;
 use crate::http::error::{ApiError, OAuthError, OAuthErrorBody};
 use crate::http::extract::{ActiveUser, CurrentUser, form_fields};
@@ -32,7 +33,8 @@ pub(crate) async fn logout(
     State(state): State<AppState>,
 ) -> Result<StatusCode, ApiError> {
     if let Some(sid) = &user.claims.sid {
-        state.sessions.end(sid, state.clock.now()).await?;
+        let now = state.clock.now();
+        state.sessions.end(sid, now, EndReason::Logout).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -113,7 +115,7 @@ pub(crate) async fn revoke(
     match state.tokens.decode_at(&request.token, now) {
         Ok(claims) => {
             if let Some(sid) = &claims.sid {
-                state.sessions.end(sid, now).await?;
+                state.sessions.end(sid, now, EndReason::Revoked).await?;
             }
         }
         Err(_) => {
