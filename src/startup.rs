@@ -90,13 +90,17 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
                      `passflow users add NAME` (same DATABASE_URL)"
                 );
             }
-            let state = AppState::new(
+            let mut state = AppState::new(
                 InMemoryUserStore::default(),
                 TokenKeys::new(settings),
                 hasher,
             )
             .with_users(Arc::clone(&database) as Arc<dyn UserStore>)
-            .with_sessions(database, args.session_settings());
+            .with_sessions(Arc::clone(&database) as _, args.session_settings());
+            if is_postgres(url) {
+                // Replicas share one failed-login budget (SQLite serves one server).
+                state = state.with_shared_throttle(database, args.throttle_settings());
+            }
             // Ends logged before this process started must be known before it serves.
             state
                 .sessions

@@ -9,11 +9,13 @@ use ipnet::IpNet;
 use crate::auth::hash_pool::HashPool;
 use crate::auth::revocation::Revocations;
 use crate::auth::session::{SessionSettings, Sessions};
+use crate::auth::shared_throttle::SharedThrottle;
 use crate::auth::throttle::{LoginThrottle, ThrottleSettings};
 use crate::auth::token::TokenKeys;
 use crate::clock::Clock;
 use crate::per_address::PerAddressLimit;
 use crate::store::session::SessionStore;
+use crate::store::throttle::ThrottleStore;
 use crate::store::{InMemorySessionStore, UserStore};
 
 /// How `/token` admits logins per client address.
@@ -46,6 +48,8 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     pub hasher: HashPool,
     pub throttle: Arc<LoginThrottle>,
+    /// The throttle every server on a shared database counts in, beside its own.
+    pub shared_throttle: Option<Arc<SharedThrottle>>,
     pub login_admission: Arc<PerAddressLimit>,
     pub refusal_hold: Duration,
     pub trusted_proxies: Arc<[IpNet]>,
@@ -68,6 +72,7 @@ impl AppState {
             tokens: Arc::new(tokens),
             hasher,
             throttle: Arc::new(LoginThrottle::new(ThrottleSettings::default())),
+            shared_throttle: None,
             login_admission: PerAddressLimit::new(admission.per_address),
             refusal_hold: admission.refusal_hold,
             trusted_proxies: Arc::from([]),
@@ -94,6 +99,19 @@ impl AppState {
     pub fn with_throttle(self, settings: ThrottleSettings) -> Self {
         Self {
             throttle: Arc::new(LoginThrottle::new(settings)),
+            ..self
+        }
+    }
+
+    /// Counts failed logins in `store` too, with the same limits as this server's own
+    /// throttle, so that every server sharing the store shares one budget.
+    pub fn with_shared_throttle(
+        self,
+        store: Arc<dyn ThrottleStore>,
+        settings: ThrottleSettings,
+    ) -> Self {
+        Self {
+            shared_throttle: Some(SharedThrottle::new(store, settings)),
             ..self
         }
     }

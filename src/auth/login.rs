@@ -9,6 +9,7 @@ use crate::auth::grant::{Grant, issue_grant};
 use crate::auth::hash_pool::Saturated;
 use crate::auth::password::Verification;
 use crate::auth::scopes::{Scope, ScopeSet, UnknownScope};
+use crate::auth::shared_throttle::{Refused, attempt_shared};
 use crate::state::AppState;
 use crate::store::{StoreError, UserRecord};
 
@@ -44,6 +45,15 @@ pub enum LoginError {
     Token(#[source] jsonwebtoken::errors::Error),
 }
 
+impl From<Refused> for LoginError {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::Throttled(retry_after) => LoginError::Throttled { retry_after },
+            Refused::Store(err) => LoginError::Store(err),
+        }
+    }
+}
+
 impl From<jsonwebtoken::errors::Error> for LoginError {
     fn from(err: jsonwebtoken::errors::Error) -> Self {
         LoginError::Token(err)
@@ -73,15 +83,27 @@ async fn attempt_login(state: &AppState, request: LoginRequest<'_>) -> Result<Gr
         .throttle
         .attempt(request.client, request.username)
         .map_err(|retry_after| LoginError::Throttled { retry_after })?;
+    let shared = attempt_shared(
+        state.shared_throttle.as_ref(),
+        request.client,
+        Some(request.username),
+    )
+    .await?;
     let user = match authenticate_user(state, request.username, request.password).await {
         Ok(user) => user,
         Err(LoginError::IncorrectCredentials) => {
             attempt.failed();
+            if let Some(shared) = shared {
+                shared.failed();
+            }
             return Err(LoginError::IncorrectCredentials);
         }
         Err(other) => return Err(other),
     };
     attempt.succeeded();
+    if let Some(shared) = shared {
+        shared.succeeded().await?;
+    }
     let scope = grant_scopes(request.scope, &user)?;
     let now = state.clock.now();
     let (session, refresh_token) = state.sessions.start(user.username(), &scope, now).await?;

@@ -10,6 +10,7 @@ pub mod refresh;
 pub mod revocation;
 pub mod scopes;
 pub mod session;
+pub mod shared_throttle;
 pub mod throttle;
 pub mod token;
 

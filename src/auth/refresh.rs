@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::auth::grant::{Grant, issue_grant};
 use crate::auth::scopes::{ScopeSet, UnknownScope};
 use crate::auth::session::{EndReason, RefreshRefused};
+use crate::auth::shared_throttle::{Refused, attempt_shared};
 use crate::state::AppState;
 use crate::store::StoreError;
 
@@ -49,6 +50,16 @@ pub async fn refresh(state: &AppState, request: RefreshRequest<'_>) -> Result<Gr
             return Err(RefreshError::Throttled { retry_after });
         }
     };
+    let shared = match attempt_shared(state.shared_throttle.as_ref(), request.client, None).await {
+        Ok(shared) => shared,
+        Err(refused) => {
+            crate::metrics::refresh("throttled");
+            return Err(match refused {
+                Refused::Throttled(retry_after) => RefreshError::Throttled { retry_after },
+                Refused::Store(err) => RefreshError::Store(err),
+            });
+        }
+    };
     let outcome = redeem(state, &request).await;
     let label = match &outcome {
         Ok(_) => "success",
@@ -59,9 +70,19 @@ pub async fn refresh(state: &AppState, request: RefreshRequest<'_>) -> Result<Gr
     };
     crate::metrics::refresh(label);
     match &outcome {
-        Ok(_) => attempt.succeeded(),
-        Err(RefreshError::Store(_) | RefreshError::Token(_)) => drop(attempt),
-        Err(_) => attempt.failed(),
+        Ok(_) => {
+            attempt.succeeded();
+            if let Some(shared) = shared {
+                shared.succeeded().await?;
+            }
+        }
+        Err(RefreshError::Store(_) | RefreshError::Token(_)) => drop((attempt, shared)),
+        Err(_) => {
+            attempt.failed();
+            if let Some(shared) = shared {
+                shared.failed();
+            }
+        }
     }
     outcome
 }

@@ -5,6 +5,7 @@ pub mod demo;
 mod memory;
 pub mod session;
 pub mod sql;
+pub mod throttle;
 mod users_file;
 
 use std::sync::Arc;

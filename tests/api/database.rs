@@ -468,3 +468,65 @@ async fn a_stale_view_of_ended_sessions_fails_closed() {
         .await
         .assert(200, JOHNDOE, None);
 }
+
+on_both!(guesses_spread_over_servers_share_one_budget);
+async fn guesses_spread_over_servers_share_one_budget(db: TestDb) {
+    use passflow::auth::throttle::ThrottleSettings;
+
+    use crate::hardening::login_from;
+
+    let database = db.open().await;
+    database.add_user(&johndoe()).await.unwrap();
+    let limits = ThrottleSettings {
+        per_user: 3,
+        ..ThrottleSettings::default()
+    };
+    let mut servers = Vec::new();
+    for _ in 0..2 {
+        let handle = db.open().await;
+        let state = state_on(&handle, SessionSettings::default())
+            .await
+            .with_throttle(limits)
+            .with_shared_throttle(handle, limits);
+        servers.push(router(state));
+    }
+    const ATTACKER: &str = "203.0.113.7";
+    const OWNER: &str = "198.51.100.1";
+    let incorrect = r#"{"detail":"Incorrect username or password"}"#;
+    for guess in 0..3 {
+        login_from(&servers[guess % 2], ATTACKER, None, "johndoe", "wrong")
+            .await
+            .assert(401, incorrect, Some("Bearer"));
+    }
+    // Each server alone has seen one or two failures; together, three: the budget is spent.
+    for server in &servers {
+        let refused = login_from(server, ATTACKER, None, "johndoe", "secret").await;
+        refused.assert(429, r#"{"detail":"Too many failed login attempts"}"#, None);
+        let wait: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+        assert!((290..=301).contains(&wait), "{wait}");
+    }
+    // The owner, from another address, is not locked out; a success clears their count
+    // everywhere.
+    for server in &servers {
+        login_from(server, OWNER, None, "johndoe", "wrong")
+            .await
+            .assert(401, incorrect, Some("Bearer"));
+    }
+    assert_eq!(
+        login_from(&servers[0], OWNER, None, "johndoe", "secret")
+            .await
+            .status,
+        200
+    );
+    for guess in 0..3 {
+        login_from(&servers[guess % 2], OWNER, None, "johndoe", "wrong")
+            .await
+            .assert(401, incorrect, Some("Bearer"));
+    }
+    assert_eq!(
+        login_from(&servers[1], OWNER, None, "johndoe", "secret")
+            .await
+            .status,
+        429
+    );
+}

@@ -4,6 +4,7 @@
 
 mod admin;
 mod sessions;
+mod throttle;
 mod users;
 
 use std::str::FromStr;

@@ -1,0 +1,171 @@
+//! The failed-login throttle shared by every server on one database (`DATABASE_URL` is
+//! PostgreSQL): an attacker spreading guesses over the replicas gets the budget of one server,
+//! not one per replica. It counts beside each server's own [`LoginThrottle`] with the same
+//! limits and keys, so the stricter of the two always applies.
+//!
+//! [`LoginThrottle`]: super::throttle::LoginThrottle
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use quick_cache::sync::Cache;
+
+use crate::auth::throttle::ThrottleSettings;
+use crate::store::StoreError;
+use crate::store::throttle::ThrottleStore;
+
+/// Keys refused recently, remembered locally so that a throttled client costs no database
+/// round trip until its known retry time.
+const DENIED_CACHED: usize = 100_000;
+
+pub struct SharedThrottle {
+    store: Arc<dyn ThrottleStore>,
+    settings: ThrottleSettings,
+    denied: Cache<String, Instant>,
+}
+
+/// Why an attempt was not admitted.
+#[derive(Debug)]
+pub enum Refused {
+    Throttled(Duration),
+    Store(StoreError),
+}
+
+impl SharedThrottle {
+    pub fn new(store: Arc<dyn ThrottleStore>, settings: ThrottleSettings) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            settings,
+            denied: Cache::new(DENIED_CACHED),
+        })
+    }
+
+    fn window_ms(&self) -> i64 {
+        i64::try_from(self.settings.window.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    fn cell_ms(&self, limit: u32) -> i64 {
+        (self.window_ms() / i64::from(limit.max(1))).max(1)
+    }
+
+    /// Takes a cell per key: the address, and (for a password login) the address and
+    /// username. Same semantics as `LoginThrottle::attempt`.
+    pub async fn attempt(
+        self: &Arc<Self>,
+        ip: IpAddr,
+        username: Option<&str>,
+    ) -> Result<SharedAttempt, Refused> {
+        let address = format!("a|{ip}");
+        let user = username.map(|username| format!("u|{ip}|{username}"));
+        for key in std::iter::once(&address).chain(user.as_ref()) {
+            if let Some(until) = self.denied.get(key) {
+                let left = until.saturating_duration_since(Instant::now());
+                if !left.is_zero() {
+                    return Err(Refused::Throttled(left));
+                }
+            }
+        }
+        let now = now_ms();
+        let per_ip = self.cell_ms(self.settings.per_ip);
+        self.take(&address, per_ip, now).await?;
+        if let Some(user) = &user {
+            let per_user = self.cell_ms(self.settings.per_user);
+            if let Err(refused) = self.take(user, per_user, now).await {
+                self.store
+                    .refund(&address, per_ip)
+                    .await
+                    .map_err(Refused::Store)?;
+                return Err(refused);
+            }
+        }
+        Ok(SharedAttempt {
+            throttle: Arc::clone(self),
+            address,
+            user,
+            settled: false,
+        })
+    }
+
+    async fn take(&self, key: &str, cell: i64, now: i64) -> Result<(), Refused> {
+        match self.store.take(key, cell, self.window_ms(), now).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(wait_ms)) => {
+                let wait = Duration::from_millis(u64::try_from(wait_ms).unwrap_or(1));
+                self.denied.insert(key.to_owned(), Instant::now() + wait);
+                Err(Refused::Throttled(wait))
+            }
+            Err(err) => Err(Refused::Store(err)),
+        }
+    }
+}
+
+/// [`SharedThrottle::attempt`] when there is a shared throttle; `None` when there is not.
+pub async fn attempt_shared(
+    shared: Option<&Arc<SharedThrottle>>,
+    ip: IpAddr,
+    username: Option<&str>,
+) -> Result<Option<SharedAttempt>, Refused> {
+    match shared {
+        Some(throttle) => throttle.attempt(ip, username).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+fn now_ms() -> i64 {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A counted attempt in the shared throttle; settles like `throttle::Attempt`.
+#[must_use = "an attempt dropped unsettled is refunded, as if it never happened"]
+pub struct SharedAttempt {
+    throttle: Arc<SharedThrottle>,
+    address: String,
+    user: Option<String>,
+    settled: bool,
+}
+
+impl SharedAttempt {
+    /// Wrong password: the cells stay taken.
+    pub fn failed(mut self) {
+        self.settled = true;
+    }
+
+    /// Right password: the (address, username) count is cleared on every server, and the
+    /// address gets its cell back.
+    pub async fn succeeded(mut self) -> Result<(), StoreError> {
+        self.settled = true;
+        let throttle = &self.throttle;
+        if let Some(user) = &self.user {
+            throttle.store.clear(user).await?;
+            throttle.denied.remove(user);
+        }
+        let per_ip = throttle.cell_ms(throttle.settings.per_ip);
+        throttle.store.refund(&self.address, per_ip).await
+    }
+}
+
+impl Drop for SharedAttempt {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        // Cancelled or failed for another reason: refund in the background, best effort (a
+        // lost refund costs the client one cell for one window, never grants extra).
+        let throttle = Arc::clone(&self.throttle);
+        let (address, user) = (self.address.clone(), self.user.take());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let per_ip = throttle.cell_ms(throttle.settings.per_ip);
+                let _ = throttle.store.refund(&address, per_ip).await;
+                if let Some(user) = user {
+                    let per_user = throttle.cell_ms(throttle.settings.per_user);
+                    let _ = throttle.store.refund(&user, per_user).await;
+                }
+            });
+        }
+    }
+}
