@@ -132,10 +132,25 @@ fn spawn_session_upkeep(state: &AppState) {
     tokio::spawn(async move {
         let mut sync = tokio::time::interval(SYNC_EVERY);
         let mut prune = tokio::time::interval(PRUNE_EVERY);
+        // PostgreSQL announces ends (LISTEN/NOTIFY): replay them at once, not at the next tick.
+        let mut announced = sessions.ends_notifications();
         loop {
+            let announcement = async {
+                match announced.as_mut() {
+                    Some(receiver) => receiver.changed().await.is_ok(),
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 _ = sync.tick() => {
                     if let Err(err) = sessions.sync().await {
+                        tracing::warn!(%err, "reading ended sessions failed");
+                    }
+                }
+                still_listening = announcement => {
+                    if !still_listening {
+                        announced = None;
+                    } else if let Err(err) = sessions.sync().await {
                         tracing::warn!(%err, "reading ended sessions failed");
                     }
                 }

@@ -426,6 +426,11 @@ impl Sessions {
         self.store.prune(now, idle_cutoff, ends_before).await
     }
 
+    /// Changes whenever another process logs an end, where the store can announce it.
+    pub fn ends_notifications(&self) -> Option<tokio::sync::watch::Receiver<()>> {
+        self.store.ends_notifications()
+    }
+
     /// Applies the ends other processes logged since the last call (sessions ended from
     /// another server or the `users` command), and marks the view fresh.
     pub async fn sync(&self) -> Result<(), StoreError> {

@@ -87,6 +87,12 @@ pub trait SessionStore: Send + Sync + 'static {
         false
     }
 
+    /// A receiver that changes as soon as another process logs an end, where the store can
+    /// announce them; `None` where it cannot (then polling alone finds them).
+    fn ends_notifications(&self) -> Option<tokio::sync::watch::Receiver<()>> {
+        None
+    }
+
     /// The ends logged after `cursor`, and the cursor to ask from next. A store that only one
     /// process can see (memory) logs nothing: that process already knows.
     async fn ends_since(&self, cursor: i64) -> Result<(Vec<SessionEnd>, i64), StoreError> {

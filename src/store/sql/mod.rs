@@ -60,7 +60,14 @@ pub struct Database {
     pool: AnyPool,
     dialect: Dialect,
     users: Cache<String, (Option<Arc<UserRecord>>, Instant)>,
+    /// For the LISTEN connection (PostgreSQL); never printed: it may hold a password.
+    url: String,
+    ends_notified: std::sync::OnceLock<tokio::sync::watch::Receiver<()>>,
 }
+
+/// The channel on which PostgreSQL announces logged session ends, so that other servers
+/// replay them at once instead of at their next poll.
+pub(super) const ENDS_CHANNEL: &str = "passflow_session_ends";
 
 impl Database {
     /// Connects, creating an SQLite file if missing, and brings the schema up to date.
@@ -110,7 +117,34 @@ impl Database {
             pool,
             dialect,
             users: Cache::new(10_000),
+            url,
+            ends_notified: std::sync::OnceLock::new(),
         })
+    }
+
+    /// With PostgreSQL: a receiver that changes whenever any server logs a session end
+    /// (LISTEN/NOTIFY), from a listener task started on first call. `None` with SQLite,
+    /// whose servers share a host and poll. The listener reconnects by itself; the poll
+    /// remains the fallback.
+    pub(super) fn ends_notifications(&self) -> Option<tokio::sync::watch::Receiver<()>> {
+        if self.dialect != Dialect::Postgres {
+            return None;
+        }
+        let receiver = self.ends_notified.get_or_init(|| {
+            let (sender, receiver) = tokio::sync::watch::channel(());
+            let url = self.url.clone();
+            tokio::spawn(async move {
+                loop {
+                    match listen(&url, &sender).await {
+                        Ok(()) => return,
+                        Err(err) => tracing::warn!(%err, "listening for session ends failed"),
+                    }
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            });
+            receiver
+        });
+        Some(receiver.clone())
     }
 
     /// Applies the embedded migrations. A database migrated by a newer passflow is refused
@@ -138,6 +172,18 @@ impl Database {
 /// Whether `url` names a PostgreSQL database (one that several servers may share).
 pub fn is_postgres(url: &str) -> bool {
     dialect_of(url) == Some(Dialect::Postgres)
+}
+
+/// Forwards notifications until every receiver is gone (`Ok`) or the connection fails.
+async fn listen(url: &str, sender: &tokio::sync::watch::Sender<()>) -> Result<(), sqlx::Error> {
+    let mut listener = sqlx::postgres::PgListener::connect(url).await?;
+    listener.listen(ENDS_CHANNEL).await?;
+    loop {
+        listener.recv().await?;
+        if sender.send(()).is_err() {
+            return Ok(());
+        }
+    }
 }
 
 fn dialect_of(url: &str) -> Option<Dialect> {

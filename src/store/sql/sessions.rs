@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::{Database, digest_of, from_db, to_db, unavailable};
+use super::{Database, ENDS_CHANNEL, digest_of, from_db, to_db, unavailable};
 use crate::auth::scopes::ScopeSet;
 use crate::auth::token::UnixTime;
 use crate::store::StoreError;
@@ -81,6 +81,13 @@ pub(super) async fn log_end(
         .execute(&mut **tx)
         .await
         .map_err(unavailable)?;
+    if tx.backend_name() == "PostgreSQL" {
+        // Delivered at commit, once per transaction however many ends it logs.
+        sqlx::query(&format!("NOTIFY {ENDS_CHANNEL}"))
+            .execute(&mut **tx)
+            .await
+            .map_err(unavailable)?;
+    }
     Ok(())
 }
 
@@ -170,6 +177,10 @@ impl SessionStore for Database {
 
     fn is_shared(&self) -> bool {
         true
+    }
+
+    fn ends_notifications(&self) -> Option<tokio::sync::watch::Receiver<()>> {
+        Database::ends_notifications(self)
     }
 
     async fn ends_since(&self, cursor: i64) -> Result<(Vec<SessionEnd>, i64), StoreError> {

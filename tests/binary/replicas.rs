@@ -1,0 +1,296 @@
+//! Several replicas of the real binary on one fresh PostgreSQL database (issue 13): one view
+//! of sessions, one throttle, and failing closed through an outage that a proxy of the
+//! test's own makes (the machine's PostgreSQL is never touched).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sqlx::Connection;
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::fixtures::TUTORIAL_KEY;
+use crate::harness::*;
+
+fn postgres_server() -> String {
+    std::env::var("PASSFLOW_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+/// A database of this test's own, dropped at the end.
+struct Database {
+    name: String,
+}
+
+impl Database {
+    async fn create() -> Self {
+        let name = format!("passflow_replicas_{:016x}", rand::random::<u64>());
+        let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", postgres_server()))
+            .await
+            .unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        Self { name }
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let url = format!("{}/postgres", postgres_server());
+                if let Ok(mut admin) = sqlx::PgConnection::connect(&url).await {
+                    let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    let _ = sqlx::query(&drop).execute(&mut admin).await;
+                }
+            });
+        })
+        .join()
+        .unwrap();
+    }
+}
+
+/// A TCP proxy to PostgreSQL that the test can cut (every connection dropped, new ones
+/// refused) and restore. It runs on a runtime of its own.
+struct Proxy {
+    port: u16,
+    cut: Arc<AtomicBool>,
+}
+
+async fn serve(listener: TcpListener, upstream: SocketAddr, flag: Arc<AtomicBool>) {
+    loop {
+        let Ok((mut client, _)) = listener.accept().await else {
+            continue;
+        };
+        if flag.load(Ordering::SeqCst) {
+            continue; // dropped at once: as good as refused
+        }
+        let flag = Arc::clone(&flag);
+        tokio::spawn(async move {
+            let Ok(mut server) = TcpStream::connect(upstream).await else {
+                return;
+            };
+            let copy = tokio::io::copy_bidirectional(&mut client, &mut server);
+            let watch = async {
+                while !flag.load(Ordering::SeqCst) {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            };
+            tokio::select! {
+                _ = copy => {}
+                () = watch => {}
+            }
+        });
+    }
+}
+
+impl Proxy {
+    fn start(upstream: SocketAddr) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let cut = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&cut);
+        // A thread and runtime of its own, left running until the test process exits.
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                serve(TcpListener::from_std(listener).unwrap(), upstream, flag).await;
+            });
+        });
+        Self { port, cut }
+    }
+
+    fn cut(&self) {
+        self.cut.store(true, Ordering::SeqCst);
+    }
+
+    fn restore(&self) {
+        self.cut.store(false, Ordering::SeqCst);
+    }
+}
+
+fn upstream() -> SocketAddr {
+    let server = postgres_server();
+    let host = server.rsplit('@').next().unwrap();
+    std::net::ToSocketAddrs::to_socket_addrs(host)
+        .unwrap()
+        .next()
+        .unwrap()
+}
+
+async fn status_of(client: &reqwest::Client, url: String, token: Option<&str>) -> u16 {
+    let mut request = client.get(url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+/// Polls until `url` answers `want`, and returns how long that took; panics after `limit`.
+async fn until(
+    client: &reqwest::Client,
+    url: String,
+    token: Option<&str>,
+    want: u16,
+    limit: Duration,
+) -> Duration {
+    let started = Instant::now();
+    loop {
+        let status = status_of(client, url.clone(), token).await;
+        if status == want {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < limit,
+            "{url} still {status} after {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    no_postgres,
+    ignore = "needs PostgreSQL (PASSFLOW_TEST_POSTGRES, default postgres://postgres@127.0.0.1:5432)"
+)]
+async fn replicas_act_as_one_and_fail_closed_through_an_outage() {
+    let database = Database::create().await;
+    let direct = format!("{}/{}", postgres_server(), database.name);
+    let dir = tempfile::tempdir().unwrap();
+    let added = passflow(dir.path())
+        .env("DATABASE_URL", &direct)
+        .args(["users", "add", "johndoe"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(b"secret\n")?;
+            child.wait()
+        })
+        .unwrap();
+    assert!(added.success());
+
+    let proxy = Proxy::start(upstream());
+    let proxied = format!(
+        "postgres://postgres@127.0.0.1:{}/{}",
+        proxy.port, database.name
+    );
+    let replicas: Vec<Server> = (0..2)
+        .map(|_| {
+            Server::start(
+                passflow(dir.path())
+                    .env("SECRET_KEY", TUTORIAL_KEY)
+                    .env("DATABASE_URL", &proxied)
+                    .env("LOGIN_FAILURES_PER_USER", "3"),
+            )
+        })
+        .collect();
+    let (a, b) = (&replicas[0], &replicas[1]);
+    let client = reqwest::Client::new();
+    for replica in &replicas {
+        assert_eq!(status_of(&client, replica.url("/ready"), None).await, 200);
+    }
+
+    // A logout through one replica is enforced by the other, well within a second.
+    let token = token_for(&client, a, "johndoe", "secret").await;
+    assert_eq!(
+        status_of(&client, b.url("/users/me/"), Some(&token)).await,
+        200
+    );
+    let logout = client
+        .post(a.url("/logout"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 204);
+    let delay = until(
+        &client,
+        b.url("/users/me/"),
+        Some(&token),
+        401,
+        Duration::from_secs(1),
+    )
+    .await;
+    eprintln!("logout reached the other replica in {delay:?}");
+
+    // Concurrent refreshes of one token, one per replica: exactly one succeeds.
+    for _ in 0..3 {
+        let pair: Value = login(&client, a, "johndoe", "secret")
+            .await
+            .json()
+            .await
+            .unwrap();
+        let refresh_token = pair["refresh_token"].as_str().unwrap().to_owned();
+        let (one, other) = tokio::join!(
+            refresh(&client, &a.base, &refresh_token),
+            refresh(&client, &b.base, &refresh_token)
+        );
+        let mut statuses = [one.status().as_u16(), other.status().as_u16()];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 400]);
+    }
+
+    // A session that stays open through the rest, for after the outage.
+    let survivor = token_for(&client, b, "johndoe", "secret").await;
+
+    // Guesses spread over the replicas share one budget of 3.
+    for replica in [a, b, a] {
+        assert_eq!(
+            login(&client, replica, "johndoe", "wrong").await.status(),
+            401
+        );
+    }
+    for replica in [b, a] {
+        let refused = login(&client, replica, "johndoe", "secret").await;
+        assert_eq!(refused.status(), 429);
+        assert!(refused.headers().contains_key("retry-after"));
+    }
+
+    // The database goes away: after 5 s of a stale view, token checks and /ready fail closed.
+    proxy.cut();
+    for replica in &replicas {
+        until(
+            &client,
+            replica.url("/ready"),
+            None,
+            503,
+            Duration::from_secs(8),
+        )
+        .await;
+        let reply = client.get(replica.url("/ready")).send().await.unwrap();
+        assert_eq!(reply.headers()["retry-after"], "5");
+        assert_eq!(
+            reply.text().await.unwrap(),
+            r#"{"detail":"Service temporarily unavailable"}"#
+        );
+    }
+    proxy.restore();
+    for replica in &replicas {
+        until(
+            &client,
+            replica.url("/ready"),
+            None,
+            200,
+            Duration::from_secs(10),
+        )
+        .await;
+    }
+    assert_eq!(
+        status_of(&client, a.url("/users/me/"), Some(&survivor)).await,
+        200
+    );
+}
