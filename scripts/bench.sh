@@ -191,6 +191,44 @@ else
   STORE_ROWS+=("| postgres | no server at $PG (BENCH_POSTGRES) | | | |")
 fi
 
+# --- replicas: two servers on one PostgreSQL database -----------------------------------
+# /users/me/ through one replica (64 connections) and through two at once (32 each), and how
+# long a logout at one takes to be refused at the other (scripts/propagation.py, 100 rounds).
+replica() { # DATABASE_URL logfile -> REPLICA_URL; the pid goes in PIDS (so no subshell)
+  DATABASE_URL="$1" PORT=0 SECRET_KEY=09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7 \
+    LOGIN_FAILURES_PER_USER=100000000 LOGIN_ATTEMPTS_PER_IP=100000000 \
+    LOGIN_CONCURRENCY_PER_IP=10000 CONNECTIONS_PER_IP=100000 NO_COLOR=1 \
+    "$PASSFLOW" >"$2" 2>&1 &
+  PIDS+=("$!")
+  REPLICA_URL=$(wait_for_port "$2")
+}
+REPLICA_ROWS=()
+if psql "$PG/postgres" -qc 'CREATE DATABASE passflow_replicas' >/dev/null 2>&1; then
+  printf 'secret\n' | DATABASE_URL="$PG/passflow_replicas" "$PASSFLOW" users add johndoe >/dev/null
+  replica "$PG/passflow_replicas" "$OUT/replica-1.log"
+  R1=$REPLICA_URL
+  replica "$PG/passflow_replicas" "$OUT/replica-2.log"
+  R2=$REPLICA_URL
+  R_AUTH="Authorization: Bearer $(login_token "$R1")"
+  wrk_get "$R1/users/me/" 64 2 -H "$R_AUTH" >/dev/null
+  ONE=$(wrk_get "$R1/users/me/" 64 "$SECONDS_PER_RUN" -H "$R_AUTH" | rps)
+  wrk_get "$R1/users/me/" 32 "$SECONDS_PER_RUN" -H "$R_AUTH" >"$OUT/replica-1.txt" &
+  FIRST=$!
+  wrk_get "$R2/users/me/" 32 "$SECONDS_PER_RUN" -H "$R_AUTH" >"$OUT/replica-2.txt"
+  wait "$FIRST"
+  TWO=$(awk '{ s += $1 } END { printf "%.2f\n", s }' <<<"$(rps <"$OUT/replica-1.txt")
+$(rps <"$OUT/replica-2.txt")")
+  read -r P50 P99 PMAX <<<"$(python3 scripts/propagation.py "$R1" "$R2" 100)"
+  REPLICA_ROWS+=("| \`/users/me/\` req/s, one replica (64 connections) | $ONE |")
+  REPLICA_ROWS+=("| \`/users/me/\` req/s, two replicas (32 connections each, summed) | $TWO |")
+  REPLICA_ROWS+=("| logout at one replica refused at the other: p50 / p99 / max | $P50 / $P99 / $PMAX ms |")
+  kill "${PIDS[-1]}" "${PIDS[-2]}"
+  sleep 0.5
+  psql "$PG/postgres" -qc 'DROP DATABASE passflow_replicas WITH (FORCE)' >/dev/null
+else
+  REPLICA_ROWS+=("| replicas | no PostgreSQL at $PG (BENCH_POSTGRES) |")
+fi
+
 # --- flood: one address floods /token, another logs in ---------------------------------
 # A second server with the default settings (throttle included). The legitimate client logs
 # in one request at a time from 127.0.0.31; the flooder holds 128 connections from 127.0.0.1
@@ -282,6 +320,12 @@ echo
 echo "| store | \`/health\` req/s | \`/users/me/\` req/s | ÷ | refresh grants/s |"
 echo "|---|---|---|---|---|"
 printf '%s\n' "${STORE_ROWS[@]}"
+echo
+echo "Two replicas on one PostgreSQL database (same machine, same two cores):"
+echo
+echo "| figure | value |"
+echo "|---|---|"
+printf '%s\n' "${REPLICA_ROWS[@]}"
 echo
 echo "Flood of \`/token\` from 127.0.0.1 (128 connections, default settings); legitimate logins from"
 echo "127.0.0.31, one at a time: $LEGIT_ALONE logins/s alone ($LEGIT_ALONE_CODES)."

@@ -86,7 +86,7 @@ async fn attempt_login(state: &AppState, request: LoginRequest<'_>) -> Result<Gr
     let shared = attempt_shared(
         state.shared_throttle.as_ref(),
         request.client,
-        Some(request.username),
+        request.username,
     )
     .await?;
     let user = match authenticate_user(state, request.username, request.password).await {

@@ -7,7 +7,6 @@ use std::time::Duration;
 use crate::auth::grant::{Grant, issue_grant};
 use crate::auth::scopes::{ScopeSet, UnknownScope};
 use crate::auth::session::{EndReason, RefreshRefused};
-use crate::auth::shared_throttle::{Refused, attempt_shared};
 use crate::state::AppState;
 use crate::store::StoreError;
 
@@ -50,16 +49,12 @@ pub async fn refresh(state: &AppState, request: RefreshRequest<'_>) -> Result<Gr
             return Err(RefreshError::Throttled { retry_after });
         }
     };
-    let shared = match attempt_shared(state.shared_throttle.as_ref(), request.client, None).await {
-        Ok(shared) => shared,
-        Err(refused) => {
-            crate::metrics::refresh("throttled");
-            return Err(match refused {
-                Refused::Throttled(retry_after) => RefreshError::Throttled { retry_after },
-                Refused::Store(err) => RefreshError::Store(err),
-            });
-        }
-    };
+    if let Some(shared) = &state.shared_throttle
+        && let Err(retry_after) = shared.check_address(request.client)
+    {
+        crate::metrics::refresh("throttled");
+        return Err(RefreshError::Throttled { retry_after });
+    }
     let outcome = redeem(state, &request).await;
     let label = match &outcome {
         Ok(_) => "success",
@@ -70,17 +65,15 @@ pub async fn refresh(state: &AppState, request: RefreshRequest<'_>) -> Result<Gr
     };
     crate::metrics::refresh(label);
     match &outcome {
-        Ok(_) => {
-            attempt.succeeded();
-            if let Some(shared) = shared {
-                shared.succeeded().await?;
-            }
-        }
-        Err(RefreshError::Store(_) | RefreshError::Token(_)) => drop((attempt, shared)),
+        Ok(_) => attempt.succeeded(),
+        Err(RefreshError::Store(_) | RefreshError::Token(_)) => drop(attempt),
         Err(_) => {
             attempt.failed();
-            if let Some(shared) = shared {
-                shared.failed();
+            // Counting it must not change the answer: a store failure here is only logged.
+            if let Some(shared) = &state.shared_throttle
+                && let Err(err) = shared.charge_failure(request.client).await
+            {
+                tracing::warn!(%err, "counting a failed refresh in the shared throttle failed");
             }
         }
     }

@@ -54,8 +54,9 @@ impl SharedThrottle {
     pub async fn attempt(
         self: &Arc<Self>,
         ip: IpAddr,
-        username: Option<&str>,
+        username: &str,
     ) -> Result<SharedAttempt, Refused> {
+        let username = Some(username);
         let address = format!("a|{ip}");
         let user = username.map(|username| format!("u|{ip}|{username}"));
         for key in std::iter::once(&address).chain(user.as_ref()) {
@@ -87,6 +88,30 @@ impl SharedThrottle {
         })
     }
 
+    /// For refresh grants, which cost no hashing: refused only if this address is known to
+    /// be over its budget, without a database round trip. A failure is then charged with
+    /// [`Self::charge_failure`], so a success costs the database nothing. Across N replicas
+    /// a guesser gets at most N guesses beyond the budget per window, before every replica
+    /// has seen a refusal.
+    pub fn check_address(&self, ip: IpAddr) -> Result<(), Duration> {
+        let key = format!("a|{ip}");
+        match self.denied.get(&key) {
+            Some(until) if until > Instant::now() => {
+                Err(until.saturating_duration_since(Instant::now()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts a failed refresh against the address.
+    pub async fn charge_failure(&self, ip: IpAddr) -> Result<(), StoreError> {
+        let per_ip = self.cell_ms(self.settings.per_ip);
+        match self.take(&format!("a|{ip}"), per_ip, now_ms()).await {
+            Ok(()) | Err(Refused::Throttled(_)) => Ok(()),
+            Err(Refused::Store(err)) => Err(err),
+        }
+    }
+
     async fn take(&self, key: &str, cell: i64, now: i64) -> Result<(), Refused> {
         match self.store.take(key, cell, self.window_ms(), now).await {
             Ok(Ok(())) => Ok(()),
@@ -104,7 +129,7 @@ impl SharedThrottle {
 pub async fn attempt_shared(
     shared: Option<&Arc<SharedThrottle>>,
     ip: IpAddr,
-    username: Option<&str>,
+    username: &str,
 ) -> Result<Option<SharedAttempt>, Refused> {
     match shared {
         Some(throttle) => throttle.attempt(ip, username).await.map(Some),

@@ -11,7 +11,7 @@ use passflow::auth::session::SessionSettings;
 use passflow::router;
 use passflow::store::sql::{AdminError, Database, OpenError};
 use passflow::store::{InMemoryUserStore, UserRecord, UserStore, demo};
-use serde_json::Value;
+use serde_json::{Value, json};
 use sqlx::Connection;
 
 use crate::helpers::*;
@@ -529,4 +529,42 @@ async fn guesses_spread_over_servers_share_one_budget(db: TestDb) {
             .status,
         429
     );
+}
+
+on_both!(failed_refreshes_spread_over_servers_share_one_budget);
+async fn failed_refreshes_spread_over_servers_share_one_budget(db: TestDb) {
+    use passflow::auth::throttle::ThrottleSettings;
+
+    let database = db.open().await;
+    database.add_user(&johndoe()).await.unwrap();
+    let limits = ThrottleSettings {
+        per_ip: 2,
+        ..ThrottleSettings::default()
+    };
+    let mut servers = Vec::new();
+    for _ in 0..2 {
+        let handle = db.open().await;
+        let state = state_on(&handle, SessionSettings::default())
+            .await
+            .with_throttle(limits)
+            .with_shared_throttle(handle, limits);
+        servers.push(router(state));
+    }
+    let login = pair(&servers[0]).await;
+    let guess = |token: &str| json!({ "refresh_token": token });
+    let invalid = r#"{"error":"invalid_grant","detail":"Invalid refresh token"}"#;
+    refresh(&servers[0], &guess("guess-1"))
+        .await
+        .assert(400, invalid, None);
+    refresh(&servers[0], &guess("guess-2"))
+        .await
+        .assert(400, invalid, None);
+    // The other server has not refused this address yet: one guess more, which it charges
+    // to the shared budget, already spent; from then on it refuses locally.
+    refresh(&servers[1], &guess("guess-3"))
+        .await
+        .assert(400, invalid, None);
+    let refused = refresh(&servers[1], &login).await;
+    refused.assert(429, r#"{"detail":"Too many failed login attempts"}"#, None);
+    assert!(refused.header("retry-after").is_some());
 }
