@@ -14,19 +14,14 @@ use passflow::store::{InMemoryUserStore, UserRecord, UserStore, demo};
 use serde_json::{Value, json};
 use sqlx::Connection;
 
+use crate::fixtures::{PostgresDb, postgres_server};
 use crate::helpers::*;
-
-/// Where PostgreSQL answers; each test makes its own database there.
-fn postgres_server() -> String {
-    std::env::var("PASSFLOW_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
-}
 
 /// One test's database, removed when dropped.
 pub struct TestDb {
     pub url: String,
     _dir: Option<tempfile::TempDir>,
-    postgres: Option<String>,
+    postgres: Option<PostgresDb>,
 }
 
 impl TestDb {
@@ -40,47 +35,25 @@ impl TestDb {
     }
 
     pub async fn postgres() -> Self {
-        let name = format!("passflow_test_{:016x}", rand::random::<u64>());
-        let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", postgres_server()))
-            .await
-            .expect("PostgreSQL is reachable (see build.rs)");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .unwrap();
+        let database = PostgresDb::create().await;
         Self {
-            url: format!("{}/{name}", postgres_server()),
+            url: database.url(),
             _dir: None,
-            postgres: Some(name),
+            postgres: Some(database),
         }
+    }
+
+    /// The PostgreSQL database's name.
+    fn name(&self) -> String {
+        self.postgres
+            .as_ref()
+            .expect("a PostgreSQL database")
+            .name
+            .clone()
     }
 
     pub async fn open(&self) -> Arc<Database> {
         Arc::new(Database::open(&self.url).await.unwrap())
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let Some(name) = self.postgres.take() else {
-            return;
-        };
-        // Drop runs outside any runtime the test may still be using: a thread of its own.
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                let url = format!("{}/postgres", postgres_server());
-                if let Ok(mut admin) = sqlx::PgConnection::connect(&url).await {
-                    let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                    let _ = sqlx::query(&drop).execute(&mut admin).await;
-                }
-            });
-        })
-        .join()
-        .unwrap();
     }
 }
 
@@ -359,7 +332,7 @@ async fn a_schema_newer_than_the_binary_is_refused_untouched(db: TestDb) {
 )]
 async fn a_failing_database_answers_503_and_recovers() {
     let db = TestDb::postgres().await;
-    let name = db.postgres.clone().unwrap();
+    let name = db.name();
     let database = db.open().await;
     database.add_user(&johndoe()).await.unwrap();
     let app = app_on(&database).await;
@@ -412,7 +385,7 @@ async fn a_failing_database_answers_503_and_recovers() {
 )]
 async fn a_stale_view_of_ended_sessions_fails_closed() {
     let db = TestDb::postgres().await;
-    let name = db.postgres.clone().unwrap();
+    let name = db.name();
     let database = db.open().await;
     database.add_user(&johndoe()).await.unwrap();
     let sessions = SessionSettings {
@@ -469,6 +442,23 @@ async fn a_stale_view_of_ended_sessions_fails_closed() {
         .assert(200, JOHNDOE, None);
 }
 
+/// Two servers on `db`, each with its own throttle and the shared one, at `limits`.
+async fn servers_sharing_a_throttle(
+    db: &TestDb,
+    limits: passflow::auth::throttle::ThrottleSettings,
+) -> Vec<Router> {
+    let mut servers = Vec::new();
+    for _ in 0..2 {
+        let handle = db.open().await;
+        let state = state_on(&handle, SessionSettings::default())
+            .await
+            .with_throttle(limits)
+            .with_shared_throttle(handle, limits);
+        servers.push(router(state));
+    }
+    servers
+}
+
 on_both!(guesses_spread_over_servers_share_one_budget);
 async fn guesses_spread_over_servers_share_one_budget(db: TestDb) {
     use passflow::auth::throttle::ThrottleSettings;
@@ -481,15 +471,7 @@ async fn guesses_spread_over_servers_share_one_budget(db: TestDb) {
         per_user: 3,
         ..ThrottleSettings::default()
     };
-    let mut servers = Vec::new();
-    for _ in 0..2 {
-        let handle = db.open().await;
-        let state = state_on(&handle, SessionSettings::default())
-            .await
-            .with_throttle(limits)
-            .with_shared_throttle(handle, limits);
-        servers.push(router(state));
-    }
+    let servers = servers_sharing_a_throttle(&db, limits).await;
     const ATTACKER: &str = "203.0.113.7";
     const OWNER: &str = "198.51.100.1";
     let incorrect = r#"{"detail":"Incorrect username or password"}"#;
@@ -541,15 +523,7 @@ async fn failed_refreshes_spread_over_servers_share_one_budget(db: TestDb) {
         per_ip: 2,
         ..ThrottleSettings::default()
     };
-    let mut servers = Vec::new();
-    for _ in 0..2 {
-        let handle = db.open().await;
-        let state = state_on(&handle, SessionSettings::default())
-            .await
-            .with_throttle(limits)
-            .with_shared_throttle(handle, limits);
-        servers.push(router(state));
-    }
+    let servers = servers_sharing_a_throttle(&db, limits).await;
     let login = pair(&servers[0]).await;
     let guess = |token: &str| json!({ "refresh_token": token });
     let invalid = r#"{"error":"invalid_grant","detail":"Invalid refresh token"}"#;

@@ -8,56 +8,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use sqlx::Connection;
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::fixtures::TUTORIAL_KEY;
+use crate::fixtures::{PostgresDb, TUTORIAL_KEY, postgres_server};
 use crate::harness::*;
-
-fn postgres_server() -> String {
-    std::env::var("PASSFLOW_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
-}
-
-/// A database of this test's own, dropped at the end.
-struct Database {
-    name: String,
-}
-
-impl Database {
-    async fn create() -> Self {
-        let name = format!("passflow_replicas_{:016x}", rand::random::<u64>());
-        let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", postgres_server()))
-            .await
-            .unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        Self { name }
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                let url = format!("{}/postgres", postgres_server());
-                if let Ok(mut admin) = sqlx::PgConnection::connect(&url).await {
-                    let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                    let _ = sqlx::query(&drop).execute(&mut admin).await;
-                }
-            });
-        })
-        .join()
-        .unwrap();
-    }
-}
 
 /// A TCP proxy to PostgreSQL that the test can cut (every connection dropped, new ones
 /// refused) and restore. It runs on a runtime of its own.
@@ -167,8 +121,8 @@ async fn until(
     ignore = "needs PostgreSQL (PASSFLOW_TEST_POSTGRES, default postgres://postgres@127.0.0.1:5432)"
 )]
 async fn replicas_act_as_one_and_fail_closed_through_an_outage() {
-    let database = Database::create().await;
-    let direct = format!("{}/{}", postgres_server(), database.name);
+    let database = PostgresDb::create().await;
+    let direct = database.url();
     let dir = tempfile::tempdir().unwrap();
     let added = passflow(dir.path())
         .env("DATABASE_URL", &direct)
