@@ -34,7 +34,7 @@ fn serve(args: ServeArgs) -> ExitCode {
     let state = match started {
         Ok(state) => state,
         Err(err) => {
-            eprintln!("error: {}", error_chain(&err));
+            eprintln!("error: {}", commands::error_chain(&err));
             return ExitCode::from(2);
         }
     };
@@ -51,18 +51,6 @@ fn serve(args: ServeArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// An error and its causes on one line: `outer: inner: root`.
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut line = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        line.push_str(": ");
-        line.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    line
 }
 
 /// Ctrl-C or SIGTERM: stop accepting, let in-flight requests finish, then exit 0. The

@@ -49,17 +49,15 @@ impl SharedThrottle {
         (self.window_ms() / i64::from(limit.max(1))).max(1)
     }
 
-    /// Takes a cell per key: the address, and (for a password login) the address and
-    /// username. Same semantics as `LoginThrottle::attempt`.
+    /// Takes a cell per key: the address, and the address and username. Same semantics as `LoginThrottle::attempt`.
     pub async fn attempt(
         self: &Arc<Self>,
         ip: IpAddr,
         username: &str,
     ) -> Result<SharedAttempt, Refused> {
-        let username = Some(username);
         let address = format!("a|{ip}");
-        let user = username.map(|username| format!("u|{ip}|{username}"));
-        for key in std::iter::once(&address).chain(user.as_ref()) {
+        let user = format!("u|{ip}|{username}");
+        for key in [&address, &user] {
             if let Some(until) = self.denied.get(key) {
                 let left = until.saturating_duration_since(Instant::now());
                 if !left.is_zero() {
@@ -70,15 +68,13 @@ impl SharedThrottle {
         let now = now_ms();
         let per_ip = self.cell_ms(self.settings.per_ip);
         self.take(&address, per_ip, now).await?;
-        if let Some(user) = &user {
-            let per_user = self.cell_ms(self.settings.per_user);
-            if let Err(refused) = self.take(user, per_user, now).await {
-                self.store
-                    .refund(&address, per_ip)
-                    .await
-                    .map_err(Refused::Store)?;
-                return Err(refused);
-            }
+        let per_user = self.cell_ms(self.settings.per_user);
+        if let Err(refused) = self.take(&user, per_user, now).await {
+            self.store
+                .refund(&address, per_ip)
+                .await
+                .map_err(Refused::Store)?;
+            return Err(refused);
         }
         Ok(SharedAttempt {
             throttle: Arc::clone(self),
@@ -149,7 +145,7 @@ fn now_ms() -> i64 {
 pub struct SharedAttempt {
     throttle: Arc<SharedThrottle>,
     address: String,
-    user: Option<String>,
+    user: String,
     settled: bool,
 }
 
@@ -164,10 +160,8 @@ impl SharedAttempt {
     pub async fn succeeded(mut self) -> Result<(), StoreError> {
         self.settled = true;
         let throttle = &self.throttle;
-        if let Some(user) = &self.user {
-            throttle.store.clear(user).await?;
-            throttle.denied.remove(user);
-        }
+        throttle.store.clear(&self.user).await?;
+        throttle.denied.remove(&self.user);
         let per_ip = throttle.cell_ms(throttle.settings.per_ip);
         throttle.store.refund(&self.address, per_ip).await
     }
@@ -181,15 +175,13 @@ impl Drop for SharedAttempt {
         // Cancelled or failed for another reason: refund in the background, best effort (a
         // lost refund costs the client one cell for one window, never grants extra).
         let throttle = Arc::clone(&self.throttle);
-        let (address, user) = (self.address.clone(), self.user.take());
+        let (address, user) = (self.address.clone(), std::mem::take(&mut self.user));
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
                 let per_ip = throttle.cell_ms(throttle.settings.per_ip);
                 let _ = throttle.store.refund(&address, per_ip).await;
-                if let Some(user) = user {
-                    let per_user = throttle.cell_ms(throttle.settings.per_user);
-                    let _ = throttle.store.refund(&user, per_user).await;
-                }
+                let per_user = throttle.cell_ms(throttle.settings.per_user);
+                let _ = throttle.store.refund(&user, per_user).await;
             });
         }
     }

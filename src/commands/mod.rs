@@ -16,6 +16,18 @@ use crate::auth::password::hash_password as argon2id_hash;
 use crate::auth::token::random_hex;
 use crate::config::HealthcheckArgs;
 
+/// An error and its causes on one line, `outer: inner: root`, for a one-line refusal.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut line = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        line.push_str(": ");
+        line.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    line
+}
+
 /// A password from stdin: prompted for and unechoed on a terminal, else read whole (one
 /// trailing newline dropped). The error is the exit code and a one-line reason.
 pub(crate) fn read_password() -> Result<String, (ExitCode, String)> {

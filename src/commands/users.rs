@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::read_password;
+use super::{error_chain, read_password};
 use crate::auth::password::hash_password;
 use crate::auth::scopes::ScopeSet;
 use crate::auth::token::now;
@@ -24,18 +24,8 @@ impl From<AdminError> for Failure {
             AdminError::Store(_) => ExitCode::FAILURE,
             AdminError::Exists(_) | AdminError::NoSuchUser(_) => ExitCode::from(3),
         };
-        Failure(code, error_line(&err))
+        Failure(code, error_chain(&err))
     }
-}
-
-fn error_line(err: &dyn std::error::Error) -> String {
-    let mut line = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        line = format!("{line}: {cause}");
-        source = cause.source();
-    }
-    line
 }
 
 fn finish(outcome: Result<(), Failure>) -> ExitCode {
@@ -70,7 +60,7 @@ async fn open(args: &DatabaseArgs) -> Result<Database, Failure> {
     };
     Database::open(url)
         .await
-        .map_err(|err| Failure(ExitCode::from(2), error_line(&err)))
+        .map_err(|err| Failure(ExitCode::from(2), error_chain(&err)))
 }
 
 /// `passflow migrate`.

@@ -323,6 +323,28 @@ async fn a_schema_newer_than_the_binary_is_refused_untouched(db: TestDb) {
     );
 }
 
+/// Lets PostgreSQL accept connections to `name` again, or refuses them and drops the open
+/// ones: the database gone, as the servers see it.
+async fn allow_connections(name: &str, allowed: bool) {
+    let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", postgres_server()))
+        .await
+        .unwrap();
+    sqlx::query(&format!(
+        "ALTER DATABASE {name} ALLOW_CONNECTIONS {allowed}"
+    ))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    if !allowed {
+        sqlx::query(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+        ))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    }
+}
+
 /// The database going away mid-service: 503 with `Retry-After`, never a 500 or a login on
 /// stale data; and back to normal, by itself, when it returns.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -339,21 +361,7 @@ async fn a_failing_database_answers_503_and_recovers() {
     let login = pair(&app).await;
     let token = login["access_token"].as_str().unwrap();
 
-    let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", postgres_server()))
-        .await
-        .unwrap();
-    let set_connections =
-        |allowed: bool| format!("ALTER DATABASE {name} ALLOW_CONNECTIONS {allowed}");
-    sqlx::query(&set_connections(false))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    sqlx::query(&format!(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-    ))
-    .execute(&mut admin)
-    .await
-    .unwrap();
+    allow_connections(&name, false).await;
     tokio::time::sleep(passflow::store::sql::USER_CACHE_TTL).await;
 
     let unavailable = r#"{"detail":"Service temporarily unavailable"}"#;
@@ -366,10 +374,7 @@ async fn a_failing_database_answers_503_and_recovers() {
         assert_eq!(reply.header("retry-after"), Some("5"));
     }
 
-    sqlx::query(&set_connections(true))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    allow_connections(&name, true).await;
     get_with_token(&app, "/users/me/", token)
         .await
         .assert(200, JOHNDOE, None);
@@ -402,21 +407,7 @@ async fn a_stale_view_of_ended_sessions_fails_closed() {
         .await
         .assert(200, r#"{"status":"ok"}"#, None);
 
-    let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", postgres_server()))
-        .await
-        .unwrap();
-    let set_connections =
-        |allowed: bool| format!("ALTER DATABASE {name} ALLOW_CONNECTIONS {allowed}");
-    sqlx::query(&set_connections(false))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    sqlx::query(&format!(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-    ))
-    .execute(&mut admin)
-    .await
-    .unwrap();
+    allow_connections(&name, false).await;
     assert!(state.sessions.sync().await.is_err());
     tokio::time::sleep(Duration::from_millis(400)).await;
     let unavailable = r#"{"detail":"Service temporarily unavailable"}"#;
@@ -429,10 +420,7 @@ async fn a_stale_view_of_ended_sessions_fails_closed() {
         assert_eq!(reply.header("retry-after"), Some("5"));
     }
 
-    sqlx::query(&set_connections(true))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    allow_connections(&name, true).await;
     state.sessions.sync().await.unwrap();
     get(&app, "/ready", None)
         .await
