@@ -14,6 +14,7 @@ pub mod commands;
 pub mod config;
 pub mod http;
 pub mod metrics;
+pub mod model;
 pub mod per_address;
 pub mod server;
 pub mod startup;

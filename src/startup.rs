@@ -9,12 +9,11 @@ use tokio::net::TcpListener;
 
 use crate::auth::hash_pool::HashPool;
 use crate::auth::token::{KeyError, TokenKeys};
+use crate::auth::users_file::UsersFileError;
 use crate::config::ServeArgs;
 use crate::state::AppState;
 use crate::store::sql::{Database, OpenError, is_postgres};
-use crate::store::{
-    InMemorySessionStore, InMemoryUserStore, StoreError, UserStore, UsersFileError,
-};
+use crate::store::{InMemorySessionStore, InMemoryUserStore, StoreError, UserStore};
 
 /// A setting that parses but cannot be used; passflow refuses to start (exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +102,7 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
             }
             // Ends logged before this process started must be known before it serves.
             state
+                .auth
                 .sessions
                 .sync()
                 .await
@@ -127,8 +127,8 @@ const SYNC_EVERY: Duration = Duration::from_millis(500);
 /// match any more are dropped every [`PRUNE_EVERY`]) and replays the ends logged elsewhere
 /// every [`SYNC_EVERY`]. A failing store is logged and retried; requests meanwhile get 503s.
 fn spawn_session_upkeep(state: &AppState) {
-    let sessions = Arc::clone(&state.sessions);
-    let clock = state.clock.clone();
+    let sessions = Arc::clone(&state.auth.sessions);
+    let clock = state.auth.clock.clone();
     tokio::spawn(async move {
         let mut sync = tokio::time::interval(SYNC_EVERY);
         let mut prune = tokio::time::interval(PRUNE_EVERY);

@@ -1,11 +1,12 @@
-//! What every request can reach: the user and session stores, the token keys, the hash pool, the login
-//! throttle and admission, and the proxies whose `X-Forwarded-For` is believed.
+//! What every request can reach: the domain's [`Auth`] context, and what only HTTP needs on
+//! top of it (admission to `/token`, and the proxies whose `X-Forwarded-For` is believed).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use ipnet::IpNet;
 
+use crate::auth::Auth;
 use crate::auth::hash_pool::HashPool;
 use crate::auth::revocation::Revocations;
 use crate::auth::session::{SessionSettings, Sessions};
@@ -43,17 +44,10 @@ impl Default for AdmissionSettings {
 
 #[derive(Clone)]
 pub struct AppState {
-    pub users: Arc<dyn UserStore>,
-    pub sessions: Arc<Sessions>,
-    pub tokens: Arc<TokenKeys>,
-    pub hasher: HashPool,
-    pub throttle: Arc<LoginThrottle>,
-    /// The throttle every server on a shared database counts in, beside its own.
-    pub shared_throttle: Option<Arc<SharedThrottle>>,
+    pub auth: Auth,
     pub login_admission: Arc<PerAddressLimit>,
     pub refusal_hold: Duration,
     pub trusted_proxies: Arc<[IpNet]>,
-    pub clock: Clock,
 }
 
 impl AppState {
@@ -67,53 +61,55 @@ impl AppState {
             SessionSettings::default(),
         );
         Self {
-            users: Arc::new(users),
-            sessions,
-            tokens: Arc::new(tokens),
-            hasher,
-            throttle: Arc::new(LoginThrottle::new(ThrottleSettings::default())),
-            shared_throttle: None,
+            auth: Auth {
+                users: Arc::new(users),
+                sessions,
+                tokens: Arc::new(tokens),
+                hasher,
+                throttle: Arc::new(LoginThrottle::new(ThrottleSettings::default())),
+                shared_throttle: None,
+                clock: Clock::system(),
+            },
             login_admission: PerAddressLimit::new(admission.per_address),
             refusal_hold: admission.refusal_hold,
             trusted_proxies: Arc::from([]),
-            clock: Clock::system(),
         }
     }
 
     /// Users from a store shared with something else (a database that also holds sessions).
-    pub fn with_users(self, users: Arc<dyn UserStore>) -> Self {
-        Self { users, ..self }
+    pub fn with_users(mut self, users: Arc<dyn UserStore>) -> Self {
+        self.auth.users = users;
+        self
     }
 
-    pub fn with_sessions(self, store: Arc<dyn SessionStore>, settings: SessionSettings) -> Self {
-        Self {
-            sessions: sessions(&self.tokens, store, settings),
-            ..self
-        }
+    pub fn with_sessions(
+        mut self,
+        store: Arc<dyn SessionStore>,
+        settings: SessionSettings,
+    ) -> Self {
+        self.auth.sessions = sessions(&self.auth.tokens, store, settings);
+        self
     }
 
-    pub fn with_clock(self, clock: Clock) -> Self {
-        Self { clock, ..self }
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.auth.clock = clock;
+        self
     }
 
-    pub fn with_throttle(self, settings: ThrottleSettings) -> Self {
-        Self {
-            throttle: Arc::new(LoginThrottle::new(settings)),
-            ..self
-        }
+    pub fn with_throttle(mut self, settings: ThrottleSettings) -> Self {
+        self.auth.throttle = Arc::new(LoginThrottle::new(settings));
+        self
     }
 
     /// Counts failed logins in `store` too, with the same limits as this server's own
     /// throttle, so that every server sharing the store shares one budget.
     pub fn with_shared_throttle(
-        self,
+        mut self,
         store: Arc<dyn ThrottleStore>,
         settings: ThrottleSettings,
     ) -> Self {
-        Self {
-            shared_throttle: Some(SharedThrottle::new(store, settings)),
-            ..self
-        }
+        self.auth.shared_throttle = Some(SharedThrottle::new(store, settings));
+        self
     }
 
     pub fn with_admission(self, settings: AdmissionSettings) -> Self {

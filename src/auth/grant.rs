@@ -3,10 +3,11 @@
 
 use std::sync::Arc;
 
-use crate::auth::scopes::ScopeSet;
+use crate::auth::Auth;
 use crate::auth::session::RefreshToken;
-use crate::auth::token::{AccessToken, SessionBound, UnixTime};
-use crate::state::AppState;
+use crate::auth::token::{AccessToken, SessionBound};
+use crate::model::scopes::ScopeSet;
+use crate::model::time::UnixTime;
 use crate::store::UserRecord;
 use crate::store::session::SessionRecord;
 
@@ -23,7 +24,7 @@ pub struct Grant {
 /// Mints the access token for `session`: its `sid`, and an `exp` no later than the
 /// session's deadline.
 pub(crate) fn issue_grant(
-    state: &AppState,
+    auth: &Auth,
     user: Arc<UserRecord>,
     session: &SessionRecord,
     scope: ScopeSet,
@@ -32,11 +33,10 @@ pub(crate) fn issue_grant(
 ) -> Result<Grant, jsonwebtoken::errors::Error> {
     let bound = SessionBound {
         id: &session.id,
-        ends_at: state.sessions.deadline(session),
+        ends_at: auth.sessions.deadline(session),
     };
     let access_token =
-        state
-            .tokens
+        auth.tokens
             .create_access_token_at(user.username(), &scope, Some(bound), now)?;
     Ok(Grant {
         user,

@@ -5,12 +5,12 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::auth::Auth;
 use crate::auth::grant::{Grant, issue_grant};
 use crate::auth::hash_pool::Saturated;
 use crate::auth::password::Verification;
-use crate::auth::scopes::{Scope, ScopeSet, UnknownScope};
 use crate::auth::shared_throttle::{Refused, attempt_shared};
-use crate::state::AppState;
+use crate::model::scopes::{Scope, ScopeSet, UnknownScope};
 use crate::store::{StoreError, UserRecord};
 
 /// A password-grant login as the domain sees it.
@@ -65,8 +65,8 @@ impl From<jsonwebtoken::errors::Error> for LoginError {
 /// Every attempt takes a throttle cell before any hashing, so guessing costs the attacker,
 /// not the server. A wrong password keeps the cell; a right one clears the count; anything
 /// else (busy, a store failure, a cancelled request) refunds it as if it never happened.
-pub async fn login(state: &AppState, request: LoginRequest<'_>) -> Result<Grant, LoginError> {
-    let outcome = attempt_login(state, request).await;
+pub async fn login(auth: &Auth, request: LoginRequest<'_>) -> Result<Grant, LoginError> {
+    let outcome = attempt_login(auth, request).await;
     crate::metrics::login(match &outcome {
         Ok(_) => "success",
         Err(LoginError::IncorrectCredentials) => "failure",
@@ -78,18 +78,18 @@ pub async fn login(state: &AppState, request: LoginRequest<'_>) -> Result<Grant,
     outcome
 }
 
-async fn attempt_login(state: &AppState, request: LoginRequest<'_>) -> Result<Grant, LoginError> {
-    let attempt = state
+async fn attempt_login(auth: &Auth, request: LoginRequest<'_>) -> Result<Grant, LoginError> {
+    let attempt = auth
         .throttle
         .attempt(request.client, request.username)
         .map_err(|retry_after| LoginError::Throttled { retry_after })?;
     let shared = attempt_shared(
-        state.shared_throttle.as_ref(),
+        auth.shared_throttle.as_ref(),
         request.client,
         request.username,
     )
     .await?;
-    let user = match authenticate_user(state, request.username, request.password).await {
+    let user = match authenticate_user(auth, request.username, request.password).await {
         Ok(user) => user,
         Err(LoginError::IncorrectCredentials) => {
             attempt.failed();
@@ -105,10 +105,10 @@ async fn attempt_login(state: &AppState, request: LoginRequest<'_>) -> Result<Gr
         shared.succeeded().await?;
     }
     let scope = grant_scopes(request.scope, &user)?;
-    let now = state.clock.now();
-    let (session, refresh_token) = state.sessions.start(user.username(), &scope, now).await?;
+    let now = auth.clock.now();
+    let (session, refresh_token) = auth.sessions.start(user.username(), &scope, now).await?;
     Ok(issue_grant(
-        state,
+        auth,
         user,
         &session,
         scope,
@@ -121,24 +121,22 @@ async fn attempt_login(state: &AppState, request: LoginRequest<'_>) -> Result<Gr
 /// after the same amount of hashing. A correct password on an outdated hash (bcrypt, or
 /// weaker argon2) stores a fresh argon2id hash in its place.
 pub async fn authenticate_user(
-    state: &AppState,
+    auth: &Auth,
     username: &str,
     password: String,
 ) -> Result<Arc<UserRecord>, LoginError> {
     // Never a cached copy: a password changed or a user disabled a moment ago counts now.
-    let user = state.users.get_user_fresh(username).await?;
+    let user = auth.users.get_user_fresh(username).await?;
     let stored_hash = user.as_ref().map(|user| user.hashed_password.clone());
-    let Verification::Match { rehashed } = state
-        .hasher
-        .verify_and_update(password, stored_hash)
-        .await?
+    let Verification::Match { rehashed } =
+        auth.hasher.verify_and_update(password, stored_hash).await?
     else {
         return Err(LoginError::IncorrectCredentials);
     };
     let user = user.ok_or(LoginError::IncorrectCredentials)?;
     if let Some(new_hash) = rehashed {
         // A failed upgrade must not fail the login: the old hash still verifies.
-        let upgrade = state
+        let upgrade = auth
             .users
             .update_password_hash(username, &user.hashed_password, new_hash);
         match upgrade.await {

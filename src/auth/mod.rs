@@ -2,18 +2,20 @@
 //! the login and refresh use cases that tie them together. Nothing here knows HTTP; `http/` maps these errors to
 //! responses.
 
+pub mod context;
 pub mod grant;
 pub mod hash_pool;
 pub mod login;
 pub mod password;
 pub mod refresh;
 pub mod revocation;
-pub mod scopes;
 pub mod session;
 pub mod shared_throttle;
 pub mod throttle;
 pub mod token;
+pub mod users_file;
 
+pub use context::Auth;
 pub use grant::Grant;
 pub use login::{LoginError, LoginRequest, authenticate_user, grant_scopes, login};
 pub use refresh::{RefreshError, RefreshRequest, refresh};

@@ -4,10 +4,10 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use crate::auth::Auth;
 use crate::auth::grant::{Grant, issue_grant};
-use crate::auth::scopes::{ScopeSet, UnknownScope};
 use crate::auth::session::{EndReason, RefreshRefused};
-use crate::state::AppState;
+use crate::model::scopes::{ScopeSet, UnknownScope};
 use crate::store::StoreError;
 
 /// A refresh-token grant as the domain sees it.
@@ -41,21 +41,21 @@ pub enum RefreshError {
 
 /// Redeems a refresh token. Failures take a throttle cell from the client address, as
 /// failed logins do; a store or encoding failure refunds it.
-pub async fn refresh(state: &AppState, request: RefreshRequest<'_>) -> Result<Grant, RefreshError> {
-    let attempt = match state.throttle.refresh_attempt(request.client) {
+pub async fn refresh(auth: &Auth, request: RefreshRequest<'_>) -> Result<Grant, RefreshError> {
+    let attempt = match auth.throttle.refresh_attempt(request.client) {
         Ok(attempt) => attempt,
         Err(retry_after) => {
             crate::metrics::refresh("throttled");
             return Err(RefreshError::Throttled { retry_after });
         }
     };
-    if let Some(shared) = &state.shared_throttle
+    if let Some(shared) = &auth.shared_throttle
         && let Err(retry_after) = shared.check_address(request.client)
     {
         crate::metrics::refresh("throttled");
         return Err(RefreshError::Throttled { retry_after });
     }
-    let outcome = redeem(state, &request).await;
+    let outcome = redeem(auth, &request).await;
     let label = match &outcome {
         Ok(_) => "success",
         Err(RefreshError::Throttled { .. }) => "throttled",
@@ -70,7 +70,7 @@ pub async fn refresh(state: &AppState, request: RefreshRequest<'_>) -> Result<Gr
         Err(_) => {
             attempt.failed();
             // Counting it must not change the answer: a store failure here is only logged.
-            if let Some(shared) = &state.shared_throttle
+            if let Some(shared) = &auth.shared_throttle
                 && let Err(err) = shared.charge_failure(request.client).await
             {
                 tracing::warn!(%err, "counting a failed refresh in the shared throttle failed");
@@ -80,18 +80,17 @@ pub async fn refresh(state: &AppState, request: RefreshRequest<'_>) -> Result<Gr
     outcome
 }
 
-async fn redeem(state: &AppState, request: &RefreshRequest<'_>) -> Result<Grant, RefreshError> {
-    let now = state.clock.now();
+async fn redeem(auth: &Auth, request: &RefreshRequest<'_>) -> Result<Grant, RefreshError> {
+    let now = auth.clock.now();
     // A rotation lost to a concurrent refresh of the same token redeems again, which then
     // finds the token used: of concurrent refreshes exactly one succeeds.
     loop {
-        let redeemable = state.sessions.redeem(request.refresh_token, now).await??;
+        let redeemable = auth.sessions.redeem(request.refresh_token, now).await??;
         let session = &redeemable.session;
-        let user = match state.users.get_user_fresh(&session.username).await? {
+        let user = match auth.users.get_user_fresh(&session.username).await? {
             Some(user) if !user.profile.disabled => user,
             _ => {
-                state
-                    .sessions
+                auth.sessions
                     .end(&session.id, now, EndReason::UserDisabled)
                     .await?;
                 return Err(RefreshError::UserDisabled);
@@ -102,9 +101,9 @@ async fn redeem(state: &AppState, request: &RefreshRequest<'_>) -> Result<Grant,
             .iter()
             .filter(|scope| user.scopes.contains(*scope))
             .collect();
-        if let Some((session, refresh_token)) = state.sessions.rotate(&redeemable, now).await? {
+        if let Some((session, refresh_token)) = auth.sessions.rotate(&redeemable, now).await? {
             return Ok(issue_grant(
-                state,
+                auth,
                 user,
                 &session,
                 scope,

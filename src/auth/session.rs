@@ -15,8 +15,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest as _, Sha256};
 
 use crate::auth::revocation::Revocations;
-use crate::auth::scopes::ScopeSet;
-use crate::auth::token::UnixTime;
+use crate::model::scopes::ScopeSet;
+use crate::model::time::UnixTime;
 use crate::store::StoreError;
 use crate::store::session::{Digest, SessionRecord, SessionStore, StoredSession};
 

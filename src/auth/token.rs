@@ -9,7 +9,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use quick_cache::sync::Cache;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::scopes::{ScopeSet, deserialize_claim};
+use crate::model::scopes::{ScopeSet, deserialize_claim};
+use crate::model::time::{UnixTime, now};
 
 /// Shortest `SECRET_KEY` accepted: HS256 keys shorter than the hash output (32 bytes) are
 /// weaker than the algorithm, and RFC 7518 §3.2 requires at least that much.
@@ -94,14 +95,6 @@ impl TokenSettings {
             audience: None,
         }
     }
-}
-
-/// Seconds since the Unix epoch, the unit of every JWT time claim.
-pub type UnixTime = u64;
-
-/// The current [`UnixTime`].
-pub fn now() -> UnixTime {
-    jsonwebtoken::get_current_timestamp()
 }
 
 /// What passflow writes into a token.

@@ -9,11 +9,12 @@ use serde_json::json;
 
 use super::{error_chain, read_password};
 use crate::auth::password::hash_password;
-use crate::auth::scopes::ScopeSet;
-use crate::auth::token::now;
+use crate::auth::users_file::read_users_file;
 use crate::config::{DatabaseArgs, UsersArgs, UsersCommand};
+use crate::model::scopes::ScopeSet;
+use crate::model::time::now;
 use crate::store::sql::{AdminError, Database};
-use crate::store::{User, UserRecord, read_users_file};
+use crate::store::{User, UserRecord};
 
 /// A failed command: its exit code and one line for stderr.
 struct Failure(ExitCode, String);

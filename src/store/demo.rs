@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::{User, UserRecord};
-use crate::auth::scopes::ScopeSet;
+use crate::model::scopes::ScopeSet;
 
 /// johndoe's hash from the tutorial (pwdlib argon2id) for the password `secret`.
 pub const JOHNDOE_HASH: &str = "$argon2id$v=19$m=65536,t=3,p=4$wagCPXjifgvUFBzq4hqe3w$CYaIb8sB+wtD+Vu/P4uod1+Qof8h+1g7bbDlBID48Rc";

@@ -6,7 +6,6 @@ mod memory;
 pub mod session;
 pub mod sql;
 pub mod throttle;
-mod users_file;
 
 use std::sync::Arc;
 
@@ -14,10 +13,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::scopes::ScopeSet;
+use crate::model::scopes::ScopeSet;
 
 pub use memory::{InMemorySessionStore, InMemoryUserStore};
-pub use users_file::{UsersFileError, read_users_file};
 
 /// What `/users/me/` returns: the tutorial's `User` model, never the hash.
 /// Field order is the JSON key order FastAPI clients see.

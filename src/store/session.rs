@@ -7,8 +7,8 @@
 use async_trait::async_trait;
 
 use super::StoreError;
-use crate::auth::scopes::ScopeSet;
-use crate::auth::token::UnixTime;
+use crate::model::scopes::ScopeSet;
+use crate::model::time::UnixTime;
 
 /// A SHA-256 digest, as stored in place of a secret.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use axum::Router;
 use passflow::AppState;
-use passflow::auth::scopes::{Scope, ScopeSet};
 use passflow::auth::session::SessionSettings;
+use passflow::model::scopes::{Scope, ScopeSet};
 use passflow::router;
 use passflow::store::sql::{AdminError, Database, OpenError};
 use passflow::store::{InMemoryUserStore, UserRecord, UserStore, demo};
@@ -92,7 +92,7 @@ async fn state_on(database: &Arc<Database>, sessions: SessionSettings) -> AppSta
     let state = state_with(settings(), InMemoryUserStore::default())
         .with_users(Arc::clone(database) as Arc<dyn UserStore>)
         .with_sessions(Arc::clone(database) as _, sessions);
-    state.sessions.sync().await.unwrap();
+    state.auth.sessions.sync().await.unwrap();
     state
 }
 
@@ -254,7 +254,7 @@ async fn an_end_on_one_server_reaches_the_others(db: TestDb) {
         .unwrap();
     assert_eq!(send(&app_one, logout).await.status, 204);
     // What the upkeep task does every 500 ms.
-    state_other.sessions.sync().await.unwrap();
+    state_other.auth.sessions.sync().await.unwrap();
     get_with_token(&app_other, "/users/me/", token)
         .await
         .assert(
@@ -266,10 +266,10 @@ async fn an_end_on_one_server_reaches_the_others(db: TestDb) {
     // The `users` command disabling a user ends their sessions everywhere.
     let second = pair(&app_one).await;
     other
-        .set_disabled("johndoe", true, passflow::auth::token::now())
+        .set_disabled("johndoe", true, passflow::model::time::now())
         .await
         .unwrap();
-    state_one.sessions.sync().await.unwrap();
+    state_one.auth.sessions.sync().await.unwrap();
     get_with_token(
         &app_one,
         "/status/",
@@ -408,7 +408,7 @@ async fn a_stale_view_of_ended_sessions_fails_closed() {
         .assert(200, r#"{"status":"ok"}"#, None);
 
     allow_connections(&name, false).await;
-    assert!(state.sessions.sync().await.is_err());
+    assert!(state.auth.sessions.sync().await.is_err());
     tokio::time::sleep(Duration::from_millis(400)).await;
     let unavailable = r#"{"detail":"Service temporarily unavailable"}"#;
     for reply in [
@@ -421,7 +421,7 @@ async fn a_stale_view_of_ended_sessions_fails_closed() {
     }
 
     allow_connections(&name, true).await;
-    state.sessions.sync().await.unwrap();
+    state.auth.sessions.sync().await.unwrap();
     get(&app, "/ready", None)
         .await
         .assert(200, r#"{"status":"ok"}"#, None);

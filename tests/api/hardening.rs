@@ -51,16 +51,14 @@ fn throttled_app(per_user: u32, per_ip: u32) -> (Router, Arc<CountingStore>) {
         inner: InMemoryUserStore::demo(),
         lookups: AtomicUsize::new(0),
     });
-    let state = AppState {
-        users: store.clone(),
-        ..state_with(settings(), InMemoryUserStore::default())
-    }
-    .with_throttle(ThrottleSettings {
-        per_user,
-        per_ip,
-        window: Duration::from_secs(900),
-    })
-    .with_trusted_proxies(["10.0.0.0/8".parse().unwrap()]);
+    let state = state_with(settings(), InMemoryUserStore::default())
+        .with_users(store.clone())
+        .with_throttle(ThrottleSettings {
+            per_user,
+            per_ip,
+            window: Duration::from_secs(900),
+        })
+        .with_trusted_proxies(["10.0.0.0/8".parse().unwrap()]);
     (router(state), store)
 }
 

@@ -12,6 +12,7 @@ mod database;
 mod floods;
 mod fuzz_corpus;
 mod hardening;
+mod layering;
 mod login;
 mod openapi;
 mod properties;

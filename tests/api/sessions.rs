@@ -341,10 +341,7 @@ async fn a_deleted_user_cannot_refresh() {
         users: InMemoryUserStore::demo(),
         deleted: Default::default(),
     });
-    let state = passflow::AppState {
-        users: store.clone() as Arc<dyn UserStore>,
-        ..state_with(settings(), InMemoryUserStore::demo())
-    };
+    let state = state_with(settings(), InMemoryUserStore::demo()).with_users(store.clone());
     let app = router(state);
     let pair = login_pair(&app, "johndoe", "secret").await;
     store.deleted.lock().unwrap().push("johndoe".into());

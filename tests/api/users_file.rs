@@ -126,10 +126,8 @@ fn unknown_scopes_and_wrong_shapes_are_refused() {
 #[tokio::test]
 async fn a_bcrypt_user_is_upgraded_to_argon2id_on_login_and_still_logs_in() {
     let store = Arc::new(InMemoryUserStore::demo());
-    let app = router(passflow::AppState {
-        users: store.clone(),
-        ..state_with(settings(), InMemoryUserStore::default())
-    });
+    let app =
+        router(state_with(settings(), InMemoryUserStore::default()).with_users(store.clone()));
     let before = store.get_user("stanley").await.unwrap().unwrap();
     assert_eq!(before.hashed_password, STANLEY_BCRYPT);
 
@@ -159,10 +157,8 @@ async fn a_bcrypt_user_is_upgraded_to_argon2id_on_login_and_still_logs_in() {
 #[tokio::test]
 async fn current_argon2id_hashes_are_not_rewritten() {
     let store = Arc::new(InMemoryUserStore::demo());
-    let app = router(passflow::AppState {
-        users: store.clone(),
-        ..state_with(settings(), InMemoryUserStore::default())
-    });
+    let app =
+        router(state_with(settings(), InMemoryUserStore::default()).with_users(store.clone()));
     let before = store.get_user("johndoe").await.unwrap().unwrap();
     login(&app, "johndoe", "secret").await;
     let after = store.get_user("johndoe").await.unwrap().unwrap();

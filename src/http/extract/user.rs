@@ -10,9 +10,9 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use super::BearerToken;
-use crate::auth::scopes::{AnyScope, RequiredScopes, Scope};
 use crate::auth::token::Claims;
 use crate::http::error::ApiError;
+use crate::model::scopes::{AnyScope, RequiredScopes, Scope};
 use crate::state::AppState;
 use crate::store::UserRecord;
 
@@ -34,8 +34,9 @@ impl<R: RequiredScopes> FromRequestParts<AppState> for CurrentUser<R> {
     ) -> Result<Self, Self::Rejection> {
         let BearerToken(token) = BearerToken::from_request_parts(parts, state).await?;
         let claims = state
+            .auth
             .tokens
-            .decode_at(&token, state.clock.now())
+            .decode_at(&token, state.auth.clock.now())
             .map_err(|err| {
                 tracing::debug!(%err, "token refused");
                 ApiError::InvalidToken
@@ -43,11 +44,12 @@ impl<R: RequiredScopes> FromRequestParts<AppState> for CurrentUser<R> {
         // Signature and times hold, but the session may have ended since (logout,
         // revocation, reuse of its refresh token): ASVS V7.4.1. With a shared store, only
         // while this process's view of ended sessions is recent.
-        state.sessions.check_view()?;
-        if state.sessions.revocations().refuses(&claims) {
+        state.auth.sessions.check_view()?;
+        if state.auth.sessions.revocations().refuses(&claims) {
             return Err(ApiError::InvalidToken);
         }
         let user = state
+            .auth
             .users
             .get_user(&claims.sub)
             .await?

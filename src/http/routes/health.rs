@@ -40,6 +40,6 @@ pub(crate) async fn method_not_allowed() -> ApiError {
     ),
 )]
 pub(crate) async fn ready(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
-    state.sessions.check_view()?;
+    state.auth.sessions.check_view()?;
     Ok(Json(OK))
 }

@@ -9,11 +9,11 @@ use axum::http::StatusCode;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::scopes::MeScope;
 use crate::auth::session::EndReason;
-use crate::auth::token::UnixTime;
 use crate::http::error::{ApiError, OAuthError, OAuthErrorBody};
 use crate::http::extract::{ActiveUser, CurrentUser, form_fields};
+use crate::model::scopes::MeScope;
+use crate::model::time::UnixTime;
 use crate::state::AppState;
 use crate::store::session::SessionRecord;
 
@@ -33,8 +33,8 @@ pub(crate) async fn logout(
     State(state): State<AppState>,
 ) -> Result<StatusCode, ApiError> {
     if let Some(sid) = &user.claims.sid {
-        let now = state.clock.now();
-        state.sessions.end(sid, now, EndReason::Logout).await?;
+        let now = state.auth.clock.now();
+        state.auth.sessions.end(sid, now, EndReason::Logout).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -54,8 +54,9 @@ pub(crate) async fn logout_all(
     State(state): State<AppState>,
 ) -> Result<StatusCode, ApiError> {
     state
+        .auth
         .sessions
-        .end_all(user.username(), state.clock.now())
+        .end_all(user.username(), state.auth.clock.now())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -108,18 +109,23 @@ pub(crate) async fn revoke(
     State(state): State<AppState>,
     request: RevocationRequest,
 ) -> Result<StatusCode, ApiError> {
-    let now = state.clock.now();
+    let now = state.auth.clock.now();
     // The hint is not needed: access tokens are JWTs and refresh tokens are not, so each
     // kind is recognised by trying it (RFC 7009 §2.1 allows extending the search).
     let _ = request.token_type_hint;
-    match state.tokens.decode_at(&request.token, now) {
+    match state.auth.tokens.decode_at(&request.token, now) {
         Ok(claims) => {
             if let Some(sid) = &claims.sid {
-                state.sessions.end(sid, now, EndReason::Revoked).await?;
+                state
+                    .auth
+                    .sessions
+                    .end(sid, now, EndReason::Revoked)
+                    .await?;
             }
         }
         Err(_) => {
             state
+                .auth
                 .sessions
                 .revoke_refresh_token(&request.token, now)
                 .await?;
@@ -164,15 +170,16 @@ pub(crate) async fn read_own_sessions(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<SessionView>>, ApiError> {
     let sessions = state
+        .auth
         .sessions
-        .list(user.username(), state.clock.now())
+        .list(user.username(), state.auth.clock.now())
         .await?;
     let current = user.claims.sid.as_deref();
     let view = |session: SessionRecord| SessionView {
         current: current == Some(session.id.as_str()),
         created_at: rfc3339(session.created_at),
         last_used_at: rfc3339(session.last_used_at),
-        expires_at: rfc3339(state.sessions.deadline(&session)),
+        expires_at: rfc3339(state.auth.sessions.deadline(&session)),
         id: session.id,
     };
     Ok(Json(sessions.into_iter().map(view).collect()))
@@ -194,8 +201,13 @@ pub(crate) async fn delete_own_session(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let now = state.clock.now();
-    if state.sessions.end_own(user.username(), &id, now).await? {
+    let now = state.auth.clock.now();
+    if state
+        .auth
+        .sessions
+        .end_own(user.username(), &id, now)
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound)

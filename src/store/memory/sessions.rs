@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-use crate::auth::token::UnixTime;
+use crate::model::time::UnixTime;
 use crate::store::StoreError;
 use crate::store::session::{Digest, SessionRecord, SessionStore, StoredSession};
 

@@ -7,8 +7,8 @@ use sqlx::{Any, Transaction};
 use super::sessions::{end_where, log_end};
 use super::users::{USER_COLUMNS, user_from_row};
 use super::{Database, unavailable};
-use crate::auth::scopes::ScopeSet;
-use crate::auth::token::UnixTime;
+use crate::model::scopes::ScopeSet;
+use crate::model::time::UnixTime;
 use crate::store::{StoreError, UserRecord};
 
 #[derive(Debug, thiserror::Error)]

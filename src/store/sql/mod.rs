@@ -216,10 +216,10 @@ fn digest_of(bytes: Vec<u8>) -> Result<super::session::Digest, StoreError> {
 }
 
 /// Times are stored as BIGINT seconds since the epoch.
-fn to_db(time: crate::auth::token::UnixTime) -> i64 {
+fn to_db(time: crate::model::time::UnixTime) -> i64 {
     i64::try_from(time).unwrap_or(i64::MAX)
 }
 
-fn from_db(time: i64) -> crate::auth::token::UnixTime {
+fn from_db(time: i64) -> crate::model::time::UnixTime {
     u64::try_from(time).unwrap_or_default()
 }

@@ -6,8 +6,8 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::{Database, ENDS_CHANNEL, digest_of, from_db, to_db, unavailable};
-use crate::auth::scopes::ScopeSet;
-use crate::auth::token::UnixTime;
+use crate::model::scopes::ScopeSet;
+use crate::model::time::UnixTime;
 use crate::store::StoreError;
 use crate::store::session::{Digest, SessionEnd, SessionRecord, SessionStore, StoredSession};
 

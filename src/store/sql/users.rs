@@ -8,7 +8,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Database, USER_CACHE_TTL, unavailable};
-use crate::auth::scopes::ScopeSet;
+use crate::model::scopes::ScopeSet;
 use crate::store::{StoreError, User, UserRecord, UserStore};
 
 /// `disabled` is read as an integer: sqlx's `Any` driver cannot decode SQLite's BOOLEAN.

@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::{InMemoryUserStore, User, UserRecord};
 use crate::auth::password::check_hash;
-use crate::auth::scopes::ScopeSet;
+use crate::model::scopes::ScopeSet;
+use crate::store::{InMemoryUserStore, User, UserRecord};
 
 /// Why a users file was refused at start-up.
 #[derive(Debug, thiserror::Error)]

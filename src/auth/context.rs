@@ -1,0 +1,25 @@
+//! What the use cases work with: the stores, keys, hash pool, throttles, sessions and clock.
+//! Nothing here is HTTP (client addresses arrive as arguments), so a command-line tool or a
+//! test drives the same login and refresh a route does.
+
+use std::sync::Arc;
+
+use crate::auth::hash_pool::HashPool;
+use crate::auth::session::Sessions;
+use crate::auth::shared_throttle::SharedThrottle;
+use crate::auth::throttle::LoginThrottle;
+use crate::auth::token::TokenKeys;
+use crate::clock::Clock;
+use crate::store::UserStore;
+
+#[derive(Clone)]
+pub struct Auth {
+    pub users: Arc<dyn UserStore>,
+    pub sessions: Arc<Sessions>,
+    pub tokens: Arc<TokenKeys>,
+    pub hasher: HashPool,
+    pub throttle: Arc<LoginThrottle>,
+    /// The throttle every server on a shared database counts in, beside its own.
+    pub shared_throttle: Option<Arc<SharedThrottle>>,
+    pub clock: Clock,
+}
