@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::auth::token::UnixTime;
+use crate::model::time::UnixTime;
 
 /// The system clock, or a manual one that only moves when told to.
 #[derive(Debug, Clone, Default)]

@@ -229,8 +229,8 @@ pub struct ServeArgs {
         default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..))]
     pub login_window_seconds: u64,
 
-    /// Logins one client address may have in flight (waiting for or running a hash); more
-    /// are answered 429.
+    /// Password logins one client address may have in flight (waiting for or running a
+    /// hash); more are answered 429. Refresh grants are not counted.
     #[arg(long, env = "LOGIN_CONCURRENCY_PER_IP", value_name = "LOGIN_CONCURRENCY_PER_IP",
         default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
     pub login_concurrency_per_ip: u16,

@@ -8,9 +8,9 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::auth::scopes::{Scope, ScopeSet};
 use crate::auth::session::StaleView;
 use crate::auth::{LoginError, RefreshError};
+use crate::model::scopes::{Scope, ScopeSet};
 use crate::store::StoreError;
 
 /// A cause kept for the log.

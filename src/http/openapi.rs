@@ -10,9 +10,9 @@ use utoipa::openapi::{Content, ObjectBuilder, Ref, header::HeaderBuilder, schema
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::UtoipaMethodRouter;
 
-use crate::auth::scopes::{RequiredScopes, Scope};
 use crate::http::error::{ErrorDetail, ValidationErrorBody, ValidationIssue};
 use crate::http::extract::{ActiveUser, CurrentUser};
+use crate::model::scopes::{RequiredScopes, Scope};
 use crate::state::AppState;
 
 /// The document `/openapi.json` serves.

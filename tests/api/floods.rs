@@ -72,3 +72,45 @@ async fn failed_logins_are_answered_no_sooner_than_the_hold() {
     assert_eq!(garbage.status, 422);
     assert!(started.elapsed() >= hold);
 }
+
+#[tokio::test]
+async fn refreshes_are_answered_while_the_address_holds_all_its_login_places() {
+    let state = AppState::new(
+        InMemoryUserStore::demo(),
+        TokenKeys::new(settings()),
+        HashPool::new(2, 32).unwrap(),
+    )
+    .with_admission(AdmissionSettings {
+        per_address: 2,
+        refusal_hold: Duration::ZERO,
+    });
+    let app = router(state.clone());
+    let pair = post_form(&app, &[("username", "johndoe"), ("password", "secret")]).await;
+    assert_eq!(pair.status, 200, "{}", pair.text());
+    // In-process requests all come from one address: take both of its places.
+    let address = std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+    let places = [
+        state.login_admission.acquire(address).unwrap(),
+        state.login_admission.acquire(address).unwrap(),
+    ];
+    post_form(&app, &[("username", "johndoe"), ("password", "secret")])
+        .await
+        .assert(429, IN_FLIGHT, None);
+    let mut refresh_token = pair.json()["refresh_token"].as_str().unwrap().to_owned();
+    for _ in 0..3 {
+        let reply = post_form(
+            &app,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &refresh_token),
+            ],
+        )
+        .await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        assert_eq!(reply.header("cache-control"), Some("no-store"));
+        refresh_token = reply.json()["refresh_token"].as_str().unwrap().to_owned();
+    }
+    drop(places);
+    let again = post_form(&app, &[("username", "johndoe"), ("password", "secret")]).await;
+    assert_eq!(again.status, 200, "{}", again.text());
+}

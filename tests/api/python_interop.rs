@@ -7,8 +7,8 @@ use std::process::Command;
 
 use crate::helpers::*;
 use passflow::auth::password::{hash_password, verify_password};
-use passflow::auth::scopes::ScopeSet;
 use passflow::auth::token::TokenKeys;
+use passflow::model::scopes::ScopeSet;
 
 const SCRIPT: &str = r#"
 import json, sys

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::helpers::*;
-use passflow::auth::scopes::Scope;
+use passflow::model::scopes::Scope;
 use passflow::router;
 use passflow::store::{InMemoryUserStore, User, UserRecord, demo};
 

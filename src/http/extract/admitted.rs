@@ -1,5 +1,7 @@
-//! Admission to `/token`: a place among the few logins one client address may have in flight,
-//! taken before the body is read.
+//! Admission to `/token`: who is asking, since when, and — for a password login only — a place
+//! among the few logins one client address may have in flight.
+
+use std::net::IpAddr;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -10,17 +12,23 @@ use crate::http::error::ApiError;
 use crate::per_address::AddressPermit;
 use crate::state::AppState;
 
-/// A login admitted for its client address (`LOGIN_CONCURRENCY_PER_IP`). Dropping it, when
-/// the answer is sent or the request is cancelled, gives the place back.
+/// A `/token` request's client address and the moment it arrived, from which its answer is
+/// held when it fails.
 #[derive(Debug)]
-pub struct AdmittedLogin {
-    permit: AddressPermit,
+pub struct TokenCaller {
+    client: IpAddr,
     /// When `refusal_hold` has passed since the request arrived.
     held_until: Instant,
 }
 
-impl FromRequestParts<AppState> for AdmittedLogin {
-    type Rejection = ApiError;
+/// A password login's place among its address's `LOGIN_CONCURRENCY_PER_IP`. Dropping it, when
+/// the answer is sent or the request is cancelled, gives the place back.
+#[derive(Debug)]
+#[must_use = "the place is given back when this is dropped"]
+pub struct AdmittedLogin(#[allow(dead_code)] AddressPermit);
+
+impl FromRequestParts<AppState> for TokenCaller {
+    type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
         parts: &mut Parts,
@@ -28,26 +36,30 @@ impl FromRequestParts<AppState> for AdmittedLogin {
     ) -> Result<Self, Self::Rejection> {
         let held_until = Instant::now() + state.refusal_hold;
         let Ok(ClientIp(client)) = ClientIp::from_request_parts(parts, state).await;
-        match state.login_admission.acquire(client) {
-            Ok(permit) => Ok(Self { permit, held_until }),
-            Err(_) => {
-                // Held like every refusal, so re-asking at once gains the client nothing.
-                tokio::time::sleep_until(held_until).await;
-                Err(ApiError::TooManyLoginsInFlight)
-            }
-        }
+        Ok(Self { client, held_until })
     }
 }
 
-impl AdmittedLogin {
-    /// The client address the login is counted against.
-    pub fn client(&self) -> std::net::IpAddr {
-        self.permit.address()
+impl TokenCaller {
+    /// The client address failures are counted against.
+    pub fn client(&self) -> IpAddr {
+        self.client
     }
 
-    /// Waits until `refusal_hold` has passed since the request arrived, keeping the place
-    /// taken. Refused and failed logins are answered no sooner, so a client that re-asks as
-    /// soon as it is answered gets at most one failure per place per `refusal_hold`.
+    /// Admits a password login. The cap shares the hashing threads fairly between addresses,
+    /// so it applies to what hashes: a refresh grant hashes nothing and never takes a place
+    /// (a gateway refreshing many users' sessions from one address is not a flood).
+    pub fn admit_login(&self, state: &AppState) -> Result<AdmittedLogin, ApiError> {
+        state
+            .login_admission
+            .acquire(self.client)
+            .map(AdmittedLogin)
+            .map_err(|_| ApiError::TooManyLoginsInFlight)
+    }
+
+    /// Waits until `refusal_hold` has passed since the request arrived. Refused and failed
+    /// requests are answered no sooner, so a client that re-asks as soon as it is answered
+    /// gets at most one failure per connection per `refusal_hold`.
     pub async fn hold(&self) {
         tokio::time::sleep_until(self.held_until).await;
     }

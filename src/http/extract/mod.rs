@@ -7,7 +7,7 @@ mod client_ip;
 mod form;
 mod user;
 
-pub use admitted::AdmittedLogin;
+pub use admitted::{AdmittedLogin, TokenCaller};
 pub use bearer::{BearerToken, MAX_TOKEN_LEN};
 pub use client_ip::ClientIp;
 pub use form::{OAuth2PasswordRequestForm, RefreshTokenForm, TokenRequest};

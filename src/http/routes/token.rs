@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use crate::auth::{Grant, LoginRequest, RefreshRequest, login, refresh};
 use crate::http::error::{ApiError, ErrorDetail, OAuthErrorBody, ValidationErrorBody};
 use crate::http::extract::{
-    AdmittedLogin, OAuth2PasswordRequestForm, RefreshTokenForm, TokenRequest, TokenRequestForm,
+    OAuth2PasswordRequestForm, RefreshTokenForm, TokenCaller, TokenRequest, TokenRequestForm,
 };
 use crate::state::AppState;
 
@@ -53,8 +53,9 @@ const NO_STORE: [(HeaderName, HeaderValue); 2] = [
 /// Log in with the OAuth2 password flow, or refresh a session, and get a bearer token.
 ///
 /// `grant_type=password` (or none) logs in with `username` and `password` and starts a
-/// session; `grant_type=refresh_token` trades the session's current `refresh_token` for a
-/// new pair. Failed and refused requests are answered no sooner than a second after they
+/// session; at most `LOGIN_CONCURRENCY_PER_IP` such logins per client address are in
+/// progress at once. `grant_type=refresh_token` trades the session's current
+/// `refresh_token` for a new pair, and is not capped that way. Failed and refused requests are answered no sooner than a second after they
 /// arrive.
 #[utoipa::path(
     post,
@@ -85,43 +86,44 @@ const NO_STORE: [(HeaderName, HeaderValue); 2] = [
 )]
 pub(crate) async fn login_for_access_token(
     State(state): State<AppState>,
-    admitted: AdmittedLogin,
+    caller: TokenCaller,
     form: Result<TokenRequest, ApiError>,
 ) -> Result<([(HeaderName, HeaderValue); 2], Json<Token>), ApiError> {
     let answer = match form {
-        Ok(TokenRequest::Password(form)) => password_grant(&state, &admitted, form).await,
-        Ok(TokenRequest::RefreshToken(form)) => refresh_grant(&state, &admitted, form).await,
+        Ok(TokenRequest::Password(form)) => password_grant(&state, &caller, form).await,
+        Ok(TokenRequest::RefreshToken(form)) => refresh_grant(&state, &caller, form).await,
         Err(err) => Err(err),
     };
     if answer.is_err() {
-        admitted.hold().await;
+        caller.hold().await;
     }
     answer.map(|grant| (NO_STORE, Json(grant.into())))
 }
 
 async fn password_grant(
     state: &AppState,
-    admitted: &AdmittedLogin,
+    caller: &TokenCaller,
     form: OAuth2PasswordRequestForm,
 ) -> Result<Grant, ApiError> {
+    let _place = caller.admit_login(state)?;
     let request = LoginRequest {
-        client: admitted.client(),
+        client: caller.client(),
         username: &form.username,
         password: form.password.clone(),
         scope: &form.scope,
     };
-    Ok(login(state, request).await?)
+    Ok(login(&state.auth, request).await?)
 }
 
 async fn refresh_grant(
     state: &AppState,
-    admitted: &AdmittedLogin,
+    caller: &TokenCaller,
     form: RefreshTokenForm,
 ) -> Result<Grant, ApiError> {
     let request = RefreshRequest {
-        client: admitted.client(),
+        client: caller.client(),
         refresh_token: &form.refresh_token,
         scope: &form.scope,
     };
-    Ok(refresh(state, request).await?)
+    Ok(refresh(&state.auth, request).await?)
 }

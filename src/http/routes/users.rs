@@ -7,8 +7,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{OK, Status};
-use crate::auth::scopes::{AnyScope, ItemsScope, MeScope};
 use crate::http::extract::{ActiveUser, CurrentUser};
+use crate::model::scopes::{AnyScope, ItemsScope, MeScope};
 use crate::store::User;
 
 /// The current user's profile.
