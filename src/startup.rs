@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::auth::hash_pool::HashPool;
+use crate::auth::session::SYNC_EVERY;
 use crate::auth::token::{KeyError, TokenKeys};
 use crate::auth::users_file::UsersFileError;
 use crate::config::ServeArgs;
@@ -118,10 +119,6 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
 
 /// How often ended sessions and stale revocations are dropped.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
-
-/// How often the ends other processes logged are read: a session ended from another server
-/// or the `users` command is refused here within this.
-const SYNC_EVERY: Duration = Duration::from_millis(500);
 
 /// Keeps session memory bounded (sessions past their deadlines and revocations no token can
 /// match any more are dropped every [`PRUNE_EVERY`]) and replays the ends logged elsewhere

@@ -47,6 +47,15 @@ impl Default for SessionSettings {
     }
 }
 
+/// How often the ends other processes logged are read: a session ended from another server
+/// or the `users` command is refused here within this.
+pub const SYNC_EVERY: Duration = Duration::from_millis(500);
+
+/// The oldest view `/ready` accepts: two polls. A replica whose poll fails or hangs leaves a
+/// load balancer's rotation within a second, long before its token checks fail closed at
+/// [`SessionSettings::max_view_age`].
+pub const READY_VIEW_AGE: Duration = SYNC_EVERY.saturating_mul(2);
+
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
@@ -221,12 +230,27 @@ impl Sessions {
     /// Whether ends logged elsewhere are known here recently enough to be enforced. A store
     /// only this process can see logs nothing elsewhere: its view is always current.
     pub fn check_view(&self) -> Result<(), StaleView> {
+        self.check_view_age(self.settings.max_view_age)
+    }
+
+    /// What `/ready` reports: the store answered its last statement, and the view is no
+    /// older than [`READY_VIEW_AGE`] (or [`SessionSettings::max_view_age`] if that is
+    /// shorter). Stricter than [`Self::check_view`]: a replica stops taking traffic as soon
+    /// as it cannot serve it, not when its token checks begin to fail closed.
+    pub fn check_ready(&self) -> Result<(), StaleView> {
+        if self.store.is_shared() && !self.store.reachable() {
+            return Err(StaleView);
+        }
+        self.check_view_age(READY_VIEW_AGE.min(self.settings.max_view_age))
+    }
+
+    fn check_view_age(&self, max_age: Duration) -> Result<(), StaleView> {
         if !self.store.is_shared() {
             return Ok(());
         }
         let synced = self.synced.load(Ordering::Acquire);
         let age = self.elapsed_ms().saturating_sub(synced.saturating_sub(1));
-        if synced == 0 || age > millis(self.settings.max_view_age) {
+        if synced == 0 || age > millis(max_age) {
             return Err(StaleView);
         }
         Ok(())

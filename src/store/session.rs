@@ -87,6 +87,12 @@ pub trait SessionStore: Send + Sync + 'static {
         false
     }
 
+    /// `false` from a statement's failure until the next successful [`Self::ends_since`]: the
+    /// store is out of reach as far as this process can tell.
+    fn reachable(&self) -> bool {
+        true
+    }
+
     /// A receiver that changes as soon as another process logs an end, where the store can
     /// announce them; `None` where it cannot (then polling alone finds them).
     fn ends_notifications(&self) -> Option<tokio::sync::watch::Receiver<()>> {

@@ -214,35 +214,52 @@ async fn replicas_act_as_one_and_fail_closed_through_an_outage() {
         assert!(refused.headers().contains_key("retry-after"));
     }
 
-    // The database goes away: after 5 s of a stale view, token checks and /ready fail closed.
+    // The database goes away: /ready says so within a second (the next poll fails), before
+    // the token checks fail closed; while it is 503, so are the logins.
     proxy.cut();
+    let cut_at = Instant::now();
     for replica in &replicas {
-        until(
-            &client,
-            replica.url("/ready"),
-            None,
-            503,
-            Duration::from_secs(8),
-        )
-        .await;
+        let left = Duration::from_secs(1).saturating_sub(cut_at.elapsed());
+        until(&client, replica.url("/ready"), None, 503, left).await;
+    }
+    eprintln!(
+        "every replica's /ready answered 503 {:?} after the cut",
+        cut_at.elapsed()
+    );
+    for replica in &replicas {
         let reply = client.get(replica.url("/ready")).send().await.unwrap();
+        assert_eq!(reply.status(), 503);
         assert_eq!(reply.headers()["retry-after"], "5");
         assert_eq!(
             reply.text().await.unwrap(),
             r#"{"detail":"Service temporarily unavailable"}"#
         );
+        let login = login(&client, replica, "janedoe", "secret").await;
+        assert_eq!(login.status(), 503);
+        assert_eq!(login.headers()["retry-after"], "5");
     }
-    proxy.restore();
+    // Past the 5 s a view may age, token checks fail closed too, and /ready stays 503.
     for replica in &replicas {
         until(
             &client,
-            replica.url("/ready"),
-            None,
-            200,
-            Duration::from_secs(10),
+            replica.url("/users/me/"),
+            Some(&survivor),
+            503,
+            Duration::from_secs(8),
         )
         .await;
+        assert_eq!(status_of(&client, replica.url("/ready"), None).await, 503);
     }
+    proxy.restore();
+    let restored_at = Instant::now();
+    for replica in &replicas {
+        let left = Duration::from_secs(2).saturating_sub(restored_at.elapsed());
+        until(&client, replica.url("/ready"), None, 200, left).await;
+    }
+    eprintln!(
+        "every replica's /ready answered 200 {:?} after the restore",
+        restored_at.elapsed()
+    );
     assert_eq!(
         status_of(&client, a.url("/users/me/"), Some(&survivor)).await,
         200

@@ -27,8 +27,10 @@ pub(crate) async fn method_not_allowed() -> ApiError {
 }
 
 /// Readiness probe: 200 while this process can serve tokens correctly, 503 with
-/// `Retry-After` while its shared store is out of reach (its view of ended sessions is
-/// stale). What a load balancer or an orchestrator should route by; `/health` is liveness.
+/// `Retry-After` within a second of its shared store going out of reach (a failed statement
+/// or poll, or a view of ended sessions over a second old), 200 again at the first poll
+/// that succeeds. What a load balancer or an orchestrator should route by; `/health` is
+/// liveness.
 #[utoipa::path(
     get,
     path = "/ready",
@@ -40,6 +42,6 @@ pub(crate) async fn method_not_allowed() -> ApiError {
     ),
 )]
 pub(crate) async fn ready(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
-    state.auth.sessions.check_view()?;
+    state.auth.sessions.check_ready()?;
     Ok(Json(OK))
 }

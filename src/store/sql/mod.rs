@@ -9,6 +9,7 @@ mod users;
 
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use quick_cache::sync::Cache;
@@ -63,6 +64,9 @@ pub struct Database {
     /// For the LISTEN connection (PostgreSQL); never printed: it may hold a password.
     url: String,
     ends_notified: std::sync::OnceLock<tokio::sync::watch::Receiver<()>>,
+    /// A statement failed since the last successful read of the ends log: what `/ready`
+    /// reports, so a replica cut off from the database leaves rotation at its first failure.
+    pub(super) failing: AtomicBool,
 }
 
 /// The channel on which PostgreSQL announces logged session ends, so that other servers
@@ -119,6 +123,7 @@ impl Database {
             users: Cache::new(10_000),
             url,
             ends_notified: std::sync::OnceLock::new(),
+            failing: AtomicBool::new(false),
         })
     }
 
@@ -162,6 +167,18 @@ impl Database {
 
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// Maps a failed statement to [`StoreError::Unavailable`] and remembers the failure until
+    /// the next successful read of the ends log (which every replica polls).
+    fn failed(&self, err: sqlx::Error) -> StoreError {
+        self.failing.store(true, Ordering::Release);
+        unavailable(err)
+    }
+
+    /// Whether statements have succeeded since the last failure was seen.
+    fn reachable(&self) -> bool {
+        !self.failing.load(Ordering::Acquire)
     }
 
     pub async fn close(&self) {

@@ -5,6 +5,8 @@ use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
+use std::sync::atomic::Ordering;
+
 use super::{Database, ENDS_CHANNEL, digest_of, from_db, to_db, unavailable};
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
@@ -109,7 +111,7 @@ impl SessionStore for Database {
         .bind(session.current.0.to_vec())
         .execute(&self.pool)
         .await
-        .map_err(unavailable)?;
+        .map_err(|err| self.failed(err))?;
         Ok(())
     }
 
@@ -119,7 +121,7 @@ impl SessionStore for Database {
             .bind(family.0.to_vec())
             .fetch_optional(&self.pool)
             .await
-            .map_err(unavailable)?;
+            .map_err(|err| self.failed(err))?;
         row.as_ref().map(stored_from_row).transpose()
     }
 
@@ -142,7 +144,7 @@ impl SessionStore for Database {
         .bind(expected.0.to_vec())
         .execute(&self.pool)
         .await
-        .map_err(unavailable)?;
+        .map_err(|err| self.failed(err))?;
         Ok(rotated.rows_affected() == 1)
     }
 
@@ -152,14 +154,14 @@ impl SessionStore for Database {
             .bind(username)
             .fetch_all(&self.pool)
             .await
-            .map_err(unavailable)?;
+            .map_err(|err| self.failed(err))?;
         rows.iter().map(record_from_row).collect()
     }
 
     async fn end(&self, id: &str, now: UnixTime) -> Result<Option<SessionRecord>, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let mut tx = self.pool.begin().await.map_err(|err| self.failed(err))?;
         let ended = end_where(&mut tx, "id = $1", id, now).await?;
-        tx.commit().await.map_err(unavailable)?;
+        tx.commit().await.map_err(|err| self.failed(err))?;
         Ok(ended.into_iter().next())
     }
 
@@ -168,10 +170,10 @@ impl SessionStore for Database {
         username: &str,
         now: UnixTime,
     ) -> Result<Vec<SessionRecord>, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let mut tx = self.pool.begin().await.map_err(|err| self.failed(err))?;
         let ended = end_where(&mut tx, "username = $1", username, now).await?;
         log_end(&mut tx, None, username, now).await?;
-        tx.commit().await.map_err(unavailable)?;
+        tx.commit().await.map_err(|err| self.failed(err))?;
         Ok(ended)
     }
 
@@ -183,6 +185,10 @@ impl SessionStore for Database {
         Database::ends_notifications(self)
     }
 
+    fn reachable(&self) -> bool {
+        Database::reachable(self)
+    }
+
     async fn ends_since(&self, cursor: i64) -> Result<(Vec<SessionEnd>, i64), StoreError> {
         let rows = sqlx::query(
             "SELECT seq, session_id, username, ended_at FROM session_ends WHERE seq > $1 \
@@ -191,7 +197,7 @@ impl SessionStore for Database {
         .bind(cursor - ENDS_OVERLAP)
         .fetch_all(&self.pool)
         .await
-        .map_err(unavailable)?;
+        .map_err(|err| self.failed(err))?;
         let mut next = cursor;
         let mut ends = Vec::with_capacity(rows.len());
         for row in &rows {
@@ -202,6 +208,7 @@ impl SessionStore for Database {
                 ended_at: from_db(row.try_get("ended_at").map_err(unavailable)?),
             });
         }
+        self.failing.store(false, Ordering::Release);
         Ok((ends, next))
     }
 
@@ -217,19 +224,19 @@ impl SessionStore for Database {
                 .bind(to_db(idle_cutoff))
                 .execute(&self.pool)
                 .await
-                .map_err(unavailable)?;
+                .map_err(|err| self.failed(err))?;
         sqlx::query("DELETE FROM session_ends WHERE ended_at < $1")
             .bind(to_db(ends_before))
             .execute(&self.pool)
             .await
-            .map_err(unavailable)?;
+            .map_err(|err| self.failed(err))?;
         // The shared throttle's keys whose arrival time has passed are full buckets again:
         // dropping them changes nothing but the table's size.
         sqlx::query("DELETE FROM login_throttle WHERE tat < $1")
             .bind(to_db(now).saturating_mul(1000))
             .execute(&self.pool)
             .await
-            .map_err(unavailable)?;
+            .map_err(|err| self.failed(err))?;
         Ok(usize::try_from(pruned.rows_affected()).unwrap_or(usize::MAX))
     }
 }

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{Database, unavailable};
+use super::Database;
 use crate::store::StoreError;
 use crate::store::throttle::ThrottleStore;
 
@@ -29,7 +29,7 @@ impl ThrottleStore for Database {
         .bind(window)
         .execute(&self.pool)
         .await
-        .map_err(unavailable)?;
+        .map_err(|err| self.failed(err))?;
         if taken.rows_affected() == 1 {
             return Ok(Ok(()));
         }
@@ -37,7 +37,7 @@ impl ThrottleStore for Database {
             .bind(key)
             .fetch_optional(&self.pool)
             .await
-            .map_err(unavailable)?
+            .map_err(|err| self.failed(err))?
             .unwrap_or(now);
         Ok(Err((tat + cell - window - now).max(1)))
     }
@@ -48,7 +48,7 @@ impl ThrottleStore for Database {
             .bind(key)
             .execute(&self.pool)
             .await
-            .map_err(unavailable)?;
+            .map_err(|err| self.failed(err))?;
         Ok(())
     }
 
@@ -57,7 +57,7 @@ impl ThrottleStore for Database {
             .bind(key)
             .execute(&self.pool)
             .await
-            .map_err(unavailable)?;
+            .map_err(|err| self.failed(err))?;
         Ok(())
     }
 }

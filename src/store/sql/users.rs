@@ -40,7 +40,7 @@ impl Database {
             .bind(username)
             .fetch_optional(&self.pool)
             .await
-            .map_err(unavailable)?;
+            .map_err(|err| self.failed(err))?;
         let user = row.as_ref().map(user_from_row).transpose()?.map(Arc::new);
         self.users
             .insert(username.to_owned(), (user.clone(), Instant::now()));
@@ -84,7 +84,7 @@ impl UserStore for Database {
         .bind(old_hash)
         .execute(&self.pool)
         .await
-        .map_err(unavailable)?;
+        .map_err(|err| self.failed(err))?;
         self.forget_user(username);
         Ok(updated.rows_affected() == 1)
     }
