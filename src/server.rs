@@ -15,6 +15,9 @@ use ipnet::IpNet;
 use tokio::net::TcpListener;
 use tower::Service;
 
+use axum::response::IntoResponse;
+
+use crate::http::error::ApiError;
 use crate::per_address::PerAddressLimit;
 
 #[derive(Debug, Clone)]
@@ -27,7 +30,8 @@ pub struct ServerOptions {
     /// Time a client has to send a request's headers, and to start the next request on a
     /// kept-alive connection. Slow-loris clients are cut off after it.
     pub header_read_timeout: Duration,
-    /// Largest request head (line plus headers) accepted; larger ones get 431.
+    /// Largest request head (line plus headers) accepted; larger ones get
+    /// `431 {"detail": "Request Header Fields Too Large"}` and the connection is closed.
     pub max_header_bytes: usize,
     /// Longest graceful shutdown waits for in-flight requests.
     pub shutdown_grace: Duration,
@@ -45,6 +49,22 @@ impl Default for ServerOptions {
     }
 }
 
+/// How much larger than `max_header_bytes` hyper's read buffer is: heads up to this many
+/// times the limit are answered in JSON; beyond it, with hyper's empty 431.
+pub const HEAD_BUFFER_FACTOR: usize = 4;
+
+/// A request head's size on the wire, as HTTP/1.1 frames it: the request line, each
+/// `name: value` line, and the blank line that ends them.
+fn head_len<B>(request: &Request<B>) -> usize {
+    let line = request.method().as_str().len() + request.uri().to_string().len() + 12;
+    let fields: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    line + fields + 2
+}
+
 /// Accepts connections until `shutdown` resolves, then lets in-flight requests finish.
 pub async fn serve(
     listener: TcpListener,
@@ -52,16 +72,21 @@ pub async fn serve(
     options: ServerOptions,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    let max_head = options.max_header_bytes;
+    // hyper answers a head that overflows its buffer with a bare 431 of its own. Its buffer is
+    // kept larger than the limit, so that heads between the two reach the check below and get
+    // the JSON answer every other error has; only absurd ones meet hyper's.
+    let buffer = max_head.saturating_mul(HEAD_BUFFER_FACTOR).max(8192);
     let mut builder = Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(options.header_read_timeout)
-        .max_buf_size(options.max_header_bytes.max(8192));
+        .max_buf_size(buffer);
     builder
         .http2()
         .timer(TokioTimer::new())
-        .max_header_list_size(u32::try_from(options.max_header_bytes).unwrap_or(u32::MAX))
+        .max_header_list_size(u32::try_from(buffer).unwrap_or(u32::MAX))
         .keep_alive_interval(options.header_read_timeout)
         .keep_alive_timeout(options.header_read_timeout);
 
@@ -92,7 +117,14 @@ pub async fn serve(
         };
         let Ok(service) = make_service.call(peer).await;
         let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-            service.clone().call(request.map(axum::body::Body::new))
+            let oversized = head_len(&request) > max_head;
+            let mut service = service.clone();
+            async move {
+                if oversized {
+                    return Ok(ApiError::HeaderFieldsTooLarge.into_response());
+                }
+                service.call(request.map(axum::body::Body::new)).await
+            }
         });
         let connection = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), service)

@@ -43,6 +43,10 @@ pub enum ApiError {
     Validation(Vec<ValidationIssue>),
     #[error("Request body too large")]
     PayloadTooLarge,
+    /// The request line and headers are over `max_header_bytes` (RFC 6585 §5). The
+    /// connection is closed after the answer: what follows on it cannot be framed reliably.
+    #[error("Request Header Fields Too Large")]
+    HeaderFieldsTooLarge,
     #[error("Too many failed login attempts")]
     TooManyAttempts { retry_after_secs: u64 },
     /// The client address already has `LOGIN_CONCURRENCY_PER_IP` logins in flight.
@@ -135,6 +139,7 @@ impl ApiError {
             }
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::HeaderFieldsTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::TooManyAttempts { .. } | ApiError::TooManyLoginsInFlight => {
                 StatusCode::TOO_MANY_REQUESTS
             }
@@ -176,6 +181,9 @@ impl ApiError {
                     header::RETRY_AFTER,
                     HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS),
                 );
+            }
+            ApiError::HeaderFieldsTooLarge => {
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             _ => {}
         }

@@ -566,18 +566,57 @@ fn slow_and_idle_clients_are_cut_off() {
     );
 }
 
+/// Sends `GET /users/me/` with a bearer "token" of `len` bytes on a kept-alive connection and
+/// reads until the server closes it.
+fn get_with_long_header(server: &Server, len: usize) -> String {
+    let mut stream = raw(server);
+    let long = "a".repeat(len);
+    let request =
+        format!("GET /users/me/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {long}\r\n\r\n");
+    let _ = stream.write_all(request.as_bytes());
+    read_all(&mut stream)
+}
+
 #[test]
-fn oversized_headers_are_refused() {
+fn oversized_heads_get_a_json_431_and_the_connection_is_closed() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(passflow(dir.path()).env("SECRET_KEY", TUTORIAL_KEY));
+    // 33 KiB: just over the 32 KiB limit; 100 KiB: far over it, inside hyper's buffer.
+    for len in [33 * 1024, 100 * 1024] {
+        let reply = get_with_long_header(&server, len);
+        let (head, body) = reply.split_once("\r\n\r\n").unwrap();
+        let mut lines = head.lines();
+        assert_eq!(
+            lines.next(),
+            Some("HTTP/1.1 431 Request Header Fields Too Large")
+        );
+        let headers: Vec<&str> = lines.collect();
+        for expected in [
+            "content-type: application/json",
+            "connection: close",
+            "content-length: 44",
+        ] {
+            assert!(headers.contains(&expected), "{expected} in {headers:?}");
+        }
+        // read_all returned: the server closed the kept-alive connection after answering.
+        assert_eq!(body, r#"{"detail":"Request Header Fields Too Large"}"#);
+    }
+    // Under the limit the request is served (and the over-long token refused as usual).
     let mut stream = raw(&server);
-    let huge = "a".repeat(64 * 1024);
     let request = format!(
-        "GET /users/me/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {huge}\r\nConnection: close\r\n\r\n"
+        "GET /users/me/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+        "a".repeat(31 * 1024)
     );
-    let _ = stream.write_all(request.as_bytes());
+    stream.write_all(request.as_bytes()).unwrap();
     let reply = read_all(&mut stream);
-    assert!(reply.starts_with("HTTP/1.1 431"), "{reply}");
+    assert!(
+        reply.starts_with("HTTP/1.1 401 Unauthorized\r\n"),
+        "{reply}"
+    );
+    assert!(
+        reply.ends_with(r#"{"detail":"Could not validate credentials"}"#),
+        "{reply}"
+    );
 }
 
 #[tokio::test]
