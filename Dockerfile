@@ -24,10 +24,13 @@ COPY benches ./benches
 RUN touch src/main.rs src/lib.rs && cargo build --release --locked --bin passflow
 
 FROM debian:bookworm-slim
-RUN useradd --system --no-create-home --uid 10001 passflow \
- && mkdir /data && chown passflow /data
+# A numeric user (hadolint DL3066): the orchestrator can check runAsNonRoot without the
+# image's /etc/passwd (deploy/kubernetes.yaml sets runAsUser to the same 10001).
+RUN groupadd --system --gid 10001 passflow \
+ && useradd --system --no-create-home --uid 10001 --gid 10001 passflow \
+ && mkdir /data && chown 10001:10001 /data
 COPY --from=build /src/target/release/passflow /usr/local/bin/passflow
-USER passflow
+USER 10001:10001
 ENV HOST=0.0.0.0 PORT=8000
 EXPOSE 8000
 # The slim image has no curl: the binary asks its own /health.
