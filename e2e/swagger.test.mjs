@@ -139,3 +139,30 @@ test('a wrong password shows the 401 in the Authorize dialog', async () => {
   await page.screenshot({ path: `${SHOTS}swagger-wrong-password.png` });
   await page.close();
 });
+
+test("POST /token's form logs in from Try it out, with the fields the document declares", async () => {
+  const { page } = await openDocs();
+  const operation = page.locator('#operations-auth-login_for_access_token');
+  await operation.locator('.opblock-summary').click();
+  await button(operation, 'Try it out').click();
+  // One row per field of the form, rendered from the schema's `allOf` of fields and grants.
+  const field = (name) => operation.locator(`tr[data-property-name="${name}"] input`).first();
+  for (const name of ['grant_type', 'username', 'password', 'refresh_token', 'scope']) {
+    await field(name).waitFor();
+  }
+  await field('username').fill('johndoe');
+  await field('password').fill('secret');
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.url() === `${base}/token`),
+    button(operation, 'Execute').click(),
+  ]);
+  assert.equal(response.status(), 200);
+  const body = await response.json();
+  assert.equal(body.token_type, 'bearer');
+  assert.equal(body.scope, 'me items');
+  const sent = new URLSearchParams(response.request().postData());
+  assert.equal(sent.get('username'), 'johndoe');
+  assert.equal(sent.get('password'), 'secret');
+  await operation.screenshot({ path: `${SHOTS}swagger-token-form.png` });
+  await page.close();
+});

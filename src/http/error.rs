@@ -73,10 +73,10 @@ pub enum ApiError {
     Internal(#[source] Cause),
 }
 
-/// The body of every error response: `{"detail": "..."}`.
+/// The body of every error response: `{"detail": "..."}`. Each documented response shows
+/// its own example, rendered by [`ApiError::body`] from the error it stands for.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
-    #[schema(example = "Could not validate credentials")]
     pub detail: String,
 }
 
@@ -96,7 +96,6 @@ pub struct OAuthErrorBody {
     /// answers its 400s in FastAPI's `{"detail"}` shape.
     #[schema(required = false)]
     pub error: OAuthError,
-    #[schema(example = "Invalid refresh token")]
     pub detail: String,
 }
 
@@ -128,6 +127,32 @@ const OVERLOADED_RETRY_AFTER_SECS: u64 = 1;
 const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
 
 impl ApiError {
+    /// `invalid_request` for a form without a field it needs (RFC 6749 §5.2).
+    pub(crate) fn missing_field(field: &str) -> Self {
+        ApiError::OAuth {
+            error: OAuthError::InvalidRequest,
+            detail: format!("Missing {field}"),
+        }
+    }
+
+    /// The JSON body this error is answered with. The OpenAPI document's examples are made
+    /// here too, so they cannot differ from what the routes send.
+    pub fn body(&self) -> Value {
+        let body = match self {
+            ApiError::Validation(detail) => serde_json::to_value(ValidationErrorBody {
+                detail: detail.clone(),
+            }),
+            ApiError::OAuth { error, detail } => serde_json::to_value(OAuthErrorBody {
+                error: *error,
+                detail: detail.clone(),
+            }),
+            other => serde_json::to_value(ErrorDetail {
+                detail: other.to_string(),
+            }),
+        };
+        body.unwrap_or(Value::Null)
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::NotAuthenticated
@@ -198,18 +223,7 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(cause) | ApiError::Unavailable(cause) = &self {
             tracing::error!(cause = %Chain(cause.as_ref()), "{self}");
         }
-        match self {
-            ApiError::Validation(detail) => {
-                (status, headers, Json(ValidationErrorBody { detail })).into_response()
-            }
-            ApiError::OAuth { error, detail } => {
-                (status, headers, Json(OAuthErrorBody { error, detail })).into_response()
-            }
-            other => {
-                let detail = other.to_string();
-                (status, headers, Json(ErrorDetail { detail })).into_response()
-            }
-        }
+        (status, headers, Json(self.body())).into_response()
     }
 }
 

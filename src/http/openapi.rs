@@ -1,16 +1,19 @@
 //! The OpenAPI document: generated from the handlers' `utoipa::path` attributes, the
 //! schemas' derives, and, for protected routes, from the type of their user extractor.
 
+use utoipa::openapi::example::ExampleBuilder;
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::security::{
     Flow, OAuth2, Password, Scopes, SecurityRequirement, SecurityScheme,
 };
-use utoipa::openapi::{Content, ObjectBuilder, Ref, header::HeaderBuilder, schema::Type};
+use utoipa::openapi::{
+    Content, ContentBuilder, ObjectBuilder, Ref, header::HeaderBuilder, schema::Type,
+};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::UtoipaMethodRouter;
 
-use crate::http::error::{ErrorDetail, ValidationErrorBody, ValidationIssue};
+use crate::http::error::{ApiError, ErrorDetail, ValidationErrorBody, ValidationIssue};
 use crate::http::extract::{ActiveUser, CurrentUser};
 use crate::model::scopes::{RequiredScopes, Scope};
 use crate::state::AppState;
@@ -126,17 +129,13 @@ pub(crate) fn guarded<G: UserGuard, M, H: GuardedHandler<G, M>>(
         for operation in operations_mut(item) {
             let scopes = G::SCOPES.iter().map(|scope| scope.as_str());
             operation.security = Some(vec![SecurityRequirement::new(SECURITY_SCHEME, scopes)]);
-            operation
-                .responses
-                .responses
-                .insert("401".into(), unauthorized().into());
+            let responses = &mut operation.responses.responses;
+            responses.insert("401".into(), unauthorized(G::SCOPES).into());
             if G::REFUSES_INACTIVE {
-                let inactive = error_response("Inactive user");
-                operation
-                    .responses
-                    .responses
-                    .insert("400".into(), inactive.into());
+                let inactive = error_response("Inactive user", &[ApiError::InactiveUser]);
+                responses.insert("400".into(), inactive.into());
             }
+            responses.insert("503".into(), unavailable().into());
         }
     }
     (schemas, paths, router)
@@ -157,18 +156,54 @@ fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
     .filter_map(Option::as_mut)
 }
 
-fn error_body() -> Content {
-    Content::new(Some(Ref::from_schema_name("ErrorDetail")))
+/// `ErrorDetail` content whose examples are the bodies of `errors`, named by their detail
+/// (one example when there is one error, so Swagger UI shows it without a menu).
+fn error_body(errors: &[ApiError]) -> Content {
+    let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorDetail")));
+    match errors {
+        [only] => content.example(Some(only.body())),
+        many => content.examples_from_iter(many.iter().map(|error| {
+            let example = ExampleBuilder::new().value(Some(error.body()));
+            (error.to_string(), example)
+        })),
+    }
+    .build()
 }
 
-fn error_response(description: &str) -> Response {
+fn error_response(description: &str, errors: &[ApiError]) -> Response {
     ResponseBuilder::new()
         .description(description)
-        .content("application/json", error_body())
+        .content("application/json", error_body(errors))
         .build()
 }
 
-fn unauthorized() -> Response {
+fn retry_after() -> utoipa::openapi::header::Header {
+    HeaderBuilder::new()
+        .schema(Some(ObjectBuilder::new().schema_type(Type::Integer)))
+        .description(Some("Seconds to wait"))
+        .build()
+}
+
+/// A protected route reads the user store (through a 500 ms cache) and the view of ended
+/// sessions, either of which can be out of reach.
+fn unavailable() -> Response {
+    ResponseBuilder::new()
+        .description("The user store is out of reach, or the view of ended sessions is stale")
+        .content(
+            "application/json",
+            error_body(&[ApiError::SessionViewStale]),
+        )
+        .header("Retry-After", retry_after())
+        .build()
+}
+
+/// The 401 answers of a route demanding `scopes`: "Not enough permissions" only where there
+/// are scopes to lack.
+fn unauthorized(scopes: &'static [Scope]) -> Response {
+    let mut errors = vec![ApiError::NotAuthenticated, ApiError::InvalidToken];
+    if !scopes.is_empty() {
+        errors.push(ApiError::NotEnoughPermissions { required: scopes });
+    }
     let www_authenticate = HeaderBuilder::new()
         .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
         .description(Some(
@@ -177,7 +212,7 @@ fn unauthorized() -> Response {
         .build();
     ResponseBuilder::new()
         .description("Not authenticated, Could not validate credentials, or Not enough permissions")
-        .content("application/json", error_body())
+        .content("application/json", error_body(&errors))
         .header("WWW-Authenticate", www_authenticate)
         .build()
 }

@@ -9,6 +9,7 @@ mod fixtures;
 mod helpers;
 
 mod database;
+mod examples;
 mod floods;
 mod fuzz_corpus;
 mod hardening;

@@ -83,20 +83,23 @@ fn the_token_form_is_documented_for_both_encodings() {
         );
     }
     let form = &doc["components"]["schemas"]["TokenRequestForm"];
-    // Which fields are required depends on the grant.
-    assert_eq!(form.get("required"), None);
+    let [fields, grants] = form["allOf"].as_array().unwrap().as_slice() else {
+        panic!("{form}");
+    };
+    // No field is required by itself: which ones are depends on the grant.
+    assert_eq!(fields.get("required"), None);
     assert_eq!(
-        form["properties"]["grant_type"]["pattern"],
+        fields["properties"]["grant_type"]["pattern"],
         "^(password|refresh_token)?$"
     );
-    let fields: Vec<&str> = form["properties"]
+    let names: Vec<&str> = fields["properties"]
         .as_object()
         .unwrap()
         .keys()
         .map(String::as_str)
         .collect();
     assert_eq!(
-        fields,
+        names,
         [
             "grant_type",
             "username",
@@ -105,6 +108,27 @@ fn the_token_form_is_documented_for_both_encodings() {
             "scope",
             "client_id",
             "client_secret"
+        ]
+    );
+    let rule: Vec<(&Value, &Value)> = grants["anyOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|grant| {
+            (
+                &grant["properties"]["grant_type"]["enum"],
+                &grant["required"],
+            )
+        })
+        .collect();
+    assert_eq!(
+        rule,
+        [
+            (&json!(["password", ""]), &json!(["username", "password"])),
+            (
+                &json!(["refresh_token"]),
+                &json!(["grant_type", "refresh_token"])
+            ),
         ]
     );
 }

@@ -11,8 +11,10 @@ use axum_extra::headers::{ContentType, HeaderMapExt};
 use mime::Mime;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ObjectBuilder, Schema, Type};
 
-use crate::http::error::{ApiError, OAuthError, ValidationIssue};
+use crate::http::error::{ApiError, ValidationIssue};
 
 /// The `/token` body: FastAPI's password grant, or the refresh-token grant (RFC 6749 §6)
 /// when `grant_type` is `refresh_token`.
@@ -22,10 +24,50 @@ pub enum TokenRequest {
     RefreshToken(RefreshTokenForm),
 }
 
-/// The `/token` form as the OpenAPI document describes it: both grants' fields.
+/// The `/token` form as the OpenAPI document describes it: both grants' fields, and which
+/// of them each grant requires. OpenAPI 3.1 schemas are JSON Schema 2020-12, so the rule the
+/// server enforces is stated as an `anyOf` of the two grants beside the fields (`allOf`):
+/// Swagger UI still renders one form from the fields, and generators and validators learn
+/// that a login without `username` and `password` is not one.
+pub(crate) struct TokenRequestForm;
+
+impl utoipa::ToSchema for TokenRequestForm {}
+
+impl utoipa::PartialSchema for TokenRequestForm {
+    fn schema() -> RefOr<Schema> {
+        let password_grant = ObjectBuilder::new()
+            .description(Some("The password grant (RFC 6749 §4.3.2)"))
+            .property("grant_type", string().enum_values(Some(["password", ""])))
+            // Empty counts as missing, as in FastAPI.
+            .property("username", string().min_length(Some(1)))
+            .property("password", string().min_length(Some(1)))
+            .required("username")
+            .required("password");
+        let refresh_grant = ObjectBuilder::new()
+            .description(Some("The refresh-token grant (RFC 6749 §6)"))
+            .property("grant_type", string().enum_values(Some(["refresh_token"])))
+            .property("refresh_token", string().min_length(Some(1)))
+            .required("grant_type")
+            .required("refresh_token");
+        AllOfBuilder::new()
+            .description(Some(
+                "The `/token` form: the password grant, or the refresh-token grant when \
+                 `grant_type` is `refresh_token`.",
+            ))
+            .item(TokenFormFields::schema())
+            .item(AnyOfBuilder::new().item(password_grant).item(refresh_grant))
+            .into()
+    }
+}
+
+fn string() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String)
+}
+
+/// Every field either grant reads, with its description and example.
 #[derive(ToSchema)]
 #[allow(dead_code)] // only its schema is used
-pub(crate) struct TokenRequestForm {
+struct TokenFormFields {
     /// `password` (or absent, or empty, as FastAPI reads it) for the password grant;
     /// `refresh_token` for the refresh grant.
     #[schema(pattern = "^(password|refresh_token)?$", nullable = false)]
@@ -104,10 +146,7 @@ impl<S: Send + Sync> FromRequest<S> for TokenRequest {
                 refresh_token,
                 scope,
             })),
-            None => Err(ApiError::OAuth {
-                error: OAuthError::InvalidRequest,
-                detail: "Missing refresh_token".into(),
-            }),
+            None => Err(ApiError::missing_field("refresh_token")),
         }
     }
 }
@@ -186,8 +225,13 @@ fn body_error(status: StatusCode) -> ApiError {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::PayloadTooLarge
     } else {
-        ApiError::Validation(vec![missing("username"), missing("password")])
+        missing_credentials()
     }
+}
+
+/// A password-grant form with neither `username` nor `password`, as FastAPI answers it.
+pub(crate) fn missing_credentials() -> ApiError {
+    ApiError::Validation(vec![missing("username"), missing("password")])
 }
 
 impl OAuth2PasswordRequestForm {

@@ -11,5 +11,5 @@ pub use admitted::{AdmittedLogin, TokenCaller};
 pub use bearer::{BearerToken, MAX_TOKEN_LEN};
 pub use client_ip::ClientIp;
 pub use form::{OAuth2PasswordRequestForm, RefreshTokenForm, TokenRequest};
-pub(crate) use form::{TokenRequestForm, form_fields};
+pub(crate) use form::{TokenRequestForm, form_fields, missing_credentials};
 pub use user::{ActiveUser, CurrentUser};

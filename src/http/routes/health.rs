@@ -38,7 +38,8 @@ pub(crate) async fn method_not_allowed() -> ApiError {
     responses(
         (status = 200, description = "Ready to serve", body = Status),
         (status = 503, description = "The session store is out of reach", body = crate::http::error::ErrorDetail,
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+            headers(("Retry-After" = u64, description = "Seconds to wait")),
+            example = json!(ApiError::SessionViewStale.body())),
     ),
 )]
 pub(crate) async fn ready(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {

@@ -10,7 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::session::EndReason;
-use crate::http::error::{ApiError, OAuthError, OAuthErrorBody};
+use crate::http::error::{ApiError, OAuthErrorBody};
 use crate::http::extract::{ActiveUser, CurrentUser, form_fields};
 use crate::model::scopes::MeScope;
 use crate::model::time::UnixTime;
@@ -80,10 +80,7 @@ impl<S: Send + Sync> FromRequest<S> for RevocationRequest {
         let token = fields
             .remove("token")
             .filter(|token| !token.is_empty())
-            .ok_or_else(|| ApiError::OAuth {
-                error: OAuthError::InvalidRequest,
-                detail: "Missing token".into(),
-            })?;
+            .ok_or_else(|| ApiError::missing_field("token"))?;
         Ok(Self {
             token,
             token_type_hint: fields.remove("token_type_hint"),
@@ -102,7 +99,8 @@ impl<S: Send + Sync> FromRequest<S> for RevocationRequest {
     request_body(content((RevocationRequest = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "The token is no longer valid, if it ever was"),
-        (status = 400, description = "`invalid_request`: no `token`", body = OAuthErrorBody),
+        (status = 400, description = "`invalid_request`: no `token`", body = OAuthErrorBody,
+            example = json!(ApiError::missing_field("token").body())),
     ),
 )]
 pub(crate) async fn revoke(
@@ -193,7 +191,8 @@ pub(crate) async fn read_own_sessions(
     params(("id" = String, Path, description = "A session id from the list")),
     responses(
         (status = 204, description = "The session has ended"),
-        (status = 404, description = "The user has no session with this id", body = crate::http::error::ErrorDetail),
+        (status = 404, description = "The user has no session with this id", body = crate::http::error::ErrorDetail,
+            example = json!(ApiError::NotFound.body())),
     ),
 )]
 pub(crate) async fn delete_own_session(

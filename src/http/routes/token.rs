@@ -7,11 +7,15 @@ use axum::http::{HeaderName, HeaderValue, header};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::{Grant, LoginRequest, RefreshRequest, login, refresh};
+use crate::auth::refresh::narrow_scopes;
+use crate::auth::session::RefreshRefused;
+use crate::auth::{Grant, LoginError, LoginRequest, RefreshError, RefreshRequest, login, refresh};
 use crate::http::error::{ApiError, ErrorDetail, OAuthErrorBody, ValidationErrorBody};
 use crate::http::extract::{
     OAuth2PasswordRequestForm, RefreshTokenForm, TokenCaller, TokenRequest, TokenRequestForm,
+    missing_credentials,
 };
+use crate::model::scopes::{Scope, ScopeSet};
 use crate::state::AppState;
 
 /// The `/token` response (RFC 6749 §5.1): the tutorial's `Token` model plus the granted
@@ -73,15 +77,34 @@ const NO_STORE: [(HeaderName, HeaderValue); 2] = [
         (status = 400, description = "Password grant: a requested scope is unknown or not allowed for the user (`{\"detail\"}`). \
             Refresh grant (`{\"error\", \"detail\"}`, RFC 6749 §5.2): `invalid_grant` for an unknown, used, expired or revoked refresh token or a disabled user; \
             `invalid_scope` for a scope beyond the session's; `invalid_request` without a refresh token",
-            body = OAuthErrorBody),
+            body = OAuthErrorBody,
+            examples(
+                ("Unknown scope" = (value = json!(ApiError::from(LoginError::UnknownScope("admin".into())).body()))),
+                ("invalid_grant" = (value = json!(ApiError::from(RefreshError::Refused(RefreshRefused::Unknown)).body()))),
+                ("Refresh token reused" = (value = json!(ApiError::from(RefreshError::Refused(RefreshRefused::Reused)).body()))),
+                ("invalid_scope" = (value = json!(ApiError::from(RefreshError::InvalidScope(
+                    narrow_scopes("items", &ScopeSet::from([Scope::Me])).unwrap_err().to_string())).body()))),
+                ("invalid_request" = (value = json!(ApiError::missing_field("refresh_token").body()))),
+            )),
         (status = 401, description = "Incorrect username or password", body = ErrorDetail,
-            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
-        (status = 413, description = "The request body is too large", body = ErrorDetail),
-        (status = 422, description = "Validation Error", body = ValidationErrorBody),
+            headers(("WWW-Authenticate" = String, description = "`Bearer`")),
+            example = json!(ApiError::IncorrectLogin.body())),
+        (status = 413, description = "The request body is too large", body = ErrorDetail,
+            example = json!(ApiError::PayloadTooLarge.body())),
+        (status = 422, description = "Validation Error", body = ValidationErrorBody,
+            example = json!(missing_credentials().body())),
         (status = 429, description = "Too many failed logins or refreshes, or too many logins in progress, from this address; retry after `Retry-After` seconds", body = ErrorDetail,
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+            headers(("Retry-After" = u64, description = "Seconds to wait")),
+            examples(
+                ("Too many failed logins" = (value = json!(ApiError::TooManyAttempts { retry_after_secs: 1 }.body()))),
+                ("Too many logins in progress" = (value = json!(ApiError::TooManyLoginsInFlight.body()))),
+            )),
         (status = 503, description = "Too many logins at once, or a store out of reach; retry after `Retry-After` seconds", body = ErrorDetail,
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+            headers(("Retry-After" = u64, description = "Seconds to wait")),
+            examples(
+                ("Hashing saturated" = (value = json!(ApiError::Overloaded.body()))),
+                ("Store out of reach" = (value = json!(ApiError::SessionViewStale.body()))),
+            )),
     ),
 )]
 pub(crate) async fn login_for_access_token(

@@ -1,0 +1,285 @@
+//! Every error example the OpenAPI document shows is the body its route really sends: the
+//! test walks the document, provokes each documented answer, and compares.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, header};
+use passflow::auth::hash_pool::HashPool;
+use passflow::auth::session::SessionSettings;
+use passflow::auth::throttle::ThrottleSettings;
+use passflow::auth::token::TokenKeys;
+use passflow::http::openapi::document;
+use passflow::state::AdmissionSettings;
+use passflow::store::sql::Database;
+use passflow::store::{InMemoryUserStore, StoreError, UserRecord, UserStore};
+use passflow::{AppState, router};
+use serde_json::Value;
+
+use crate::helpers::*;
+
+/// A user store whose backing storage is out of reach.
+struct Unreachable;
+
+#[async_trait]
+impl UserStore for Unreachable {
+    async fn get_user(&self, _: &str) -> Result<Option<Arc<UserRecord>>, StoreError> {
+        Err(StoreError::Unavailable("connection refused".into()))
+    }
+
+    async fn update_password_hash(&self, _: &str, _: &str, _: String) -> Result<bool, StoreError> {
+        Err(StoreError::Unavailable("connection refused".into()))
+    }
+}
+
+fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+async fn call(app: &Router, method: &Method, path: &str, authorization: Option<&str>) -> Reply {
+    let mut request = Request::builder().method(method.clone()).uri(path);
+    if let Some(value) = authorization {
+        request = request.header(header::AUTHORIZATION, value);
+    }
+    send(app, request.body(Body::empty()).unwrap()).await
+}
+
+async fn login_pair(app: &Router, scope: &str) -> Value {
+    let reply = post_form(
+        app,
+        &[
+            ("username", "johndoe"),
+            ("password", "secret"),
+            ("scope", scope),
+        ],
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    reply.json()
+}
+
+async fn refresh(app: &Router, token: &str, scope: &str) -> Reply {
+    post_form(
+        app,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", token),
+            ("scope", scope),
+        ],
+    )
+    .await
+}
+
+/// Makes the route at `method path` give the answer documented as `status` / `name`.
+async fn provoke(method: &Method, path: &str, status: &str, name: &str) -> Reply {
+    let app = app();
+    let concrete = path.replace("{id}", "no-such-session");
+    match (status, name) {
+        ("401", "Not authenticated") => call(&app, method, &concrete, None).await,
+        ("401", "Could not validate credentials") => {
+            call(&app, method, &concrete, Some("Bearer not-a-jwt")).await
+        }
+        ("401", "Not enough permissions") => {
+            call(&app, method, &concrete, Some(&bearer(tokens::SCOPE_EMPTY))).await
+        }
+        ("400", "Inactive user") => {
+            call(&app, method, &concrete, Some(&bearer(tokens::PYJWT_ALICE))).await
+        }
+        ("503", _) if path != "/token" && path != "/ready" => {
+            let app = router(
+                state_with(settings(), InMemoryUserStore::default())
+                    .with_users(Arc::new(Unreachable)),
+            );
+            call(
+                &app,
+                method,
+                &concrete,
+                Some(&bearer(tokens::PYJWT_JOHNDOE)),
+            )
+            .await
+        }
+        ("404", _) => {
+            call(
+                &app,
+                method,
+                &concrete,
+                Some(&bearer(tokens::PYJWT_JOHNDOE)),
+            )
+            .await
+        }
+        _ => provoke_route(app, path, status, name).await,
+    }
+}
+
+async fn provoke_route(app: Router, path: &str, status: &str, name: &str) -> Reply {
+    match (path, status, name) {
+        ("/ready", "503", _) => {
+            // A shared store whose log of ended sessions was never read.
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite:{}", dir.path().join("ready.db").display());
+            let database = Arc::new(Database::open(&url).await.unwrap());
+            let state = state_with(settings(), InMemoryUserStore::demo())
+                .with_sessions(database, SessionSettings::default());
+            get(&router(state), "/ready", None).await
+        }
+        ("/revoke", "400", _) => post_form_to(&app, "/revoke", &[]).await,
+        ("/token", "400", "Unknown scope") => {
+            post_form(
+                &app,
+                &[
+                    ("username", "johndoe"),
+                    ("password", "secret"),
+                    ("scope", "admin"),
+                ],
+            )
+            .await
+        }
+        ("/token", "400", "invalid_grant") => refresh(&app, "garbage", "").await,
+        ("/token", "400", "Refresh token reused") => {
+            let first = login_pair(&app, "").await;
+            let spent = first["refresh_token"].as_str().unwrap();
+            assert_eq!(refresh(&app, spent, "").await.status, 200);
+            refresh(&app, spent, "").await
+        }
+        ("/token", "400", "invalid_scope") => {
+            let pair = login_pair(&app, "me").await;
+            refresh(&app, pair["refresh_token"].as_str().unwrap(), "items").await
+        }
+        ("/token", "400", "invalid_request") => {
+            post_form(&app, &[("grant_type", "refresh_token")]).await
+        }
+        ("/token", "401", _) => {
+            post_form(&app, &[("username", "johndoe"), ("password", "wrong")]).await
+        }
+        ("/token", "413", _) => {
+            let big = "x".repeat(64 * 1024);
+            post_form(&app, &[("username", "johndoe"), ("password", &big)]).await
+        }
+        ("/token", "422", _) => post_form(&app, &[]).await,
+        ("/token", "429", "Too many failed logins") => {
+            let app = router(
+                state_with(settings(), InMemoryUserStore::demo()).with_throttle(ThrottleSettings {
+                    per_user: 1,
+                    ..ThrottleSettings::default()
+                }),
+            );
+            let wrong = [("username", "johndoe"), ("password", "wrong")];
+            assert_eq!(post_form(&app, &wrong).await.status, 401);
+            post_form(&app, &wrong).await
+        }
+        ("/token", "429", "Too many logins in progress") => {
+            let state = state_with(settings(), InMemoryUserStore::demo()).with_admission(
+                AdmissionSettings {
+                    per_address: 1,
+                    refusal_hold: Duration::ZERO,
+                },
+            );
+            let address = std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+            let _place = state.login_admission.acquire(address).unwrap();
+            post_form(
+                &router(state),
+                &[("username", "johndoe"), ("password", "secret")],
+            )
+            .await
+        }
+        ("/token", "503", "Hashing saturated") => {
+            // One hashing thread and no queue: of several logins at once, some find it busy.
+            let state = AppState::new(
+                InMemoryUserStore::demo(),
+                TokenKeys::new(settings()),
+                HashPool::new(1, 0).unwrap(),
+            );
+            let app = router(state);
+            let logins: Vec<_> = (0..6)
+                .map(|_| {
+                    let app = app.clone();
+                    tokio::spawn(async move {
+                        post_form(&app, &[("username", "johndoe"), ("password", "secret")]).await
+                    })
+                })
+                .collect();
+            let mut busy = None;
+            for login in logins {
+                let reply = login.await.unwrap();
+                if reply.status == 503 {
+                    busy = Some(reply);
+                }
+            }
+            busy.expect("one of six logins at once finds the only hashing thread busy")
+        }
+        ("/token", "503", "Store out of reach") => {
+            let app = router(
+                state_with(settings(), InMemoryUserStore::default())
+                    .with_users(Arc::new(Unreachable)),
+            );
+            post_form(&app, &[("username", "johndoe"), ("password", "secret")]).await
+        }
+        _ => panic!("no way to provoke {path} {status} {name:?}: add one to this test"),
+    }
+}
+
+/// `(name, body)` of each example a documented answer shows; its detail names it.
+fn examples_of(response: &Value) -> Vec<(String, Value)> {
+    let content = &response["content"]["application/json"];
+    if let Some(example) = content.get("example") {
+        let name = example["detail"].as_str().unwrap_or_default().to_owned();
+        return vec![(name, example.clone())];
+    }
+    content["examples"]
+        .as_object()
+        .map(|examples| {
+            examples
+                .iter()
+                .map(|(name, example)| (name.clone(), example["value"].clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_documented_error_example_is_what_the_route_answers() {
+    let doc = serde_json::to_value(document()).unwrap();
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                if status.starts_with('2') || response.get("content").is_none() {
+                    continue;
+                }
+                let examples = examples_of(response);
+                assert!(
+                    !examples.is_empty(),
+                    "{method} {path} {status}: no example body"
+                );
+                for (name, example) in examples {
+                    let reply = provoke(&method, path, status, &name).await;
+                    assert_eq!(
+                        reply.status.as_str(),
+                        status,
+                        "{method} {path} {name:?}: {}",
+                        reply.text()
+                    );
+                    assert_eq!(reply.json(), example, "{method} {path} {status} {name:?}");
+                    checked += 1;
+                }
+            }
+        }
+    }
+    // Every route's own answers, and each protected route's 401s, 400 and 503.
+    assert!(checked >= 40, "only {checked} examples checked");
+}
+
+#[test]
+fn no_error_shows_another_errors_example() {
+    let doc = serde_json::to_value(document()).unwrap();
+    let schema = &doc["components"]["schemas"]["ErrorDetail"];
+    assert_eq!(
+        schema["properties"]["detail"].get("example"),
+        None,
+        "{schema}"
+    );
+}
