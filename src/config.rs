@@ -10,6 +10,7 @@ use axum::http::HeaderValue;
 use clap::{Args, Parser, Subcommand};
 use ipnet::IpNet;
 
+use crate::auth::keys::{SigningKey, TokenAlgorithm};
 use crate::auth::session::SessionSettings;
 use crate::auth::throttle::ThrottleSettings;
 use crate::auth::token::{KeyError, SecretKey, SecretTooShort, TokenSettings};
@@ -42,6 +43,9 @@ pub enum Command {
     HashPassword,
     /// Print a fresh 32-byte key as hex, for SECRET_KEY (like `openssl rand -hex 32`).
     GenSecret,
+    /// Signing keys for TOKEN_ALGORITHM EdDSA, ES256 or RS256.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Exit 0 when the server at HOST:PORT answers `GET /health` with 200, else 1 (for a
     /// container's HEALTHCHECK; the slim image has no curl).
     Healthcheck(HealthcheckArgs),
@@ -50,6 +54,16 @@ pub enum Command {
     Migrate(DatabaseArgs),
     /// Manage the users in the database at DATABASE_URL.
     Users(UsersArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Print a new private key as PKCS#8 PEM on stdout (RSA: 3072 bits), for
+    /// SIGNING_KEY_FILE.
+    Generate {
+        #[arg(long, value_parser = ["EdDSA", "ES256", "RS256"])]
+        algorithm: String,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -206,6 +220,32 @@ pub struct ServeArgs {
     )]
     pub token_leeway_seconds: u64,
 
+    /// How access tokens are signed: HS256 (with SECRET_KEY), or EdDSA, ES256 or RS256 with
+    /// the private key in SIGNING_KEY_FILE, whose public half `/.well-known/jwks.json`
+    /// publishes.
+    #[arg(
+        long,
+        env = "TOKEN_ALGORITHM",
+        value_name = "TOKEN_ALGORITHM",
+        default_value = "HS256"
+    )]
+    pub token_algorithm: TokenAlgorithm,
+
+    /// The PEM private key (PKCS#8; for RSA also PKCS#1) that signs tokens when
+    /// TOKEN_ALGORITHM is EdDSA, ES256 or RS256.
+    #[arg(long, env = "SIGNING_KEY_FILE", value_name = "SIGNING_KEY_FILE")]
+    pub signing_key_file: Option<PathBuf>,
+
+    /// Earlier SIGNING_KEY_FILEs, comma-separated: their public keys still verify and are
+    /// still published, but never sign. Rotate by moving the old key here.
+    #[arg(
+        long,
+        env = "PREVIOUS_SIGNING_KEY_FILES",
+        value_name = "PREVIOUS_SIGNING_KEY_FILES",
+        value_delimiter = ','
+    )]
+    pub previous_signing_key_files: Vec<PathBuf>,
+
     /// When set, tokens carry this `iss` and must carry it to be accepted.
     #[arg(long, env = "TOKEN_ISSUER", value_name = "TOKEN_ISSUER")]
     pub token_issuer: Option<String>,
@@ -330,15 +370,47 @@ impl ServeArgs {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let signing_keys = self.signing_keys()?;
         let lifetime = Duration::from_secs(u64::from(self.access_token_expire_minutes) * 60);
         let settings = TokenSettings {
             leeway: self.token_leeway_seconds,
             issuer: self.token_issuer.clone(),
             audience: self.token_audience.clone(),
             previous,
+            // After a switch from HS256, the old tokens verify only while SECRET_KEY is set.
+            accept_hs256: !random,
+            signing_keys,
             ..TokenSettings::new(secret, lifetime)
         };
         Ok((settings, random))
+    }
+
+    /// `SIGNING_KEY_FILE` then `PREVIOUS_SIGNING_KEY_FILES`, read and checked against
+    /// `TOKEN_ALGORITHM`; empty for HS256.
+    fn signing_keys(&self) -> Result<Vec<SigningKey>, KeyError> {
+        let algorithm = self.token_algorithm;
+        match (&self.signing_key_file, algorithm) {
+            (None, TokenAlgorithm::Hs256) if self.previous_signing_key_files.is_empty() => {
+                Ok(Vec::new())
+            }
+            (_, TokenAlgorithm::Hs256) => Err(KeyError::SigningKeyUnused),
+            (None, _) => Err(KeyError::SigningKeyMissing(algorithm)),
+            (Some(current), _) => {
+                let mut keys = vec![SigningKey::from_file(
+                    algorithm,
+                    current,
+                    "SIGNING_KEY_FILE",
+                )?];
+                for path in &self.previous_signing_key_files {
+                    keys.push(SigningKey::from_file(
+                        algorithm,
+                        path,
+                        "PREVIOUS_SIGNING_KEY_FILES",
+                    )?);
+                }
+                Ok(keys)
+            }
+        }
     }
 
     /// Threads for the hash pool: `HASH_WORKERS`, or one per CPU.

@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use passflow::commands;
-use passflow::config::{Cli, Command, ServeArgs};
+use passflow::config::{Cli, Command, KeysCommand, ServeArgs};
 
 fn main() -> ExitCode {
     // Variables already in the environment win over the file.
@@ -18,6 +18,9 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => serve(*args),
         Some(Command::HashPassword) => commands::hash_password(),
         Some(Command::GenSecret) => commands::gen_secret(),
+        Some(Command::Keys(KeysCommand::Generate { algorithm })) => {
+            commands::generate_key(&algorithm)
+        }
         Some(Command::Healthcheck(args)) => commands::healthcheck(&args),
         Some(Command::Migrate(args)) => commands::users::migrate(&args),
         Some(Command::Users(args)) => commands::users::run(&args),

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::auth::hash_pool::HashPool;
+use crate::auth::metadata::{ServerMetadata, issuer_url};
 use crate::auth::session::SYNC_EVERY;
 use crate::auth::token::{KeyError, TokenKeys};
 use crate::auth::users_file::UsersFileError;
@@ -55,10 +56,19 @@ pub fn install_metrics(args: &ServeArgs) -> Result<(), StartupError> {
 /// Everything the router needs, built once: keys, stores, the hash pool and the throttle.
 pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
     let (settings, random_key) = args.token_settings()?;
-    if random_key && args.database_url.as_deref().is_some_and(is_postgres) {
+    let hs256 = settings.signing_keys.is_empty();
+    if hs256 && random_key && args.database_url.as_deref().is_some_and(is_postgres) {
         return Err(StartupError::SharedKeyMissing);
     }
-    if random_key {
+    if let Some(key) = settings.signing_keys.first() {
+        tracing::info!(
+            algorithm = ?key.algorithm(),
+            kid = key.kid(),
+            previous = settings.signing_keys.len() - 1,
+            hs256_accepted = settings.accept_hs256,
+            "signing tokens with SIGNING_KEY_FILE"
+        );
+    } else if random_key {
         tracing::warn!(
             "SECRET_KEY is not set: signing with a random key made at start-up; tokens \
              will not survive a restart. Set SECRET_KEY (`openssl rand -hex 32`)."
@@ -110,6 +120,21 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
                 .map_err(StartupError::DatabaseRead)?;
             state
         }
+    };
+    let state = match args
+        .token_issuer
+        .as_deref()
+        .map(|issuer| (issuer, issuer_url(issuer)))
+    {
+        Some((issuer, Ok(_))) => state.with_metadata(ServerMetadata::new(issuer, false)),
+        Some((issuer, Err(reason))) => {
+            tracing::warn!(
+                "TOKEN_ISSUER {issuer:?} is not an RFC 8414 issuer URL ({reason}): tokens carry \
+                 it as `iss`, but /.well-known/oauth-authorization-server is not served"
+            );
+            state
+        }
+        None => state,
     };
     Ok(state
         .with_throttle(args.throttle_settings())

@@ -8,6 +8,7 @@ use ipnet::IpNet;
 
 use crate::auth::Auth;
 use crate::auth::hash_pool::HashPool;
+use crate::auth::metadata::ServerMetadata;
 use crate::auth::revocation::Revocations;
 use crate::auth::session::{SessionSettings, Sessions};
 use crate::auth::shared_throttle::SharedThrottle;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub login_admission: Arc<PerAddressLimit>,
     pub refusal_hold: Duration,
     pub trusted_proxies: Arc<[IpNet]>,
+    /// The RFC 8414 document, when `TOKEN_ISSUER` is an issuer URL.
+    pub metadata: Option<Arc<ServerMetadata>>,
 }
 
 impl AppState {
@@ -73,6 +76,7 @@ impl AppState {
             login_admission: PerAddressLimit::new(admission.per_address),
             refusal_hold: admission.refusal_hold,
             trusted_proxies: Arc::from([]),
+            metadata: None,
         }
     }
 
@@ -116,6 +120,13 @@ impl AppState {
         Self {
             login_admission: PerAddressLimit::new(settings.per_address),
             refusal_hold: settings.refusal_hold,
+            ..self
+        }
+    }
+
+    pub fn with_metadata(self, metadata: ServerMetadata) -> Self {
+        Self {
+            metadata: Some(Arc::new(metadata)),
             ..self
         }
     }

@@ -5,7 +5,9 @@
 pub mod context;
 pub mod grant;
 pub mod hash_pool;
+pub mod keys;
 pub mod login;
+pub mod metadata;
 pub mod password;
 pub mod refresh;
 pub mod revocation;

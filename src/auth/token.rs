@@ -5,10 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use quick_cache::sync::Cache;
 use serde::{Deserialize, Serialize};
 
+use crate::auth::keys::{KeyFileError, SigningKey, TokenAlgorithm};
 use crate::model::scopes::{ScopeSet, deserialize_claim};
 use crate::model::time::{UnixTime, now};
 
@@ -28,7 +30,7 @@ pub struct SecretKey(Vec<u8>);
 pub struct SecretTooShort(pub usize);
 
 /// A key setting that cannot be used; passflow refuses to start, naming the variable.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error(transparent)]
     Secret(#[from] SecretTooShort),
@@ -37,6 +39,18 @@ pub enum KeyError {
          {MIN_SECRET_LEN}"
     )]
     Previous { position: usize, len: usize },
+    #[error(
+        "SIGNING_KEY_FILE is not set, and TOKEN_ALGORITHM is {0}: name a PEM private key \
+         (`passflow keys generate --algorithm {0} > key.pem`)"
+    )]
+    SigningKeyMissing(TokenAlgorithm),
+    #[error(
+        "SIGNING_KEY_FILE is set, but TOKEN_ALGORITHM is HS256, which signs with SECRET_KEY: \
+         set TOKEN_ALGORITHM to the key's algorithm (EdDSA, ES256 or RS256)"
+    )]
+    SigningKeyUnused,
+    #[error(transparent)]
+    KeyFile(#[from] KeyFileError),
 }
 
 impl SecretKey {
@@ -70,10 +84,18 @@ pub(crate) fn random_hex(n: usize) -> String {
 /// How tokens are minted and checked.
 #[derive(Debug, Clone)]
 pub struct TokenSettings {
+    /// `SECRET_KEY`: signs HS256 tokens, and verifies tokens without a `kid`.
     pub secret: SecretKey,
     /// `PREVIOUS_SECRET_KEYS`: still accepted when verifying, never used to sign, so the
     /// key can be rotated without logging anyone out.
     pub previous: Vec<SecretKey>,
+    /// With an asymmetric `TOKEN_ALGORITHM`: `SIGNING_KEY_FILE`, which signs, then
+    /// `PREVIOUS_SIGNING_KEY_FILES`, which only verify. Empty: HS256 with `secret`.
+    pub signing_keys: Vec<SigningKey>,
+    /// Whether tokens without a `kid` are verified as HS256 with `secret` and `previous`.
+    /// Always with HS256; with an asymmetric algorithm only while `SECRET_KEY` is still set,
+    /// so that a switch from HS256 logs nobody out.
+    pub accept_hs256: bool,
     /// `ACCESS_TOKEN_EXPIRE_MINUTES`.
     pub lifetime: Duration,
     /// Seconds of clock skew tolerated on `exp` and `nbf`.
@@ -89,6 +111,8 @@ impl TokenSettings {
         Self {
             secret,
             previous: Vec::new(),
+            signing_keys: Vec::new(),
+            accept_hs256: true,
             lifetime,
             leeway: 0,
             issuer: None,
@@ -164,48 +188,110 @@ impl InvalidToken {
 /// How many verified tokens [`TokenKeys::decode`] remembers.
 const VERIFIED_TOKENS_CACHED: usize = 10_000;
 
+/// A public key that verifies tokens naming it by `kid`, with the one algorithm it accepts.
+struct VerifyingKey {
+    kid: String,
+    key: DecodingKey,
+    validation: Validation,
+}
+
 /// Keys, header and validation rules, built once at start-up and shared by every request.
 pub struct TokenKeys {
     encoding: EncodingKey,
-    /// `SECRET_KEY` first, then `PREVIOUS_SECRET_KEYS` in order.
-    decoding: Vec<DecodingKey>,
     header: Header,
-    validation: Validation,
+    /// `SECRET_KEY` first, then `PREVIOUS_SECRET_KEYS` in order; empty when HS256 tokens are
+    /// no longer accepted.
+    hmac: Vec<DecodingKey>,
+    hmac_validation: Validation,
+    /// The signing key's public half, then the previous keys'.
+    by_kid: Vec<VerifyingKey>,
+    jwks: JwkSet,
     settings: TokenSettings,
     verified: Cache<String, Arc<Claims>>,
 }
 
+/// The rules every token meets whatever its key; `algorithm` is pinned, so a token's own
+/// `alg` header is never trusted (RFC 8725 §3.1): `none`, other HMAC sizes and a
+/// public-key algorithm on an HMAC key (key confusion) are all refused.
+fn validation(algorithm: Algorithm, settings: &TokenSettings) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    // `exp` and `nbf` are checked against the caller's clock in `decode_at`, the same
+    // way for fresh and remembered tokens; jsonwebtoken only requires `exp` to exist.
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.set_required_spec_claims(&["exp", "sub"]);
+    if let Some(issuer) = &settings.issuer {
+        validation.set_issuer(&[issuer]);
+        validation.required_spec_claims.insert("iss".into());
+    }
+    // Without a configured audience, a token that names one is still refused, as PyJWT
+    // does: it was meant for some other service.
+    if let Some(audience) = &settings.audience {
+        validation.set_audience(&[audience]);
+        validation.required_spec_claims.insert("aud".into());
+    }
+    validation
+}
+
+fn hmac_key(secret: &SecretKey) -> DecodingKey {
+    DecodingKey::from_secret(&secret.0).expect("a SecretKey is never empty")
+}
+
 impl TokenKeys {
     pub fn new(settings: TokenSettings) -> Self {
-        // The algorithm is pinned: a token's own `alg` header is never trusted, so `none`,
-        // HS384/HS512 and public-key algorithms (key-confusion attacks) are all refused.
-        let mut validation = Validation::new(Algorithm::HS256);
-        // `exp` and `nbf` are checked against the caller's clock in `decode_at`, the same
-        // way for fresh and remembered tokens; jsonwebtoken only requires `exp` to exist.
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.set_required_spec_claims(&["exp", "sub"]);
-        if let Some(issuer) = &settings.issuer {
-            validation.set_issuer(&[issuer]);
-            validation.required_spec_claims.insert("iss".into());
-        }
-        // Without a configured audience, a token that names one is still refused, as PyJWT
-        // does: it was meant for some other service.
-        if let Some(audience) = &settings.audience {
-            validation.set_audience(&[audience]);
-            validation.required_spec_claims.insert("aud".into());
-        }
-        Self {
-            encoding: EncodingKey::from_secret(&settings.secret.0),
-            decoding: std::iter::once(&settings.secret)
+        let (encoding, header) = match settings.signing_keys.first() {
+            // RFC 8725 §3.11: `typ` says what the token is; `kid` which key verifies it.
+            Some(key) => {
+                let mut header = Header::new(key.algorithm());
+                header.kid = Some(key.kid().to_owned());
+                (key.encoding().clone(), header)
+            }
+            // The tutorial's header, byte for byte: `{"alg":"HS256","typ":"JWT"}`.
+            None => (
+                EncodingKey::from_secret(&settings.secret.0).expect("a SecretKey is never empty"),
+                Header::new(Algorithm::HS256),
+            ),
+        };
+        let hmac = if settings.accept_hs256 || settings.signing_keys.is_empty() {
+            std::iter::once(&settings.secret)
                 .chain(&settings.previous)
-                .map(|key| DecodingKey::from_secret(&key.0))
+                .map(hmac_key)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let by_kid = settings
+            .signing_keys
+            .iter()
+            .map(|key| VerifyingKey {
+                kid: key.kid().to_owned(),
+                key: key.decoding().clone(),
+                validation: validation(key.algorithm(), &settings),
+            })
+            .collect();
+        let jwks = JwkSet {
+            keys: settings
+                .signing_keys
+                .iter()
+                .map(|key| key.public_jwk().clone())
                 .collect(),
-            header: Header::new(Algorithm::HS256),
-            validation,
+        };
+        Self {
+            encoding,
+            header,
+            hmac,
+            hmac_validation: validation(Algorithm::HS256, &settings),
+            by_kid,
+            jwks,
             settings,
             verified: Cache::new(VERIFIED_TOKENS_CACHED),
         }
+    }
+
+    /// The public keys that verify this server's tokens (RFC 7517 §5): the signing key's,
+    /// then the previous keys'. Empty with HS256: a symmetric key is never published.
+    pub fn jwks(&self) -> &JwkSet {
+        &self.jwks
     }
 
     /// The tutorial's `create_access_token`: `sub`, `exp` (now + lifetime), plus `iat`, a
@@ -266,12 +352,23 @@ impl TokenKeys {
         self.decode_at(token, now())
     }
 
-    /// Checks the signature against each key in turn (tokens carry no key id: PyJWT's do
-    /// not either); any failure other than a signature mismatch is final.
+    /// Checks the signature. A token naming a `kid` is checked only with that key and its
+    /// algorithm; one without is HS256 and tried against each secret in turn (tokens from the
+    /// tutorial, and PyJWT's, carry no key id). Any failure other than a signature mismatch
+    /// is final.
     fn verify(&self, token: &str) -> Result<Claims, InvalidToken> {
+        let header = jsonwebtoken::decode_header(token)?;
+        if let Some(kid) = header.kid.as_deref() {
+            let key = self
+                .by_kid
+                .iter()
+                .find(|key| key.kid == kid)
+                .ok_or_else(|| InvalidToken(ErrorKind::InvalidToken.into()))?;
+            return Ok(jsonwebtoken::decode::<Claims>(token, &key.key, &key.validation)?.claims);
+        }
         let mut last = None;
-        for key in &self.decoding {
-            match jsonwebtoken::decode::<Claims>(token, key, &self.validation) {
+        for key in &self.hmac {
+            match jsonwebtoken::decode::<Claims>(token, key, &self.hmac_validation) {
                 Ok(decoded) => return Ok(decoded.claims),
                 Err(err) if *err.kind() == ErrorKind::InvalidSignature => last = Some(err),
                 Err(err) => return Err(err.into()),

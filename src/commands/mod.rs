@@ -12,6 +12,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use hyper_util::rt::TokioIo;
 
+use crate::auth::keys::TokenAlgorithm;
 use crate::auth::password::hash_password as argon2id_hash;
 use crate::auth::token::random_hex;
 use crate::config::HealthcheckArgs;
@@ -61,6 +62,24 @@ pub fn hash_password() -> ExitCode {
 }
 
 /// `passflow gen-secret`: 32 random bytes as hex, like `openssl rand -hex 32`.
+/// `passflow keys generate --algorithm ALG`: a new private key, PKCS#8 PEM, on stdout.
+pub fn generate_key(algorithm: &str) -> ExitCode {
+    let key = algorithm
+        .parse::<TokenAlgorithm>()
+        .ok()
+        .and_then(crate::auth::keys::generate);
+    match key {
+        Some(pem) => {
+            print!("{pem}");
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!("keys generate: cannot make an {algorithm} key");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 pub fn gen_secret() -> ExitCode {
     println!("{}", random_hex(32));
     ExitCode::SUCCESS

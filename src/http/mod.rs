@@ -31,6 +31,7 @@ use crate::state::AppState;
 use error::ApiError;
 use openapi::{ApiDoc, guarded_routes};
 use routes::health::*;
+use routes::keys::*;
 use routes::sessions::*;
 use routes::token::*;
 use routes::users::*;
@@ -155,6 +156,8 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(guarded_routes!(logout))
         .routes(guarded_routes!(logout_all))
         .routes(routes!(revoke))
+        .routes(routes!(jwks))
+        .routes(routes!(authorization_server_metadata))
         .routes(routes!(health))
         .routes(routes!(ready))
         // FastAPI answers these with a 307 to the slashed path; we serve them directly and

@@ -40,6 +40,7 @@ pub(crate) const SECURITY_SCHEME: &str = "OAuth2PasswordBearer";
         (name = "auth", description = "Get a token"),
         (name = "users", description = "Routes that need a bearer token"),
         (name = "sessions", description = "See and end sessions"),
+        (name = "keys", description = "Public keys and metadata, for services that verify tokens"),
         (name = "operations", description = "Probes for operators"),
     ),
 )]

@@ -275,7 +275,7 @@ fn signed(extra: serde_json::Value) -> String {
     jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),
         &claims,
-        &jsonwebtoken::EncodingKey::from_secret(TUTORIAL_KEY.as_bytes()),
+        &jsonwebtoken::EncodingKey::from_secret(TUTORIAL_KEY.as_bytes()).unwrap(),
     )
     .unwrap()
 }

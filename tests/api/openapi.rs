@@ -45,6 +45,8 @@ fn each_operation_appears_once_and_trailing_slash_twins_are_hidden() {
             "/logout",
             "/logout/all",
             "/revoke",
+            "/.well-known/jwks.json",
+            "/.well-known/oauth-authorization-server",
             "/health",
             "/ready"
         ])

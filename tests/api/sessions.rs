@@ -558,7 +558,7 @@ fn tutorial_token(sub: &str, issued_at: u64) -> String {
     jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),
         &claims,
-        &jsonwebtoken::EncodingKey::from_secret(TUTORIAL_KEY.as_bytes()),
+        &jsonwebtoken::EncodingKey::from_secret(TUTORIAL_KEY.as_bytes()).unwrap(),
     )
     .unwrap()
 }

@@ -7,6 +7,7 @@ mod database;
 #[path = "../fixtures/mod.rs"]
 mod fixtures;
 mod harness;
+mod keys;
 mod replicas;
 
 use std::io::{BufRead, BufReader, Write};

@@ -1,0 +1,116 @@
+//! What passflow publishes about itself (RFC 8414, OAuth 2.0 Authorization Server Metadata):
+//! its issuer, endpoints, grants and scopes, for clients and resource servers that configure
+//! themselves from one URL. Not OpenID Connect: passflow issues no ID tokens, so it publishes
+//! no `openid-configuration`.
+
+use serde::Serialize;
+use url::Url;
+
+use crate::model::scopes::Scope;
+
+/// Why `TOKEN_ISSUER` cannot name a metadata document (it still works as the tokens' `iss`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotAnIssuerUrl {
+    #[error("it is not an absolute URL")]
+    NotAbsolute,
+    #[error("its scheme is not http or https")]
+    Scheme,
+    #[error("it has a query or a fragment (RFC 8414 §2)")]
+    QueryOrFragment,
+}
+
+/// `TOKEN_ISSUER` as RFC 8414 §2 requires an issuer to be: an `http(s)` URL with no query
+/// or fragment.
+pub fn issuer_url(issuer: &str) -> Result<Url, NotAnIssuerUrl> {
+    let url = Url::parse(issuer).map_err(|_| NotAnIssuerUrl::NotAbsolute)?;
+    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
+        return Err(NotAnIssuerUrl::Scheme);
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(NotAnIssuerUrl::QueryOrFragment);
+    }
+    Ok(url)
+}
+
+/// The metadata document (RFC 8414 §2). `issuer` is exactly `TOKEN_ISSUER`, the tokens'
+/// `iss`; each endpoint is the issuer with the route's path appended.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerMetadata {
+    pub issuer: String,
+    pub token_endpoint: String,
+    pub jwks_uri: String,
+    pub revocation_endpoint: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub introspection_endpoint: Option<String>,
+    pub grant_types_supported: [&'static str; 2],
+    pub scopes_supported: Vec<&'static str>,
+    /// No authorization endpoint: no response types.
+    pub response_types_supported: [&'static str; 0],
+    /// The token endpoint serves public clients (the password grant of a first-party app)
+    /// and does not authenticate them; `client_id` and `client_secret` are accepted and
+    /// ignored, as in the tutorial.
+    pub token_endpoint_auth_methods_supported: [&'static str; 1],
+    pub revocation_endpoint_auth_methods_supported: [&'static str; 1],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub introspection_endpoint_auth_methods_supported: Option<[&'static str; 1]>,
+}
+
+impl ServerMetadata {
+    /// The document for `issuer` (already checked by [`issuer_url`]); `introspection`:
+    /// whether `/introspect` is served.
+    pub fn new(issuer: &str, introspection: bool) -> Self {
+        let endpoint = |path: &str| format!("{}{path}", issuer.trim_end_matches('/'));
+        Self {
+            issuer: issuer.to_owned(),
+            token_endpoint: endpoint("/token"),
+            jwks_uri: endpoint("/.well-known/jwks.json"),
+            revocation_endpoint: endpoint("/revoke"),
+            introspection_endpoint: introspection.then(|| endpoint("/introspect")),
+            grant_types_supported: ["password", "refresh_token"],
+            scopes_supported: Scope::ALL.iter().map(|scope| scope.as_str()).collect(),
+            response_types_supported: [],
+            token_endpoint_auth_methods_supported: ["none"],
+            revocation_endpoint_auth_methods_supported: ["none"],
+            introspection_endpoint_auth_methods_supported: introspection
+                .then_some(["client_secret_basic"]),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issuers_must_be_http_urls_without_query_or_fragment() {
+        assert!(issuer_url("https://auth.example.com").is_ok());
+        assert!(issuer_url("http://127.0.0.1:8000/tenant/").is_ok());
+        assert_eq!(issuer_url("passflow"), Err(NotAnIssuerUrl::NotAbsolute));
+        assert_eq!(issuer_url("urn:passflow"), Err(NotAnIssuerUrl::Scheme));
+        assert_eq!(issuer_url("ftp://example.com"), Err(NotAnIssuerUrl::Scheme));
+        assert_eq!(
+            issuer_url("https://example.com/?tenant=1"),
+            Err(NotAnIssuerUrl::QueryOrFragment)
+        );
+        assert_eq!(
+            issuer_url("https://example.com/#top"),
+            Err(NotAnIssuerUrl::QueryOrFragment)
+        );
+    }
+
+    #[test]
+    fn endpoints_append_to_the_issuer_without_a_doubled_slash() {
+        for issuer in [
+            "https://auth.example.com/t1",
+            "https://auth.example.com/t1/",
+        ] {
+            let metadata = ServerMetadata::new(issuer, true);
+            assert_eq!(metadata.issuer, issuer);
+            assert_eq!(metadata.token_endpoint, "https://auth.example.com/t1/token");
+            assert_eq!(
+                metadata.introspection_endpoint.as_deref(),
+                Some("https://auth.example.com/t1/introspect")
+            );
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! Signing keys through the real binary: `passflow keys generate`, serving with each
+//! algorithm, the starts refused by name, and the issuer that is not a URL.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::fixtures::TUTORIAL_KEY;
+use crate::harness::*;
+
+/// `passflow keys generate --algorithm ALG` into `dir/name`.
+pub fn generate_key(dir: &Path, algorithm: &str, name: &str) -> PathBuf {
+    let output = run(passflow(dir).args(["keys", "generate", "--algorithm", algorithm]));
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let pem = String::from_utf8(output.stdout).unwrap();
+    assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{pem}");
+    assert!(
+        pem.trim_end().ends_with("-----END PRIVATE KEY-----"),
+        "{pem}"
+    );
+    let path = dir.join(name);
+    std::fs::write(&path, pem).unwrap();
+    path
+}
+
+/// A key OpenSSL makes (`openssl genpkey ARGS`), for the kinds passflow never generates.
+fn openssl_key(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
+    let path = dir.join(name);
+    let status = Command::new("openssl")
+        .arg("genpkey")
+        .args(args)
+        .arg("-out")
+        .arg(&path)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl is installed");
+    assert!(status.success());
+    path
+}
+
+fn header_of(token: &str) -> Value {
+    use base64::Engine;
+    let part = token.split('.').next().unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+#[tokio::test]
+async fn each_generated_key_serves_tokens_its_jwks_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    for algorithm in ["EdDSA", "ES256", "RS256"] {
+        let key = generate_key(dir.path(), algorithm, &format!("{algorithm}.pem"));
+        let server = Server::start(
+            passflow(dir.path())
+                .env("TOKEN_ALGORITHM", algorithm)
+                .env("SIGNING_KEY_FILE", &key),
+        );
+        let token = token_for(&client, &server, "johndoe", "secret").await;
+        let header = header_of(&token);
+        assert_eq!(header["alg"], algorithm);
+        assert_eq!(header["typ"], "JWT");
+        let jwks: Value = client
+            .get(server.url("/.well-known/jwks.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(jwks["keys"][0]["kid"], header["kid"], "{algorithm}");
+        let me = get_as(&client, server.url("/users/me/"), &token).await;
+        assert_eq!(me.status(), 200, "{algorithm}");
+        // No SECRET_KEY: nothing is signed with a random one, and nothing warns about it.
+        assert!(
+            !server
+                .startup_log
+                .iter()
+                .any(|line| line.contains("SECRET_KEY is not set")),
+            "{:?}",
+            server.startup_log
+        );
+    }
+}
+
+#[test]
+fn unusable_key_settings_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ed25519 = generate_key(d, "EdDSA", "ed25519.pem");
+    let p384 = openssl_key(
+        d,
+        "p384.pem",
+        &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"],
+    );
+    let rsa1024 = openssl_key(
+        d,
+        "rsa1024.pem",
+        &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024"],
+    );
+    let not_pem = d.join("not.pem");
+    std::fs::write(&not_pem, "just some text\n").unwrap();
+    let missing = d.join("missing.pem");
+    let ed = ed25519.to_str().unwrap();
+    let cases: [(&[(&str, &str)], &str); 9] = [
+        (
+            &[("TOKEN_ALGORITHM", "EdDSA")],
+            "SIGNING_KEY_FILE is not set, and TOKEN_ALGORITHM is EdDSA",
+        ),
+        (
+            &[
+                ("TOKEN_ALGORITHM", "ES256"),
+                ("SIGNING_KEY_FILE", missing.to_str().unwrap()),
+            ],
+            "SIGNING_KEY_FILE: cannot read",
+        ),
+        (
+            &[
+                ("TOKEN_ALGORITHM", "RS256"),
+                ("SIGNING_KEY_FILE", not_pem.to_str().unwrap()),
+            ],
+            "SIGNING_KEY_FILE: ",
+        ),
+        (
+            &[("TOKEN_ALGORITHM", "ES256"), ("SIGNING_KEY_FILE", ed)],
+            "holds an Ed25519 key; ES256 needs a P-256 key",
+        ),
+        (
+            &[
+                ("TOKEN_ALGORITHM", "ES256"),
+                ("SIGNING_KEY_FILE", p384.to_str().unwrap()),
+            ],
+            "holds a P-384 key; ES256 needs a P-256 key",
+        ),
+        (
+            &[
+                ("TOKEN_ALGORITHM", "RS256"),
+                ("SIGNING_KEY_FILE", rsa1024.to_str().unwrap()),
+            ],
+            "holds a 1024-bit RSA key; RS256 needs at least 2048 bits",
+        ),
+        (
+            &[("TOKEN_ALGORITHM", "HS512")],
+            "TOKEN_ALGORITHM: unknown algorithm \"HS512\"",
+        ),
+        (
+            &[
+                ("TOKEN_ALGORITHM", "EdDSA"),
+                ("SIGNING_KEY_FILE", ed),
+                ("PREVIOUS_SIGNING_KEY_FILES", not_pem.to_str().unwrap()),
+            ],
+            "PREVIOUS_SIGNING_KEY_FILES: ",
+        ),
+        (
+            &[("SIGNING_KEY_FILE", ed)],
+            "SIGNING_KEY_FILE is set, but TOKEN_ALGORITHM is HS256",
+        ),
+    ];
+    for (settings, expected) in cases {
+        let mut command = passflow(d);
+        command.env("SECRET_KEY", TUTORIAL_KEY);
+        for (name, value) in settings {
+            command.env(name, value);
+        }
+        let output = run(&mut command);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{settings:?}: {stderr}");
+        assert!(stderr.contains(expected), "{settings:?}: {stderr}");
+        assert!(
+            !stderr.contains("-----BEGIN"),
+            "a key is never echoed: {stderr}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_issuer_that_is_not_a_url_still_signs_but_publishes_no_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        passflow(dir.path())
+            .env("SECRET_KEY", TUTORIAL_KEY)
+            .env("TOKEN_ISSUER", "passflow"),
+    );
+    let warnings: Vec<&String> = server
+        .startup_log
+        .iter()
+        .filter(|line| line.contains("is not an RFC 8414 issuer URL"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{:?}", server.startup_log);
+    let client = reqwest::Client::new();
+    let reply = client
+        .get(server.url("/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 404);
+    assert_eq!(reply.text().await.unwrap(), r#"{"detail":"Not Found"}"#);
+    let token = token_for(&client, &server, "johndoe", "secret").await;
+    assert_eq!(
+        get_as(&client, server.url("/users/me/"), &token)
+            .await
+            .status(),
+        200
+    );
+}
