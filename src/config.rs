@@ -246,6 +246,17 @@ pub struct ServeArgs {
     )]
     pub previous_signing_key_files: Vec<PathBuf>,
 
+    /// Who may introspect tokens at POST /introspect (RFC 7662): comma-separated
+    /// `client_id:secret` pairs, each secret at least 32 characters, sent as HTTP Basic
+    /// credentials. Unset: /introspect is not served.
+    #[arg(
+        long,
+        env = "INTROSPECTION_CLIENTS",
+        value_name = "INTROSPECTION_CLIENTS",
+        hide_env_values = true
+    )]
+    pub introspection_clients: Option<String>,
+
     /// When set, tokens carry this `iss` and must carry it to be accepted.
     #[arg(long, env = "TOKEN_ISSUER", value_name = "TOKEN_ISSUER")]
     pub token_issuer: Option<String>,

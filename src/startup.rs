@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::auth::hash_pool::HashPool;
+use crate::auth::introspection::{ClientsError, IntrospectionClients};
 use crate::auth::metadata::{ServerMetadata, issuer_url};
 use crate::auth::session::SYNC_EVERY;
 use crate::auth::token::{KeyError, TokenKeys};
@@ -41,6 +42,8 @@ pub enum StartupError {
          file into it once with `passflow users import FILE` and unset USERS_FILE"
     )]
     UsersFileWithDatabase,
+    #[error(transparent)]
+    IntrospectionClients(#[from] ClientsError),
     #[error("METRICS_ADDR: cannot serve metrics there")]
     Metrics(#[source] metrics_exporter_prometheus::BuildError),
 }
@@ -121,12 +124,22 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
             state
         }
     };
+    let introspection = args
+        .introspection_clients
+        .as_deref()
+        .map(IntrospectionClients::parse)
+        .transpose()?;
+    let introspects = introspection.is_some();
+    let state = match introspection {
+        Some(clients) => state.with_introspection(clients),
+        None => state,
+    };
     let state = match args
         .token_issuer
         .as_deref()
         .map(|issuer| (issuer, issuer_url(issuer)))
     {
-        Some((issuer, Ok(_))) => state.with_metadata(ServerMetadata::new(issuer, false)),
+        Some((issuer, Ok(_))) => state.with_metadata(ServerMetadata::new(issuer, introspects)),
         Some((issuer, Err(reason))) => {
             tracing::warn!(
                 "TOKEN_ISSUER {issuer:?} is not an RFC 8414 issuer URL ({reason}): tokens carry \

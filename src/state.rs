@@ -8,6 +8,7 @@ use ipnet::IpNet;
 
 use crate::auth::Auth;
 use crate::auth::hash_pool::HashPool;
+use crate::auth::introspection::IntrospectionClients;
 use crate::auth::metadata::ServerMetadata;
 use crate::auth::revocation::Revocations;
 use crate::auth::session::{SessionSettings, Sessions};
@@ -51,6 +52,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<[IpNet]>,
     /// The RFC 8414 document, when `TOKEN_ISSUER` is an issuer URL.
     pub metadata: Option<Arc<ServerMetadata>>,
+    /// Who may call `/introspect` (`INTROSPECTION_CLIENTS`); `None`: it is not served.
+    pub introspection: Option<IntrospectionClients>,
 }
 
 impl AppState {
@@ -77,6 +80,7 @@ impl AppState {
             refusal_hold: admission.refusal_hold,
             trusted_proxies: Arc::from([]),
             metadata: None,
+            introspection: None,
         }
     }
 
@@ -120,6 +124,13 @@ impl AppState {
         Self {
             login_admission: PerAddressLimit::new(settings.per_address),
             refusal_hold: settings.refusal_hold,
+            ..self
+        }
+    }
+
+    pub fn with_introspection(self, clients: IntrospectionClients) -> Self {
+        Self {
+            introspection: Some(clients),
             ..self
         }
     }

@@ -2,9 +2,11 @@
 //! the login and refresh use cases that tie them together. Nothing here knows HTTP; `http/` maps these errors to
 //! responses.
 
+pub mod access;
 pub mod context;
 pub mod grant;
 pub mod hash_pool;
+pub mod introspection;
 pub mod keys;
 pub mod login;
 pub mod metadata;

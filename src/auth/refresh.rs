@@ -42,7 +42,7 @@ pub enum RefreshError {
 /// Redeems a refresh token. Failures take a throttle cell from the client address, as
 /// failed logins do; a store or encoding failure refunds it.
 pub async fn refresh(auth: &Auth, request: RefreshRequest<'_>) -> Result<Grant, RefreshError> {
-    let attempt = match auth.throttle.refresh_attempt(request.client) {
+    let attempt = match auth.throttle.address_attempt(request.client) {
         Ok(attempt) => attempt,
         Err(retry_after) => {
             crate::metrics::refresh("throttled");

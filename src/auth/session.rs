@@ -349,6 +349,24 @@ impl Sessions {
         }))
     }
 
+    /// The session `token` continues, if it is that session's current refresh token and the
+    /// session is live; what introspection reports. Changes nothing: no rotation, and a spent
+    /// or expired token is merely not live (redeeming it is what ends its session).
+    pub async fn inspect(
+        &self,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let Some(presented) = Presented::parse(token) else {
+            return Ok(None);
+        };
+        let Some(stored) = self.store.find_by_family(&presented.family).await? else {
+            return Ok(None);
+        };
+        let live = now < self.deadline(&stored.record) && presented.token == stored.current;
+        Ok(live.then_some(stored.record))
+    }
+
     /// Replaces the redeemed token with a new one of the same family. `None` if another
     /// refresh replaced it first: redeem again to learn what that makes this one.
     pub async fn rotate(

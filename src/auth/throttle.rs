@@ -103,9 +103,10 @@ impl LoginThrottle {
         })
     }
 
-    /// Takes a cell for a refresh-token grant. It names no user, so only the address counts:
-    /// a failed refresh is a guess at a token, as a failed login is a guess at a password.
-    pub fn refresh_attempt(&self, ip: IpAddr) -> Result<Attempt<'_>, Duration> {
+    /// Takes a cell for an attempt that names no user (a refresh-token grant, an
+    /// introspection client's credentials), so only the address counts: a failed refresh
+    /// is a guess at a token, as a failed login is a guess at a password.
+    pub fn address_attempt(&self, ip: IpAddr) -> Result<Attempt<'_>, Duration> {
         let now = self.clock.now();
         self.per_ip
             .check_key(&ip)

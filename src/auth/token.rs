@@ -157,6 +157,28 @@ pub struct Claims {
     /// `CurrentUser` for how that is read.
     #[serde(default, deserialize_with = "deserialize_claim")]
     pub scope: Option<ScopeSet>,
+    /// Checked against `TOKEN_ISSUER` when that is set; reported by introspection.
+    #[serde(default)]
+    pub iss: Option<String>,
+    /// A string or an array of strings (RFC 7519 §4.1.3), as the token carries it.
+    #[serde(default)]
+    pub aud: Option<serde_json::Value>,
+}
+
+impl Claims {
+    /// The scopes the token grants `user` now: those it carries that the user is still
+    /// allowed, or, for a token without a `scope` claim (the JWT chapter's), all the user is
+    /// allowed.
+    pub fn effective_scope(&self, allowed: &ScopeSet) -> ScopeSet {
+        allowed
+            .iter()
+            .filter(|scope| {
+                self.scope
+                    .as_ref()
+                    .is_none_or(|claim| claim.contains(*scope))
+            })
+            .collect()
+    }
 }
 
 /// The session an access token is minted in.

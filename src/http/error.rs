@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::auth::access::AccessError;
 use crate::auth::session::StaleView;
 use crate::auth::{LoginError, RefreshError};
 use crate::model::scopes::{Scope, ScopeSet};
@@ -29,6 +30,10 @@ pub enum ApiError {
     NotEnoughPermissions { required: &'static [Scope] },
     #[error("Incorrect username or password")]
     IncorrectLogin,
+    /// `/introspect` without a registered client's HTTP Basic credentials (RFC 7662 §2.1,
+    /// RFC 6749 §5.2 `invalid_client`).
+    #[error("Invalid client credentials")]
+    InvalidClient,
     #[error("Inactive user")]
     InactiveUser,
     /// `/token` was asked for a scope that does not exist or the user may not have.
@@ -85,6 +90,7 @@ pub struct ErrorDetail {
 #[serde(rename_all = "snake_case")]
 pub enum OAuthError {
     InvalidRequest,
+    InvalidClient,
     InvalidGrant,
     InvalidScope,
 }
@@ -146,6 +152,10 @@ impl ApiError {
                 error: *error,
                 detail: detail.clone(),
             }),
+            ApiError::InvalidClient => serde_json::to_value(OAuthErrorBody {
+                error: OAuthError::InvalidClient,
+                detail: self.to_string(),
+            }),
             other => serde_json::to_value(ErrorDetail {
                 detail: other.to_string(),
             }),
@@ -158,7 +168,8 @@ impl ApiError {
             ApiError::NotAuthenticated
             | ApiError::InvalidToken
             | ApiError::NotEnoughPermissions { .. }
-            | ApiError::IncorrectLogin => StatusCode::UNAUTHORIZED,
+            | ApiError::IncorrectLogin
+            | ApiError::InvalidClient => StatusCode::UNAUTHORIZED,
             ApiError::InactiveUser | ApiError::InvalidScope(_) | ApiError::OAuth { .. } => {
                 StatusCode::BAD_REQUEST
             }
@@ -185,6 +196,12 @@ impl ApiError {
             // which token to ask for, and only appears when scopes are what's missing.
             ApiError::NotAuthenticated | ApiError::InvalidToken | ApiError::IncorrectLogin => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            ApiError::InvalidClient => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"passflow\""),
+                );
             }
             ApiError::NotEnoughPermissions { required } => {
                 let value = format!("Bearer scope=\"{}\"", ScopeSet::from(*required));
@@ -286,6 +303,16 @@ impl From<RefreshError> for ApiError {
             RefreshError::InvalidScope(detail) => oauth(OAuthError::InvalidScope, detail),
             RefreshError::Store(err) => err.into(),
             RefreshError::Token(err) => ApiError::Internal(err.into()),
+        }
+    }
+}
+
+impl From<AccessError> for ApiError {
+    fn from(err: AccessError) -> Self {
+        match err {
+            AccessError::Invalid => ApiError::InvalidToken,
+            AccessError::Stale(stale) => stale.into(),
+            AccessError::Store(err) => err.into(),
         }
     }
 }

@@ -31,6 +31,7 @@ use crate::state::AppState;
 use error::ApiError;
 use openapi::{ApiDoc, guarded_routes};
 use routes::health::*;
+use routes::introspect::*;
 use routes::keys::*;
 use routes::sessions::*;
 use routes::token::*;
@@ -156,6 +157,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(guarded_routes!(logout))
         .routes(guarded_routes!(logout_all))
         .routes(routes!(revoke))
+        .routes(routes!(introspect_token))
         .routes(routes!(jwks))
         .routes(routes!(authorization_server_metadata))
         .routes(routes!(health))

@@ -5,7 +5,7 @@ use utoipa::openapi::example::ExampleBuilder;
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::security::{
-    Flow, OAuth2, Password, Scopes, SecurityRequirement, SecurityScheme,
+    Flow, Http, HttpAuthScheme, OAuth2, Password, Scopes, SecurityRequirement, SecurityScheme,
 };
 use utoipa::openapi::{
     Content, ContentBuilder, ObjectBuilder, Ref, header::HeaderBuilder, schema::Type,
@@ -62,10 +62,13 @@ impl Modify for OAuth2PasswordBearer {
         let scheme = SecurityScheme::OAuth2(OAuth2::new([Flow::Password(
             Password::with_refresh_url("token", scopes, "token"),
         )]));
-        openapi
-            .components
-            .get_or_insert_with(Default::default)
-            .add_security_scheme(SECURITY_SCHEME, scheme);
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(SECURITY_SCHEME, scheme);
+        // `/introspect`'s callers: an `INTROSPECTION_CLIENTS` id and secret (RFC 7662 §2.1).
+        components.add_security_scheme(
+            "IntrospectionClient",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
+        );
     }
 }
 

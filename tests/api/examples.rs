@@ -9,6 +9,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, header};
 use passflow::auth::hash_pool::HashPool;
+use passflow::auth::introspection::IntrospectionClients;
 use passflow::auth::session::SessionSettings;
 use passflow::auth::throttle::ThrottleSettings;
 use passflow::auth::token::TokenKeys;
@@ -88,7 +89,7 @@ async fn provoke(method: &Method, path: &str, status: &str, name: &str) -> Reply
         ("400", "Inactive user") => {
             call(&app, method, &concrete, Some(&bearer(tokens::PYJWT_ALICE))).await
         }
-        ("503", _) if path != "/token" && path != "/ready" => {
+        ("503", _) if !["/token", "/ready", "/introspect"].contains(&path) => {
             let app = router(
                 state_with(settings(), InMemoryUserStore::default())
                     .with_users(Arc::new(Unreachable)),
@@ -114,8 +115,70 @@ async fn provoke(method: &Method, path: &str, status: &str, name: &str) -> Reply
     }
 }
 
+fn app_default() -> Router {
+    app()
+}
+
+const CLIENT_SECRET: &str = "resource-server-secret-0123456789abcdef";
+
+fn introspection_state() -> AppState {
+    let clients = IntrospectionClients::parse(&format!("api:{CLIENT_SECRET}")).unwrap();
+    state_with(settings(), InMemoryUserStore::demo()).with_introspection(clients)
+}
+
+async fn introspect_as(app: Router, authorization: Option<&str>, fields: &[(&str, &str)]) -> Reply {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    let mut request = Request::post("/introspect")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(value) = authorization {
+        request = request.header(header::AUTHORIZATION, value);
+    }
+    send(&app, request.body(Body::from(body)).unwrap()).await
+}
+
+fn client_basic(secret: &str) -> String {
+    use base64::Engine;
+    let pair = base64::engine::general_purpose::STANDARD.encode(format!("api:{secret}"));
+    format!("Basic {pair}")
+}
+
 async fn provoke_route(app: Router, path: &str, status: &str, name: &str) -> Reply {
     match (path, status, name) {
+        ("/introspect", "400", _) => {
+            introspect_as(
+                router(introspection_state()),
+                Some(&client_basic(CLIENT_SECRET)),
+                &[],
+            )
+            .await
+        }
+        ("/introspect", "401", _) => {
+            introspect_as(router(introspection_state()), None, &[("token", "x")]).await
+        }
+        ("/introspect", "429", _) => {
+            let app = router(introspection_state().with_throttle(ThrottleSettings {
+                per_ip: 1,
+                ..ThrottleSettings::default()
+            }));
+            assert_eq!(
+                introspect_as(app.clone(), None, &[("token", "x")])
+                    .await
+                    .status,
+                401
+            );
+            introspect_as(app, None, &[("token", "x")]).await
+        }
+        ("/introspect", "503", _) => {
+            let app = router(introspection_state().with_users(Arc::new(Unreachable)));
+            introspect_as(
+                app,
+                Some(&client_basic(CLIENT_SECRET)),
+                &[("token", tokens::PYJWT_JOHNDOE)],
+            )
+            .await
+        }
         ("/ready", "503", _) => {
             // A shared store whose log of ended sessions was never read.
             let dir = tempfile::tempdir().unwrap();

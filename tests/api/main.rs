@@ -13,6 +13,7 @@ mod examples;
 mod floods;
 mod fuzz_corpus;
 mod hardening;
+mod introspection;
 mod keys;
 mod layering;
 mod login;

@@ -45,6 +45,7 @@ fn each_operation_appears_once_and_trailing_slash_twins_are_hidden() {
             "/logout",
             "/logout/all",
             "/revoke",
+            "/introspect",
             "/.well-known/jwks.json",
             "/.well-known/oauth-authorization-server",
             "/health",
@@ -60,7 +61,8 @@ fn each_operation_appears_once_and_trailing_slash_twins_are_hidden() {
 fn the_security_scheme_is_fastapis_password_flow_with_relative_token_and_refresh_urls() {
     assert_eq!(
         doc()["components"]["securitySchemes"],
-        json!({"OAuth2PasswordBearer": {
+        json!({"IntrospectionClient": {"type": "http", "scheme": "basic"},
+            "OAuth2PasswordBearer": {
             "type": "oauth2",
             "flows": {"password": {
                 "tokenUrl": "token",
@@ -156,6 +158,11 @@ async fn documented_security_is_what_the_routes_enforce() {
                 assert_ne!(reply.status, 401, "{method} {path} is documented as open");
                 continue;
             };
+            if security[0].get("IntrospectionClient").is_some() {
+                // HTTP Basic for a registered client, not a user's token: tests/api/introspection.rs.
+                assert_eq!(path, "/introspect");
+                continue;
+            }
             let scopes: Vec<&str> = security[0]["OAuth2PasswordBearer"]
                 .as_array()
                 .unwrap_or_else(|| panic!("{method} {path}: {security}"))

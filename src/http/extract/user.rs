@@ -10,9 +10,10 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use super::BearerToken;
+use crate::auth::access::{Verified, check_access_token};
 use crate::auth::token::Claims;
 use crate::http::error::ApiError;
-use crate::model::scopes::{AnyScope, RequiredScopes, Scope};
+use crate::model::scopes::{AnyScope, RequiredScopes};
 use crate::state::AppState;
 use crate::store::UserRecord;
 
@@ -33,39 +34,11 @@ impl<R: RequiredScopes> FromRequestParts<AppState> for CurrentUser<R> {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let BearerToken(token) = BearerToken::from_request_parts(parts, state).await?;
-        let claims = state
-            .auth
-            .tokens
-            .decode_at(&token, state.auth.clock.now())
-            .map_err(|err| {
-                tracing::debug!(%err, "token refused");
-                ApiError::InvalidToken
-            })?;
-        // Signature and times hold, but the session may have ended since (logout,
-        // revocation, reuse of its refresh token): ASVS V7.4.1. With a shared store, only
-        // while this process's view of ended sessions is recent.
-        state.auth.sessions.check_view()?;
-        if state.auth.sessions.revocations().refuses(&claims) {
-            return Err(ApiError::InvalidToken);
-        }
-        let user = state
-            .auth
-            .users
-            .get_user(&claims.sub)
-            .await?
-            .ok_or(ApiError::InvalidToken)?;
+        let Verified { claims, user } = check_access_token(&state.auth, &token).await?;
         // A scope counts only while the user is still allowed it, so taking a scope away
-        // from a user also takes it out of tokens already issued. Tokens without a `scope`
-        // claim come from the JWT chapter (or PyJWT), which had no scopes: they carry the
-        // user's allowed set, exactly what a scope-less login is granted today.
-        let granted = |scope: &Scope| {
-            user.scopes.contains(*scope)
-                && claims
-                    .scope
-                    .as_ref()
-                    .is_none_or(|claim| claim.contains(*scope))
-        };
-        if !R::SCOPES.iter().all(granted) {
+        // from a user also takes it out of tokens already issued.
+        let granted = claims.effective_scope(&user.scopes);
+        if !R::SCOPES.iter().all(|scope| granted.contains(*scope)) {
             return Err(ApiError::NotEnoughPermissions {
                 required: R::SCOPES,
             });

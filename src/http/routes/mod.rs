@@ -3,6 +3,7 @@
 //! routes are documented from their extractors, see `openapi::guarded`).
 
 pub(crate) mod health;
+pub(crate) mod introspect;
 pub(crate) mod keys;
 pub(crate) mod sessions;
 pub(crate) mod token;

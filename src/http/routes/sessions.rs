@@ -61,12 +61,12 @@ pub(crate) async fn logout_all(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The RFC 7009 revocation request.
+/// The RFC 7009 revocation request; RFC 7662's introspection request has the same fields.
 #[derive(ToSchema)]
 pub(crate) struct RevocationRequest {
     /// An access token or a refresh token.
     #[schema(format = Password, min_length = 1)]
-    token: String,
+    pub(crate) token: String,
     /// `access_token` or `refresh_token`: a hint only; both kinds are looked for anyway.
     #[schema(nullable = false)]
     token_type_hint: Option<String>,

@@ -49,7 +49,7 @@ impl From<Grant> for Token {
 }
 
 /// A token response must never be cached (RFC 6749 §5.1).
-const NO_STORE: [(HeaderName, HeaderValue); 2] = [
+pub(crate) const NO_STORE: [(HeaderName, HeaderValue); 2] = [
     (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
     (header::PRAGMA, HeaderValue::from_static("no-cache")),
 ];

@@ -1,0 +1,162 @@
+//! `POST /introspect`: token introspection (RFC 7662) for registered resource servers.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum_extra::headers::authorization::Basic;
+use axum_extra::headers::{Authorization, HeaderMapExt};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::sessions::RevocationRequest;
+use super::token::NO_STORE;
+use crate::auth::introspection::{Introspection, IntrospectionError, introspect};
+use crate::http::error::{ApiError, ErrorDetail, OAuthErrorBody};
+use crate::http::extract::ClientIp;
+use crate::state::AppState;
+
+/// The introspection response (RFC 7662 §2.2): `{"active": false}` alone for anything not
+/// live, else the token's facts.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub(crate) struct IntrospectionResponse {
+    active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "johndoe")]
+    sub: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "johndoe")]
+    username: Option<String>,
+    /// What the token grants now, space-separated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "me items")]
+    scope: Option<String>,
+    /// Access token: its `exp`. Refresh token: the session's deadline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exp: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iat: Option<u64>,
+    /// `bearer` for access tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iss: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    aud: Option<serde_json::Value>,
+}
+
+impl From<Introspection> for IntrospectionResponse {
+    fn from(found: Introspection) -> Self {
+        match found {
+            Introspection::Access(verified) => {
+                let claims = verified.claims;
+                Self {
+                    active: true,
+                    sub: Some(claims.sub.clone()),
+                    username: Some(verified.user.username().to_owned()),
+                    scope: Some(claims.effective_scope(&verified.user.scopes).to_string()),
+                    exp: Some(claims.exp),
+                    iat: claims.iat,
+                    token_type: Some("bearer"),
+                    sid: claims.sid.clone(),
+                    iss: claims.iss.clone(),
+                    aud: claims.aud.clone(),
+                }
+            }
+            Introspection::Refresh {
+                username,
+                scope,
+                session_id,
+                deadline,
+            } => Self {
+                active: true,
+                sub: Some(username.clone()),
+                username: Some(username),
+                scope: Some(scope.to_string()),
+                exp: Some(deadline),
+                sid: Some(session_id),
+                ..Self::default()
+            },
+            Introspection::Inactive => Self::default(),
+        }
+    }
+}
+
+impl From<IntrospectionError> for ApiError {
+    fn from(err: IntrospectionError) -> Self {
+        match err {
+            IntrospectionError::Stale(stale) => stale.into(),
+            IntrospectionError::Store(err) => err.into(),
+        }
+    }
+}
+
+/// Whether a token is live now, for a registered resource server (HTTP Basic with one of
+/// `INTROSPECTION_CLIENTS`). Sees a logout at once, where an offline signature check sees it
+/// only at `exp`. Introspecting a refresh token spends nothing. Not served (404) without
+/// `INTROSPECTION_CLIENTS`.
+#[utoipa::path(
+    post,
+    path = "/introspect",
+    tag = "keys",
+    request_body(content((RevocationRequest = "application/x-www-form-urlencoded"))),
+    security(("IntrospectionClient" = [])),
+    responses(
+        (status = 200, description = "What the token is; `{\"active\": false}` for anything not live",
+            body = IntrospectionResponse,
+            headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 400, description = "`invalid_request`: no `token`", body = OAuthErrorBody,
+            example = json!(ApiError::missing_field("token").body())),
+        (status = 401, description = "Missing or wrong client credentials; counted as a failed login of the caller's address",
+            body = OAuthErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Basic realm=\"passflow\"`")),
+            example = json!(ApiError::InvalidClient.body())),
+        (status = 404, description = "Introspection is off (`INTROSPECTION_CLIENTS` is not set)", body = ErrorDetail,
+            example = json!(ApiError::NotFound.body())),
+        (status = 429, description = "Too many failures from this address; retry after `Retry-After` seconds", body = ErrorDetail,
+            headers(("Retry-After" = u64, description = "Seconds to wait")),
+            example = json!(ApiError::TooManyAttempts { retry_after_secs: 1 }.body())),
+        (status = 503, description = "The store is out of reach: the token's state cannot be told", body = ErrorDetail,
+            headers(("Retry-After" = u64, description = "Seconds to wait")),
+            example = json!(ApiError::SessionViewStale.body())),
+    ),
+)]
+pub(crate) async fn introspect_token(
+    State(state): State<AppState>,
+    ClientIp(client): ClientIp,
+    headers: HeaderMap,
+    request: Result<RevocationRequest, ApiError>,
+) -> Result<([(HeaderName, HeaderValue); 2], Json<IntrospectionResponse>), ApiError> {
+    let clients = state.introspection.as_ref().ok_or(ApiError::NotFound)?;
+    let throttled = |retry_after: std::time::Duration| ApiError::TooManyAttempts {
+        retry_after_secs: retry_after.as_secs() + 1,
+    };
+    // Client authentication comes first (RFC 7662 §2.1), and a wrong secret is a guess like
+    // a wrong password: it takes a cell of this address's failed-login budget.
+    let attempt = state
+        .auth
+        .throttle
+        .address_attempt(client)
+        .map_err(throttled)?;
+    if let Some(shared) = &state.auth.shared_throttle {
+        shared.check_address(client).map_err(throttled)?;
+    }
+    let authenticated = headers
+        .typed_get::<Authorization<Basic>>()
+        .is_some_and(|basic| clients.authenticate(basic.username(), basic.password()));
+    if !authenticated {
+        attempt.failed();
+        if let Some(shared) = &state.auth.shared_throttle
+            && let Err(err) = shared.charge_failure(client).await
+        {
+            tracing::warn!(%err, "counting a failed introspection client in the shared throttle failed");
+        }
+        return Err(ApiError::InvalidClient);
+    }
+    attempt.succeeded();
+    let request = request?;
+    let found = introspect(&state.auth, &request.token).await?;
+    Ok((NO_STORE, Json(found.into())))
+}
