@@ -101,6 +101,8 @@ mod tests {
             iat,
             sid: sid.map(str::to_owned),
             scope: None,
+            iss: None,
+            aud: None,
         }
     }
 

@@ -552,6 +552,8 @@ mod tests {
             iat: Some(NOW),
             sid: Some(first),
             scope: None,
+            iss: None,
+            aud: None,
         }));
     }
 

@@ -115,10 +115,6 @@ async fn provoke(method: &Method, path: &str, status: &str, name: &str) -> Reply
     }
 }
 
-fn app_default() -> Router {
-    app()
-}
-
 const CLIENT_SECRET: &str = "resource-server-secret-0123456789abcdef";
 
 fn introspection_state() -> AppState {
