@@ -7,6 +7,37 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+/// The resource-server example (`examples/resource_server.rs`), which `cargo test` builds
+/// beside the test binaries.
+pub fn resource_server_example(dir: &Path) -> Command {
+    let deps = std::env::current_exe().unwrap();
+    let example = deps
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("examples/resource_server");
+    assert!(
+        example.exists(),
+        "{} is missing: run `cargo test`, which builds examples",
+        example.display()
+    );
+    let mut command = Command::new(example);
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .current_dir(dir);
+    command
+}
+
+/// A port nothing listens on now, for a server that must come back on the same one.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// The binary with an empty environment, run from an empty directory (so no `.env` is read
 /// unless a test writes one there).
 pub fn passflow(dir: &Path) -> Command {
@@ -32,9 +63,12 @@ pub struct Server {
 }
 
 impl Server {
+    /// Starts `command` on an ephemeral port, unless it sets `PORT` itself.
     pub fn start(command: &mut Command) -> Server {
+        if !command.get_envs().any(|(name, _)| name == "PORT") {
+            command.env("PORT", "0");
+        }
         let mut child = command
-            .env("PORT", "0")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -206,3 +206,117 @@ async fn an_issuer_that_is_not_a_url_still_signs_but_publishes_no_metadata() {
         200
     );
 }
+
+/// `GET /whoami` at the example with `token` (or none): status, body, WWW-Authenticate.
+async fn whoami(
+    client: &reqwest::Client,
+    example: &Server,
+    token: Option<&str>,
+) -> (u16, String, Option<String>) {
+    let mut request = client.get(example.url("/whoami"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let reply = request.send().await.unwrap();
+    let challenge = reply
+        .headers()
+        .get("www-authenticate")
+        .map(|value| value.to_str().unwrap().to_owned());
+    (
+        reply.status().as_u16(),
+        reply.text().await.unwrap(),
+        challenge,
+    )
+}
+
+#[tokio::test]
+async fn the_resource_server_example_verifies_offline_and_follows_a_rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let first = generate_key(d, "EdDSA", "first.pem");
+    let second = generate_key(d, "EdDSA", "second.pem");
+    let port = free_port().to_string();
+    let mut passflow_server = Server::start(
+        passflow(d)
+            .env("PORT", &port)
+            .env("TOKEN_ALGORITHM", "EdDSA")
+            .env("SIGNING_KEY_FILE", &first),
+    );
+    let example = Server::start(
+        resource_server_example(d)
+            .env("PASSFLOW_URL", &passflow_server.base)
+            .env("PORT", "0"),
+    );
+    let client = reqwest::Client::new();
+    let token = token_for(&client, &passflow_server, "johndoe", "secret").await;
+    let (status, body, _) = whoami(&client, &example, Some(&token)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, r#"{"sub":"johndoe","scope":"me items"}"#);
+
+    let invalid = r#"{"detail":"Could not validate credentials"}"#;
+    assert_eq!(
+        whoami(&client, &example, None).await,
+        (
+            401,
+            r#"{"detail":"Not authenticated"}"#.to_owned(),
+            Some("Bearer".to_owned())
+        )
+    );
+    // Signed by a key passflow does not have, under passflow's kid: forged.
+    let header = header_of(&token);
+    let forger = passflow::auth::keys::SigningKey::from_file(
+        passflow::auth::keys::TokenAlgorithm::EdDsa,
+        &second,
+        "test",
+    )
+    .unwrap();
+    let mut forged_header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+    forged_header.kid = header["kid"].as_str().map(str::to_owned);
+    let claims = serde_json::json!({"sub": "johndoe", "exp": 4102444800u64, "scope": "me items"});
+    let forged = jsonwebtoken::encode(&forged_header, &claims, forger.encoding()).unwrap();
+    assert_eq!(
+        whoami(&client, &example, Some(&forged)).await,
+        (401, invalid.to_owned(), Some("Bearer".to_owned()))
+    );
+    // A token without the `me` scope.
+    let items_only: Value = client
+        .post(passflow_server.url("/token"))
+        .form(&[
+            ("username", "johndoe"),
+            ("password", "secret"),
+            ("scope", "items"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        whoami(&client, &example, items_only["access_token"].as_str()).await,
+        (
+            401,
+            r#"{"detail":"Not enough permissions"}"#.to_owned(),
+            Some("Bearer scope=\"me\"".to_owned())
+        )
+    );
+
+    // Rotation: passflow restarts on the same address with the second key signing and the
+    // first one previous. The example is not restarted.
+    passflow_server.terminate();
+    let passflow_server = Server::start(
+        passflow(d)
+            .env("PORT", &port)
+            .env("TOKEN_ALGORITHM", "EdDSA")
+            .env("SIGNING_KEY_FILE", &second)
+            .env("PREVIOUS_SIGNING_KEY_FILES", &first),
+    );
+    // A new client: the old one's pooled connection went with the old process.
+    let client = reqwest::Client::new();
+    let rotated = token_for(&client, &passflow_server, "johndoe", "secret").await;
+    assert_ne!(header_of(&rotated)["kid"], header["kid"]);
+    let (status, body, _) = whoami(&client, &example, Some(&rotated)).await;
+    assert_eq!(status, 200, "the new key is fetched on first sight: {body}");
+    let (status, _, _) = whoami(&client, &example, Some(&token)).await;
+    assert_eq!(status, 200, "tokens of the previous key still verify");
+}
