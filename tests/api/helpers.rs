@@ -14,7 +14,7 @@ use passflow::{AppState, router};
 use serde_json::Value;
 use tower::ServiceExt;
 
-pub use crate::fixtures::TUTORIAL_KEY;
+pub use crate::fixtures::{TUTORIAL_KEY, python_with};
 
 /// Tokens made with PyJWT 2 (`jwt.encode(claims, TUTORIAL_KEY, algorithm=...)`), `exp` in 2100.
 pub mod tokens {
@@ -170,21 +170,4 @@ pub async fn login(app: &Router, username: &str, password: &str) -> String {
     let reply = post_form(app, &[("username", username), ("password", password)]).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     reply.json()["access_token"].as_str().unwrap().to_owned()
-}
-
-/// The Python to check interop with: `PASSFLOW_PYTHON`, else `python3`. The tests that call
-/// this are `#[ignore]`d, so plain `cargo test` lists them as ignored; run with `--ignored`
-/// (as `.ci/run` does), they fail when `modules` cannot be imported instead of passing
-/// without checking anything.
-pub fn python_with(modules: &str) -> String {
-    let python = std::env::var("PASSFLOW_PYTHON").unwrap_or_else(|_| "python3".into());
-    let available = std::process::Command::new(&python)
-        .args(["-c", &format!("import {modules}")])
-        .status()
-        .is_ok_and(|status| status.success());
-    assert!(
-        available,
-        "{python} cannot import {modules}: set PASSFLOW_PYTHON to a Python that can (README, Tests)"
-    );
-    python
 }

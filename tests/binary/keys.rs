@@ -320,3 +320,50 @@ async fn the_resource_server_example_verifies_offline_and_follows_a_rotation() {
     let (status, _, _) = whoami(&client, &example, Some(&token)).await;
     assert_eq!(status, 200, "tokens of the previous key still verify");
 }
+
+/// PyJWT's `PyJWKClient` fetches the running server's JWKS, picks the key by the token's
+/// `kid`, and verifies the token with the algorithm it is told to expect.
+const PYJWK_SCRIPT: &str = r#"
+import json, sys
+import jwt
+url, token, algorithm = sys.argv[1:4]
+signing_key = jwt.PyJWKClient(url).get_signing_key_from_jwt(token)
+claims = jwt.decode(token, signing_key.key, algorithms=[algorithm])
+print(json.dumps({"sub": claims["sub"], "scope": claims["scope"], "kid": signing_key.key_id}))
+"#;
+
+#[tokio::test]
+#[ignore = "needs Python with PyJWT and cryptography (PASSFLOW_PYTHON); cargo test -- --ignored"]
+async fn pyjwt_verifies_each_algorithm_through_the_jwks() {
+    let python = crate::fixtures::python_with("jwt, cryptography");
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    for algorithm in ["EdDSA", "ES256", "RS256"] {
+        let key = generate_key(dir.path(), algorithm, &format!("{algorithm}.pem"));
+        let server = Server::start(
+            passflow(dir.path())
+                .env("TOKEN_ALGORITHM", algorithm)
+                .env("SIGNING_KEY_FILE", &key),
+        );
+        let token = token_for(&client, &server, "johndoe", "secret").await;
+        let output = Command::new(&python)
+            .args([
+                "-c",
+                PYJWK_SCRIPT,
+                &server.url("/.well-known/jwks.json"),
+                &token,
+                algorithm,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{algorithm}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(answer["sub"], "johndoe", "{algorithm}");
+        assert_eq!(answer["scope"], "me items");
+        assert_eq!(answer["kid"], header_of(&token)["kid"]);
+    }
+}
