@@ -12,7 +12,11 @@ ST=${1:-schemathesis}
 OUT=target/schemathesis
 mkdir -p "$OUT"
 cargo build --quiet --locked
+# Every route live: an issuer URL serves the RFC 8414 metadata, and one introspection client
+# (its credentials go with the first run) serves /introspect.
+INTROSPECTION_SECRET=schemathesis-introspection-secret-0123456789
 PORT=0 SECRET_KEY=09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7 \
+  TOKEN_ISSUER=http://127.0.0.1 INTROSPECTION_CLIENTS="schemathesis:$INTROSPECTION_SECRET" \
   ./target/debug/passflow >"$OUT/server.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
@@ -27,8 +31,10 @@ run() {
   timeout 300 "$ST" --config-file scripts/schemathesis.toml run "$BASE/openapi.json" \
     --checks all --max-examples 50 --seed 1 "$@"
 }
-run
+# HTTP Basic on every request: /introspect's client; the user routes take it for no token.
+run --auth "schemathesis:$INTROSPECTION_SECRET"
 # Logging out would end the session of the token that the rest of this run relies on, and
 # the fuzzer's logins would evict it (64 sessions per user): the session-ending routes and
-# /token, which takes no bearer token, are covered by the first run and by the tests.
-run -H "Authorization: Bearer $TOKEN" --exclude-path-regex '^/(logout|token)'
+# /token and /introspect, which take no bearer token, are covered by the first run and by
+# the tests.
+run -H "Authorization: Bearer $TOKEN" --exclude-path-regex '^/(logout|token|introspect)'
