@@ -1,5 +1,5 @@
-//! Micro-benchmarks: token encode/decode, the extractor chain through the router in-process,
-//! and password verification. Run with `cargo bench`; CI only builds them.
+//! Micro-benchmarks: token encode/decode, signing and verification per algorithm, the
+//! extractor chain through the router in-process, and password verification. Run with `cargo bench`; CI only builds them.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -8,6 +8,7 @@ use axum::body::Body;
 use axum::http::{Request, header};
 use criterion::{Criterion, criterion_group, criterion_main};
 use passflow::auth::hash_pool::HashPool;
+use passflow::auth::keys::{SigningKey, TokenAlgorithm, generate};
 use passflow::auth::password::{hash_password, verify_password};
 use passflow::auth::token::{SecretKey, TokenKeys, TokenSettings};
 use passflow::model::scopes::ScopeSet;
@@ -35,6 +36,55 @@ fn tokens(c: &mut Criterion) {
     c.bench_function("token/decode", |b| {
         b.iter(|| keys.decode(black_box(&token)))
     });
+}
+
+/// Signing and (uncached) verification per algorithm: what one login and the first check
+/// of each token cost.
+fn algorithms(c: &mut Criterion) {
+    let mut group = c.benchmark_group("algorithm");
+    let hs256 = keys();
+    let token = hs256
+        .create_access_token("johndoe", &ScopeSet::all())
+        .unwrap();
+    let secret = jsonwebtoken::DecodingKey::from_secret(KEY.as_bytes()).unwrap();
+    group.bench_function("sign/HS256", |b| {
+        b.iter(|| hs256.create_access_token(black_box("johndoe"), &ScopeSet::all()))
+    });
+    group.bench_function("verify/HS256", |b| {
+        let validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+        b.iter(|| {
+            jsonwebtoken::decode::<serde_json::Value>(black_box(&token), &secret, &validation)
+        })
+    });
+    for algorithm in [
+        TokenAlgorithm::EdDsa,
+        TokenAlgorithm::Es256,
+        TokenAlgorithm::Rs256,
+    ] {
+        let pem = generate(algorithm).unwrap();
+        let key = SigningKey::from_pem(algorithm, pem.as_bytes()).unwrap();
+        let keys = TokenKeys::new(TokenSettings {
+            signing_keys: vec![key.clone()],
+            ..TokenSettings::new(SecretKey::new(KEY).unwrap(), Duration::from_secs(1800))
+        });
+        let token = keys
+            .create_access_token("johndoe", &ScopeSet::all())
+            .unwrap();
+        group.bench_function(format!("sign/{algorithm}"), |b| {
+            b.iter(|| keys.create_access_token(black_box("johndoe"), &ScopeSet::all()))
+        });
+        let validation = jsonwebtoken::Validation::new(algorithm.jwt());
+        group.bench_function(format!("verify/{algorithm}"), |b| {
+            b.iter(|| {
+                jsonwebtoken::decode::<serde_json::Value>(
+                    black_box(&token),
+                    key.decoding(),
+                    &validation,
+                )
+            })
+        });
+    }
+    group.finish();
 }
 
 fn extractor_chain(c: &mut Criterion) {
@@ -88,5 +138,5 @@ fn passwords(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, tokens, extractor_chain, passwords);
+criterion_group!(benches, tokens, algorithms, extractor_chain, passwords);
 criterion_main!(benches);

@@ -7,6 +7,8 @@
 #                                 docs/bench-concurrency.png (matplotlib, in a venv)
 #   scripts/bench.sh --chains     only the refresh-chains scenario (default settings, every
 #                                 store, one address and many)
+#   scripts/bench.sh --keys       only the per-algorithm scenario (HS256, EdDSA, ES256, RS256:
+#                                 /users/me/ ÷ /health and logins/s)
 #
 # BENCH_SECONDS (default 5) and BENCH_ROUNDS (default 3) set each run's length and how many
 # interleaved /health and /users/me/ rounds the medians come from; BENCH_FLOOD_SECONDS
@@ -20,12 +22,14 @@ cd "$(dirname "$0")/.."
 FASTAPI=0
 SWEEP=0
 CHAINS_ONLY=0
+KEYS_ONLY=0
 for arg in "$@"; do
   case "$arg" in
     --fastapi) FASTAPI=1 ;;
     --sweep) SWEEP=1 ;;
     --chains) CHAINS_ONLY=1 ;;
-    *) echo "usage: $0 [--fastapi] [--sweep] [--chains]" >&2; exit 2 ;;
+    --keys) KEYS_ONLY=1 ;;
+    *) echo "usage: $0 [--fastapi] [--sweep] [--chains] [--keys]" >&2; exit 2 ;;
   esac
 done
 SECONDS_PER_RUN=${BENCH_SECONDS:-5}
@@ -156,6 +160,48 @@ chains_table() {
   echo "|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
 }
+# One row per signing algorithm: a server (throttle and per-address caps lifted, as for the
+# main figures) signing with a key `passflow keys generate` made; /health and /users/me/
+# (64 connections, medians of ROUNDS, interleaved) and logins/s (4 connections, 10 s).
+keys_table() {
+  local rows=() hs256_logins=""
+  for algorithm in HS256 EdDSA ES256 RS256; do
+    local log="$OUT/keys-$algorithm.log" env=() pid url auth health me logins bad
+    if [ "$algorithm" != HS256 ]; then
+      "$PASSFLOW" keys generate --algorithm "$algorithm" >"$OUT/keys-$algorithm.pem"
+      env=(TOKEN_ALGORITHM="$algorithm" SIGNING_KEY_FILE="$OUT/keys-$algorithm.pem")
+    fi
+    env "${env[@]}" PORT=0 SECRET_KEY=09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7 \
+      LOGIN_FAILURES_PER_USER=100000000 LOGIN_ATTEMPTS_PER_IP=100000000 \
+      LOGIN_CONCURRENCY_PER_IP=10000 CONNECTIONS_PER_IP=100000 NO_COLOR=1 \
+      "$PASSFLOW" >"$log" 2>&1 &
+    pid=$!
+    PIDS+=("$pid")
+    url=$(wait_for_port "$log")
+    auth="Authorization: Bearer $(login_token "$url")"
+    wrk_get "$url/users/me/" 64 2 -H "$auth" >/dev/null
+    : >"$OUT/keys-$algorithm-health.rps"
+    : >"$OUT/keys-$algorithm-me.rps"
+    for _ in $(seq "$ROUNDS"); do
+      wrk_get "$url/health" 64 "$SECONDS_PER_RUN" | rps >>"$OUT/keys-$algorithm-health.rps"
+      wrk_get "$url/users/me/" 64 "$SECONDS_PER_RUN" -H "$auth" | rps >>"$OUT/keys-$algorithm-me.rps"
+    done
+    health=$(median <"$OUT/keys-$algorithm-health.rps")
+    me=$(median <"$OUT/keys-$algorithm-me.rps")
+    wrk_get "$url/token" 4 10 -s scripts/login.lua >"$OUT/keys-$algorithm-logins.txt"
+    logins=$(rps <"$OUT/keys-$algorithm-logins.txt")
+    bad=$(non_2xx <"$OUT/keys-$algorithm-logins.txt")
+    [ -n "$hs256_logins" ] || hs256_logins=$logins
+    kill "$pid"
+    rows+=("| $algorithm | $health | $me | $(ratio "$me" "$health") | $logins (non-2xx $bad) | $(ratio "$logins" "$hs256_logins") |")
+  done
+  echo
+  echo "Signing algorithms (targets: /users/me/ ÷ /health ≥ 0.85; logins/s within 5 % of HS256):"
+  echo
+  echo "| algorithm | \`/health\` req/s | \`/users/me/\` req/s | ÷ | logins/s (4 connections) | ÷ HS256 |"
+  echo "|---|---|---|---|---|---|"
+  printf '%s\n' "${rows[@]}"
+}
 PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; }
 trap cleanup EXIT
@@ -167,8 +213,9 @@ else
   cargo build --release --quiet
   PASSFLOW=./target/release/passflow
 fi
-if [ "$CHAINS_ONLY" = 1 ]; then
-  chains_table
+if [ "$CHAINS_ONLY" = 1 ] || [ "$KEYS_ONLY" = 1 ]; then
+  [ "$KEYS_ONLY" = 0 ] || keys_table
+  [ "$CHAINS_ONLY" = 0 ] || chains_table
   exit 0
 fi
 # All load comes from one address: the throttle and the per-address caps are lifted here so
@@ -398,6 +445,7 @@ echo "| store | \`/health\` req/s | \`/users/me/\` req/s | ÷ | refresh grants/s
 echo "|---|---|---|---|---|---|---|"
 printf '%s\n' "${STORE_ROWS[@]}"
 chains_table
+keys_table
 echo
 echo "Two replicas on one PostgreSQL database (same machine, same two cores):"
 echo
