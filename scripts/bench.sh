@@ -63,8 +63,11 @@ wait_for_port() { # logfile -> prints the base URL passflow logged
   done
   echo "server did not start; log:" >&2; cat "$1" >&2; exit 1
 }
-login_token() { # base url
-  curl -sf -X POST "$1/token" -d 'username=johndoe&password=secret' |
+# The demo's johndoe logs in with `secret`; a database's johndoe, added by `passflow users add`,
+# needs a password the policy accepts (ASVS V6.2): DB_PASSWORD.
+DB_PASSWORD=bench-tutorial-secret
+login_token() { # base url [password]
+  curl -sf -X POST "$1/token" -d "username=johndoe&password=${2:-secret}" |
     sed -E 's/.*"access_token":"([^"]+)".*/\1/'
 }
 # The legitimate client of the flood scenarios: one login at a time, from another address.
@@ -84,13 +87,13 @@ legit_logins() { # base url, seconds -> "<logins/s> <answers by status>" from 12
   printf '%s' "$codes" | sort | uniq -c | awk '{ printf "%s%s×%s", sep, $1, $2; sep = " " } END { print "" }'
 }
 # `N` refresh tokens from `N` logins at `url`, one at a time, spread round-robin over `users`
-# (all with password `secret`): "tok1 tok2 ...".
-refresh_tokens() { # url N user...
+# (all with password PASSWORD, default `secret`): "tok1 tok2 ...".
+refresh_tokens() { # url N user...   (password: PASSWORD, default secret)
   local url=$1 n=$2 i=0 tokens=()
   shift 2
   local users=("$@")
   while [ "$i" -lt "$n" ]; do
-    tokens+=("$(curl -sf -X POST "$url/token" -d "username=${users[i % ${#users[@]}]}&password=secret" |
+    tokens+=("$(curl -sf -X POST "$url/token" -d "username=${users[i % ${#users[@]}]}&password=${PASSWORD:-secret}" |
       sed -E 's/.*"refresh_token":"([^"]+)".*/\1/')")
     i=$((i + 1))
   done
@@ -116,14 +119,14 @@ chains_bench() { # store DATABASE_URL-or-empty
   local log="$OUT/chains-$1.log" pid url users_file
   if [ -n "$2" ]; then
     for user in "${CHAIN_USERS[@]}"; do
-      printf 'secret\n' | DATABASE_URL="$2" "$PASSFLOW" users add "$user" >/dev/null
+      printf '%s\n' "$DB_PASSWORD" | DATABASE_URL="$2" "$PASSFLOW" users add "$user" >/dev/null
     done
     DATABASE_URL="$2" PORT=0 SECRET_KEY=09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7 \
       TRUSTED_PROXIES=127.0.0.1/32 NO_COLOR=1 "$PASSFLOW" >"$log" 2>&1 &
   else
     users_file="$OUT/chain-users.json"
     local hash
-    hash=$(printf 'secret' | "$PASSFLOW" hash-password)
+    hash=$(printf '%s' "$DB_PASSWORD" | "$PASSFLOW" hash-password)
     printf '{%s}' "$(for user in "${CHAIN_USERS[@]}"; do
       printf '"%s": {"username": "%s", "full_name": null, "email": null, "hashed_password": "%s", "disabled": false},' \
         "$user" "$user" "$hash"
@@ -134,8 +137,8 @@ chains_bench() { # store DATABASE_URL-or-empty
   pid=$!
   PIDS+=("$pid")
   url=$(wait_for_port "$log")
-  read -r one one_bad one_p99 <<<"$(refresh_chains "$url" "$CHAINS" "$CHAIN_SECONDS" 0 "$OUT/chains-$1-one.txt" "${CHAIN_USERS[@]}")"
-  read -r many many_bad many_p99 <<<"$(refresh_chains "$url" "$CHAINS" "$CHAIN_SECONDS" 1 "$OUT/chains-$1-many.txt" "${CHAIN_USERS[@]}")"
+  read -r one one_bad one_p99 <<<"$(PASSWORD=$DB_PASSWORD refresh_chains "$url" "$CHAINS" "$CHAIN_SECONDS" 0 "$OUT/chains-$1-one.txt" "${CHAIN_USERS[@]}")"
+  read -r many many_bad many_p99 <<<"$(PASSWORD=$DB_PASSWORD refresh_chains "$url" "$CHAINS" "$CHAIN_SECONDS" 1 "$OUT/chains-$1-many.txt" "${CHAIN_USERS[@]}")"
   kill "$pid"
   echo "| $1 | $one | $one_bad | $one_p99 ms | $many | $many_bad | $many_p99 ms |"
 }
@@ -279,7 +282,7 @@ PEAK_RSS=$(rss_mib "$PF_PID" VmHWM)
 # per-address caps lifted (as above), and the same /health, /users/me/ and refresh runs.
 store_bench() { # name DATABASE_URL -> one markdown row on stdout
   local log="$OUT/passflow-$1.log" pid url health me refreshes
-  printf 'secret\n' | DATABASE_URL="$2" "$PASSFLOW" users add johndoe --full-name "John Doe" \
+  printf '%s\n' "$DB_PASSWORD" | DATABASE_URL="$2" "$PASSFLOW" users add johndoe --full-name "John Doe" \
     --email johndoe@example.com >/dev/null
   DATABASE_URL="$2" PORT=0 SECRET_KEY=09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7 \
     LOGIN_FAILURES_PER_USER=100000000 LOGIN_ATTEMPTS_PER_IP=100000000 \
@@ -288,7 +291,7 @@ store_bench() { # name DATABASE_URL -> one markdown row on stdout
   pid=$!
   PIDS+=("$pid")
   url=$(wait_for_port "$log")
-  local auth="Authorization: Bearer $(login_token "$url")"
+  local auth="Authorization: Bearer $(login_token "$url" "$DB_PASSWORD")"
   wrk_get "$url/users/me/" 64 2 -H "$auth" >/dev/null
   : >"$OUT/$1-health.rps"
   : >"$OUT/$1-me.rps"
@@ -299,7 +302,7 @@ store_bench() { # name DATABASE_URL -> one markdown row on stdout
   health=$(median <"$OUT/$1-health.rps")
   me=$(median <"$OUT/$1-me.rps")
   local bad p99
-  read -r refreshes bad p99 <<<"$(refresh_chains "$url" 16 "$SECONDS_PER_RUN" 0 "$OUT/$1-refreshes.txt" johndoe)"
+  read -r refreshes bad p99 <<<"$(PASSWORD=$DB_PASSWORD refresh_chains "$url" 16 "$SECONDS_PER_RUN" 0 "$OUT/$1-refreshes.txt" johndoe)"
   kill "$pid"
   echo "| $1 | $health | $me | $(ratio "$me" "$health") | $refreshes | $bad | $p99 ms |"
 }
@@ -328,12 +331,12 @@ replica() { # DATABASE_URL logfile -> REPLICA_URL; the pid goes in PIDS (so no s
 }
 REPLICA_ROWS=()
 if psql "$PG/postgres" -qc 'CREATE DATABASE passflow_replicas' >/dev/null 2>&1; then
-  printf 'secret\n' | DATABASE_URL="$PG/passflow_replicas" "$PASSFLOW" users add johndoe >/dev/null
+  printf '%s\n' "$DB_PASSWORD" | DATABASE_URL="$PG/passflow_replicas" "$PASSFLOW" users add johndoe >/dev/null
   replica "$PG/passflow_replicas" "$OUT/replica-1.log"
   R1=$REPLICA_URL
   replica "$PG/passflow_replicas" "$OUT/replica-2.log"
   R2=$REPLICA_URL
-  R_AUTH="Authorization: Bearer $(login_token "$R1")"
+  R_AUTH="Authorization: Bearer $(login_token "$R1" "$DB_PASSWORD")"
   wrk_get "$R1/users/me/" 64 2 -H "$R_AUTH" >/dev/null
   ONE=$(wrk_get "$R1/users/me/" 64 "$SECONDS_PER_RUN" -H "$R_AUTH" | rps)
   wrk_get "$R1/users/me/" 32 "$SECONDS_PER_RUN" -H "$R_AUTH" >"$OUT/replica-1.txt" &
@@ -342,7 +345,7 @@ if psql "$PG/postgres" -qc 'CREATE DATABASE passflow_replicas' >/dev/null 2>&1; 
   wait "$FIRST"
   TWO=$(awk '{ s += $1 } END { printf "%.2f\n", s }' <<<"$(rps <"$OUT/replica-1.txt")
 $(rps <"$OUT/replica-2.txt")")
-  read -r P50 P99 PMAX <<<"$(python3 scripts/propagation.py "$R1" "$R2" 100)"
+  read -r P50 P99 PMAX <<<"$(PASSFLOW_PASSWORD=$DB_PASSWORD python3 scripts/propagation.py "$R1" "$R2" 100)"
   REPLICA_ROWS+=("| \`/users/me/\` req/s, one replica (64 connections) | $ONE |")
   REPLICA_ROWS+=("| \`/users/me/\` req/s, two replicas (32 connections each, summed) | $TWO |")
   REPLICA_ROWS+=("| logout at one replica refused at the other: p50 / p99 / max | $P50 / $P99 / $PMAX ms |")

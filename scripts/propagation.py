@@ -9,6 +9,7 @@ only; talks to the two given addresses and nothing else.
 """
 import http.client
 import json
+import os
 import sys
 import time
 import urllib.parse
@@ -32,9 +33,11 @@ def request(base, method, path, body=None, token=None):
 def main():
     a, b = sys.argv[1], sys.argv[2]
     rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 100
+    # johndoe's password: the demo's, or the one the bench gave the database's johndoe.
+    password = os.environ.get("PASSFLOW_PASSWORD", "secret")
     delays = []
     for _ in range(rounds):
-        status, data = request(a, "POST", "/token", "username=johndoe&password=secret")
+        status, data = request(a, "POST", "/token", f"username=johndoe&password={password}")
         assert status == 200, (status, data)
         token = json.loads(data)["access_token"]
         status, _ = request(b, "GET", "/users/me/", token=token)

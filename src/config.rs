@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use ipnet::IpNet;
 
 use crate::auth::keys::{SigningKey, TokenAlgorithm};
+use crate::auth::policy::{PasswordPolicy, PolicyError};
 use crate::auth::session::SessionSettings;
 use crate::auth::throttle::ThrottleSettings;
 use crate::auth::token::{KeyError, SecretKey, SecretTooShort, TokenSettings};
@@ -82,6 +83,8 @@ pub struct DatabaseArgs {
 pub struct UsersArgs {
     #[command(flatten)]
     pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub password: PasswordArgs,
     #[command(subcommand)]
     pub command: UsersCommand,
 }
@@ -118,6 +121,13 @@ pub enum UsersCommand {
     SetScopes { name: String, scopes: String },
     /// Delete a user and end all their sessions.
     Delete { name: String },
+    /// Exit 0 when the password on stdin meets the policy, else 2 naming the rule it breaks
+    /// (for scripts; needs no database).
+    CheckPassword {
+        /// The user it is meant for: a password containing the username is refused.
+        #[arg(long)]
+        username: Option<String>,
+    },
     /// Import a users file (the USERS_FILE format), all or nothing.
     Import {
         file: PathBuf,
@@ -125,6 +135,34 @@ pub enum UsersCommand {
         #[arg(long)]
         replace: bool,
     },
+}
+
+/// The password policy (ASVS V6.2), for the server and the `users` commands alike.
+#[derive(Debug, Clone, Args)]
+pub struct PasswordArgs {
+    /// Fewest characters (Unicode code points) a new password may have; at least 8.
+    #[arg(
+        long,
+        env = "PASSWORD_MIN_LENGTH",
+        value_name = "PASSWORD_MIN_LENGTH",
+        default_value_t = 8
+    )]
+    pub password_min_length: usize,
+
+    /// Most characters a new password may have; at least 64.
+    #[arg(
+        long,
+        env = "PASSWORD_MAX_LENGTH",
+        value_name = "PASSWORD_MAX_LENGTH",
+        default_value_t = 128
+    )]
+    pub password_max_length: usize,
+}
+
+impl PasswordArgs {
+    pub fn policy(&self) -> Result<PasswordPolicy, PolicyError> {
+        PasswordPolicy::new(self.password_min_length, self.password_max_length)
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -219,6 +257,9 @@ pub struct ServeArgs {
         default_value_t = 0
     )]
     pub token_leeway_seconds: u64,
+
+    #[command(flatten)]
+    pub password: PasswordArgs,
 
     /// How access tokens are signed: HS256 (with SECRET_KEY), or EdDSA, ES256 or RS256 with
     /// the private key in SIGNING_KEY_FILE, whose public half `/.well-known/jwks.json`

@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use crate::auth::hash_pool::HashPool;
 use crate::auth::introspection::{ClientsError, IntrospectionClients};
 use crate::auth::metadata::{ServerMetadata, issuer_url};
+use crate::auth::policy::PolicyError;
 use crate::auth::session::SYNC_EVERY;
 use crate::auth::token::{KeyError, TokenKeys};
 use crate::auth::users_file::UsersFileError;
@@ -44,6 +45,8 @@ pub enum StartupError {
     UsersFileWithDatabase,
     #[error(transparent)]
     IntrospectionClients(#[from] ClientsError),
+    #[error(transparent)]
+    PasswordPolicy(#[from] PolicyError),
     #[error("METRICS_ADDR: cannot serve metrics there")]
     Metrics(#[source] metrics_exporter_prometheus::BuildError),
 }
@@ -58,6 +61,8 @@ pub fn install_metrics(args: &ServeArgs) -> Result<(), StartupError> {
 
 /// Everything the router needs, built once: keys, stores, the hash pool and the throttle.
 pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
+    // Checked first: a policy setting that would be refused must not wait for a database.
+    let policy = args.password.policy()?;
     let (settings, random_key) = args.token_settings()?;
     let hs256 = settings.signing_keys.is_empty();
     if hs256 && random_key && args.database_url.as_deref().is_some_and(is_postgres) {
@@ -150,6 +155,7 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
         None => state,
     };
     Ok(state
+        .with_password_policy(policy)
         .with_throttle(args.throttle_settings())
         .with_admission(args.admission_settings())
         .with_trusted_proxies(args.trusted_proxies.iter().copied()))

@@ -10,6 +10,7 @@ use crate::auth::Auth;
 use crate::auth::hash_pool::HashPool;
 use crate::auth::introspection::IntrospectionClients;
 use crate::auth::metadata::ServerMetadata;
+use crate::auth::policy::PasswordPolicy;
 use crate::auth::revocation::Revocations;
 use crate::auth::session::{SessionSettings, Sessions};
 use crate::auth::shared_throttle::SharedThrottle;
@@ -75,6 +76,7 @@ impl AppState {
                 throttle: Arc::new(LoginThrottle::new(ThrottleSettings::default())),
                 shared_throttle: None,
                 clock: Clock::system(),
+                password_policy: PasswordPolicy::default(),
             },
             login_admission: PerAddressLimit::new(admission.per_address),
             refusal_hold: admission.refusal_hold,
@@ -101,6 +103,11 @@ impl AppState {
 
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.auth.clock = clock;
+        self
+    }
+
+    pub fn with_password_policy(mut self, policy: PasswordPolicy) -> Self {
+        self.auth.password_policy = policy;
         self
     }
 

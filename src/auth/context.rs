@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use crate::auth::hash_pool::HashPool;
+use crate::auth::policy::PasswordPolicy;
 use crate::auth::session::Sessions;
 use crate::auth::shared_throttle::SharedThrottle;
 use crate::auth::throttle::LoginThrottle;
@@ -22,4 +23,6 @@ pub struct Auth {
     /// The throttle every server on a shared database counts in, beside its own.
     pub shared_throttle: Option<Arc<SharedThrottle>>,
     pub clock: Clock,
+    /// What a new password must be.
+    pub password_policy: PasswordPolicy,
 }

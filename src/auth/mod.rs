@@ -11,6 +11,7 @@ pub mod keys;
 pub mod login;
 pub mod metadata;
 pub mod password;
+pub mod policy;
 pub mod refresh;
 pub mod revocation;
 pub mod session;

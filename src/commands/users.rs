@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::{error_chain, read_password};
 use crate::auth::password::hash_password;
+use crate::auth::policy::PasswordPolicy;
 use crate::auth::users_file::read_users_file;
 use crate::config::{DatabaseArgs, UsersArgs, UsersCommand};
 use crate::model::scopes::ScopeSet;
@@ -75,9 +76,16 @@ pub fn migrate(args: &DatabaseArgs) -> ExitCode {
 
 /// `passflow users …`.
 pub fn run(args: &UsersArgs) -> ExitCode {
+    let policy = match args.password.policy() {
+        Ok(policy) => policy,
+        Err(err) => return finish(Err(Failure(ExitCode::from(2), err.to_string()))),
+    };
+    if let UsersCommand::CheckPassword { username } = &args.command {
+        return finish(new_password(&policy, username.as_deref().unwrap_or_default()).map(drop));
+    }
     block_on(async {
         let database = open(&args.database).await?;
-        let outcome = command(&database, &args.command).await;
+        let outcome = command(&database, &policy, &args.command).await;
         database.close().await;
         outcome
     })
@@ -88,13 +96,25 @@ fn scopes(list: &str) -> Result<ScopeSet, Failure> {
         .map_err(|err| Failure(ExitCode::from(2), format!("--scopes: {err}")))
 }
 
-fn password_hash() -> Result<String, Failure> {
-    read_password()
-        .map(|password| hash_password(&password))
-        .map_err(|(code, reason)| Failure(code, reason))
+/// A new password for `username` from stdin, checked against the policy (exit 2 naming the
+/// rule it breaks).
+fn new_password(policy: &PasswordPolicy, username: &str) -> Result<String, Failure> {
+    let password = read_password().map_err(|(code, reason)| Failure(code, reason))?;
+    policy
+        .check(username, &password)
+        .map_err(|weakness| Failure(ExitCode::from(2), weakness.to_string()))?;
+    Ok(password)
 }
 
-async fn command(database: &Database, command: &UsersCommand) -> Result<(), Failure> {
+fn password_hash(policy: &PasswordPolicy, username: &str) -> Result<String, Failure> {
+    new_password(policy, username).map(|password| hash_password(&password))
+}
+
+async fn command(
+    database: &Database,
+    policy: &PasswordPolicy,
+    command: &UsersCommand,
+) -> Result<(), Failure> {
     match command {
         UsersCommand::Add {
             name,
@@ -111,7 +131,7 @@ async fn command(database: &Database, command: &UsersCommand) -> Result<(), Fail
                     full_name: full_name.clone(),
                     disabled: *disabled,
                 }),
-                hashed_password: password_hash()?,
+                hashed_password: password_hash(policy, name)?,
                 scopes,
             };
             database.add_user(&user).await?;
@@ -159,9 +179,13 @@ async fn command(database: &Database, command: &UsersCommand) -> Result<(), Fail
             println!("enabled {name}");
         }
         UsersCommand::SetPassword { name } => {
-            database.set_password(name, password_hash()?, now()).await?;
+            database
+                .set_password(name, password_hash(policy, name)?, now())
+                .await?;
             println!("new password set for {name}; their sessions have ended");
         }
+        // Answered by `run` without opening the database.
+        UsersCommand::CheckPassword { .. } => {}
         UsersCommand::SetScopes {
             name,
             scopes: allowed,

@@ -16,10 +16,18 @@ fn sqlite_url(dir: &Path) -> String {
 
 /// `passflow users ARGS` against `url`, `stdin` as its input.
 fn users(dir: &Path, url: &str, args: &[&str], stdin: &str) -> Output {
-    let mut child = passflow(dir)
-        .env("DATABASE_URL", url)
-        .arg("users")
-        .args(args)
+    with_stdin(
+        passflow(dir)
+            .env("DATABASE_URL", url)
+            .arg("users")
+            .args(args),
+        stdin,
+    )
+}
+
+/// Runs `command` with `stdin` as its standard input.
+fn with_stdin(command: &mut std::process::Command, stdin: &str) -> Output {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -61,12 +69,12 @@ fn the_users_commands_manage_the_database() {
             dir,
             &url,
             &["add", "bob", "--email", "bob@example.com", "--scopes", "me"],
-            "hunter22\n",
+            "plum-kite-ledger\n",
         ),
         "added bob\n",
     );
     assert_refused(
-        &users(dir, &url, &["add", "bob"], "again\n"),
+        &users(dir, &url, &["add", "bob"], "another-long-pw\n"),
         3,
         "error: a user named \"bob\" already exists\n",
     );
@@ -113,6 +121,105 @@ fn the_users_commands_manage_the_database() {
         3,
         "error: no user named \"bob\"\n",
     );
+}
+
+/// Issue 21, point 1: every password the commands set meets the policy (ASVS V6.2), and
+/// `users check-password` answers the same for scripts, without a database.
+#[test]
+fn passwords_set_from_the_command_line_meet_the_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let dir = dir.path();
+    for (password, rule) in [
+        ("a", "The password must have at least 8 characters"),
+        ("ünïcødé", "The password must have at least 8 characters"),
+        ("password1", "The password is too common"),
+        ("QWERTYUIOP", "The password is too common"),
+        ("my-Carol-pass", "The password contains the username"),
+    ] {
+        assert_refused(
+            &users(dir, &url, &["add", "carol"], &format!("{password}\n")),
+            2,
+            &format!("error: {rule}\n"),
+        );
+        assert_refused(
+            &users(
+                dir,
+                &url,
+                &["check-password", "--username", "carol"],
+                &format!("{password}\n"),
+            ),
+            2,
+            &format!("error: {rule}\n"),
+        );
+    }
+    assert_refused(
+        &users(
+            dir,
+            &url,
+            &["add", "carol"],
+            &format!("{}\n", "x".repeat(129)),
+        ),
+        2,
+        "error: The password must have at most 128 characters\n",
+    );
+    assert_ok(
+        &users(dir, &url, &["add", "carol"], "zebra fjord quill\n"),
+        "added carol\n",
+    );
+    assert_refused(
+        &users(dir, &url, &["set-password", "carol"], "123456789\n"),
+        2,
+        "error: The password is too common\n",
+    );
+    // check-password needs no database.
+    let mut check = passflow(dir);
+    check.args(["users", "check-password"]);
+    let ok = with_stdin(&mut check, "zebra fjord quill\n");
+    assert_eq!(ok.status.code(), Some(0), "{ok:?}");
+    // The bounds come from the environment, as for the server; below ASVS they are refused.
+    let mut strict = passflow(dir);
+    strict
+        .env("DATABASE_URL", &url)
+        .env("PASSWORD_MIN_LENGTH", "20")
+        .args(["users", "add", "dave"]);
+    assert_refused(
+        &with_stdin(&mut strict, "zebra fjord quill\n"),
+        2,
+        "error: The password must have at least 20 characters\n",
+    );
+    for (variable, value, message) in [
+        (
+            "PASSWORD_MIN_LENGTH",
+            "6",
+            "PASSWORD_MIN_LENGTH is 6; it must be at least 8",
+        ),
+        (
+            "PASSWORD_MAX_LENGTH",
+            "32",
+            "PASSWORD_MAX_LENGTH is 32; it must be at least 64",
+        ),
+    ] {
+        let mut command = passflow(dir);
+        command
+            .env("DATABASE_URL", &url)
+            .env(variable, value)
+            .args(["users", "list"]);
+        let refused = run(&mut command);
+        assert_eq!(refused.status.code(), Some(2));
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains(message),
+            "{refused:?}"
+        );
+        let server = run(passflow(dir)
+            .env("SECRET_KEY", TUTORIAL_KEY)
+            .env(variable, value));
+        assert_eq!(server.status.code(), Some(2), "{variable}={value}");
+        assert!(
+            String::from_utf8_lossy(&server.stderr).contains(message),
+            "{server:?}"
+        );
+    }
 }
 
 #[test]
@@ -263,12 +370,14 @@ async fn a_change_from_the_command_line_reaches_the_running_server_within_a_seco
     );
 
     assert!(
-        users(dir.path(), &url, &["add", "dora"], "dora-pw\n")
+        users(dir.path(), &url, &["add", "dora"], "lantern-ferry\n")
             .status
             .success()
     );
     assert_eq!(
-        login(&client, &server, "dora", "dora-pw").await.status(),
+        login(&client, &server, "dora", "lantern-ferry")
+            .await
+            .status(),
         200
     );
 }

@@ -13,6 +13,9 @@ use tokio::net::{TcpListener, TcpStream};
 use crate::fixtures::{PostgresDb, TUTORIAL_KEY, postgres_server};
 use crate::harness::*;
 
+/// johndoe's password in the replicas' database: one the password policy accepts.
+const PASSWORD: &str = "replica-tutorial-secret";
+
 /// A TCP proxy to PostgreSQL that the test can cut (every connection dropped, new ones
 /// refused) and restore. It runs on a runtime of its own.
 struct Proxy {
@@ -131,7 +134,11 @@ async fn replicas_act_as_one_and_fail_closed_through_an_outage() {
         .spawn()
         .and_then(|mut child| {
             use std::io::Write;
-            child.stdin.take().unwrap().write_all(b"secret\n")?;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(format!("{PASSWORD}\n").as_bytes())?;
             child.wait()
         })
         .unwrap();
@@ -159,7 +166,7 @@ async fn replicas_act_as_one_and_fail_closed_through_an_outage() {
     }
 
     // A logout through one replica is enforced by the other, well within a second.
-    let token = token_for(&client, a, "johndoe", "secret").await;
+    let token = token_for(&client, a, "johndoe", PASSWORD).await;
     assert_eq!(
         status_of(&client, b.url("/users/me/"), Some(&token)).await,
         200
@@ -183,7 +190,7 @@ async fn replicas_act_as_one_and_fail_closed_through_an_outage() {
 
     // Concurrent refreshes of one token, one per replica: exactly one succeeds.
     for _ in 0..3 {
-        let pair: Value = login(&client, a, "johndoe", "secret")
+        let pair: Value = login(&client, a, "johndoe", PASSWORD)
             .await
             .json()
             .await
@@ -199,7 +206,7 @@ async fn replicas_act_as_one_and_fail_closed_through_an_outage() {
     }
 
     // A session that stays open through the rest, for after the outage.
-    let survivor = token_for(&client, b, "johndoe", "secret").await;
+    let survivor = token_for(&client, b, "johndoe", PASSWORD).await;
 
     // Guesses spread over the replicas share one budget of 3.
     for replica in [a, b, a] {
@@ -209,7 +216,7 @@ async fn replicas_act_as_one_and_fail_closed_through_an_outage() {
         );
     }
     for replica in [b, a] {
-        let refused = login(&client, replica, "johndoe", "secret").await;
+        let refused = login(&client, replica, "johndoe", PASSWORD).await;
         assert_eq!(refused.status(), 429);
         assert!(refused.headers().contains_key("retry-after"));
     }
