@@ -122,18 +122,6 @@ fn introspection_state() -> AppState {
     state_with(settings(), InMemoryUserStore::demo()).with_introspection(clients)
 }
 
-async fn introspect_as(app: Router, authorization: Option<&str>, fields: &[(&str, &str)]) -> Reply {
-    let body = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(fields)
-        .finish();
-    let mut request = Request::post("/introspect")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if let Some(value) = authorization {
-        request = request.header(header::AUTHORIZATION, value);
-    }
-    send(&app, request.body(Body::from(body)).unwrap()).await
-}
-
 fn client_basic(secret: &str) -> String {
     use base64::Engine;
     let pair = base64::engine::general_purpose::STANDARD.encode(format!("api:{secret}"));
@@ -143,15 +131,17 @@ fn client_basic(secret: &str) -> String {
 async fn provoke_route(app: Router, path: &str, status: &str, name: &str) -> Reply {
     match (path, status, name) {
         ("/introspect", "400", _) => {
-            introspect_as(
-                router(introspection_state()),
+            post_form_authorized(
+                &router(introspection_state()),
+                "/introspect",
                 Some(&client_basic(CLIENT_SECRET)),
                 &[],
             )
             .await
         }
         ("/introspect", "401", _) => {
-            introspect_as(router(introspection_state()), None, &[("token", "x")]).await
+            let app = router(introspection_state());
+            post_form_authorized(&app, "/introspect", None, &[("token", "x")]).await
         }
         ("/introspect", "429", _) => {
             let app = router(introspection_state().with_throttle(ThrottleSettings {
@@ -159,17 +149,18 @@ async fn provoke_route(app: Router, path: &str, status: &str, name: &str) -> Rep
                 ..ThrottleSettings::default()
             }));
             assert_eq!(
-                introspect_as(app.clone(), None, &[("token", "x")])
+                post_form_authorized(&app, "/introspect", None, &[("token", "x")])
                     .await
                     .status,
                 401
             );
-            introspect_as(app, None, &[("token", "x")]).await
+            post_form_authorized(&app, "/introspect", None, &[("token", "x")]).await
         }
         ("/introspect", "503", _) => {
             let app = router(introspection_state().with_users(Arc::new(Unreachable)));
-            introspect_as(
-                app,
+            post_form_authorized(
+                &app,
+                "/introspect",
                 Some(&client_basic(CLIENT_SECRET)),
                 &[("token", tokens::PYJWT_JOHNDOE)],
             )

@@ -14,7 +14,7 @@ use passflow::{AppState, router};
 use serde_json::Value;
 use tower::ServiceExt;
 
-pub use crate::fixtures::{TUTORIAL_KEY, python_with};
+pub use crate::fixtures::{TUTORIAL_KEY, jwt_claims, jwt_header, python_with};
 
 /// Tokens made with PyJWT 2 (`jwt.encode(claims, TUTORIAL_KEY, algorithm=...)`), `exp` in 2100.
 pub mod tokens {
@@ -132,6 +132,24 @@ pub async fn get_with_token(app: &Router, path: &str, token: &str) -> Reply {
 /// `POST /token` with an urlencoded body built from `fields`.
 pub async fn post_form(app: &Router, fields: &[(&str, &str)]) -> Reply {
     post_form_to(app, "/token", fields).await
+}
+
+/// `POST path` with an urlencoded body built from `fields` and, when given, `Authorization`.
+pub async fn post_form_authorized(
+    app: &Router,
+    path: &str,
+    authorization: Option<&str>,
+    fields: &[(&str, &str)],
+) -> Reply {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    let mut request =
+        Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(value) = authorization {
+        request = request.header(header::AUTHORIZATION, value);
+    }
+    send(app, request.body(Body::from(body)).unwrap()).await
 }
 
 /// `POST path` with an urlencoded body built from `fields`.

@@ -27,24 +27,14 @@ fn basic(id: &str, secret: &str) -> String {
     format!("Basic {pair}")
 }
 
-async fn introspect_as(
-    app: &Router,
-    authorization: Option<&str>,
-    fields: &[(&str, &str)],
-) -> Reply {
-    let body = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(fields)
-        .finish();
-    let mut request = Request::post("/introspect")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if let Some(value) = authorization {
-        request = request.header(header::AUTHORIZATION, value);
-    }
-    send(app, request.body(Body::from(body)).unwrap()).await
-}
-
 async fn introspect(app: &Router, token: &str) -> Reply {
-    let reply = introspect_as(app, Some(&basic("api", SECRET)), &[("token", token)]).await;
+    let reply = post_form_authorized(
+        app,
+        "/introspect",
+        Some(&basic("api", SECRET)),
+        &[("token", token)],
+    )
+    .await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(reply.header("cache-control"), Some("no-store"));
     reply
@@ -56,21 +46,16 @@ async fn login_pair(app: &Router) -> Value {
     reply.json()
 }
 
-fn payload(token: &str) -> Value {
-    let part = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(part)
-            .unwrap(),
-    )
-    .unwrap()
-}
-
 #[tokio::test]
 async fn without_clients_the_route_is_not_served() {
-    introspect_as(&app(), Some(&basic("api", SECRET)), &[("token", "x")])
-        .await
-        .assert(404, r#"{"detail":"Not Found"}"#, None);
+    post_form_authorized(
+        &app(),
+        "/introspect",
+        Some(&basic("api", SECRET)),
+        &[("token", "x")],
+    )
+    .await
+    .assert(404, r#"{"detail":"Not Found"}"#, None);
 }
 
 #[tokio::test]
@@ -84,11 +69,16 @@ async fn only_registered_clients_may_ask_and_failures_are_throttled() {
         Some(basic("other", SECRET)),
         Some("Bearer whatever".to_owned()),
     ] {
-        introspect_as(&app, authorization.as_deref(), &[("token", token)])
-            .await
-            .assert(401, INVALID_CLIENT, Some("Basic realm=\"passflow\""));
+        post_form_authorized(
+            &app,
+            "/introspect",
+            authorization.as_deref(),
+            &[("token", token)],
+        )
+        .await
+        .assert(401, INVALID_CLIENT, Some("Basic realm=\"passflow\""));
     }
-    introspect_as(&app, Some(&basic("api", SECRET)), &[])
+    post_form_authorized(&app, "/introspect", Some(&basic("api", SECRET)), &[])
         .await
         .assert(
             400,
@@ -109,13 +99,19 @@ async fn only_registered_clients_may_ask_and_failures_are_throttled() {
     let wrong = basic("api", "guess-guess-guess-guess-guess-guess");
     for _ in 0..2 {
         assert_eq!(
-            introspect_as(&throttled, Some(&wrong), &[("token", "x")])
+            post_form_authorized(&throttled, "/introspect", Some(&wrong), &[("token", "x")])
                 .await
                 .status,
             401
         );
     }
-    let refused = introspect_as(&throttled, Some(&basic("api", SECRET)), &[("token", "x")]).await;
+    let refused = post_form_authorized(
+        &throttled,
+        "/introspect",
+        Some(&basic("api", SECRET)),
+        &[("token", "x")],
+    )
+    .await;
     refused.assert(429, r#"{"detail":"Too many failed login attempts"}"#, None);
     assert!(refused.header("retry-after").is_some());
 }
@@ -125,7 +121,7 @@ async fn a_live_access_token_is_reported_with_its_claims() {
     let app = app_with_clients();
     let pair = login_pair(&app).await;
     let token = pair["access_token"].as_str().unwrap();
-    let claims = payload(token);
+    let claims = jwt_claims(token);
     let reply = introspect(&app, token).await;
     assert_eq!(
         reply.json(),
@@ -155,7 +151,7 @@ async fn a_live_refresh_token_is_reported_and_nothing_is_spent() {
     let app = app_with_clients();
     let pair = login_pair(&app).await;
     let refresh_token = pair["refresh_token"].as_str().unwrap();
-    let sid = payload(pair["access_token"].as_str().unwrap())["sid"].clone();
+    let sid = jwt_claims(pair["access_token"].as_str().unwrap())["sid"].clone();
     for _ in 0..2 {
         let body = introspect(&app, refresh_token).await.json();
         assert_eq!(body["active"], true);
@@ -165,7 +161,7 @@ async fn a_live_refresh_token_is_reported_and_nothing_is_spent() {
         assert_eq!(body["sid"], sid);
         assert!(
             body["exp"].as_u64().unwrap()
-                > payload(pair["access_token"].as_str().unwrap())["exp"]
+                > jwt_claims(pair["access_token"].as_str().unwrap())["exp"]
                     .as_u64()
                     .unwrap()
         );

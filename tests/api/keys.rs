@@ -49,14 +49,6 @@ async fn access_token(app: &axum::Router) -> String {
     reply.json()["access_token"].as_str().unwrap().to_owned()
 }
 
-fn header_of(token: &str) -> Value {
-    let part = token.split('.').next().unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(part)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
-}
-
 async fn me(app: &axum::Router, token: &str) -> Reply {
     get(app, "/users/me/", Some(&format!("Bearer {token}"))).await
 }
@@ -102,7 +94,7 @@ fn claims() -> Value {
 async fn hs256_stays_the_default_and_publishes_no_key() {
     let app = app();
     let token = access_token(&app).await;
-    assert_eq!(header_of(&token), json!({"typ": "JWT", "alg": "HS256"}));
+    assert_eq!(jwt_header(&token), json!({"typ": "JWT", "alg": "HS256"}));
     let jwks = get(&app, "/.well-known/jwks.json", None).await;
     jwks.assert(200, r#"{"keys":[]}"#, None);
     assert_eq!(jwks.header("cache-control"), Some("public, max-age=300"));
@@ -116,7 +108,7 @@ async fn each_algorithm_signs_with_a_kid_its_jwks_publishes() {
         let app = app_with(signing(&[&key], false));
         let token = access_token(&app).await;
         assert_eq!(
-            header_of(&token),
+            jwt_header(&token),
             json!({"typ": "JWT", "alg": algorithm.to_string(), "kid": key.kid()}),
             "{algorithm}"
         );
@@ -218,7 +210,7 @@ async fn switching_from_hs256_logs_nobody_out_until_the_secret_is_removed() {
     );
     assert_eq!(me(&switched, tokens::PYJWT_JOHNDOE).await.status, 200);
     let new = access_token(&switched).await;
-    assert_eq!(header_of(&new)["alg"], "EdDSA");
+    assert_eq!(jwt_header(&new)["alg"], "EdDSA");
 
     let secret_removed = app_with(signing(&[&key], false));
     me(&secret_removed, &old)
@@ -240,7 +232,7 @@ async fn a_rotated_key_still_verifies_and_is_still_published_but_never_signs() {
         let rotated = app_with(signing(&[&new_key, &old_key], false));
         assert_eq!(me(&rotated, &old_token).await.status, 200, "{algorithm}");
         let new_token = access_token(&rotated).await;
-        assert_eq!(header_of(&new_token)["kid"], new_key.kid());
+        assert_eq!(jwt_header(&new_token)["kid"], new_key.kid());
         let jwks = get(&rotated, "/.well-known/jwks.json", None).await.json();
         let kids: Vec<&str> = jwks["keys"]
             .as_array()

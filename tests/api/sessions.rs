@@ -72,15 +72,6 @@ fn str_of<'a>(body: &'a Value, field: &str) -> &'a str {
         .unwrap_or_else(|| panic!("{field}: {body}"))
 }
 
-fn claims(access_token: &str) -> Value {
-    use base64::Engine;
-    let payload = access_token.split('.').nth(1).unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
-}
-
 async fn post_with_token(app: &Router, path: &str, token: &str) -> Reply {
     let request = Request::post(path)
         .header(header::AUTHORIZATION, format!("Bearer {token}"))
@@ -126,7 +117,7 @@ async fn login_starts_a_session_named_by_the_sid_claim() {
     let Fixture { app, .. } = fixture();
     let pair = login_pair(&app, "johndoe", "secret").await;
     let access = str_of(&pair, "access_token");
-    let sid = claims(access)["sid"].as_str().unwrap().to_owned();
+    let sid = jwt_claims(access)["sid"].as_str().unwrap().to_owned();
     let list = get_with_token(&app, "/users/me/sessions/", access).await;
     assert_eq!(list.status, 200, "{}", list.text());
     assert_eq!(
@@ -158,8 +149,8 @@ async fn refresh_returns_a_new_pair_in_the_same_session_and_is_not_cached() {
     assert_eq!(next["expires_in"], 1800);
     assert_ne!(next["refresh_token"], pair["refresh_token"]);
     let (old, new) = (
-        claims(str_of(&pair, "access_token")),
-        claims(str_of(&next, "access_token")),
+        jwt_claims(str_of(&pair, "access_token")),
+        jwt_claims(str_of(&next, "access_token")),
     );
     assert_eq!(new["sid"], old["sid"]);
     assert_eq!(new["iat"], NOW + 60);
@@ -246,7 +237,7 @@ async fn refresh_may_narrow_the_scopes_but_never_widen_them() {
     assert_eq!(narrowed.status, 200, "{}", narrowed.text());
     assert_eq!(narrowed.json()["scope"], "items");
     assert_eq!(
-        claims(str_of(&narrowed.json(), "access_token"))["scope"],
+        jwt_claims(str_of(&narrowed.json(), "access_token"))["scope"],
         "items"
     );
     // The session keeps its grant: the next refresh may ask for all of it again.
@@ -416,8 +407,8 @@ async fn the_reuse_grace_allows_a_retry_of_the_replaced_token_only_briefly() {
     // The response was lost; the client retries with the token it still has.
     let retried = refreshed(&app, str_of(&first, "refresh_token")).await;
     assert_eq!(
-        claims(str_of(&retried, "access_token"))["sid"],
-        claims(str_of(&lost, "access_token"))["sid"]
+        jwt_claims(str_of(&retried, "access_token"))["sid"],
+        jwt_claims(str_of(&lost, "access_token"))["sid"]
     );
     // Only the token just replaced gets the grace: `first` is two rotations old now.
     refresh(&app, str_of(&first, "refresh_token"))
@@ -498,7 +489,7 @@ async fn no_refresh_and_no_access_token_reach_past_the_absolute_lifetime() {
     }
     // At NOW + 3000 the session has 1000 s left: the access token gets no more.
     assert_eq!(pair["expires_in"], 1000);
-    assert_eq!(claims(str_of(&pair, "access_token"))["exp"], NOW + 4000);
+    assert_eq!(jwt_claims(str_of(&pair, "access_token"))["exp"], NOW + 4000);
     clock.advance(999);
     get_with_token(&app, "/users/me/", str_of(&pair, "access_token"))
         .await
@@ -674,7 +665,7 @@ async fn the_session_list_is_newest_first_and_marks_the_current_one() {
     login_pair(&app, "alice", "secretalice").await;
     let list = get_with_token(&app, "/users/me/sessions/", str_of(&older, "access_token")).await;
     assert_eq!(list.status, 200, "{}", list.text());
-    let sid = |pair: &Value| claims(str_of(pair, "access_token"))["sid"].clone();
+    let sid = |pair: &Value| jwt_claims(str_of(pair, "access_token"))["sid"].clone();
     assert_eq!(
         list.json(),
         json!([
@@ -725,7 +716,7 @@ async fn a_user_can_end_their_own_sessions_only() {
     let stanleys = login_pair(&app, "stanley", "secret").await;
     let token = str_of(&mine, "access_token");
     let sid = |pair: &Value| {
-        claims(str_of(pair, "access_token"))["sid"]
+        jwt_claims(str_of(pair, "access_token"))["sid"]
             .as_str()
             .unwrap()
             .to_owned()

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::fixtures::TUTORIAL_KEY;
+use crate::fixtures::{TUTORIAL_KEY, jwt_claims, jwt_header};
 use crate::harness::*;
 
 /// `passflow keys generate --algorithm ALG` into `dir/name`.
@@ -39,15 +39,6 @@ fn openssl_key(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
     path
 }
 
-fn header_of(token: &str) -> Value {
-    use base64::Engine;
-    let part = token.split('.').next().unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(part)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
-}
-
 #[tokio::test]
 async fn each_generated_key_serves_tokens_its_jwks_verifies() {
     let dir = tempfile::tempdir().unwrap();
@@ -60,8 +51,9 @@ async fn each_generated_key_serves_tokens_its_jwks_verifies() {
                 .env("SIGNING_KEY_FILE", &key),
         );
         let token = token_for(&client, &server, "johndoe", "secret").await;
-        let header = header_of(&token);
+        let header = jwt_header(&token);
         assert_eq!(header["alg"], algorithm);
+        assert_eq!(jwt_claims(&token)["sub"], "johndoe");
         assert_eq!(header["typ"], "JWT");
         let jwks: Value = client
             .get(server.url("/.well-known/jwks.json"))
@@ -263,7 +255,7 @@ async fn the_resource_server_example_verifies_offline_and_follows_a_rotation() {
         )
     );
     // Signed by a key passflow does not have, under passflow's kid: forged.
-    let header = header_of(&token);
+    let header = jwt_header(&token);
     let forger = passflow::auth::keys::SigningKey::from_file(
         passflow::auth::keys::TokenAlgorithm::EdDsa,
         &second,
@@ -314,7 +306,7 @@ async fn the_resource_server_example_verifies_offline_and_follows_a_rotation() {
     // A new client: the old one's pooled connection went with the old process.
     let client = reqwest::Client::new();
     let rotated = token_for(&client, &passflow_server, "johndoe", "secret").await;
-    assert_ne!(header_of(&rotated)["kid"], header["kid"]);
+    assert_ne!(jwt_header(&rotated)["kid"], header["kid"]);
     let (status, body, _) = whoami(&client, &example, Some(&rotated)).await;
     assert_eq!(status, 200, "the new key is fetched on first sight: {body}");
     let (status, _, _) = whoami(&client, &example, Some(&token)).await;
@@ -364,6 +356,6 @@ async fn pyjwt_verifies_each_algorithm_through_the_jwks() {
         let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
         assert_eq!(answer["sub"], "johndoe", "{algorithm}");
         assert_eq!(answer["scope"], "me items");
-        assert_eq!(answer["kid"], header_of(&token)["kid"]);
+        assert_eq!(answer["kid"], jwt_header(&token)["kid"]);
     }
 }

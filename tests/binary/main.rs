@@ -66,6 +66,7 @@ async fn serves_login_and_profile_over_http_and_stops_cleanly_on_sigterm() {
         async move {
             client
                 .post(url)
+                .header("x-request-id", "in-flight-at-sigterm")
                 .form(&[("username", "johndoe"), ("password", "secret")])
                 .send()
                 .await
@@ -75,8 +76,9 @@ async fn serves_login_and_profile_over_http_and_stops_cleanly_on_sigterm() {
     let status = tokio::task::spawn_blocking(move || {
         let mut server = server;
         // The login is in the handler (hashing takes ~100 ms) once the router has seen it.
-        let line = server.wait_for_log("started processing request");
-        assert!(line.contains("/token"), "{line}");
+        // Its own request id tells its line from the earlier logins' lines still queued.
+        let line = server.wait_for_log("in-flight-at-sigterm");
+        assert!(line.contains("started processing request"), "{line}");
         server.terminate()
     })
     .await
