@@ -68,6 +68,11 @@ impl HashPool {
         .await
     }
 
+    /// [`hash_password`] on a pool thread: a new password's argon2id hash.
+    pub async fn hash(&self, password: String) -> Result<String, Saturated> {
+        self.run(move || hash_password(&password)).await
+    }
+
     async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce() -> T + Send + 'static,

@@ -3,6 +3,7 @@
 //! responses.
 
 pub mod access;
+pub mod account;
 pub mod context;
 pub mod grant;
 pub mod hash_pool;

@@ -167,6 +167,8 @@ pub enum EndReason {
     UserDisabled,
     /// The user's least recently used session, past [`MAX_SESSIONS_PER_USER`].
     Evicted,
+    /// The user changed their password from another session.
+    PasswordChanged,
 }
 
 impl EndReason {
@@ -180,6 +182,7 @@ impl EndReason {
             EndReason::Expired => "expired",
             EndReason::UserDisabled => "user_disabled",
             EndReason::Evicted => "evicted",
+            EndReason::PasswordChanged => "password_changed",
         }
     }
 }
@@ -425,10 +428,23 @@ impl Sessions {
     /// Logs the user out everywhere: every session ends, and every session-less token
     /// issued to them until now is refused (ASVS V7.4.1, V7.5.2).
     pub async fn end_all(&self, username: &str, now: UnixTime) -> Result<(), StoreError> {
+        self.end_all_but(username, None, now, EndReason::LogoutAll)
+            .await
+    }
+
+    /// [`Self::end_all`] except the session `keep`, which goes on (the one a password was
+    /// just changed from, ASVS V7.4.3).
+    pub async fn end_all_but(
+        &self,
+        username: &str,
+        keep: Option<&str>,
+        now: UnixTime,
+        reason: EndReason,
+    ) -> Result<(), StoreError> {
         self.revocations.cut_off(username, now);
-        for session in self.store.end_all(username, now).await? {
+        for session in self.store.end_all(username, keep, now).await? {
             self.revocations.end_session(&session.id, now);
-            crate::metrics::session_ended(EndReason::LogoutAll.as_str());
+            crate::metrics::session_ended(reason.as_str());
         }
         Ok(())
     }

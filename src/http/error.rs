@@ -36,6 +36,14 @@ pub enum ApiError {
     InvalidClient,
     #[error("Inactive user")]
     InactiveUser,
+    /// `POST /users/me/password` with a wrong `current_password`.
+    #[error("Incorrect password")]
+    IncorrectPassword,
+    /// A new password the policy refuses; the text names the rule.
+    #[error("{0}")]
+    WeakPassword(String),
+    #[error("The password changed meanwhile; try again")]
+    PasswordChangedMeanwhile,
     /// `/token` was asked for a scope that does not exist or the user may not have.
     #[error("{0}")]
     InvalidScope(String),
@@ -170,9 +178,12 @@ impl ApiError {
             | ApiError::NotEnoughPermissions { .. }
             | ApiError::IncorrectLogin
             | ApiError::InvalidClient => StatusCode::UNAUTHORIZED,
-            ApiError::InactiveUser | ApiError::InvalidScope(_) | ApiError::OAuth { .. } => {
-                StatusCode::BAD_REQUEST
-            }
+            ApiError::InactiveUser
+            | ApiError::InvalidScope(_)
+            | ApiError::OAuth { .. }
+            | ApiError::IncorrectPassword
+            | ApiError::WeakPassword(_) => StatusCode::BAD_REQUEST,
+            ApiError::PasswordChangedMeanwhile => StatusCode::CONFLICT,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::HeaderFieldsTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,

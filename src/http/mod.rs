@@ -30,6 +30,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::state::AppState;
 use error::ApiError;
 use openapi::{ApiDoc, guarded_routes};
+use routes::account::*;
 use routes::health::*;
 use routes::introspect::*;
 use routes::keys::*;
@@ -152,6 +153,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(guarded_routes!(read_users_me))
         .routes(guarded_routes!(read_own_items))
         .routes(guarded_routes!(read_system_status))
+        .routes(guarded_routes!(change_own_password))
         .routes(guarded_routes!(read_own_sessions))
         .routes(guarded_routes!(delete_own_session))
         .routes(guarded_routes!(logout))

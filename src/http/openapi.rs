@@ -89,7 +89,8 @@ impl<R: RequiredScopes> UserGuard for ActiveUser<R> {
     const REFUSES_INACTIVE: bool = true;
 }
 
-/// A handler that takes the user extractor `G` among its (up to three) arguments. `M` records
+/// A handler that takes the user extractor `G` among its (up to three) arguments, or first of
+/// four. `M` records
 /// where, and is inferred: only one position can hold a [`UserGuard`].
 pub(crate) trait GuardedHandler<G, M> {}
 
@@ -111,6 +112,10 @@ impl<F, Fut, G: UserGuard, A, B> GuardedHandler<G, (Second, (A, B))> for F where
 }
 impl<F, Fut, G: UserGuard, A, B> GuardedHandler<G, (Third, (A, B))> for F where
     F: FnOnce(A, B, G) -> Fut
+{
+}
+impl<F, Fut, G: UserGuard, A, B, C> GuardedHandler<G, (First, (A, B, C))> for F where
+    F: FnOnce(G, A, B, C) -> Fut
 {
 }
 

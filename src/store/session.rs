@@ -73,11 +73,12 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Deletes a session, and logs the end for other servers; the record if it existed.
     async fn end(&self, id: &str, now: UnixTime) -> Result<Option<SessionRecord>, StoreError>;
 
-    /// Deletes every session of the user and logs a cut-off for their session-less tokens;
-    /// the records that existed.
+    /// Deletes every session of the user but `keep`, and logs a cut-off for their
+    /// session-less tokens; the records that existed.
     async fn end_all(
         &self,
         username: &str,
+        keep: Option<&str>,
         now: UnixTime,
     ) -> Result<Vec<SessionRecord>, StoreError>;
 

@@ -530,3 +530,13 @@ async fn failed_refreshes_spread_over_servers_share_one_budget(db: TestDb) {
     refused.assert(429, r#"{"detail":"Too many failed login attempts"}"#, None);
     assert!(refused.header("retry-after").is_some());
 }
+
+/// Issue 21, point 2, on a database: the change is stored, and the other session's end
+/// reaches the view every token check consults.
+async fn a_password_change_ends_the_other_sessions_only(db: TestDb) {
+    let database = db.open().await;
+    database.add_user(&johndoe()).await.unwrap();
+    let app = app_on(&database).await;
+    crate::account::a_change_ends_the_other_sessions_only(&app).await;
+}
+on_both!(a_password_change_ends_the_other_sessions_only);

@@ -36,6 +36,30 @@ impl UserStore for Unreachable {
     }
 }
 
+/// The demo users, but a password change always finds the hash changed meanwhile.
+struct ChangedMeanwhile(InMemoryUserStore);
+
+#[async_trait]
+impl UserStore for ChangedMeanwhile {
+    async fn get_user(&self, name: &str) -> Result<Option<Arc<UserRecord>>, StoreError> {
+        self.0.get_user(name).await
+    }
+
+    async fn update_password_hash(&self, _: &str, _: &str, _: String) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+}
+
+async fn change_password_on(app: &Router, current: &str, new: &str) -> Reply {
+    let body = serde_json::json!({"current_password": current, "new_password": new});
+    let request = Request::post("/users/me/password")
+        .header(header::AUTHORIZATION, bearer(tokens::PYJWT_JOHNDOE))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    send(app, request).await
+}
+
 fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
@@ -130,6 +154,41 @@ fn client_basic(secret: &str) -> String {
 
 async fn provoke_route(app: Router, path: &str, status: &str, name: &str) -> Reply {
     match (path, status, name) {
+        ("/users/me/password", "400", "Incorrect password") => {
+            change_password_on(&app, "wrong-password", "zebra fjord quill").await
+        }
+        ("/users/me/password", "400", "Too short") => {
+            change_password_on(&app, "secret", "short").await
+        }
+        ("/users/me/password", "422", _) => {
+            let request = Request::post("/users/me/password")
+                .header(header::AUTHORIZATION, bearer(tokens::PYJWT_JOHNDOE))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from("[]"))
+                .unwrap();
+            send(&app, request).await
+        }
+        ("/users/me/password", "409", _) => {
+            let store = Arc::new(ChangedMeanwhile(InMemoryUserStore::demo()));
+            let app =
+                router(state_with(settings(), InMemoryUserStore::default()).with_users(store));
+            change_password_on(&app, "secret", "zebra fjord quill").await
+        }
+        ("/users/me/password", "429", _) => {
+            let app = router(
+                state_with(settings(), InMemoryUserStore::demo()).with_throttle(ThrottleSettings {
+                    per_user: 1,
+                    ..ThrottleSettings::default()
+                }),
+            );
+            assert_eq!(
+                change_password_on(&app, "wrong", "zebra fjord quill")
+                    .await
+                    .status,
+                400
+            );
+            change_password_on(&app, "secret", "zebra fjord quill").await
+        }
         ("/introspect", "400", _) => {
             post_form_authorized(
                 &router(introspection_state()),

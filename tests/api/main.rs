@@ -8,6 +8,7 @@
 mod fixtures;
 mod helpers;
 
+mod account;
 mod database;
 mod examples;
 mod floods;

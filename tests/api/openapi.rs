@@ -39,6 +39,7 @@ fn each_operation_appears_once_and_trailing_slash_twins_are_hidden() {
             "/token",
             "/users/me/",
             "/users/me/items/",
+            "/users/me/password",
             "/status/",
             "/users/me/sessions/",
             "/users/me/sessions/{id}",

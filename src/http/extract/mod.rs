@@ -5,6 +5,7 @@ mod admitted;
 mod bearer;
 mod client_ip;
 mod form;
+mod json;
 mod user;
 
 pub use admitted::{AdmittedLogin, TokenCaller};
@@ -12,4 +13,5 @@ pub use bearer::{BearerToken, MAX_TOKEN_LEN};
 pub use client_ip::ClientIp;
 pub use form::{OAuth2PasswordRequestForm, RefreshTokenForm, TokenRequest};
 pub(crate) use form::{TokenRequestForm, form_fields, missing_credentials};
+pub(crate) use json::{not_an_object, string_fields};
 pub use user::{ActiveUser, CurrentUser};

@@ -2,6 +2,7 @@
 //! its `utoipa::path` attribute documents what it returns on success (failures of protected
 //! routes are documented from their extractors, see `openapi::guarded`).
 
+pub(crate) mod account;
 pub(crate) mod health;
 pub(crate) mod introspect;
 pub(crate) mod keys;

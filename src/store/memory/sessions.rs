@@ -118,13 +118,19 @@ impl SessionStore for InMemorySessionStore {
     async fn end_all(
         &self,
         username: &str,
+        keep: Option<&str>,
         _now: UnixTime,
     ) -> Result<Vec<SessionRecord>, StoreError> {
         let mut inner = self.lock();
         let ids: Vec<String> = inner
             .by_user
             .get(username)
-            .map(|ids| ids.iter().cloned().collect())
+            .map(|ids| {
+                ids.iter()
+                    .filter(|id| Some(id.as_str()) != keep)
+                    .cloned()
+                    .collect()
+            })
             .unwrap_or_default();
         Ok(ids.iter().filter_map(|id| inner.remove(id)).collect())
     }

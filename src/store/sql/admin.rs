@@ -54,7 +54,7 @@ async fn end_everything(
     username: &str,
     now: UnixTime,
 ) -> Result<(), StoreError> {
-    end_where(tx, "username = $1", username, now).await?;
+    end_where(tx, "username = $1", &[username], now).await?;
     log_end(tx, None, username, now).await
 }
 

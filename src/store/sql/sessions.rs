@@ -47,19 +47,19 @@ fn stored_from_row(row: &AnyRow) -> Result<StoredSession, StoreError> {
     })
 }
 
-/// Deletes the sessions `condition` selects (one bound parameter) and logs their ends.
+/// Deletes the sessions `condition` selects (its bound parameters `values`, in order) and
+/// logs their ends.
 pub(super) async fn end_where(
     tx: &mut Transaction<'_, Any>,
     condition: &str,
-    value: &str,
+    values: &[&str],
     now: UnixTime,
 ) -> Result<Vec<SessionRecord>, StoreError> {
     let sql = format!("DELETE FROM sessions WHERE {condition} RETURNING {SESSION_COLUMNS}");
-    let rows = sqlx::query(&sql)
-        .bind(value)
-        .fetch_all(&mut **tx)
-        .await
-        .map_err(unavailable)?;
+    let query = values
+        .iter()
+        .fold(sqlx::query(&sql), |query, value| query.bind(*value));
+    let rows = query.fetch_all(&mut **tx).await.map_err(unavailable)?;
     let ended = rows
         .iter()
         .map(record_from_row)
@@ -160,7 +160,7 @@ impl SessionStore for Database {
 
     async fn end(&self, id: &str, now: UnixTime) -> Result<Option<SessionRecord>, StoreError> {
         let mut tx = self.pool.begin().await.map_err(|err| self.failed(err))?;
-        let ended = end_where(&mut tx, "id = $1", id, now).await?;
+        let ended = end_where(&mut tx, "id = $1", &[id], now).await?;
         tx.commit().await.map_err(|err| self.failed(err))?;
         Ok(ended.into_iter().next())
     }
@@ -168,10 +168,17 @@ impl SessionStore for Database {
     async fn end_all(
         &self,
         username: &str,
+        keep: Option<&str>,
         now: UnixTime,
     ) -> Result<Vec<SessionRecord>, StoreError> {
         let mut tx = self.pool.begin().await.map_err(|err| self.failed(err))?;
-        let ended = end_where(&mut tx, "username = $1", username, now).await?;
+        let ended = match keep {
+            Some(keep) => {
+                let values = [username, keep];
+                end_where(&mut tx, "username = $1 AND id <> $2", &values, now).await?
+            }
+            None => end_where(&mut tx, "username = $1", &[username], now).await?,
+        };
         log_end(&mut tx, None, username, now).await?;
         tx.commit().await.map_err(|err| self.failed(err))?;
         Ok(ended)
