@@ -15,9 +15,9 @@ use crate::state::AppState;
 pub(crate) struct PasswordChangeRequest {
     #[schema(format = Password)]
     current_password: String,
-    /// Must meet the password policy: at least `PASSWORD_MIN_LENGTH` (8) characters, not
-    /// common, not containing the username.
-    #[schema(format = Password)]
+    /// Must meet the password policy: at least `PASSWORD_MIN_LENGTH` (never under 8)
+    /// characters, not common, not containing the username.
+    #[schema(format = Password, min_length = 8)]
     new_password: String,
 }
 
