@@ -82,7 +82,9 @@ async function authorize(page, username, password) {
   const dialog = page.locator('.modal-ux');
   await dialog.locator('#oauth_username').fill(username);
   await dialog.locator('#oauth_password').fill(password);
-  await dialog.locator('.auth-btn-wrapper button.authorize').click();
+  // The dialog lists every security scheme (the OAuth2 password flow, and /introspect's HTTP
+  // Basic); authorize the OAuth2 one.
+  await dialog.locator('button[aria-label="Apply given OAuth2 credentials"]').click();
   return dialog;
 }
 
@@ -92,7 +94,8 @@ test('Authorize as johndoe, then GET /users/me/ from the page', async () => {
   const dialog = await authorize(page, 'johndoe', 'secret');
   await button(dialog, 'Logout').waitFor();
   assert.match(await dialog.innerText(), /Authorized/);
-  await button(dialog, 'Close').click();
+  // One Close button per scheme; any closes the dialog.
+  await button(dialog, 'Close').first().click();
   await dialog.waitFor({ state: 'detached' });
 
   const operation = page.locator('#operations-users-read_users_me');
