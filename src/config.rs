@@ -105,7 +105,7 @@ pub enum UsersCommand {
         #[arg(long)]
         disabled: bool,
     },
-    /// List the users (never their hashes).
+    /// List the users (never their hashes), and whether each has TOTP on.
     List {
         /// One JSON array instead of a table.
         #[arg(long)]
@@ -121,6 +121,9 @@ pub enum UsersCommand {
     SetScopes { name: String, scopes: String },
     /// Delete a user and end all their sessions.
     Delete { name: String },
+    /// Turn a user's TOTP second factor off (a lost authenticator), with its recovery
+    /// codes; their sessions go on.
+    TotpReset { name: String },
     /// Exit 0 when the password on stdin meets the policy, else 2 naming the rule it breaks
     /// (for scripts; needs no database).
     CheckPassword {
@@ -316,6 +319,32 @@ pub struct ServeArgs {
         default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     pub login_attempts_per_ip: u32,
 
+    /// Wrong TOTP codes (after a right password) allowed per user per window, from all
+    /// addresses together; then 429, even for a right code.
+    #[arg(long, env = "TOTP_FAILURES_PER_USER", value_name = "TOTP_FAILURES_PER_USER",
+        default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub totp_failures_per_user: u32,
+
+    /// The `issuer` authenticator apps show beside a TOTP account.
+    #[arg(
+        long,
+        env = "TOTP_ISSUER",
+        value_name = "TOTP_ISSUER",
+        default_value = crate::state::DEFAULT_TOTP_ISSUER
+    )]
+    pub totp_issuer: String,
+
+    /// 32 bytes as 64 hex digits (`passflow gen-secret`) that seal TOTP secrets at rest
+    /// (AES-256-GCM). Required once a database holds any; without it and a database, TOTP
+    /// enrolment is off. In memory: a random key per start.
+    #[arg(
+        long,
+        env = "TOTP_ENCRYPTION_KEY",
+        value_name = "TOTP_ENCRYPTION_KEY",
+        hide_env_values = true
+    )]
+    pub totp_encryption_key: Option<String>,
+
     /// The login throttle's window, in seconds.
     #[arg(long, env = "LOGIN_WINDOW_SECONDS", value_name = "LOGIN_WINDOW_SECONDS",
         default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..))]
@@ -477,6 +506,7 @@ impl ServeArgs {
         ThrottleSettings {
             per_user: self.login_failures_per_user,
             per_ip: self.login_attempts_per_ip,
+            codes_per_user: self.totp_failures_per_user,
             window: Duration::from_secs(self.login_window_seconds),
         }
     }

@@ -13,11 +13,15 @@ use crate::auth::metadata::{ServerMetadata, issuer_url};
 use crate::auth::policy::PolicyError;
 use crate::auth::session::SYNC_EVERY;
 use crate::auth::token::{KeyError, TokenKeys};
+use crate::auth::totp::SecondFactor;
+use crate::auth::totp::sealing::{BadKey, SecretCipher};
 use crate::auth::users_file::UsersFileError;
 use crate::config::ServeArgs;
 use crate::state::AppState;
 use crate::store::sql::{Database, OpenError, is_postgres};
-use crate::store::{InMemorySessionStore, InMemoryUserStore, StoreError, UserStore};
+use crate::store::{
+    InMemorySessionStore, InMemoryTotpStore, InMemoryUserStore, StoreError, UserStore,
+};
 
 /// A setting that parses but cannot be used; passflow refuses to start (exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +51,18 @@ pub enum StartupError {
     IntrospectionClients(#[from] ClientsError),
     #[error(transparent)]
     PasswordPolicy(#[from] PolicyError),
+    #[error(transparent)]
+    TotpKey(#[from] BadKey),
+    #[error(
+        "TOTP_ENCRYPTION_KEY is not set, and the database holds TOTP secrets: set the key \
+         they were sealed with"
+    )]
+    TotpKeyMissing,
+    #[error(
+        "TOTP_ENCRYPTION_KEY does not open the TOTP secrets in the database: it is not the \
+         key they were sealed with"
+    )]
+    TotpKeyWrong,
     #[error("METRICS_ADDR: cannot serve metrics there")]
     Metrics(#[source] metrics_exporter_prometheus::BuildError),
 }
@@ -63,6 +79,11 @@ pub fn install_metrics(args: &ServeArgs) -> Result<(), StartupError> {
 pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
     // Checked first: a policy setting that would be refused must not wait for a database.
     let policy = args.password.policy()?;
+    let totp_key = args
+        .totp_encryption_key
+        .as_deref()
+        .map(SecretCipher::from_hex)
+        .transpose()?;
     let (settings, random_key) = args.token_settings()?;
     let hs256 = settings.signing_keys.is_empty();
     if hs256 && random_key && args.database_url.as_deref().is_some_and(is_postgres) {
@@ -90,10 +111,18 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
                 Some(path) => InMemoryUserStore::from_json_file(path)?,
                 None => InMemoryUserStore::demo(),
             };
-            AppState::new(users, TokenKeys::new(settings), hasher).with_sessions(
-                Arc::new(InMemorySessionStore::default()),
-                args.session_settings(),
-            )
+            let cipher = totp_key.unwrap_or_else(SecretCipher::random);
+            let totp = SecondFactor::new(
+                Arc::new(InMemoryTotpStore::default()),
+                Some(cipher),
+                &args.totp_issuer,
+            );
+            AppState::new(users, TokenKeys::new(settings), hasher)
+                .with_sessions(
+                    Arc::new(InMemorySessionStore::default()),
+                    args.session_settings(),
+                )
+                .with_totp(totp)
         }
         Some(_) if args.users_file.is_some() => return Err(StartupError::UsersFileWithDatabase),
         Some(url) => {
@@ -108,13 +137,16 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
                      `passflow users add NAME` (same DATABASE_URL)"
                 );
             }
+            let cipher = totp_cipher(&database, totp_key).await?;
+            let totp = SecondFactor::new(Arc::clone(&database) as _, cipher, &args.totp_issuer);
             let mut state = AppState::new(
                 InMemoryUserStore::default(),
                 TokenKeys::new(settings),
                 hasher,
             )
             .with_users(Arc::clone(&database) as Arc<dyn UserStore>)
-            .with_sessions(Arc::clone(&database) as _, args.session_settings());
+            .with_sessions(Arc::clone(&database) as _, args.session_settings())
+            .with_totp(totp);
             if is_postgres(url) {
                 // Replicas share one failed-login budget (SQLite serves one server).
                 state = state.with_shared_throttle(database, args.throttle_settings());
@@ -159,6 +191,34 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
         .with_throttle(args.throttle_settings())
         .with_admission(args.admission_settings())
         .with_trusted_proxies(args.trusted_proxies.iter().copied()))
+}
+
+/// The key a database's TOTP secrets are sealed with: required, and proven on one stored
+/// secret, once it holds any. Without secrets or a key, enrolment is off: never a secret
+/// stored in the clear.
+async fn totp_cipher(
+    database: &Database,
+    key: Option<SecretCipher>,
+) -> Result<Option<SecretCipher>, StartupError> {
+    let stored = database
+        .any_totp_secret()
+        .await
+        .map_err(StartupError::DatabaseRead)?;
+    match (stored, key) {
+        (Some(_), None) => Err(StartupError::TotpKeyMissing),
+        (Some((username, sealed)), Some(cipher)) => match cipher.open(&username, &sealed) {
+            Ok(_) => Ok(Some(cipher)),
+            Err(_) => Err(StartupError::TotpKeyWrong),
+        },
+        (None, None) => {
+            tracing::warn!(
+                "TOTP_ENCRYPTION_KEY is not set: TOTP enrolment is off (POST /users/me/totp \
+                 answers 404). Set it (`passflow gen-secret`) to offer a second factor"
+            );
+            Ok(None)
+        }
+        (None, key) => Ok(key),
+    }
 }
 
 /// How often ended sessions and stale revocations are dropped.

@@ -16,6 +16,7 @@ use crate::auth::session::{SessionSettings, Sessions};
 use crate::auth::shared_throttle::SharedThrottle;
 use crate::auth::throttle::{LoginThrottle, ThrottleSettings};
 use crate::auth::token::TokenKeys;
+use crate::auth::totp::SecondFactor;
 use crate::clock::Clock;
 use crate::per_address::PerAddressLimit;
 use crate::store::session::SessionStore;
@@ -44,6 +45,9 @@ impl Default for AdmissionSettings {
         }
     }
 }
+
+/// The issuer authenticator apps show when `TOTP_ISSUER` is not set.
+pub const DEFAULT_TOTP_ISSUER: &str = "passflow";
 
 #[derive(Clone)]
 pub struct AppState {
@@ -77,6 +81,7 @@ impl AppState {
                 shared_throttle: None,
                 clock: Clock::system(),
                 password_policy: PasswordPolicy::default(),
+                totp: Arc::new(SecondFactor::in_memory(DEFAULT_TOTP_ISSUER)),
             },
             login_admission: PerAddressLimit::new(admission.per_address),
             refusal_hold: admission.refusal_hold,
@@ -103,6 +108,12 @@ impl AppState {
 
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.auth.clock = clock;
+        self
+    }
+
+    /// Second factors kept in `factor` (a database's, or one with another issuer).
+    pub fn with_totp(mut self, factor: SecondFactor) -> Self {
+        self.auth.totp = Arc::new(factor);
         self
     }
 

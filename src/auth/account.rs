@@ -1,7 +1,9 @@
-//! A user changing their own password (ASVS V6.2.2, V6.2.3, V7.4.3): the current password
-//! first, counted like a login, then the policy, then every other session ends.
+//! A user changing their own account: proving the current password (counted like a
+//! login), and changing it (ASVS V6.2.2, V6.2.3, V7.4.3): the policy, then every other
+//! session ends.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::Auth;
@@ -10,7 +12,7 @@ use crate::auth::password::Verification;
 use crate::auth::policy::Weakness;
 use crate::auth::session::EndReason;
 use crate::auth::shared_throttle::{Refused, attempt_shared};
-use crate::store::StoreError;
+use crate::store::{StoreError, UserRecord};
 
 /// `POST /users/me/password` as the domain sees it.
 pub struct PasswordChange<'a> {
@@ -26,11 +28,9 @@ pub struct PasswordChange<'a> {
 /// Why a password was not changed.
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordChangeError {
-    /// Too many wrong passwords for this (address, user); nothing was hashed.
-    #[error("too many failed attempts; retry in {retry_after:?}")]
-    Throttled { retry_after: Duration },
-    #[error("incorrect current password")]
-    IncorrectPassword,
+    /// The current password was not proven.
+    #[error(transparent)]
+    Proof(#[from] PasswordProofError),
     #[error(transparent)]
     Weak(#[from] Weakness),
     /// The password changed between reading and writing it (another change, the CLI).
@@ -42,7 +42,21 @@ pub enum PasswordChangeError {
     Store(#[from] StoreError),
 }
 
-impl From<Refused> for PasswordChangeError {
+/// Why a current password was not accepted: what `prove_password` refuses with.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordProofError {
+    /// Too many wrong passwords for this (address, user); nothing was hashed.
+    #[error("too many failed attempts; retry in {retry_after:?}")]
+    Throttled { retry_after: Duration },
+    #[error("incorrect current password")]
+    IncorrectPassword,
+    #[error("password hashing is saturated")]
+    Busy(#[from] Saturated),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<Refused> for PasswordProofError {
     fn from(refused: Refused) -> Self {
         match refused {
             Refused::Throttled(retry_after) => Self::Throttled { retry_after },
@@ -51,41 +65,50 @@ impl From<Refused> for PasswordChangeError {
     }
 }
 
-/// Changes the user's password. A wrong current password takes the same throttle cell a
-/// failed `/token` login takes for this (address, user), so guessing here gets no second
-/// budget. The new password is checked only once the current one is proven, so the policy's
-/// answers tell nothing to someone without it.
-pub async fn change_password(
+/// Checks the password of a user who already holds a token, before a change to their
+/// account. A wrong one takes the same throttle cell a failed `/token` login takes for this
+/// (address, user), so guessing here gets no second budget.
+pub async fn prove_password(
     auth: &Auth,
-    change: PasswordChange<'_>,
-) -> Result<(), PasswordChangeError> {
+    client: IpAddr,
+    username: &str,
+    password: String,
+) -> Result<Arc<UserRecord>, PasswordProofError> {
     let attempt = auth
         .throttle
-        .attempt(change.client, change.username)
-        .map_err(|retry_after| PasswordChangeError::Throttled { retry_after })?;
-    let shared = attempt_shared(
-        auth.shared_throttle.as_ref(),
-        change.client,
-        change.username,
-    )
-    .await?;
-    let user = auth.users.get_user_fresh(change.username).await?;
+        .attempt(client, username)
+        .map_err(|retry_after| PasswordProofError::Throttled { retry_after })?;
+    let shared = attempt_shared(auth.shared_throttle.as_ref(), client, username).await?;
+    let user = auth.users.get_user_fresh(username).await?;
     let stored = user.as_ref().map(|user| user.hashed_password.clone());
-    let verified = auth
-        .hasher
-        .verify_and_update(change.current_password, stored)
-        .await?;
+    let verified = auth.hasher.verify_and_update(password, stored).await?;
     let (Verification::Match { .. }, Some(user)) = (verified, user) else {
         attempt.failed();
         if let Some(shared) = shared {
             shared.failed();
         }
-        return Err(PasswordChangeError::IncorrectPassword);
+        return Err(PasswordProofError::IncorrectPassword);
     };
     attempt.succeeded();
     if let Some(shared) = shared {
         shared.succeeded().await?;
     }
+    Ok(user)
+}
+
+/// Changes the user's password. The new password is checked only once the current one is
+/// proven, so the policy's answers tell nothing to someone without it.
+pub async fn change_password(
+    auth: &Auth,
+    change: PasswordChange<'_>,
+) -> Result<(), PasswordChangeError> {
+    let user = prove_password(
+        auth,
+        change.client,
+        change.username,
+        change.current_password,
+    )
+    .await?;
     auth.password_policy
         .check(change.username, &change.new_password)?;
     let new_hash = auth.hasher.hash(change.new_password).await?;

@@ -1,4 +1,5 @@
-//! What the use cases work with: the stores, keys, hash pool, throttles, sessions and clock.
+//! What the use cases work with: the stores, keys, hash pool, throttles, sessions, second
+//! factors and clock.
 //! Nothing here is HTTP (client addresses arrive as arguments), so a command-line tool or a
 //! test drives the same login and refresh a route does.
 
@@ -10,6 +11,7 @@ use crate::auth::session::Sessions;
 use crate::auth::shared_throttle::SharedThrottle;
 use crate::auth::throttle::LoginThrottle;
 use crate::auth::token::TokenKeys;
+use crate::auth::totp::SecondFactor;
 use crate::clock::Clock;
 use crate::store::UserStore;
 
@@ -25,4 +27,6 @@ pub struct Auth {
     pub clock: Clock,
     /// What a new password must be.
     pub password_policy: PasswordPolicy,
+    /// TOTP secrets, recovery codes and the steps already spent.
+    pub totp: Arc<SecondFactor>,
 }

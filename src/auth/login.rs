@@ -1,4 +1,5 @@
-//! The login use case: throttle → verify → settle → grant, which starts a session. The
+//! The login use case: throttle → verify → second factor → settle → grant, which starts a
+//! session. The
 //! tutorial's `authenticate_user`, and which scopes a login gets.
 
 use std::net::IpAddr;
@@ -10,6 +11,8 @@ use crate::auth::grant::{Grant, issue_grant};
 use crate::auth::hash_pool::Saturated;
 use crate::auth::password::Verification;
 use crate::auth::shared_throttle::{Refused, attempt_shared};
+use crate::auth::totp::sealing::Unsealable;
+use crate::auth::totp::{CodeRefused, second_factor};
 use crate::model::scopes::{Scope, ScopeSet, UnknownScope};
 use crate::store::{StoreError, UserRecord};
 
@@ -21,6 +24,8 @@ pub struct LoginRequest<'a> {
     pub password: String,
     /// The space-separated scopes asked for; empty asks for all the user may have.
     pub scope: &'a str,
+    /// The `totp` field: a current code or a recovery code, for users with TOTP on.
+    pub totp: Option<&'a str>,
 }
 
 /// Why a login got no token.
@@ -36,6 +41,15 @@ pub enum LoginError {
     UnknownScope(String),
     #[error("scope {0} is not allowed for this user")]
     ScopeNotAllowed(Scope),
+    /// The password was right; the user has TOTP on and sent no code.
+    #[error("TOTP code required")]
+    TotpRequired,
+    /// The password was right; the code was wrong, replayed or a spent recovery code.
+    #[error("incorrect TOTP code")]
+    IncorrectTotp,
+    /// The user's TOTP secret does not open with this server's `TOTP_ENCRYPTION_KEY`.
+    #[error(transparent)]
+    Unsealable(#[from] Unsealable),
     /// Every hashing thread is busy and the queue is full.
     #[error("password hashing is saturated")]
     Busy(#[from] Saturated),
@@ -50,6 +64,18 @@ impl From<Refused> for LoginError {
         match refused {
             Refused::Throttled(retry_after) => LoginError::Throttled { retry_after },
             Refused::Store(err) => LoginError::Store(err),
+        }
+    }
+}
+
+impl From<CodeRefused> for LoginError {
+    fn from(refused: CodeRefused) -> Self {
+        match refused {
+            CodeRefused::Required => LoginError::TotpRequired,
+            CodeRefused::Incorrect => LoginError::IncorrectTotp,
+            CodeRefused::Throttled(retry_after) => LoginError::Throttled { retry_after },
+            CodeRefused::Unsealable(err) => LoginError::Unsealable(err),
+            CodeRefused::Store(err) => LoginError::Store(err),
         }
     }
 }
@@ -69,11 +95,12 @@ pub async fn login(auth: &Auth, request: LoginRequest<'_>) -> Result<Grant, Logi
     let outcome = attempt_login(auth, request).await;
     crate::metrics::login(match &outcome {
         Ok(_) => "success",
-        Err(LoginError::IncorrectCredentials) => "failure",
+        Err(LoginError::IncorrectCredentials | LoginError::IncorrectTotp) => "failure",
+        Err(LoginError::TotpRequired) => "totp_required",
         Err(LoginError::Throttled { .. }) => "throttled",
         Err(LoginError::Busy(_)) => "busy",
         Err(LoginError::UnknownScope(_) | LoginError::ScopeNotAllowed(_)) => "invalid_scope",
-        Err(LoginError::Store(_) | LoginError::Token(_)) => "error",
+        Err(LoginError::Store(_) | LoginError::Token(_) | LoginError::Unsealable(_)) => "error",
     });
     outcome
 }
@@ -100,6 +127,20 @@ async fn attempt_login(auth: &Auth, request: LoginRequest<'_>) -> Result<Grant, 
         }
         Err(other) => return Err(other),
     };
+    // A wrong code after a right password is a failed login of this (address, user) too.
+    // Any other refusal (no code yet, throttled, a store failure) leaves the attempt unsettled,
+    // which refunds it: it neither counts nor clears the failures before it.
+    match second_factor(auth, user.username(), request.totp).await {
+        Ok(()) => {}
+        Err(CodeRefused::Incorrect) => {
+            attempt.failed();
+            if let Some(shared) = shared {
+                shared.failed();
+            }
+            return Err(LoginError::IncorrectTotp);
+        }
+        Err(other) => return Err(other.into()),
+    }
     attempt.succeeded();
     if let Some(shared) = shared {
         shared.succeeded().await?;

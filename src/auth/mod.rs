@@ -1,5 +1,6 @@
 //! The domain of the tutorial: passwords, tokens, scopes, the login throttle, sessions, and
-//! the login and refresh use cases that tie them together. Nothing here knows HTTP; `http/` maps these errors to
+//! the login and refresh use cases that tie them together, and accounts (password changes, the
+//! TOTP second factor). Nothing here knows HTTP; `http/` maps these errors to
 //! responses.
 
 pub mod access;
@@ -19,6 +20,7 @@ pub mod session;
 pub mod shared_throttle;
 pub mod throttle;
 pub mod token;
+pub mod totp;
 pub mod users_file;
 
 pub use context::Auth;

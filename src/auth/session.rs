@@ -169,6 +169,8 @@ pub enum EndReason {
     Evicted,
     /// The user changed their password from another session.
     PasswordChanged,
+    /// The user turned their second factor on or off from another session.
+    SecondFactorChanged,
 }
 
 impl EndReason {
@@ -183,6 +185,7 @@ impl EndReason {
             EndReason::UserDisabled => "user_disabled",
             EndReason::Evicted => "evicted",
             EndReason::PasswordChanged => "password_changed",
+            EndReason::SecondFactorChanged => "second_factor_changed",
         }
     }
 }

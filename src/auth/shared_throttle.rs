@@ -99,6 +99,28 @@ impl SharedThrottle {
         }
     }
 
+    /// Takes a cell for checking a second-factor code of `username`, counted across every
+    /// server and address. Same semantics as `LoginThrottle::code_attempt`.
+    pub async fn code_attempt(
+        self: &Arc<Self>,
+        username: &str,
+    ) -> Result<SharedCodeAttempt, Refused> {
+        let key = format!("c|{username}");
+        if let Some(until) = self.denied.get(&key) {
+            let left = until.saturating_duration_since(Instant::now());
+            if !left.is_zero() {
+                return Err(Refused::Throttled(left));
+            }
+        }
+        self.take(&key, self.cell_ms(self.settings.codes_per_user), now_ms())
+            .await?;
+        Ok(SharedCodeAttempt {
+            throttle: Arc::clone(self),
+            key,
+            settled: false,
+        })
+    }
+
     /// Counts a failed refresh against the address.
     pub async fn charge_failure(&self, ip: IpAddr) -> Result<(), StoreError> {
         let per_ip = self.cell_ms(self.settings.per_ip);
@@ -182,6 +204,46 @@ impl Drop for SharedAttempt {
                 let _ = throttle.store.refund(&address, per_ip).await;
                 let per_user = throttle.cell_ms(throttle.settings.per_user);
                 let _ = throttle.store.refund(&user, per_user).await;
+            });
+        }
+    }
+}
+
+/// A counted second-factor check in the shared throttle; settles like
+/// `throttle::CodeAttempt`.
+#[must_use = "an attempt dropped unsettled is refunded in the background"]
+pub struct SharedCodeAttempt {
+    throttle: Arc<SharedThrottle>,
+    key: String,
+    settled: bool,
+}
+
+impl SharedCodeAttempt {
+    /// A wrong code: the cell stays taken on every server.
+    pub fn wrong(mut self) {
+        self.settled = true;
+    }
+
+    /// A right code: the cell is given back.
+    pub async fn right(mut self) -> Result<(), StoreError> {
+        self.settled = true;
+        let throttle = &self.throttle;
+        let cell = throttle.cell_ms(throttle.settings.codes_per_user);
+        throttle.store.refund(&self.key, cell).await
+    }
+}
+
+impl Drop for SharedCodeAttempt {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        let throttle = Arc::clone(&self.throttle);
+        let key = std::mem::take(&mut self.key);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let cell = throttle.cell_ms(throttle.settings.codes_per_user);
+                let _ = throttle.store.refund(&key, cell).await;
             });
         }
     }

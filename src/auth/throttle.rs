@@ -32,6 +32,9 @@ pub struct ThrottleSettings {
     pub per_user: u32,
     /// Failed logins per client IP per window.
     pub per_ip: u32,
+    /// Wrong second-factor codes per user per window, from all addresses together: once a
+    /// password has leaked, six digits must not be guessable from many addresses.
+    pub codes_per_user: u32,
     pub window: Duration,
 }
 
@@ -40,6 +43,7 @@ impl Default for ThrottleSettings {
         Self {
             per_user: 10,
             per_ip: 100,
+            codes_per_user: 5,
             window: Duration::from_secs(15 * 60),
         }
     }
@@ -58,6 +62,9 @@ pub struct LoginThrottle {
     per_ip: Limiter<IpAddr>,
     per_ip_state: SharedStore<IpAddr>,
     per_ip_cell: Nanos,
+    codes: Limiter<String>,
+    codes_state: SharedStore<String>,
+    codes_cell: Nanos,
     clock: DefaultClock,
 }
 
@@ -68,6 +75,8 @@ impl LoginThrottle {
         let per_ip_state = SharedStore::default();
         let per_user_quota = quota(settings.per_user, settings.window);
         let per_ip_quota = quota(settings.per_ip, settings.window);
+        let codes_state = SharedStore::default();
+        let codes_quota = quota(settings.codes_per_user, settings.window);
         Self {
             per_user: RateLimiter::new(per_user_quota, per_user_state.clone(), clock.clone()),
             per_user_state,
@@ -75,6 +84,9 @@ impl LoginThrottle {
             per_ip: RateLimiter::new(per_ip_quota, per_ip_state.clone(), clock.clone()),
             per_ip_state,
             per_ip_cell: Nanos::from(per_ip_quota.replenish_interval()),
+            codes: RateLimiter::new(codes_quota, codes_state.clone(), clock.clone()),
+            codes_state,
+            codes_cell: Nanos::from(codes_quota.replenish_interval()),
             clock,
         }
     }
@@ -117,6 +129,52 @@ impl LoginThrottle {
             user_key: None,
             settled: false,
         })
+    }
+}
+
+impl LoginThrottle {
+    /// Takes a cell for checking a second-factor code of `username`, whatever the address.
+    /// Only a wrong code keeps it, so a right one never clears the failures before it.
+    pub fn code_attempt(&self, username: &str) -> Result<CodeAttempt<'_>, Duration> {
+        if self.codes.len() > TRACKED_KEYS_SOFT_CAP {
+            self.codes.retain_recent();
+        }
+        let now = self.clock.now();
+        let key = username.to_owned();
+        self.codes
+            .check_key(&key)
+            .map_err(|denied| denied.wait_time_from(now))?;
+        Ok(CodeAttempt {
+            throttle: self,
+            username: key,
+            wrong: false,
+        })
+    }
+}
+
+/// A counted second-factor check: kept if [`CodeAttempt::wrong`], refunded otherwise.
+#[must_use = "an attempt dropped without `wrong` is refunded"]
+pub struct CodeAttempt<'a> {
+    throttle: &'a LoginThrottle,
+    username: String,
+    wrong: bool,
+}
+
+impl CodeAttempt<'_> {
+    /// A wrong code: the cell stays taken.
+    pub fn wrong(mut self) {
+        self.wrong = true;
+    }
+}
+
+impl Drop for CodeAttempt<'_> {
+    fn drop(&mut self) {
+        if !self.wrong {
+            let throttle = self.throttle;
+            throttle
+                .codes_state
+                .refund(&self.username, throttle.codes_cell);
+        }
     }
 }
 
@@ -234,8 +292,21 @@ mod tests {
         LoginThrottle::new(ThrottleSettings {
             per_user,
             per_ip,
+            codes_per_user: 2,
             window: Duration::from_secs(900),
         })
+    }
+
+    #[test]
+    fn wrong_codes_count_per_user_from_every_address_and_right_ones_refund() {
+        let throttle = throttle(10, 100);
+        throttle.code_attempt("johndoe").unwrap().wrong();
+        for _ in 0..5 {
+            drop(throttle.code_attempt("johndoe").unwrap());
+        }
+        throttle.code_attempt("johndoe").unwrap().wrong();
+        assert!(throttle.code_attempt("johndoe").is_err());
+        assert!(throttle.code_attempt("alice").is_ok());
     }
 
     #[test]

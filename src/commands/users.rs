@@ -139,6 +139,7 @@ async fn command(
         }
         UsersCommand::List { json } => {
             let users = database.list_users().await.map_err(AdminError::from)?;
+            let totp = database.totp_users().await.map_err(AdminError::from)?;
             if *json {
                 let users: Vec<_> = users
                     .iter()
@@ -149,6 +150,7 @@ async fn command(
                             "full_name": user.profile.full_name,
                             "disabled": user.profile.disabled,
                             "scopes": user.scopes.to_string(),
+                            "totp": totp.contains(user.username()),
                         })
                     })
                     .collect();
@@ -156,7 +158,7 @@ async fn command(
             } else {
                 for user in &users {
                     println!(
-                        "{}\t{}\t{}\t{}\t{}",
+                        "{}\t{}\t{}\t{}\t{}\t{}",
                         user.username(),
                         user.profile.email.as_deref().unwrap_or("-"),
                         user.profile.full_name.as_deref().unwrap_or("-"),
@@ -166,6 +168,11 @@ async fn command(
                             "enabled"
                         },
                         user.scopes,
+                        if totp.contains(user.username()) {
+                            "totp"
+                        } else {
+                            "-"
+                        },
                     );
                 }
             }
@@ -192,6 +199,13 @@ async fn command(
         } => {
             database.set_scopes(name, &scopes(allowed)?).await?;
             println!("scopes of {name} set");
+        }
+        UsersCommand::TotpReset { name } => {
+            if database.reset_totp(name).await? {
+                println!("TOTP turned off for {name}; they log in with their password alone");
+            } else {
+                println!("{name} had no TOTP enabled; nothing to turn off");
+            }
         }
         UsersCommand::Delete { name } => {
             database.delete_user(name, now()).await?;

@@ -30,6 +30,12 @@ pub enum ApiError {
     NotEnoughPermissions { required: &'static [Scope] },
     #[error("Incorrect username or password")]
     IncorrectLogin,
+    /// A right password for a user with TOTP on, and no `totp` field.
+    #[error("TOTP code required")]
+    TotpRequired,
+    /// A right password and a wrong, replayed or spent `totp`.
+    #[error("Incorrect TOTP code")]
+    IncorrectTotp,
     /// `/introspect` without a registered client's HTTP Basic credentials (RFC 7662 §2.1,
     /// RFC 6749 §5.2 `invalid_client`).
     #[error("Invalid client credentials")]
@@ -44,6 +50,13 @@ pub enum ApiError {
     WeakPassword(String),
     #[error("The password changed meanwhile; try again")]
     PasswordChangedMeanwhile,
+    /// `POST /users/me/totp/confirm` with a code that is not the pending secret's.
+    #[error("Incorrect code")]
+    IncorrectCode,
+    #[error("TOTP is already enabled")]
+    TotpAlreadyEnabled,
+    #[error("No TOTP enrolment is pending")]
+    TotpNotPending,
     /// `/token` was asked for a scope that does not exist or the user may not have.
     #[error("{0}")]
     InvalidScope(String),
@@ -177,13 +190,18 @@ impl ApiError {
             | ApiError::InvalidToken
             | ApiError::NotEnoughPermissions { .. }
             | ApiError::IncorrectLogin
+            | ApiError::TotpRequired
+            | ApiError::IncorrectTotp
             | ApiError::InvalidClient => StatusCode::UNAUTHORIZED,
             ApiError::InactiveUser
             | ApiError::InvalidScope(_)
             | ApiError::OAuth { .. }
             | ApiError::IncorrectPassword
+            | ApiError::IncorrectCode
             | ApiError::WeakPassword(_) => StatusCode::BAD_REQUEST,
-            ApiError::PasswordChangedMeanwhile => StatusCode::CONFLICT,
+            ApiError::PasswordChangedMeanwhile
+            | ApiError::TotpAlreadyEnabled
+            | ApiError::TotpNotPending => StatusCode::CONFLICT,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::HeaderFieldsTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
@@ -205,7 +223,11 @@ impl ApiError {
         match self {
             // RFC 6750 §3: every 401 names the scheme; the scope attribute tells the client
             // which token to ask for, and only appears when scopes are what's missing.
-            ApiError::NotAuthenticated | ApiError::InvalidToken | ApiError::IncorrectLogin => {
+            ApiError::NotAuthenticated
+            | ApiError::InvalidToken
+            | ApiError::IncorrectLogin
+            | ApiError::TotpRequired
+            | ApiError::IncorrectTotp => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
             ApiError::InvalidClient => {
@@ -293,9 +315,12 @@ impl From<LoginError> for ApiError {
             LoginError::ScopeNotAllowed(scope) => {
                 ApiError::InvalidScope(format!("Scope not allowed for this user: {scope}"))
             }
+            LoginError::TotpRequired => ApiError::TotpRequired,
+            LoginError::IncorrectTotp => ApiError::IncorrectTotp,
             LoginError::Busy(_) => ApiError::Overloaded,
             LoginError::Store(err) => err.into(),
             LoginError::Token(err) => ApiError::Internal(err.into()),
+            LoginError::Unsealable(err) => ApiError::Internal(err.into()),
         }
     }
 }

@@ -36,6 +36,7 @@ use routes::introspect::*;
 use routes::keys::*;
 use routes::sessions::*;
 use routes::token::*;
+use routes::totp::*;
 use routes::users::*;
 
 /// `/token` bodies are a few short fields; anything near this size is not a login.
@@ -154,6 +155,9 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(guarded_routes!(read_own_items))
         .routes(guarded_routes!(read_system_status))
         .routes(guarded_routes!(change_own_password))
+        .routes(guarded_routes!(enrol_totp))
+        .routes(guarded_routes!(disable_totp))
+        .routes(guarded_routes!(confirm_totp))
         .routes(guarded_routes!(read_own_sessions))
         .routes(guarded_routes!(delete_own_session))
         .routes(guarded_routes!(logout))

@@ -8,7 +8,7 @@ use utoipa::openapi::security::{
     Flow, Http, HttpAuthScheme, OAuth2, Password, Scopes, SecurityRequirement, SecurityScheme,
 };
 use utoipa::openapi::{
-    Content, ContentBuilder, ObjectBuilder, Ref, header::HeaderBuilder, schema::Type,
+    Content, ContentBuilder, ObjectBuilder, Ref, RefOr, header::HeaderBuilder, schema::Type,
 };
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::UtoipaMethodRouter;
@@ -141,8 +141,14 @@ pub(crate) fn guarded<G: UserGuard, M, H: GuardedHandler<G, M>>(
             let responses = &mut operation.responses.responses;
             responses.insert("401".into(), unauthorized(G::SCOPES).into());
             if G::REFUSES_INACTIVE {
-                let inactive = error_response("Inactive user", &[ApiError::InactiveUser]);
-                responses.insert("400".into(), inactive.into());
+                match responses.get_mut("400") {
+                    // The route's own 400s (a wrong password, say) stay beside this one.
+                    Some(RefOr::T(own)) => add_error_example(own, &ApiError::InactiveUser),
+                    _ => {
+                        let inactive = error_response("Inactive user", &[ApiError::InactiveUser]);
+                        responses.insert("400".into(), inactive.into());
+                    }
+                }
             }
             responses.insert("503".into(), unavailable().into());
         }
@@ -177,6 +183,21 @@ fn error_body(errors: &[ApiError]) -> Content {
         })),
     }
     .build()
+}
+
+/// Adds `error` to a documented error response as one more named example.
+fn add_error_example(response: &mut Response, error: &ApiError) {
+    response.description = format!("{}; or {}", response.description, error);
+    let Some(RefOr::T(content)) = response.content.get_mut("application/json") else {
+        return;
+    };
+    if let Some(lone) = content.example.take() {
+        let name = lone["detail"].as_str().unwrap_or("Example").to_owned();
+        let lone = ExampleBuilder::new().value(Some(lone)).build();
+        content.examples.insert(name, lone.into());
+    }
+    let example = ExampleBuilder::new().value(Some(error.body())).build();
+    content.examples.insert(error.to_string(), example.into());
 }
 
 fn error_response(description: &str, errors: &[ApiError]) -> Response {

@@ -6,6 +6,7 @@ mod memory;
 pub mod session;
 pub mod sql;
 pub mod throttle;
+pub mod totp;
 
 use std::sync::Arc;
 
@@ -15,7 +16,7 @@ use utoipa::ToSchema;
 
 use crate::model::scopes::ScopeSet;
 
-pub use memory::{InMemorySessionStore, InMemoryUserStore};
+pub use memory::{InMemorySessionStore, InMemoryTotpStore, InMemoryUserStore};
 
 /// What `/users/me/` returns: the tutorial's `User` model, never the hash.
 /// Field order is the JSON key order FastAPI clients see.

@@ -62,6 +62,7 @@ async fn token_form_corpus() {
             per_user: 1,
             per_ip: 1,
             window: std::time::Duration::from_secs(3600),
+            ..passflow::auth::throttle::ThrottleSettings::default()
         }),
     );
     const CONTENT_TYPES: [&str; 4] = [

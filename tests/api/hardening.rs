@@ -57,6 +57,7 @@ fn throttled_app(per_user: u32, per_ip: u32) -> (Router, Arc<CountingStore>) {
             per_user,
             per_ip,
             window: Duration::from_secs(900),
+            ..passflow::auth::throttle::ThrottleSettings::default()
         })
         .with_trusted_proxies(["10.0.0.0/8".parse().unwrap()]);
     (router(state), store)

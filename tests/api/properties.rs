@@ -22,6 +22,7 @@ fn app_for_properties() -> axum::Router {
             per_user: 1,
             per_ip: 1,
             window: std::time::Duration::from_secs(3600),
+            ..passflow::auth::throttle::ThrottleSettings::default()
         }),
     )
 }

@@ -101,11 +101,11 @@ fn the_users_commands_manage_the_database() {
     assert_eq!(
         serde_json::from_slice::<Value>(&listed.stdout).unwrap(),
         json!([{"username": "bob", "email": "bob@example.com", "full_name": null,
-                "disabled": true, "scopes": "me items"}])
+                "disabled": true, "scopes": "me items", "totp": false}])
     );
     assert_ok(
         &users(dir, &url, &["list"], ""),
-        "bob\tbob@example.com\t-\tdisabled\tme items\n",
+        "bob\tbob@example.com\t-\tdisabled\tme items\t-\n",
     );
     assert_ok(&users(dir, &url, &["enable", "bob"], ""), "enabled bob\n");
     assert_ok(
@@ -249,7 +249,7 @@ fn import_is_all_or_nothing_unless_replacing() {
     );
     assert_ok(
         &users(dir.path(), &url, &["list"], ""),
-        "ann\t-\t-\tenabled\tme items\n",
+        "ann\t-\t-\tenabled\tme items\t-\n",
     );
     assert_ok(
         &users(dir.path(), &url, &["import", file_arg, "--replace"], ""),

@@ -85,6 +85,10 @@ struct TokenFormFields {
     /// have. Refresh grant: any subset of the session's; empty keeps them all.
     #[schema(default = "", required = false)]
     scope: String,
+    /// Password grant, for users with TOTP on: the authenticator's current 6-digit code, or
+    /// one of the recovery codes. Ignored for other users and by the refresh grant.
+    #[schema(format = Password, example = "123456", nullable = false)]
+    totp: Option<String>,
     #[schema(nullable = false)]
     client_id: Option<String>,
     #[schema(format = Password, nullable = false)]
@@ -101,6 +105,8 @@ pub struct OAuth2PasswordRequestForm {
     pub scope: String,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
+    /// The second factor's code, when the user has TOTP on.
+    pub totp: Option<String>,
 }
 
 /// The refresh-token grant request (RFC 6749 §6). Its `Debug` hides the token.
@@ -117,7 +123,7 @@ impl fmt::Debug for RefreshTokenForm {
     }
 }
 
-// Never print the password or client secret, whatever logs this.
+// Never print the password, client secret or TOTP code, whatever logs this.
 impl fmt::Debug for OAuth2PasswordRequestForm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OAuth2PasswordRequestForm")
@@ -244,6 +250,7 @@ impl OAuth2PasswordRequestForm {
         let scope = take("scope").unwrap_or_default();
         let client_id = take("client_id");
         let client_secret = take("client_secret");
+        let totp = take("totp");
 
         // Reported in FastAPI's field order: grant_type, username, password.
         let mut issues = Vec::new();
@@ -270,6 +277,7 @@ impl OAuth2PasswordRequestForm {
                 scope,
                 client_id,
                 client_secret,
+                totp,
             }),
             _ => Err(ApiError::Validation(issues)),
         }

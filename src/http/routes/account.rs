@@ -4,7 +4,9 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
 use utoipa::ToSchema;
 
-use crate::auth::account::{PasswordChange, PasswordChangeError, change_password};
+use crate::auth::account::{
+    PasswordChange, PasswordChangeError, PasswordProofError, change_password,
+};
 use crate::http::error::{ApiError, ErrorDetail, ValidationErrorBody};
 use crate::http::extract::{ActiveUser, ClientIp, not_an_object, string_fields};
 use crate::model::scopes::MeScope;
@@ -34,13 +36,23 @@ impl<S: Send + Sync> FromRequest<S> for PasswordChangeRequest {
     }
 }
 
+impl From<PasswordProofError> for ApiError {
+    fn from(err: PasswordProofError) -> Self {
+        match err {
+            PasswordProofError::Throttled { retry_after } => ApiError::TooManyAttempts {
+                retry_after_secs: retry_after.as_secs() + 1,
+            },
+            PasswordProofError::IncorrectPassword => ApiError::IncorrectPassword,
+            PasswordProofError::Busy(_) => ApiError::Overloaded,
+            PasswordProofError::Store(err) => err.into(),
+        }
+    }
+}
+
 impl From<PasswordChangeError> for ApiError {
     fn from(err: PasswordChangeError) -> Self {
         match err {
-            PasswordChangeError::Throttled { retry_after } => ApiError::TooManyAttempts {
-                retry_after_secs: retry_after.as_secs() + 1,
-            },
-            PasswordChangeError::IncorrectPassword => ApiError::IncorrectPassword,
+            PasswordChangeError::Proof(err) => err.into(),
             PasswordChangeError::Weak(weakness) => ApiError::WeakPassword(weakness.to_string()),
             PasswordChangeError::ChangedMeanwhile => ApiError::PasswordChangedMeanwhile,
             PasswordChangeError::Busy(_) => ApiError::Overloaded,

@@ -8,6 +8,7 @@ pub(crate) mod introspect;
 pub(crate) mod keys;
 pub(crate) mod sessions;
 pub(crate) mod token;
+pub(crate) mod totp;
 pub(crate) mod users;
 
 use serde::Serialize;

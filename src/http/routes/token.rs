@@ -56,8 +56,8 @@ pub(crate) const NO_STORE: [(HeaderName, HeaderValue); 2] = [
 
 /// Log in with the OAuth2 password flow, or refresh a session, and get a bearer token.
 ///
-/// `grant_type=password` (or none) logs in with `username` and `password` and starts a
-/// session; at most `LOGIN_CONCURRENCY_PER_IP` such logins per client address are in
+/// `grant_type=password` (or none) logs in with `username` and `password` (and `totp`, for
+/// users with a second factor) and starts a session; at most `LOGIN_CONCURRENCY_PER_IP` such logins per client address are in
 /// progress at once. `grant_type=refresh_token` trades the session's current
 /// `refresh_token` for a new pair, and is not capped that way. Failed and refused requests are answered no sooner than a second after they
 /// arrive.
@@ -86,14 +86,20 @@ pub(crate) const NO_STORE: [(HeaderName, HeaderValue); 2] = [
                     narrow_scopes("items", &ScopeSet::from([Scope::Me])).unwrap_err().to_string())).body()))),
                 ("invalid_request" = (value = json!(ApiError::missing_field("refresh_token").body()))),
             )),
-        (status = 401, description = "Incorrect username or password", body = ErrorDetail,
+        (status = 401, description = "Incorrect username or password; or, for a user with TOTP on, a right password with no `totp` \
+            code or a wrong, replayed or spent one", body = ErrorDetail,
             headers(("WWW-Authenticate" = String, description = "`Bearer`")),
-            example = json!(ApiError::IncorrectLogin.body())),
+            examples(
+                ("Incorrect username or password" = (value = json!(ApiError::IncorrectLogin.body()))),
+                ("TOTP code required" = (value = json!(ApiError::TotpRequired.body()))),
+                ("Incorrect TOTP code" = (value = json!(ApiError::IncorrectTotp.body()))),
+            )),
         (status = 413, description = "The request body is too large", body = ErrorDetail,
             example = json!(ApiError::PayloadTooLarge.body())),
         (status = 422, description = "Validation Error", body = ValidationErrorBody,
             example = json!(missing_credentials().body())),
-        (status = 429, description = "Too many failed logins or refreshes, or too many logins in progress, from this address; retry after `Retry-After` seconds", body = ErrorDetail,
+        (status = 429, description = "Too many failed logins or refreshes, or too many logins in progress, from this address, \
+            or too many wrong TOTP codes for this user; retry after `Retry-After` seconds", body = ErrorDetail,
             headers(("Retry-After" = u64, description = "Seconds to wait")),
             examples(
                 ("Too many failed logins" = (value = json!(ApiError::TooManyAttempts { retry_after_secs: 1 }.body()))),
@@ -134,6 +140,7 @@ async fn password_grant(
         username: &form.username,
         password: form.password.clone(),
         scope: &form.scope,
+        totp: form.totp.as_deref(),
     };
     Ok(login(&state.auth, request).await?)
 }

@@ -1,7 +1,9 @@
-//! The in-memory backend: users and sessions held in maps, gone when the process ends.
+//! The in-memory backend: users, sessions and second factors held in maps, gone when the process ends.
 
 mod sessions;
+mod totp;
 mod users;
 
 pub use sessions::InMemorySessionStore;
+pub use totp::InMemoryTotpStore;
 pub use users::InMemoryUserStore;

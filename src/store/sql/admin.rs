@@ -190,4 +190,32 @@ impl Database {
         self.forget_user(username);
         Ok(())
     }
+
+    /// The users whose TOTP is enabled (a pending enrolment does not count).
+    pub async fn totp_users(&self) -> Result<std::collections::HashSet<String>, StoreError> {
+        let names: Vec<String> =
+            sqlx::query_scalar("SELECT username FROM totp_secrets WHERE enabled = TRUE")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(unavailable)?;
+        Ok(names.into_iter().collect())
+    }
+
+    /// Turns the user's TOTP off (a lost authenticator), pending or enabled, with its
+    /// recovery codes. Sessions go on: nothing was taken from the user, and whoever holds
+    /// their password still needs it to log in. `false` if TOTP was not enabled.
+    pub async fn reset_totp(&self, username: &str) -> Result<bool, AdminError> {
+        let mut tx = self.pool.begin().await?;
+        let exists: Option<String> =
+            sqlx::query_scalar("SELECT username FROM users WHERE username = $1")
+                .bind(username)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if exists.is_none() {
+            return Err(AdminError::NoSuchUser(username.to_owned()));
+        }
+        let was_enabled = super::totp::remove_in(&mut tx, username).await?;
+        tx.commit().await?;
+        Ok(was_enabled)
+    }
 }

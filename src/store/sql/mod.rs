@@ -5,6 +5,7 @@
 mod admin;
 mod sessions;
 mod throttle;
+mod totp;
 mod users;
 
 use std::str::FromStr;

@@ -1,0 +1,262 @@
+//! The second factor: RFC 6238 time-based one-time codes (ASVS V6.5, V6.6). A user enrols,
+//! confirms with a first code (then receives recovery codes), and from then on a password
+//! login must carry a code or a recovery code. Each code is accepted once (RFC 6238 §5.2,
+//! ASVS V6.5.1), on every server sharing the store.
+
+pub mod code;
+pub mod recovery;
+pub mod sealing;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::Auth;
+use crate::auth::account::{PasswordProofError, prove_password};
+use crate::auth::session::EndReason;
+use crate::auth::shared_throttle::Refused;
+use crate::store::totp::{TotpRecord, TotpStore};
+use crate::store::{InMemoryTotpStore, StoreError};
+use code::{TotpSecret, otpauth_uri};
+use sealing::{SecretCipher, Unsealable};
+
+/// Where second factors are kept and how their secrets are sealed.
+pub struct SecondFactor {
+    store: Arc<dyn TotpStore>,
+    /// `None`: enrolment is off (a database, and no `TOTP_ENCRYPTION_KEY` to seal with).
+    cipher: Option<SecretCipher>,
+    issuer: String,
+}
+
+impl SecondFactor {
+    pub fn new(store: Arc<dyn TotpStore>, cipher: Option<SecretCipher>, issuer: &str) -> Self {
+        Self {
+            store,
+            cipher,
+            issuer: issuer.to_owned(),
+        }
+    }
+
+    /// In memory, sealed with a key made up at start: nothing outlives the process anyway.
+    pub fn in_memory(issuer: &str) -> Self {
+        Self::new(
+            Arc::new(InMemoryTotpStore::default()),
+            Some(SecretCipher::random()),
+            issuer,
+        )
+    }
+
+    /// Whether users may enrol here.
+    pub fn offered(&self) -> bool {
+        self.cipher.is_some()
+    }
+
+    fn open(&self, username: &str, record: &TotpRecord) -> Result<TotpSecret, Unsealable> {
+        self.cipher
+            .as_ref()
+            .ok_or(Unsealable)?
+            .open(username, &record.sealed_secret)
+    }
+}
+
+/// What a user is shown to add passflow to an authenticator app.
+#[derive(Debug)]
+pub struct Enrolment {
+    /// Base32, 160 bits.
+    pub secret: String,
+    pub otpauth_uri: String,
+}
+
+/// Why an enrolment, confirmation or removal did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum TotpError {
+    #[error("TOTP is not offered by this server")]
+    NotOffered,
+    #[error("TOTP is already enabled")]
+    AlreadyEnabled,
+    #[error("no TOTP enrolment is pending")]
+    NotPending,
+    #[error("incorrect code")]
+    IncorrectCode,
+    #[error(transparent)]
+    Password(#[from] PasswordProofError),
+    #[error(transparent)]
+    Unsealable(#[from] Unsealable),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Starts an enrolment, replacing a pending one. The secret is stored sealed and returned
+/// once; TOTP stays off until [`confirm`].
+pub async fn enrol(auth: &Auth, username: &str) -> Result<Enrolment, TotpError> {
+    let factor = &auth.totp;
+    let cipher = factor.cipher.as_ref().ok_or(TotpError::NotOffered)?;
+    let secret = TotpSecret::generate();
+    if !factor
+        .store
+        .begin_totp(username, cipher.seal(username, &secret))
+        .await?
+    {
+        return Err(TotpError::AlreadyEnabled);
+    }
+    Ok(Enrolment {
+        secret: secret.to_base32(),
+        otpauth_uri: otpauth_uri(&factor.issuer, username, &secret),
+    })
+}
+
+/// Turns TOTP on with a first code from the pending secret, and returns the recovery codes,
+/// which are never shown again. The user's other sessions end (ASVS V7.4.3): none of them
+/// passed the factor now required.
+pub async fn confirm(
+    auth: &Auth,
+    username: &str,
+    session: Option<&str>,
+    code: &str,
+) -> Result<Vec<String>, TotpError> {
+    let factor = &auth.totp;
+    let record = factor
+        .store
+        .totp(username)
+        .await?
+        .ok_or(TotpError::NotPending)?;
+    if record.enabled {
+        return Err(TotpError::AlreadyEnabled);
+    }
+    let secret = factor.open(username, &record)?;
+    let step = secret
+        .matching_step(code.trim(), auth.clock.now())
+        .ok_or(TotpError::IncorrectCode)?;
+    let (codes, digests) = recovery::generate();
+    if !factor
+        .store
+        .enable_totp(username, &record.sealed_secret, step, &digests)
+        .await?
+    {
+        // Confirmed meanwhile, or replaced by a newer enrolment this code is not from.
+        return Err(match factor.store.totp(username).await? {
+            Some(record) if record.enabled => TotpError::AlreadyEnabled,
+            _ => TotpError::IncorrectCode,
+        });
+    }
+    auth.sessions
+        .end_all_but(
+            username,
+            session,
+            auth.clock.now(),
+            EndReason::SecondFactorChanged,
+        )
+        .await?;
+    tracing::info!(username, "TOTP enabled; other sessions ended");
+    Ok(codes)
+}
+
+/// Turns TOTP off (or drops a pending enrolment) once the password is proven, counted like
+/// a login. Removing a factor ends the user's other sessions too (ASVS V7.4.3).
+pub async fn disable(
+    auth: &Auth,
+    client: IpAddr,
+    username: &str,
+    session: Option<&str>,
+    password: String,
+) -> Result<(), TotpError> {
+    prove_password(auth, client, username, password).await?;
+    if auth.totp.store.remove_totp(username).await? {
+        auth.sessions
+            .end_all_but(
+                username,
+                session,
+                auth.clock.now(),
+                EndReason::SecondFactorChanged,
+            )
+            .await?;
+        tracing::info!(username, "TOTP disabled; other sessions ended");
+    }
+    Ok(())
+}
+
+/// Why a login whose password was right still gets no token.
+#[derive(Debug, thiserror::Error)]
+pub enum CodeRefused {
+    /// TOTP is on and no code came.
+    #[error("TOTP code required")]
+    Required,
+    /// Wrong, replayed, or a spent recovery code.
+    #[error("incorrect TOTP code")]
+    Incorrect,
+    /// Too many wrong codes for this user; nothing was checked.
+    #[error("too many wrong TOTP codes; retry in {0:?}")]
+    Throttled(Duration),
+    #[error(transparent)]
+    Unsealable(#[from] Unsealable),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<Refused> for CodeRefused {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::Throttled(wait) => Self::Throttled(wait),
+            Refused::Store(err) => Self::Store(err),
+        }
+    }
+}
+
+/// The second step of a password login, run only once the password is proven, so that
+/// its answers tell nothing to someone without it. Users without TOTP pass whatever `code`
+/// holds. A code is six digits; anything else is tried as a recovery code.
+///
+/// Wrong codes count per user across all addresses ([`LoginThrottle::code_attempt`]),
+/// and past the limit even a right code is refused.
+///
+/// [`LoginThrottle::code_attempt`]: crate::auth::throttle::LoginThrottle::code_attempt
+pub async fn second_factor(
+    auth: &Auth,
+    username: &str,
+    code: Option<&str>,
+) -> Result<(), CodeRefused> {
+    let factor = &auth.totp;
+    let Some(record) = factor.store.totp(username).await? else {
+        return Ok(());
+    };
+    if !record.enabled {
+        return Ok(());
+    }
+    let code = code.map(str::trim).unwrap_or_default();
+    if code.is_empty() {
+        return Err(CodeRefused::Required);
+    }
+    let local = auth
+        .throttle
+        .code_attempt(username)
+        .map_err(CodeRefused::Throttled)?;
+    let shared = match &auth.shared_throttle {
+        Some(shared) => Some(shared.code_attempt(username).await?),
+        None => None,
+    };
+    let accepted =
+        if code.len() == usize::from(code::DIGITS) && code.bytes().all(|b| b.is_ascii_digit()) {
+            let secret = factor.open(username, &record)?;
+            match secret.matching_step(code, auth.clock.now()) {
+                Some(step) => factor.store.spend_totp_step(username, step).await?,
+                None => false,
+            }
+        } else {
+            factor
+                .store
+                .spend_recovery_code(username, &recovery::digest(code))
+                .await?
+        };
+    if !accepted {
+        local.wrong();
+        if let Some(shared) = shared {
+            shared.wrong();
+        }
+        return Err(CodeRefused::Incorrect);
+    }
+    drop(local);
+    if let Some(shared) = shared {
+        shared.right().await?;
+    }
+    Ok(())
+}
