@@ -204,7 +204,7 @@ async fn command(
             if database.reset_totp(name).await? {
                 println!("TOTP turned off for {name}; they log in with their password alone");
             } else {
-                println!("{name} had no TOTP enabled; nothing to turn off");
+                println!("TOTP was not enabled for {name}; nothing to turn off");
             }
         }
         UsersCommand::Delete { name } => {

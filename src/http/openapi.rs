@@ -187,7 +187,7 @@ fn error_body(errors: &[ApiError]) -> Content {
 
 /// Adds `error` to a documented error response as one more named example.
 fn add_error_example(response: &mut Response, error: &ApiError) {
-    response.description = format!("{}; or {}", response.description, error);
+    response.description = format!("{}; or \"{}\"", response.description, error);
     let Some(RefOr::T(content)) = response.content.get_mut("application/json") else {
         return;
     };

@@ -7,11 +7,15 @@ use std::time::Duration;
 use axum::Router;
 use passflow::AppState;
 use passflow::auth::session::SessionSettings;
+use passflow::auth::totp::SecondFactor;
+use passflow::auth::totp::sealing::SecretCipher;
+use passflow::clock::Clock;
 use passflow::model::scopes::{Scope, ScopeSet};
 use passflow::router;
 use passflow::store::sql::{AdminError, Database, OpenError};
 use passflow::store::{InMemoryUserStore, UserRecord, UserStore, demo};
 use serde_json::{Value, json};
+use sha2::Digest as _;
 use sqlx::Connection;
 
 use crate::fixtures::{PostgresDb, postgres_server};
@@ -403,6 +407,8 @@ async fn a_stale_view_of_ended_sessions_fails_closed() {
         .as_str()
         .unwrap()
         .to_owned();
+    // The login's hashing may take longer than the view's age under load: read it afresh.
+    state.auth.sessions.sync().await.unwrap();
     get(&app, "/ready", None)
         .await
         .assert(200, r#"{"status":"ok"}"#, None);
@@ -540,3 +546,124 @@ async fn a_password_change_ends_the_other_sessions_only(db: TestDb) {
     crate::account::a_change_ends_the_other_sessions_only(&app).await;
 }
 on_both!(a_password_change_ends_the_other_sessions_only);
+
+/// A second factor kept in `database`, sealed under a fixed key.
+fn totp_on(database: &Arc<Database>) -> SecondFactor {
+    let cipher = SecretCipher::from_hex(TOTP_KEY).unwrap();
+    SecondFactor::new(Arc::clone(database) as _, Some(cipher), "passflow")
+}
+
+const TOTP_KEY: &str = "5f1e0c9a7b3d2e4f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7";
+
+/// A server on its own handle of `db`, with TOTP and the manual `clock`.
+async fn totp_server(db: &TestDb, clock: &Clock) -> Router {
+    let handle = db.open().await;
+    // No upkeep task replays the ends log here: the view read at start stays trusted.
+    let sessions = SessionSettings {
+        max_view_age: Duration::from_secs(3600),
+        ..SessionSettings::default()
+    };
+    let state = state_on(&handle, sessions)
+        .await
+        .with_clock(clock.clone())
+        .with_throttle(crate::totp::ROOMY)
+        .with_totp(totp_on(&handle));
+    router(state)
+}
+
+/// Issue 21, point 3, on a database: the login contract; a code spent on one server is
+/// refused by another and after a restart; the secret is stored sealed and the recovery
+/// codes only as digests.
+async fn totp_codes_are_spent_once_on_every_server(db: TestDb) {
+    use crate::totp::{NOW, access, code_at, log_in, turn_on};
+
+    let database = db.open().await;
+    database.add_user(&johndoe()).await.unwrap();
+    let clock = Clock::manual(NOW);
+    let first = totp_server(&db, &clock).await;
+    crate::totp::logins_need_each_code_once(&first, &clock).await;
+
+    // Start over with a fresh enrolment, then race the servers.
+    assert!(database.reset_totp("johndoe").await.unwrap());
+    clock.advance(30);
+    let (secret, recovery, _) = turn_on(&first, clock.now()).await;
+    let second = totp_server(&db, &clock).await;
+    clock.advance(30);
+    let code = code_at(&secret, clock.now());
+    access(&log_in(&second, "secret", Some(&code)).await);
+    for server in [&first, &second, &totp_server(&db, &clock).await] {
+        log_in(server, "secret", Some(&code)).await.assert(
+            401,
+            r#"{"detail":"Incorrect TOTP code"}"#,
+            Some("Bearer"),
+        );
+    }
+    access(&log_in(&first, "secret", Some(&recovery[0])).await);
+    assert_eq!(
+        log_in(&second, "secret", Some(&recovery[0])).await.status,
+        401
+    );
+
+    let stored = sqlx::query("SELECT secret FROM totp_secrets WHERE username = 'johndoe'");
+    let mut connection = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    let row = stored.fetch_one(&mut connection).await.unwrap();
+    let sealed: Vec<u8> = sqlx::Row::get(&row, "secret");
+    let clear = totp_rs::Secret::try_from_base32(&secret).unwrap();
+    assert!(!sealed.windows(20).any(|part| part == clear.as_bytes()));
+    let digests: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT digest FROM totp_recovery_codes WHERE username = 'johndoe'")
+            .fetch_all(&mut connection)
+            .await
+            .unwrap();
+    // The unspent codes, as SHA-256 digests of their characters without dashes; nothing else.
+    let mut expected: Vec<Vec<u8>> = recovery[1..]
+        .iter()
+        .map(|code| sha2::Sha256::digest(code.replace('-', "")).to_vec())
+        .collect();
+    let mut digests = digests;
+    expected.sort();
+    digests.sort();
+    assert_eq!(digests, expected);
+    assert_eq!(
+        database.totp_users().await.unwrap(),
+        ["johndoe".to_owned()].into()
+    );
+}
+on_both!(totp_codes_are_spent_once_on_every_server);
+
+/// Without `TOTP_ENCRYPTION_KEY` a database offers no enrolment (never a secret in the
+/// clear); `users totp-reset` turns a factor off.
+async fn totp_is_off_without_a_key_and_reset_by_the_operator(db: TestDb) {
+    use crate::totp::{NOW, access, enrol, log_in, turn_on};
+
+    let database = db.open().await;
+    database.add_user(&johndoe()).await.unwrap();
+    let state = state_on(&database, SessionSettings::default()).await;
+    let keyless = router(state.with_totp(SecondFactor::new(
+        Arc::clone(&database) as _,
+        None,
+        "passflow",
+    )));
+    let token = access(&log_in(&keyless, "secret", None).await);
+    enrol(&keyless, &token)
+        .await
+        .assert(404, r#"{"detail":"Not Found"}"#, None);
+
+    let clock = Clock::manual(NOW);
+    let app = totp_server(&db, &clock).await;
+    turn_on(&app, NOW).await;
+    log_in(&app, "secret", None).await.assert(
+        401,
+        r#"{"detail":"TOTP code required"}"#,
+        Some("Bearer"),
+    );
+    assert!(database.reset_totp("johndoe").await.unwrap());
+    assert!(!database.reset_totp("johndoe").await.unwrap());
+    assert!(matches!(
+        database.reset_totp("nobody").await,
+        Err(AdminError::NoSuchUser(name)) if name == "nobody"
+    ));
+    access(&log_in(&app, "secret", None).await);
+    assert!(database.totp_users().await.unwrap().is_empty());
+}
+on_both!(totp_is_off_without_a_key_and_reset_by_the_operator);

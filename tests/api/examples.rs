@@ -13,14 +13,17 @@ use passflow::auth::introspection::IntrospectionClients;
 use passflow::auth::session::SessionSettings;
 use passflow::auth::throttle::ThrottleSettings;
 use passflow::auth::token::TokenKeys;
+use passflow::auth::totp::SecondFactor;
+use passflow::clock::Clock;
 use passflow::http::openapi::document;
 use passflow::state::AdmissionSettings;
 use passflow::store::sql::Database;
-use passflow::store::{InMemoryUserStore, StoreError, UserRecord, UserStore};
+use passflow::store::{InMemoryTotpStore, InMemoryUserStore, StoreError, UserRecord, UserStore};
 use passflow::{AppState, router};
 use serde_json::Value;
 
 use crate::helpers::*;
+use crate::totp::{NOW, access, code_at, confirm, demo_state, enrol, log_in, remove, turn_on};
 
 /// A user store whose backing storage is out of reach.
 struct Unreachable;
@@ -126,7 +129,7 @@ async fn provoke(method: &Method, path: &str, status: &str, name: &str) -> Reply
             )
             .await
         }
-        ("404", _) => {
+        ("404", _) if !path.starts_with("/users/me/totp") => {
             call(
                 &app,
                 method,
@@ -188,6 +191,70 @@ async fn provoke_route(app: Router, path: &str, status: &str, name: &str) -> Rep
                 400
             );
             change_password_on(&app, "secret", "zebra fjord quill").await
+        }
+        ("/users/me/totp" | "/users/me/totp/confirm", "404", _) => {
+            let keyless = SecondFactor::new(Arc::new(InMemoryTotpStore::default()), None, "x");
+            let app = router(demo_state(&Clock::system()).with_totp(keyless));
+            let token = access(&log_in(&app, "secret", None).await);
+            if path.ends_with("confirm") {
+                confirm(&app, &token, "123456").await
+            } else {
+                enrol(&app, &token).await
+            }
+        }
+        ("/users/me/totp", "409", _) => {
+            let clock = Clock::manual(NOW);
+            let app = router(demo_state(&clock));
+            let (_, _, pair) = turn_on(&app, NOW).await;
+            enrol(&app, pair["access_token"].as_str().unwrap()).await
+        }
+        ("/users/me/totp/confirm", "409", "TOTP is already enabled") => {
+            let clock = Clock::manual(NOW);
+            let app = router(demo_state(&clock));
+            let (secret, _, pair) = turn_on(&app, NOW).await;
+            let token = pair["access_token"].as_str().unwrap();
+            confirm(&app, token, &code_at(&secret, NOW + 30)).await
+        }
+        ("/users/me/totp/confirm", "409", "No TOTP enrolment is pending") => {
+            let token = access(&log_in(&app, "secret", None).await);
+            confirm(&app, &token, "123456").await
+        }
+        ("/users/me/totp/confirm", "400", _) => {
+            let token = access(&log_in(&app, "secret", None).await);
+            assert_eq!(enrol(&app, &token).await.status, 200);
+            confirm(&app, &token, "not-a-code").await
+        }
+        ("/users/me/totp/confirm" | "/users/me/totp", "422", _) => {
+            let token = access(&log_in(&app, "secret", None).await);
+            let method = if path.ends_with("confirm") {
+                Method::POST
+            } else {
+                Method::DELETE
+            };
+            let body = Some(serde_json::json!([]));
+            crate::totp::call(&app, method, path, &token, body).await
+        }
+        ("/users/me/totp", "400", "Incorrect password") => {
+            let token = access(&log_in(&app, "secret", None).await);
+            remove(&app, &token, "wrong-password").await
+        }
+        ("/users/me/totp", "429", _) => {
+            let app = router(
+                state_with(settings(), InMemoryUserStore::demo()).with_throttle(ThrottleSettings {
+                    per_user: 1,
+                    ..ThrottleSettings::default()
+                }),
+            );
+            let token = access(&log_in(&app, "secret", None).await);
+            assert_eq!(remove(&app, &token, "wrong-password").await.status, 400);
+            remove(&app, &token, "secret").await
+        }
+        ("/token", "401", "TOTP code required" | "Incorrect TOTP code") => {
+            let clock = Clock::manual(NOW);
+            let app = router(demo_state(&clock));
+            turn_on(&app, NOW).await;
+            let code = (name == "Incorrect TOTP code").then_some("not-a-code");
+            log_in(&app, "secret", code).await
         }
         ("/introspect", "400", _) => {
             post_form_authorized(

@@ -24,4 +24,5 @@ mod python_interop;
 mod scopes;
 mod sessions;
 mod timing;
+mod totp;
 mod users_file;

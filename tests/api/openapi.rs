@@ -40,6 +40,8 @@ fn each_operation_appears_once_and_trailing_slash_twins_are_hidden() {
             "/users/me/",
             "/users/me/items/",
             "/users/me/password",
+            "/users/me/totp",
+            "/users/me/totp/confirm",
             "/status/",
             "/users/me/sessions/",
             "/users/me/sessions/{id}",
@@ -112,7 +114,8 @@ fn the_token_form_is_documented_for_both_encodings() {
             "refresh_token",
             "scope",
             "client_id",
-            "client_secret"
+            "client_secret",
+            "totp"
         ]
     );
     let rule: Vec<(&Value, &Value)> = grants["anyOf"]

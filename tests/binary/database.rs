@@ -425,3 +425,108 @@ async fn a_rotated_key_keeps_earlier_tokens_valid() {
     let me = get_as(&client, server.url("/users/me/"), &token).await;
     assert_eq!(me.status(), 200);
 }
+
+const TOTP_KEY: &str = "8c2f4a6e1b3d5f7092a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d8";
+
+/// Issue 21, point 3: once the database holds a TOTP secret (even a pending one), the
+/// server starts only with the key that sealed it; a bad key is refused by name and never
+/// echoed; `users totp-reset` and `users list` see the factor.
+#[tokio::test]
+async fn totp_secrets_need_their_key_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let dir = dir.path();
+    assert_ok(
+        &users(dir, &url, &["add", "bob"], "plum-kite-ledger\n"),
+        "added bob\n",
+    );
+    let serve = |key: Option<&str>| {
+        let mut command = passflow(dir);
+        command
+            .env("SECRET_KEY", TUTORIAL_KEY)
+            .env("DATABASE_URL", &url);
+        if let Some(key) = key {
+            command.env("TOTP_ENCRYPTION_KEY", key);
+        }
+        command
+    };
+    let refused = run(&mut serve(Some("not-hex-at-all")));
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("TOTP_ENCRYPTION_KEY must be 32 bytes"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("not-hex-at-all"), "{stderr}");
+
+    // Without a key and without secrets: served, enrolment off, said once.
+    let mut keyless = Server::start(&mut serve(None));
+    let client = reqwest::Client::new();
+    let token = token_for(&client, &keyless, "bob", "plum-kite-ledger").await;
+    let off = client
+        .post(keyless.url("/users/me/totp"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(off.status(), 404);
+    assert!(keyless.terminate().success());
+    let log = format!(
+        "{}\n{}",
+        keyless.startup_log.join("\n"),
+        keyless.log_after_exit()
+    );
+    assert_eq!(
+        log.matches("TOTP_ENCRYPTION_KEY is not set").count(),
+        1,
+        "{log}"
+    );
+
+    // A pending enrolment is a stored secret.
+    let mut keyed = Server::start(&mut serve(Some(TOTP_KEY)));
+    let token = token_for(&client, &keyed, "bob", "plum-kite-ledger").await;
+    let pending = client
+        .post(keyed.url("/users/me/totp"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pending.status(), 200);
+    assert!(keyed.terminate().success());
+
+    let missing = run(&mut serve(None));
+    assert_eq!(missing.status.code(), Some(2), "{missing:?}");
+    assert!(
+        String::from_utf8_lossy(&missing.stderr)
+            .contains("TOTP_ENCRYPTION_KEY is not set, and the database holds TOTP secrets"),
+        "{missing:?}"
+    );
+    let other_key = TOTP_KEY.replace('8', "9");
+    let wrong = run(&mut serve(Some(&other_key)));
+    assert_eq!(wrong.status.code(), Some(2), "{wrong:?}");
+    let stderr = String::from_utf8_lossy(&wrong.stderr);
+    assert!(
+        stderr.contains("TOTP_ENCRYPTION_KEY does not open the TOTP secrets"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&other_key), "{stderr}");
+    let mut again = Server::start(&mut serve(Some(TOTP_KEY)));
+    assert!(again.terminate().success());
+
+    // Pending is not enabled; resetting drops it, and the key is no longer needed.
+    assert_ok(
+        &users(dir, &url, &["list"], ""),
+        "bob\t-\t-\tenabled\tme items\t-\n",
+    );
+    assert_ok(
+        &users(dir, &url, &["totp-reset", "bob"], ""),
+        "TOTP was not enabled for bob; nothing to turn off\n",
+    );
+    assert_refused(
+        &users(dir, &url, &["totp-reset", "nobody"], ""),
+        3,
+        "error: no user named \"nobody\"\n",
+    );
+    let mut keyless = Server::start(&mut serve(None));
+    assert!(keyless.terminate().success());
+}

@@ -686,6 +686,69 @@ async fn passwords_tokens_and_hashes_never_reach_the_logs_even_at_trace() {
     let reused = refresh(&client, &base, &refresh_token).await;
     assert_eq!(reused.status(), 400);
 
+    // A second factor: its secret, key URI, codes and recovery codes stay out of the logs.
+    let token = client
+        .post(format!("{base}/token"))
+        .form(&[("username", "logger"), ("password", password)])
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let enrolment = client
+        .post(format!("{base}/users/me/totp"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let totp_secret = enrolment["secret"].as_str().unwrap().to_owned();
+    let otpauth_uri = enrolment["otpauth_uri"].as_str().unwrap().to_owned();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let first_code = code_at(&totp_secret, now);
+    let confirmed = client
+        .post(format!("{base}/users/me/totp/confirm"))
+        .bearer_auth(&token)
+        .json(&json!({ "code": first_code }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), 200);
+    let recovery: Vec<String> = confirmed.json::<Value>().await.unwrap()["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|code| code.as_str().unwrap().to_owned())
+        .collect();
+    let next_code = code_at(&totp_secret, now + 30);
+    for (totp, status) in [
+        (next_code.as_str(), 200),
+        (first_code.as_str(), 401),
+        (recovery[0].as_str(), 200),
+        (recovery[0].as_str(), 401),
+    ] {
+        let login = client
+            .post(format!("{base}/token"))
+            .form(&[
+                ("username", "logger"),
+                ("password", password),
+                ("totp", totp),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), status, "totp {totp}");
+    }
+
     assert!(server.terminate().success());
     let logs = server.log_after_exit();
     assert!(logs.contains("request"), "trace logging is on: {logs}");
@@ -700,7 +763,57 @@ async fn passwords_tokens_and_hashes_never_reach_the_logs_even_at_trace() {
         TUTORIAL_KEY,
         &refresh_token,
         &next_refresh_token,
-    ] {
+        &totp_secret,
+        &otpauth_uri,
+    ]
+    .into_iter()
+    .chain(recovery.iter().map(String::as_str))
+    {
         assert!(!logs.contains(secret), "{secret} leaked into the logs");
+    }
+    // Six digits occur in timestamps and request ids; a leaked code would be quoted (Debug,
+    // JSON) or a form value.
+    for code in [&first_code, &next_code] {
+        for leak in [
+            format!("\"{code}\""),
+            format!("={code}"),
+            format!("code: {code}"),
+        ] {
+            assert!(!logs.contains(&leak), "{leak} leaked into the logs");
+        }
+    }
+    assert!(logs.contains("TOTP enabled"), "{logs}");
+}
+
+/// The code an authenticator app shows for `secret` (base32) at `time`.
+fn code_at(secret: &str, time: u64) -> String {
+    let secret = totp_rs::Secret::try_from_base32(secret).unwrap();
+    totp_rs::Builder::new()
+        .with_secret(secret.as_bytes())
+        .build()
+        .unwrap()
+        .generate(time)
+        .to_string()
+}
+
+#[test]
+fn bad_introspection_clients_are_refused_naming_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    for value in ["api:too-short-secret", "no-colon-here", "api:"] {
+        let output = run(passflow(dir.path())
+            .env("SECRET_KEY", TUTORIAL_KEY)
+            .env("INTROSPECTION_CLIENTS", value));
+        assert_eq!(output.status.code(), Some(2), "{value}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("INTROSPECTION_CLIENTS"),
+            "{value}: {stderr}"
+        );
+        if let Some((_, secret)) = value.split_once(':').filter(|(_, s)| !s.is_empty()) {
+            assert!(
+                !stderr.contains(secret),
+                "the secret is not echoed: {stderr}"
+            );
+        }
     }
 }

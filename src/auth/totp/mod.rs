@@ -115,6 +115,9 @@ pub async fn confirm(
     code: &str,
 ) -> Result<Vec<String>, TotpError> {
     let factor = &auth.totp;
+    if !factor.offered() {
+        return Err(TotpError::NotOffered);
+    }
     let record = factor
         .store
         .totp(username)

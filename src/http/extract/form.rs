@@ -85,14 +85,14 @@ struct TokenFormFields {
     /// have. Refresh grant: any subset of the session's; empty keeps them all.
     #[schema(default = "", required = false)]
     scope: String,
-    /// Password grant, for users with TOTP on: the authenticator's current 6-digit code, or
-    /// one of the recovery codes. Ignored for other users and by the refresh grant.
-    #[schema(format = Password, example = "123456", nullable = false)]
-    totp: Option<String>,
     #[schema(nullable = false)]
     client_id: Option<String>,
     #[schema(format = Password, nullable = false)]
     client_secret: Option<String>,
+    /// Password grant, for users with TOTP on: the authenticator's current 6-digit code, or
+    /// one of the recovery codes. Ignored for other users and by the refresh grant.
+    #[schema(format = Password, example = "123456", nullable = false)]
+    totp: Option<String>,
 }
 
 /// The OAuth2 password grant request (RFC 6749 §4.3.2), with FastAPI's validation rules:
