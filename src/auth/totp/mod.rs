@@ -142,14 +142,7 @@ pub async fn confirm(
             _ => TotpError::IncorrectCode,
         });
     }
-    auth.sessions
-        .end_all_but(
-            username,
-            session,
-            auth.clock.now(),
-            EndReason::SecondFactorChanged,
-        )
-        .await?;
+    end_other_sessions(auth, username, session).await?;
     tracing::info!(username, "TOTP enabled; other sessions ended");
     Ok(codes)
 }
@@ -165,17 +158,23 @@ pub async fn disable(
 ) -> Result<(), TotpError> {
     prove_password(auth, client, username, password).await?;
     if auth.totp.store.remove_totp(username).await? {
-        auth.sessions
-            .end_all_but(
-                username,
-                session,
-                auth.clock.now(),
-                EndReason::SecondFactorChanged,
-            )
-            .await?;
+        end_other_sessions(auth, username, session).await?;
         tracing::info!(username, "TOTP disabled; other sessions ended");
     }
     Ok(())
+}
+
+/// A factor turned on or off: the sessions that passed (or skipped) the old one end, the one
+/// that made the change goes on (ASVS V7.4.3).
+async fn end_other_sessions(
+    auth: &Auth,
+    username: &str,
+    session: Option<&str>,
+) -> Result<(), StoreError> {
+    let now = auth.clock.now();
+    auth.sessions
+        .end_all_but(username, session, now, EndReason::SecondFactorChanged)
+        .await
 }
 
 /// Why a login whose password was right still gets no token.
