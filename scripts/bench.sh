@@ -9,6 +9,11 @@
 #                                 store, one address and many)
 #   scripts/bench.sh --keys       only the per-algorithm scenario (HS256, EdDSA, ES256, RS256:
 #                                 /users/me/ ÷ /health and logins/s)
+#   scripts/bench.sh --scale      only the growth scenario: refresh grants/s, /users/me/ and
+#                                 logins/s on empty tables and after seeding 1 000 000 sessions
+#                                 and 100 000 users (BENCH_SCALE_SESSIONS, BENCH_SCALE_USERS),
+#                                 on PostgreSQL and SQLite; pgbench's one-UPDATE rate in the
+#                                 same run; the prunes' plans and times at full tables
 #
 # BENCH_SECONDS (default 5) and BENCH_ROUNDS (default 3) set each run's length and how many
 # interleaved /health and /users/me/ rounds the medians come from; BENCH_FLOOD_SECONDS
@@ -23,13 +28,15 @@ FASTAPI=0
 SWEEP=0
 CHAINS_ONLY=0
 KEYS_ONLY=0
+SCALE_ONLY=0
 for arg in "$@"; do
   case "$arg" in
     --fastapi) FASTAPI=1 ;;
     --sweep) SWEEP=1 ;;
     --chains) CHAINS_ONLY=1 ;;
     --keys) KEYS_ONLY=1 ;;
-    *) echo "usage: $0 [--fastapi] [--sweep] [--chains] [--keys]" >&2; exit 2 ;;
+    --scale) SCALE_ONLY=1 ;;
+    *) echo "usage: $0 [--fastapi] [--sweep] [--chains] [--keys] [--scale]" >&2; exit 2 ;;
   esac
 done
 SECONDS_PER_RUN=${BENCH_SECONDS:-5}
@@ -219,6 +226,104 @@ keys_table() {
   echo "|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
 }
+# --scale. One server per database with the caps lifted (as for the main figures), measured
+# on empty tables, then stopped, seeded by SQL (scripts/scale/), restarted and measured again.
+SCALE_USERS=${BENCH_SCALE_USERS:-100000}
+SCALE_SESSIONS=${BENCH_SCALE_SESSIONS:-1000000}
+REFRESH_CHAINS=16
+scale_server() { # DATABASE_URL log -> base url (pid appended to PIDS)
+  DATABASE_URL="$1" PORT=0 SECRET_KEY=09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7 \
+    LOGIN_FAILURES_PER_USER=100000000 LOGIN_ATTEMPTS_PER_IP=100000000 \
+    LOGIN_CONCURRENCY_PER_IP=10000 CONNECTIONS_PER_IP=100000 NO_COLOR=1 \
+    "$PASSFLOW" >"$2" 2>&1 &
+  PIDS+=("$!")
+  wait_for_port "$2"
+}
+# "<refresh grants/s> <non-2xx> <me req/s> <non-2xx> <logins/s> <non-2xx>" of the server at url.
+scale_measure() { # url label
+  local url=$1 auth
+  auth="Authorization: Bearer $(login_token "$url" "$DB_PASSWORD")"
+  read -r refreshes refresh_bad _ <<<"$(PASSWORD=$DB_PASSWORD refresh_chains "$url" "$REFRESH_CHAINS" "$SECONDS_PER_RUN" 0 "$OUT/scale-$2-refresh.txt" "${CHAIN_USERS[@]}")"
+  wrk_get "$url/users/me/" 64 "$SECONDS_PER_RUN" -H "$auth" >"$OUT/scale-$2-me.txt"
+  LOGIN_PASSWORD=$DB_PASSWORD wrk_get "$url/token" 4 "$SECONDS_PER_RUN" -s scripts/login.lua >"$OUT/scale-$2-login.txt"
+  echo "$refreshes $refresh_bad $(rps <"$OUT/scale-$2-me.txt") $(non_2xx <"$OUT/scale-$2-me.txt") $(rps <"$OUT/scale-$2-login.txt") $(non_2xx <"$OUT/scale-$2-login.txt")"
+}
+# One database's row pair: empty, then full, and each full figure ÷ its empty one.
+scale_rows() { # store DATABASE_URL seed-command...
+  local store=$1 url=$2 empty full base
+  shift 2
+  DATABASE_URL="$url" "$PASSFLOW" migrate >/dev/null
+  for user in johndoe "${CHAIN_USERS[@]}"; do
+    printf '%s\n' "$DB_PASSWORD" | DATABASE_URL="$url" "$PASSFLOW" users add "$user" >/dev/null
+  done
+  base=$(scale_server "$url" "$OUT/scale-$store-empty.log")
+  read -r -a empty <<<"$(scale_measure "$base" "$store-empty")"
+  kill "${PIDS[-1]}"; unset 'PIDS[-1]'; sleep 0.5
+  local started=$SECONDS
+  "$@" >"$OUT/scale-$store-seed.log" 2>&1
+  local seeded=$((SECONDS - started))
+  base=$(scale_server "$url" "$OUT/scale-$store-full.log")
+  read -r -a full <<<"$(scale_measure "$base" "$store-full")"
+  kill "${PIDS[-1]}"; unset 'PIDS[-1]'
+  echo "| $store | empty | ${empty[0]} (${empty[1]}) | ${empty[2]} (${empty[3]}) | ${empty[4]} (${empty[5]}) |"
+  echo "| $store | $SCALE_SESSIONS sessions, $SCALE_USERS users (seeded in ${seeded} s) | ${full[0]} (${full[1]}) | ${full[2]} (${full[3]}) | ${full[4]} (${full[5]}) |"
+  echo "| $store | full ÷ empty | $(ratio "${full[0]}" "${empty[0]}") | $(ratio "${full[2]}" "${empty[2]}") | $(ratio "${full[4]}" "${empty[4]}") |"
+}
+# pgbench's rate for one single-row UPDATE by primary key per transaction, REFRESH_CHAINS
+# clients: what the database itself does on this machine, for the refresh figure to be read
+# against.
+pgbench_update_tps() { # postgres base url
+  psql "$1/postgres" -qc 'DROP DATABASE IF EXISTS passflow_pgbench' >/dev/null
+  psql "$1/postgres" -qc 'CREATE DATABASE passflow_pgbench' >/dev/null
+  psql "$1/passflow_pgbench" -qc 'CREATE TABLE counters (id int PRIMARY KEY, n bigint NOT NULL);
+    INSERT INTO counters SELECT i, 0 FROM generate_series(1, 100000) AS i; VACUUM ANALYZE counters' >/dev/null
+  printf '\\set id random(1, 100000)\nUPDATE counters SET n = n + 1 WHERE id = :id;\n' >"$OUT/pgbench-update.sql"
+  pgbench -n -c "$REFRESH_CHAINS" -j 2 -T "$SECONDS_PER_RUN" -f "$OUT/pgbench-update.sql" \
+    "$1/passflow_pgbench" 2>/dev/null | awk '$1 == "tps" { printf "%.0f\n", $3 }'
+  psql "$1/postgres" -qc 'DROP DATABASE passflow_pgbench WITH (FORCE)' >/dev/null
+}
+scale_table() {
+  local pg=${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432} rows=() hash now pgbench=""
+  hash=$(printf '%s' "$DB_PASSWORD" | "$PASSFLOW" hash-password)
+  now=$(date +%s)
+  if psql "$pg/postgres" -qc 'DROP DATABASE IF EXISTS passflow_scale' >/dev/null 2>&1 &&
+    psql "$pg/postgres" -qc 'CREATE DATABASE passflow_scale' >/dev/null; then
+    pgbench=$(pgbench_update_tps "$pg")
+    rows+=("$(scale_rows postgres "$pg/passflow_scale" psql -v ON_ERROR_STOP=1 "$pg/passflow_scale" \
+      -v users="$SCALE_USERS" -v sessions="$SCALE_SESSIONS" -v now="$now" -v hash="$hash" \
+      -f scripts/scale/seed-postgres.sql)")
+    psql -X "$pg/passflow_scale" -v now="$now" -f scripts/scale/explain-postgres.sql >"$OUT/scale-explain-postgres.txt" 2>&1
+    psql "$pg/postgres" -qc 'DROP DATABASE passflow_scale WITH (FORCE)' >/dev/null
+  else
+    rows+=("| postgres | no server at $pg (BENCH_POSTGRES) | | | |")
+  fi
+  rm -f "$OUT/scale.db" "$OUT/scale.db-wal" "$OUT/scale.db-shm"
+  sed -e "s/USERS/$SCALE_USERS/g" -e "s/SESSIONS/$SCALE_SESSIONS/g" -e "s/NOW/$now/g" \
+    -e "s|HASH|$hash|g" scripts/scale/seed-sqlite.sql >"$OUT/seed-sqlite.sql"
+  DATABASE_URL="sqlite:$OUT/scale.db" "$PASSFLOW" migrate >/dev/null
+  if [ -n "$(sqlite3 "$OUT/scale.db" "SELECT 1 FROM pragma_table_info('sessions') WHERE name = 'last_used_day'")" ]; then
+    echo 'UPDATE sessions SET last_used_day = last_used_at / 86400;' >>"$OUT/seed-sqlite.sql"
+  fi
+  rows+=("$(scale_rows sqlite "sqlite:$OUT/scale.db" sqlite3 "$OUT/scale.db" ".read $OUT/seed-sqlite.sql")")
+  sed "s/NOW/$now/g" scripts/scale/explain-sqlite.sql | sqlite3 "$OUT/scale.db" >"$OUT/scale-explain-sqlite.txt" 2>&1
+  echo
+  echo "Growth: each figure on empty tables and after seeding (non-2xx in brackets); refresh"
+  echo "grants from $REFRESH_CHAINS chains at one address, \`/users/me/\` with 64 connections, logins with 4;"
+  echo "${SECONDS_PER_RUN} s each. Target: full within 10 % of empty."
+  echo
+  echo "| store | tables | refresh grants/s | \`/users/me/\` req/s | logins/s |"
+  echo "|---|---|---|---|---|"
+  printf '%s\n' "${rows[@]}"
+  if [ -n "$pgbench" ]; then
+    local refresh
+    refresh=$(printf '%s\n' "${rows[0]}" | awk -F'|' 'NR == 1 { split($4, a, " "); print a[1] }')
+    echo
+    echo "pgbench, one single-row UPDATE by primary key per transaction, $REFRESH_CHAINS clients: $pgbench tps;"
+    echo "passflow's PostgreSQL refresh grants/s (empty tables) ÷ that: $(ratio "$refresh" "$pgbench") (target ≥ 0.6)."
+  fi
+  echo
+  echo "The prunes at full tables, plans and times: $OUT/scale-explain-postgres.txt, $OUT/scale-explain-sqlite.txt"
+}
 PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; }
 trap cleanup EXIT
@@ -230,9 +335,10 @@ else
   cargo build --release --quiet
   PASSFLOW=./target/release/passflow
 fi
-if [ "$CHAINS_ONLY" = 1 ] || [ "$KEYS_ONLY" = 1 ]; then
+if [ "$CHAINS_ONLY" = 1 ] || [ "$KEYS_ONLY" = 1 ] || [ "$SCALE_ONLY" = 1 ]; then
   [ "$KEYS_ONLY" = 0 ] || keys_table
   [ "$CHAINS_ONLY" = 0 ] || chains_table
+  [ "$SCALE_ONLY" = 0 ] || scale_table
   exit 0
 fi
 # All load comes from one address: the throttle and the per-address caps are lifted here so

@@ -17,8 +17,8 @@ use sha2::{Digest as _, Sha256};
 use crate::auth::revocation::Revocations;
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
-use crate::store::StoreError;
 use crate::store::session::{Digest, SessionRecord, SessionStore, StoredSession};
+use crate::store::{StoreError, UserRecord};
 
 /// Session lifetimes, in seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -353,6 +353,33 @@ impl Sessions {
             family_key: presented.family_key,
             expected: stored.current,
         }))
+    }
+
+    /// The success path of a refresh, in one round trip where the store offers it: `token`
+    /// rotated in its live session, with the session's user as stored now (enabled). `None`
+    /// when the store could not take that path (it then changed nothing): [`Self::redeem`]
+    /// tells the other cases apart.
+    pub async fn rotate_current(
+        &self,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<Option<(SessionRecord, Arc<UserRecord>, RefreshToken)>, StoreError> {
+        let Some(presented) = Presented::parse(token) else {
+            return Ok(None);
+        };
+        let next = RefreshToken::mint(&presented.family_key);
+        let idle_cutoff = now.saturating_sub(self.settings.idle_timeout);
+        let rotated = self
+            .store
+            .rotate_current(
+                &presented.family,
+                &presented.token,
+                sha256(next.as_str().as_bytes()),
+                now,
+                idle_cutoff,
+            )
+            .await?;
+        Ok(rotated.map(|(session, user)| (session, user, next)))
     }
 
     /// The session `token` continues, if it is that session's current refresh token and the

@@ -4,9 +4,11 @@
 //! every access token minted under its id (`sid`). A store holds SHA-256 digests of the
 //! refresh token, never the token, so a copy of the store cannot refresh anything.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
-use super::StoreError;
+use super::{StoreError, UserRecord};
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
 
@@ -66,6 +68,24 @@ pub trait SessionStore: Send + Sync + 'static {
         next: Digest,
         now: UnixTime,
     ) -> Result<bool, StoreError>;
+
+    /// The success path of a refresh in one round trip: if the session of `family` is live
+    /// (`now` before `expires_at`, last used after `idle_cutoff`), `presented` is its current
+    /// token, and its user exists and is enabled, rotates it to `next` as [`Self::rotate`]
+    /// does and returns it with its user as stored now. `None` changes nothing, and sends the
+    /// caller the long way (find, check, rotate), which tells the rare cases apart: unknown,
+    /// reused, expired, a retry in the grace period, a disabled user, a lost race. Stores for
+    /// which the long way costs no round trips keep this default.
+    async fn rotate_current(
+        &self,
+        _family: &Digest,
+        _presented: &Digest,
+        _next: Digest,
+        _now: UnixTime,
+        _idle_cutoff: UnixTime,
+    ) -> Result<Option<(SessionRecord, Arc<UserRecord>)>, StoreError> {
+        Ok(None)
+    }
 
     /// The user's sessions, in no particular order.
     async fn list(&self, username: &str) -> Result<Vec<SessionRecord>, StoreError>;

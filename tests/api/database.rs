@@ -667,3 +667,145 @@ async fn totp_is_off_without_a_key_and_reset_by_the_operator(db: TestDb) {
     assert!(database.totp_users().await.unwrap().is_empty());
 }
 on_both!(totp_is_off_without_a_key_and_reset_by_the_operator);
+
+/// Issue 22: the prunes delete, in batches, exactly the sessions past their deadlines (idle
+/// ones by whole days), the ends no server needs, and the throttle keys that are full
+/// buckets again; live rows stay.
+async fn prunes_delete_what_ended_in_batches_and_nothing_live(db: TestDb) {
+    use passflow::store::session::{Digest, SessionRecord, SessionStore, StoredSession};
+
+    const DAY: u64 = 86_400;
+    let now = 1_800_000_000 - 1_800_000_000 % DAY + DAY / 2;
+    let database = db.open().await;
+    database.add_user(&johndoe()).await.unwrap();
+    let mut n = 0u32;
+    let mut session = |created_at: u64, last_used_at: u64, expires_at: u64| {
+        n += 1;
+        let digest = |tag: u8| {
+            let mut bytes = [tag; 32];
+            bytes[..4].copy_from_slice(&n.to_be_bytes());
+            Digest(bytes)
+        };
+        StoredSession {
+            record: SessionRecord {
+                id: format!("s{n}"),
+                username: "johndoe".into(),
+                scope: ScopeSet::from([Scope::Me]),
+                created_at,
+                last_used_at,
+                expires_at,
+            },
+            family: digest(1),
+            current: digest(2),
+            previous: None,
+        }
+    };
+    let idle_timeout = 14 * DAY;
+    let idle_cutoff = now - idle_timeout;
+    // More expired sessions than one batch holds; idle ones two days past the cutoff; one
+    // idle only since earlier today (kept until tomorrow's prunes); live ones.
+    let mut sessions = Vec::new();
+    for _ in 0..2_500 {
+        sessions.push(session(now - 40 * DAY, now - DAY, now - 1));
+    }
+    for _ in 0..1_200 {
+        sessions.push(session(
+            now - 20 * DAY,
+            idle_cutoff - 2 * DAY,
+            now + 10 * DAY,
+        ));
+    }
+    sessions.push(session(now - 20 * DAY, idle_cutoff - 60, now + 10 * DAY));
+    for _ in 0..3 {
+        sessions.push(session(now - DAY, now - 60, now + 29 * DAY));
+    }
+    for stored in sessions {
+        database.create(stored).await.unwrap();
+    }
+    assert_eq!(
+        database.prune(now, idle_cutoff, now - 3600).await.unwrap(),
+        3_700
+    );
+    let mut left: Vec<String> = database
+        .list("johndoe")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|session| session.id)
+        .collect();
+    left.sort();
+    assert_eq!(left, ["s3701", "s3702", "s3703", "s3704"]);
+    assert_eq!(
+        database.prune(now, idle_cutoff, now - 3600).await.unwrap(),
+        0
+    );
+}
+on_both!(prunes_delete_what_ended_in_batches_and_nothing_live);
+
+/// Counts the statements sqlx runs on this thread (PostgreSQL's driver logs each one where
+/// it is awaited; SQLite's runs them on a worker thread, so only PostgreSQL is counted).
+#[derive(Clone, Default)]
+struct StatementCount(Arc<std::sync::atomic::AtomicUsize>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for StatementCount {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if event.metadata().target() == "sqlx::query" {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+/// Issue 22: a refresh's success path is one statement on PostgreSQL (it was three: find the
+/// session, read the user, rotate), and every refusal still takes the long way.
+#[tokio::test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "needs PostgreSQL (PASSFLOW_TEST_POSTGRES, default postgres://postgres@127.0.0.1:5432)"
+)]
+async fn a_refresh_costs_one_statement_on_postgres() {
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let db = TestDb::postgres().await;
+    let database = db.open().await;
+    database.add_user(&johndoe()).await.unwrap();
+    let app = app_on(&database).await;
+    let login = pair(&app).await;
+
+    let count = StatementCount::default();
+    let subscriber = tracing_subscriber::registry().with(count.clone()).with(
+        tracing_subscriber::filter::Targets::new().with_target("sqlx", tracing::Level::TRACE),
+    );
+    let counted = {
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let before = count.0.load(std::sync::atomic::Ordering::Relaxed);
+        let refreshed = refresh(&app, &login).await;
+        assert_eq!(refreshed.status, 200, "{}", refreshed.text());
+        let after = count.0.load(std::sync::atomic::Ordering::Relaxed);
+        (refreshed.json(), after - before)
+    };
+    assert_eq!(counted.1, 1, "statements for one refresh grant");
+    let next = counted.0;
+
+    // The long way still tells the refusals apart: reuse ends the session...
+    refresh(&app, &login).await.assert(
+        400,
+        r#"{"error":"invalid_grant","detail":"Refresh token already used; the session has been ended"}"#,
+        None,
+    );
+    assert_eq!(refresh(&app, &next).await.status, 400);
+    // ...and a user disabled behind passflow's back (no sessions ended) cannot refresh with
+    // a current token: the long way ends that session.
+    let login = pair(&app).await;
+    let mut connection = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    let disable = |disabled: bool| {
+        sqlx::query("UPDATE users SET disabled = $1 WHERE username = 'johndoe'").bind(disabled)
+    };
+    disable(true).execute(&mut connection).await.unwrap();
+    refresh(&app, &login).await.assert(
+        400,
+        r#"{"error":"invalid_grant","detail":"User is disabled"}"#,
+        None,
+    );
+    disable(false).execute(&mut connection).await.unwrap();
+    assert_eq!(refresh(&app, &login).await.status, 400, "its session ended");
+}

@@ -5,16 +5,25 @@ use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::{Database, ENDS_CHANNEL, digest_of, from_db, to_db, unavailable};
+use super::{Database, Dialect, ENDS_CHANNEL, digest_of, from_db, to_db, unavailable};
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
-use crate::store::StoreError;
 use crate::store::session::{Digest, SessionEnd, SessionRecord, SessionStore, StoredSession};
+use crate::store::{StoreError, User, UserRecord};
 
 const SESSION_COLUMNS: &str = "id, username, scope, created_at, last_used_at, expires_at, \
      family, current_token, previous_token, previous_used_at";
+
+/// Rows one prune statement deletes at most: each statement locks one batch, never a large
+/// table for long, and finds it through an index.
+const PRUNE_BATCH: i64 = 1000;
+
+/// `last_used_day` is `last_used_at` in whole days: what the idle prune's index covers (see
+/// the migration `prune_indexes`).
+const DAY: i64 = 86_400;
 
 /// Rows re-read behind the cursor on every poll: PostgreSQL hands out `seq` at insert, so a
 /// transaction committing late can land behind one already seen. Applying an end twice is
@@ -99,7 +108,7 @@ impl SessionStore for Database {
         let record = &session.record;
         sqlx::query(
             "INSERT INTO sessions (id, username, scope, created_at, last_used_at, expires_at, \
-             family, current_token) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             family, current_token, last_used_day) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&record.id)
         .bind(&record.username)
@@ -109,6 +118,7 @@ impl SessionStore for Database {
         .bind(to_db(record.expires_at))
         .bind(session.family.0.to_vec())
         .bind(session.current.0.to_vec())
+        .bind(to_db(record.last_used_at) / DAY)
         .execute(&self.pool)
         .await
         .map_err(|err| self.failed(err))?;
@@ -136,16 +146,50 @@ impl SessionStore for Database {
         // concurrent rotations, so exactly one of them matches.
         let rotated = sqlx::query(
             "UPDATE sessions SET previous_token = current_token, previous_used_at = $1, \
-             current_token = $2, last_used_at = $1 WHERE id = $3 AND current_token = $4",
+             current_token = $2, last_used_at = $1, last_used_day = $5 \
+             WHERE id = $3 AND current_token = $4",
         )
         .bind(to_db(now))
         .bind(next.0.to_vec())
         .bind(id)
         .bind(expected.0.to_vec())
+        .bind(to_db(now) / DAY)
         .execute(&self.pool)
         .await
         .map_err(|err| self.failed(err))?;
         Ok(rotated.rows_affected() == 1)
+    }
+
+    async fn rotate_current(
+        &self,
+        family: &Digest,
+        presented: &Digest,
+        next: Digest,
+        now: UnixTime,
+        idle_cutoff: UnixTime,
+    ) -> Result<Option<(SessionRecord, Arc<UserRecord>)>, StoreError> {
+        let sql = match self.dialect {
+            Dialect::Postgres => ROTATE_CURRENT_POSTGRES,
+            Dialect::Sqlite => ROTATE_CURRENT_SQLITE,
+        };
+        let row = sqlx::query(sql)
+            .bind(to_db(now))
+            .bind(next.0.to_vec())
+            .bind(family.0.to_vec())
+            .bind(presented.0.to_vec())
+            .bind(to_db(idle_cutoff))
+            .bind(to_db(now) / DAY)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|err| self.failed(err))?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let session = record_from_row(&row)?;
+        let user = Arc::new(rotated_user_from_row(&row, &session.username)?);
+        // What the statement read is the user as stored now: token checks may use it.
+        self.remember_user(&user);
+        Ok(Some((session, user)))
     }
 
     async fn list(&self, username: &str) -> Result<Vec<SessionRecord>, StoreError> {
@@ -225,25 +269,95 @@ impl SessionStore for Database {
         idle_cutoff: UnixTime,
         ends_before: UnixTime,
     ) -> Result<usize, StoreError> {
-        let pruned =
-            sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_used_at <= $2")
-                .bind(to_db(now))
-                .bind(to_db(idle_cutoff))
-                .execute(&self.pool)
-                .await
-                .map_err(|err| self.failed(err))?;
-        sqlx::query("DELETE FROM session_ends WHERE ended_at < $1")
-            .bind(to_db(ends_before))
-            .execute(&self.pool)
-            .await
-            .map_err(|err| self.failed(err))?;
+        let expired = self
+            .delete_in_batches(
+                "DELETE FROM sessions WHERE id IN \
+                 (SELECT id FROM sessions WHERE expires_at <= $1 LIMIT $2)",
+                to_db(now),
+            )
+            .await?;
+        // By whole days: a session idle for less than a day past its deadline may stay until
+        // the next day's prune. Nothing can use it meanwhile: redeeming checks the exact
+        // deadline, and listing hides it.
+        let idle = self
+            .delete_in_batches(
+                "DELETE FROM sessions WHERE id IN \
+                 (SELECT id FROM sessions WHERE last_used_day < $1 LIMIT $2)",
+                to_db(idle_cutoff) / DAY,
+            )
+            .await?;
+        self.delete_in_batches(
+            "DELETE FROM session_ends WHERE seq IN \
+             (SELECT seq FROM session_ends WHERE ended_at < $1 LIMIT $2)",
+            to_db(ends_before),
+        )
+        .await?;
         // The shared throttle's keys whose arrival time has passed are full buckets again:
         // dropping them changes nothing but the table's size.
-        sqlx::query("DELETE FROM login_throttle WHERE tat < $1")
-            .bind(to_db(now).saturating_mul(1000))
-            .execute(&self.pool)
-            .await
-            .map_err(|err| self.failed(err))?;
-        Ok(usize::try_from(pruned.rows_affected()).unwrap_or(usize::MAX))
+        self.delete_in_batches(
+            "DELETE FROM login_throttle WHERE key IN \
+             (SELECT key FROM login_throttle WHERE tat < $1 LIMIT $2)",
+            to_db(now).saturating_mul(1000),
+        )
+        .await?;
+        Ok(usize::try_from(expired + idle).unwrap_or(usize::MAX))
+    }
+}
+
+/// The success path of a refresh as one statement: rotate the live session of this family
+/// whose current token was presented, if its user exists and is enabled, and return both.
+/// PostgreSQL joins the user in (`UPDATE … FROM`); SQLite's `RETURNING` cannot name a joined
+/// table, so it reads the user's columns by subqueries on the primary key. Parameters: $1 now,
+/// $2 next digest, $3 family, $4 presented digest, $5 idle cutoff, $6 now's day.
+const ROTATE_CURRENT_POSTGRES: &str = "UPDATE sessions AS s SET previous_token = s.current_token, \
+     previous_used_at = $1, current_token = $2, last_used_at = $1, last_used_day = $6 \
+     FROM users AS u \
+     WHERE s.family = $3 AND s.current_token = $4 AND s.expires_at > $1 AND s.last_used_at > $5 \
+       AND u.username = s.username AND NOT u.disabled \
+     RETURNING s.id, s.username, s.scope, s.created_at, s.last_used_at, s.expires_at, \
+       u.email, u.full_name, u.hashed_password, u.scopes AS user_scopes";
+
+const ROTATE_CURRENT_SQLITE: &str = "UPDATE sessions SET previous_token = current_token, \
+     previous_used_at = $1, current_token = $2, last_used_at = $1, last_used_day = $6 \
+     WHERE family = $3 AND current_token = $4 AND expires_at > $1 AND last_used_at > $5 \
+       AND EXISTS (SELECT 1 FROM users u WHERE u.username = sessions.username AND NOT u.disabled) \
+     RETURNING id, username, scope, created_at, last_used_at, expires_at, \
+       (SELECT email FROM users u WHERE u.username = sessions.username) AS email, \
+       (SELECT full_name FROM users u WHERE u.username = sessions.username) AS full_name, \
+       (SELECT hashed_password FROM users u WHERE u.username = sessions.username) AS hashed_password, \
+       (SELECT scopes FROM users u WHERE u.username = sessions.username) AS user_scopes";
+
+/// The user columns of a rotation's row; the statement only matches enabled users.
+fn rotated_user_from_row(row: &AnyRow, username: &str) -> Result<UserRecord, StoreError> {
+    let scopes: String = row.try_get("user_scopes").map_err(unavailable)?;
+    Ok(UserRecord {
+        profile: Arc::new(User {
+            username: username.to_owned(),
+            email: row.try_get("email").map_err(unavailable)?,
+            full_name: row.try_get("full_name").map_err(unavailable)?,
+            disabled: false,
+        }),
+        hashed_password: row.try_get("hashed_password").map_err(unavailable)?,
+        scopes: ScopeSet::parse(&scopes).map_err(|err| StoreError::Unavailable(Box::new(err)))?,
+    })
+}
+
+impl Database {
+    /// Runs `sql` (a `DELETE` of at most `$2` rows below `$1`) until a batch comes up short.
+    async fn delete_in_batches(&self, sql: &str, below: i64) -> Result<u64, StoreError> {
+        let mut deleted = 0;
+        loop {
+            let batch = sqlx::query(sql)
+                .bind(below)
+                .bind(PRUNE_BATCH)
+                .execute(&self.pool)
+                .await
+                .map_err(|err| self.failed(err))?
+                .rows_affected();
+            deleted += batch;
+            if batch < PRUNE_BATCH.unsigned_abs() {
+                return Ok(deleted);
+            }
+        }
     }
 }

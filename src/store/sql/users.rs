@@ -47,6 +47,14 @@ impl Database {
         Ok(user)
     }
 
+    /// Caches a record just read by another statement (a refresh's rotation).
+    pub(super) fn remember_user(&self, user: &Arc<UserRecord>) {
+        self.users.insert(
+            user.username().to_owned(),
+            (Some(Arc::clone(user)), Instant::now()),
+        );
+    }
+
     /// Drops a user's cached record, after this process changed it.
     pub(super) fn forget_user(&self, username: &str) {
         self.users.remove(username);
