@@ -21,6 +21,7 @@ use sqlx::{AnyPool, Executor};
 use super::{StoreError, UserRecord};
 
 pub use admin::AdminError;
+pub use sessions::rotate_current_sql;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");

@@ -168,11 +168,7 @@ impl SessionStore for Database {
         now: UnixTime,
         idle_cutoff: UnixTime,
     ) -> Result<Option<(SessionRecord, Arc<UserRecord>)>, StoreError> {
-        let sql = match self.dialect {
-            Dialect::Postgres => ROTATE_CURRENT_POSTGRES,
-            Dialect::Sqlite => ROTATE_CURRENT_SQLITE,
-        };
-        let row = sqlx::query(sql)
+        let row = sqlx::query(rotate_current_sql(self.dialect))
             .bind(to_db(now))
             .bind(next.0.to_vec())
             .bind(family.0.to_vec())
@@ -326,6 +322,14 @@ const ROTATE_CURRENT_SQLITE: &str = "UPDATE sessions SET previous_token = curren
        (SELECT full_name FROM users u WHERE u.username = sessions.username) AS full_name, \
        (SELECT hashed_password FROM users u WHERE u.username = sessions.username) AS hashed_password, \
        (SELECT scopes FROM users u WHERE u.username = sessions.username) AS user_scopes";
+
+/// The statement `rotate_current` runs on `dialect` (public for `benches/drivers.rs`).
+pub fn rotate_current_sql(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Postgres => ROTATE_CURRENT_POSTGRES,
+        Dialect::Sqlite => ROTATE_CURRENT_SQLITE,
+    }
+}
 
 /// The user columns of a rotation's row; the statement only matches enabled users.
 fn rotated_user_from_row(row: &AnyRow, username: &str) -> Result<UserRecord, StoreError> {
