@@ -231,13 +231,19 @@ keys_table() {
 SCALE_USERS=${BENCH_SCALE_USERS:-100000}
 SCALE_SESSIONS=${BENCH_SCALE_SESSIONS:-1000000}
 REFRESH_CHAINS=16
-scale_server() { # DATABASE_URL log -> base url (pid appended to PIDS)
+# Stops the server started last and waits until it has exited (and let go of its files).
+stop_last() {
+  kill "${PIDS[-1]}"
+  while kill -0 "${PIDS[-1]}" 2>/dev/null; do sleep 0.1; done
+  unset 'PIDS[-1]'
+}
+scale_server() { # DATABASE_URL log -> SCALE_URL (and its pid appended to PIDS)
   DATABASE_URL="$1" PORT=0 SECRET_KEY=09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7 \
     LOGIN_FAILURES_PER_USER=100000000 LOGIN_ATTEMPTS_PER_IP=100000000 \
     LOGIN_CONCURRENCY_PER_IP=10000 CONNECTIONS_PER_IP=100000 NO_COLOR=1 \
     "$PASSFLOW" >"$2" 2>&1 &
   PIDS+=("$!")
-  wait_for_port "$2"
+  SCALE_URL=$(wait_for_port "$2")
 }
 # "<refresh grants/s> <non-2xx> <me req/s> <non-2xx> <logins/s> <non-2xx>" of the server at url.
 scale_measure() { # url label
@@ -250,21 +256,21 @@ scale_measure() { # url label
 }
 # One database's row pair: empty, then full, and each full figure ÷ its empty one.
 scale_rows() { # store DATABASE_URL seed-command...
-  local store=$1 url=$2 empty full base
+  local store=$1 url=$2 empty full
   shift 2
   DATABASE_URL="$url" "$PASSFLOW" migrate >/dev/null
   for user in johndoe "${CHAIN_USERS[@]}"; do
     printf '%s\n' "$DB_PASSWORD" | DATABASE_URL="$url" "$PASSFLOW" users add "$user" >/dev/null
   done
-  base=$(scale_server "$url" "$OUT/scale-$store-empty.log")
-  read -r -a empty <<<"$(scale_measure "$base" "$store-empty")"
-  kill "${PIDS[-1]}"; unset 'PIDS[-1]'; sleep 0.5
+  scale_server "$url" "$OUT/scale-$store-empty.log"
+  read -r -a empty <<<"$(scale_measure "$SCALE_URL" "$store-empty")"
+  stop_last
   local started=$SECONDS
   "$@" >"$OUT/scale-$store-seed.log" 2>&1
   local seeded=$((SECONDS - started))
-  base=$(scale_server "$url" "$OUT/scale-$store-full.log")
-  read -r -a full <<<"$(scale_measure "$base" "$store-full")"
-  kill "${PIDS[-1]}"; unset 'PIDS[-1]'
+  scale_server "$url" "$OUT/scale-$store-full.log"
+  read -r -a full <<<"$(scale_measure "$SCALE_URL" "$store-full")"
+  stop_last
   echo "| $store | empty | ${empty[0]} (${empty[1]}) | ${empty[2]} (${empty[3]}) | ${empty[4]} (${empty[5]}) |"
   echo "| $store | $SCALE_SESSIONS sessions, $SCALE_USERS users (seeded in ${seeded} s) | ${full[0]} (${full[1]}) | ${full[2]} (${full[3]}) | ${full[4]} (${full[5]}) |"
   echo "| $store | full ÷ empty | $(ratio "${full[0]}" "${empty[0]}") | $(ratio "${full[2]}" "${empty[2]}") | $(ratio "${full[4]}" "${empty[4]}") |"
@@ -276,7 +282,8 @@ pgbench_update_tps() { # postgres base url
   psql "$1/postgres" -qc 'DROP DATABASE IF EXISTS passflow_pgbench' >/dev/null
   psql "$1/postgres" -qc 'CREATE DATABASE passflow_pgbench' >/dev/null
   psql "$1/passflow_pgbench" -qc 'CREATE TABLE counters (id int PRIMARY KEY, n bigint NOT NULL);
-    INSERT INTO counters SELECT i, 0 FROM generate_series(1, 100000) AS i; VACUUM ANALYZE counters' >/dev/null
+    INSERT INTO counters SELECT i, 0 FROM generate_series(1, 100000) AS i' >/dev/null
+  psql "$1/passflow_pgbench" -qc 'VACUUM ANALYZE counters' >/dev/null
   printf '\\set id random(1, 100000)\nUPDATE counters SET n = n + 1 WHERE id = :id;\n' >"$OUT/pgbench-update.sql"
   pgbench -n -c "$REFRESH_CHAINS" -j 2 -T "$SECONDS_PER_RUN" -f "$OUT/pgbench-update.sql" \
     "$1/passflow_pgbench" 2>/dev/null | awk '$1 == "tps" { printf "%.0f\n", $3 }'
@@ -292,7 +299,7 @@ scale_table() {
     rows+=("$(scale_rows postgres "$pg/passflow_scale" psql -v ON_ERROR_STOP=1 "$pg/passflow_scale" \
       -v users="$SCALE_USERS" -v sessions="$SCALE_SESSIONS" -v now="$now" -v hash="$hash" \
       -f scripts/scale/seed-postgres.sql)")
-    psql -X "$pg/passflow_scale" -v now="$now" -f scripts/scale/explain-postgres.sql >"$OUT/scale-explain-postgres.txt" 2>&1
+    psql -X "$pg/passflow_scale" -v now="$now" -f scripts/scale/explain-postgres.sql >"$OUT/scale-explain-postgres.txt" 2>&1 || true
     psql "$pg/postgres" -qc 'DROP DATABASE passflow_scale WITH (FORCE)' >/dev/null
   else
     rows+=("| postgres | no server at $pg (BENCH_POSTGRES) | | | |")
@@ -302,10 +309,11 @@ scale_table() {
     -e "s|HASH|$hash|g" scripts/scale/seed-sqlite.sql >"$OUT/seed-sqlite.sql"
   DATABASE_URL="sqlite:$OUT/scale.db" "$PASSFLOW" migrate >/dev/null
   if [ -n "$(sqlite3 "$OUT/scale.db" "SELECT 1 FROM pragma_table_info('sessions') WHERE name = 'last_used_day'")" ]; then
-    echo 'UPDATE sessions SET last_used_day = last_used_at / 86400;' >>"$OUT/seed-sqlite.sql"
+    printf '%s\n' 'UPDATE sessions SET last_used_day = last_used_at / 86400;' 'ANALYZE;' \
+      'PRAGMA wal_checkpoint(TRUNCATE);' >>"$OUT/seed-sqlite.sql"
   fi
   rows+=("$(scale_rows sqlite "sqlite:$OUT/scale.db" sqlite3 "$OUT/scale.db" ".read $OUT/seed-sqlite.sql")")
-  sed "s/NOW/$now/g" scripts/scale/explain-sqlite.sql | sqlite3 "$OUT/scale.db" >"$OUT/scale-explain-sqlite.txt" 2>&1
+  sed "s/NOW/$now/g" scripts/scale/explain-sqlite.sql | sqlite3 "$OUT/scale.db" >"$OUT/scale-explain-sqlite.txt" 2>&1 || true
   echo
   echo "Growth: each figure on empty tables and after seeding (non-2xx in brackets); refresh"
   echo "grants from $REFRESH_CHAINS chains at one address, \`/users/me/\` with 64 connections, logins with 4;"

@@ -1,6 +1,8 @@
 -- scripts/bench.sh --scale: the SQLite prunes' plans at full tables, and their times inside a
 -- transaction that is rolled back. The shell substitutes NOW.
+.timeout 10000
 .timer on
+ANALYZE;
 EXPLAIN QUERY PLAN
 DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at <= NOW LIMIT 1000);
 EXPLAIN QUERY PLAN

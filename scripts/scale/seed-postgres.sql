@@ -25,12 +25,15 @@ BEGIN
 END
 $$;
 
--- A day of logged ends and a throttle's worth of keys, for the prunes' plans.
+-- Logged ends of the last 25 minutes (younger than any token, so kept) and a throttle's worth
+-- of keys, for the prunes' plans.
 INSERT INTO session_ends (session_id, username, ended_at)
-SELECT 'ended' || i, 'seed' || (1 + i % :users), :now - (i % 86400)
+SELECT 'ended' || i, 'seed' || (1 + i % :users), :now - (i % 1500)
 FROM generate_series(1, :sessions / 10) AS i;
 INSERT INTO login_throttle (key, tat)
-SELECT 'u|203.0.113.' || (i % 250) || '|seed' || i, (:now + 600 - (i % 1200)) * 1000
+SELECT 'u|203.0.113.' || (i % 250) || '|seed' || i, (:now::bigint + 60 + (i % 1200)) * 1000
 FROM generate_series(1, :users) AS i;
 
 VACUUM ANALYZE;
+-- The seed's WAL written out now, not during the measurement that follows.
+CHECKPOINT;

@@ -16,10 +16,11 @@ FROM n;
 
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < SESSIONS / 10)
 INSERT INTO session_ends (session_id, username, ended_at)
-SELECT 'ended' || i, 'seed' || (1 + i % USERS), NOW - (i % 86400) FROM n;
+SELECT 'ended' || i, 'seed' || (1 + i % USERS), NOW - (i % 1500) FROM n;
 
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < USERS)
 INSERT INTO login_throttle (key, tat)
-SELECT 'u|203.0.113.' || (i % 250) || '|seed' || i, (NOW + 600 - (i % 1200)) * 1000 FROM n;
+SELECT 'u|203.0.113.' || (i % 250) || '|seed' || i, (NOW + 60 + (i % 1200)) * 1000 FROM n;
 
 ANALYZE;
+PRAGMA wal_checkpoint(TRUNCATE);

@@ -96,7 +96,11 @@ impl Database {
         };
         let options = AnyConnectOptions::from_str(&url).map_err(OpenError::Connect)?;
         let pool = AnyPoolOptions::new()
-            .max_connections(if dialect == Dialect::Sqlite { 4 } else { 10 })
+            // SQLite admits one writer at a time. With several pooled connections, writers
+            // that meet the lock get SQLITE_BUSY and its handler sleeps (1, 2, 5, 10 ms…),
+            // which capped refreshes far below what one connection does back to back; the
+            // reads a server makes are few (users are cached), so one connection serves all.
+            .max_connections(if dialect == Dialect::Sqlite { 1 } else { 10 })
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .after_connect(move |connection, _| {
                 Box::pin(async move {
