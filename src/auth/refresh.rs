@@ -2,12 +2,15 @@
 //! session out, the old refresh token spent.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::Auth;
 use crate::auth::grant::{Grant, issue_grant};
-use crate::auth::session::{EndReason, RefreshRefused};
+use crate::auth::session::{EndReason, RefreshRefused, RefreshToken};
 use crate::model::scopes::{ScopeSet, UnknownScope};
+use crate::model::time::UnixTime;
+use crate::store::session::SessionRecord;
 use crate::store::{StoreError, UserRecord};
 
 /// A refresh-token grant as the domain sees it.
@@ -85,24 +88,38 @@ async fn redeem(auth: &Auth, request: &RefreshRequest<'_>) -> Result<Grant, Refr
     // The common case, one round trip: the current token of a live session of an enabled
     // user, keeping the session's scopes. A narrowing `scope` must be checked before the
     // token is spent, so it takes the long way, as does every refusal.
-    if request.scope.trim().is_empty()
-        && let Some((session, user, refresh_token)) = auth
-            .sessions
+    let fast = if request.scope.trim().is_empty() {
+        auth.sessions
             .rotate_current(request.refresh_token, now)
             .await?
-    {
-        let scope = kept_scopes(&session.scope, &user);
-        return Ok(issue_grant(
-            auth,
-            user,
-            &session,
-            scope,
-            refresh_token,
-            now,
-        )?);
-    }
-    // A rotation lost to a concurrent refresh of the same token redeems again, which then
-    // finds the token used: of concurrent refreshes exactly one succeeds.
+    } else {
+        None
+    };
+    let (session, user, scope, refresh_token) = match fast {
+        Some((session, user, refresh_token)) => {
+            let scope = kept_scopes(&session.scope, &user);
+            (session, user, scope, refresh_token)
+        }
+        None => long_way(auth, request, now).await?,
+    };
+    Ok(issue_grant(
+        auth,
+        user,
+        &session,
+        scope,
+        refresh_token,
+        now,
+    )?)
+}
+
+/// Find, check, rotate: what tells the refusals apart. A rotation lost to a concurrent
+/// refresh of the same token redeems again, which then finds the token used: of concurrent
+/// refreshes exactly one succeeds.
+async fn long_way(
+    auth: &Auth,
+    request: &RefreshRequest<'_>,
+    now: UnixTime,
+) -> Result<(SessionRecord, Arc<UserRecord>, ScopeSet, RefreshToken), RefreshError> {
     loop {
         let redeemable = auth.sessions.redeem(request.refresh_token, now).await??;
         let session = &redeemable.session;
@@ -117,14 +134,7 @@ async fn redeem(auth: &Auth, request: &RefreshRequest<'_>) -> Result<Grant, Refr
         };
         let scope = kept_scopes(&narrow_scopes(request.scope, &session.scope)?, &user);
         if let Some((session, refresh_token)) = auth.sessions.rotate(&redeemable, now).await? {
-            return Ok(issue_grant(
-                auth,
-                user,
-                &session,
-                scope,
-                refresh_token,
-                now,
-            )?);
+            return Ok((session, user, scope, refresh_token));
         }
     }
 }
