@@ -777,6 +777,12 @@ async fn a_refresh_costs_one_statement_on_postgres() {
     );
     let counted = {
         let _guard = tracing::subscriber::set_default(subscriber);
+        // tracing caches each callsite's interest process-wide, and a sibling test thread
+        // with no subscriber may register sqlx's query callsite as "never" after this
+        // install: one statement registers it here, then every interest is recomputed
+        // against the live subscribers (ours included) before counting.
+        database.count_users().await.unwrap();
+        tracing::callsite::rebuild_interest_cache();
         let before = count.0.load(std::sync::atomic::Ordering::Relaxed);
         let refreshed = refresh(&app, &login).await;
         assert_eq!(refreshed.status, 200, "{}", refreshed.text());
