@@ -13,7 +13,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use passflow::model::scopes::ScopeSet;
 use passflow::store::demo;
 use passflow::store::session::{Digest, SessionRecord, SessionStore, StoredSession};
-use passflow::store::sql::{Database, Dialect, rotate_current_sql};
+use passflow::store::sql::{Database, Dialect, SQLITE_PRAGMAS, rotate_current_sql};
 use sqlx::{Connection, Executor};
 
 const NOW: i64 = 1_800_000_000;
@@ -65,11 +65,18 @@ where
     assert!(row.is_some(), "the rotation matched its session");
 }
 
-async fn one<DB: sqlx::Database>(url: &str) -> Result<sqlx::Pool<DB>, sqlx::Error> {
-    sqlx::pool::PoolOptions::new()
-        .max_connections(1)
-        .connect(url)
-        .await
+/// One connection behind an uncontended lock: criterion's async loop needs a shared borrow.
+/// SQLite's with passflow's settings (WAL, no fsync per commit).
+async fn one<C>(url: &str, dialect: Dialect) -> Result<tokio::sync::Mutex<C>, sqlx::Error>
+where
+    C: sqlx::Connection,
+    for<'c> &'c mut C: Executor<'c>,
+{
+    let mut connection = C::connect(url).await?;
+    if dialect == Dialect::Sqlite {
+        connection.execute(SQLITE_PRAGMAS).await?;
+    }
+    Ok(tokio::sync::Mutex::new(connection))
 }
 
 fn compare(c: &mut Criterion, name: &str, dialect: Dialect, url: &str) {
@@ -80,25 +87,27 @@ fn compare(c: &mut Criterion, name: &str, dialect: Dialect, url: &str) {
     let rotations = Arc::new(AtomicU64::new(0));
     let mut group = c.benchmark_group(format!("refresh-rotation/{name}"));
     sqlx::any::install_default_drivers();
-    // One pooled connection each, as passflow holds them: the pool's checkout is on both sides.
-    let any: sqlx::AnyPool = runtime.block_on(one(url)).unwrap();
+    // One connection each, as passflow's pool hands them out (no ping around a statement).
+    let any: tokio::sync::Mutex<sqlx::AnyConnection> = runtime.block_on(one(url, dialect)).unwrap();
     group.bench_function("any", |b| {
-        b.to_async(&runtime).iter(|| rotate(&any, sql, &rotations))
+        b.to_async(&runtime)
+            .iter(|| async { rotate(&mut *any.lock().await, sql, &rotations).await })
     });
-    runtime.block_on(any.close());
     match dialect {
         Dialect::Postgres => {
-            let native: sqlx::PgPool = runtime.block_on(one(url)).unwrap();
+            let native: tokio::sync::Mutex<sqlx::PgConnection> =
+                runtime.block_on(one(url, dialect)).unwrap();
             group.bench_function("native", |b| {
                 b.to_async(&runtime)
-                    .iter(|| rotate(&native, sql, &rotations))
+                    .iter(|| async { rotate(&mut *native.lock().await, sql, &rotations).await })
             });
         }
         Dialect::Sqlite => {
-            let native: sqlx::SqlitePool = runtime.block_on(one(url)).unwrap();
+            let native: tokio::sync::Mutex<sqlx::SqliteConnection> =
+                runtime.block_on(one(url, dialect)).unwrap();
             group.bench_function("native", |b| {
                 b.to_async(&runtime)
-                    .iter(|| rotate(&native, sql, &rotations))
+                    .iter(|| async { rotate(&mut *native.lock().await, sql, &rotations).await })
             });
         }
     }

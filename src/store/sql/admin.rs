@@ -2,7 +2,7 @@
 //! (disable, new password, delete) ends the user's sessions in the same transaction
 //! (ASVS V7.4.2, V7.4.3), and the running servers refuse their tokens within a second.
 
-use sqlx::{Any, Transaction};
+use sqlx::{Any, Connection as _, Transaction};
 
 use super::sessions::{end_where, log_end};
 use super::users::{USER_COLUMNS, user_from_row};
@@ -61,7 +61,7 @@ async fn end_everything(
 impl Database {
     pub async fn count_users(&self) -> Result<i64, StoreError> {
         sqlx::query_scalar("SELECT COUNT(*) FROM users")
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.pool.get().await.map_err(unavailable)?)
             .await
             .map_err(unavailable)
     }
@@ -69,14 +69,15 @@ impl Database {
     pub async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY username");
         let rows = sqlx::query(&sql)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.pool.get().await.map_err(unavailable)?)
             .await
             .map_err(unavailable)?;
         rows.iter().map(user_from_row).collect()
     }
 
     pub async fn add_user(&self, user: &UserRecord) -> Result<(), AdminError> {
-        let mut tx = self.pool.begin().await?;
+        let mut connection = self.pool.get().await?;
+        let mut tx = connection.begin().await?;
         if insert_user(&mut tx, user, "ON CONFLICT (username) DO NOTHING").await? == 0 {
             return Err(AdminError::Exists(user.username().to_owned()));
         }
@@ -92,7 +93,8 @@ impl Database {
         replace: bool,
         now: UnixTime,
     ) -> Result<(), AdminError> {
-        let mut tx = self.pool.begin().await?;
+        let mut connection = self.pool.get().await?;
+        let mut tx = connection.begin().await?;
         for user in users {
             let inserted = insert_user(&mut tx, user, "ON CONFLICT (username) DO NOTHING").await?;
             if inserted == 1 {
@@ -129,7 +131,8 @@ impl Database {
     where
         T: for<'q> sqlx::Encode<'q, Any> + sqlx::Type<Any> + Send,
     {
-        let mut tx = self.pool.begin().await?;
+        let mut connection = self.pool.get().await?;
+        let mut tx = connection.begin().await?;
         let sql = format!("UPDATE users SET {assignment} WHERE username = $2");
         let updated = sqlx::query(&sql)
             .bind(value)
@@ -177,7 +180,8 @@ impl Database {
 
     /// Deletes the user and ends their sessions.
     pub async fn delete_user(&self, username: &str, now: UnixTime) -> Result<(), AdminError> {
-        let mut tx = self.pool.begin().await?;
+        let mut connection = self.pool.get().await?;
+        let mut tx = connection.begin().await?;
         end_everything(&mut tx, username, now).await?;
         let deleted = sqlx::query("DELETE FROM users WHERE username = $1")
             .bind(username)
@@ -195,7 +199,7 @@ impl Database {
     pub async fn totp_users(&self) -> Result<std::collections::HashSet<String>, StoreError> {
         let names: Vec<String> =
             sqlx::query_scalar("SELECT username FROM totp_secrets WHERE enabled = TRUE")
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.pool.get().await.map_err(unavailable)?)
                 .await
                 .map_err(unavailable)?;
         Ok(names.into_iter().collect())
@@ -205,7 +209,8 @@ impl Database {
     /// recovery codes. Sessions go on: nothing was taken from the user, and whoever holds
     /// their password still needs it to log in. `false` if TOTP was not enabled.
     pub async fn reset_totp(&self, username: &str) -> Result<bool, AdminError> {
-        let mut tx = self.pool.begin().await?;
+        let mut connection = self.pool.get().await?;
+        let mut tx = connection.begin().await?;
         let exists: Option<String> =
             sqlx::query_scalar("SELECT username FROM users WHERE username = $1")
                 .bind(username)

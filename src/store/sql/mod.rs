@@ -3,6 +3,7 @@
 //! from `migrations/<dialect>/`.
 
 mod admin;
+mod pool;
 mod sessions;
 mod throttle;
 mod totp;
@@ -14,13 +15,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use quick_cache::sync::Cache;
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::any::AnyConnectOptions;
 use sqlx::migrate::{MigrateError, Migrator};
-use sqlx::{AnyPool, Executor};
 
 use super::{StoreError, UserRecord};
 
 pub use admin::AdminError;
+pub use pool::SQLITE_PRAGMAS;
 pub use sessions::rotate_current_sql;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -60,7 +61,7 @@ pub enum OpenError {
 
 /// A pooled connection to the users and sessions database.
 pub struct Database {
-    pool: AnyPool,
+    pool: pool::Pool,
     dialect: Dialect,
     users: Cache<String, (Option<Arc<UserRecord>>, Instant)>,
     /// For the LISTEN connection (PostgreSQL); never printed: it may hold a password.
@@ -95,34 +96,14 @@ impl Database {
             _ => url.to_owned(),
         };
         let options = AnyConnectOptions::from_str(&url).map_err(OpenError::Connect)?;
-        let pool = AnyPoolOptions::new()
-            // SQLite admits one writer at a time. With several pooled connections, writers
-            // that meet the lock get SQLITE_BUSY and its handler sleeps (1, 2, 5, 10 ms…),
-            // which capped refreshes far below what one connection does back to back; the
-            // reads a server makes are few (users are cached), so one connection serves all.
-            .max_connections(if dialect == Dialect::Sqlite { 1 } else { 10 })
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .after_connect(move |connection, _| {
-                Box::pin(async move {
-                    if dialect == Dialect::Sqlite {
-                        // WAL: readers never wait for the writer; the busy timeout makes
-                        // concurrent writers (another server, the `users` command) queue.
-                        // synchronous = NORMAL is WAL's usual pairing: no fsync per commit;
-                        // a power cut may lose the last rotations (their clients log in
-                        // again), never corrupt the file.
-                        connection
-                            .execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
-                            )
-                            .await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(options)
-            .await
-            .map_err(OpenError::Connect)?;
+        // SQLite admits one writer at a time. With several connections, writers that meet
+        // the lock get SQLITE_BUSY and its handler sleeps (1, 2, 5, 10 ms…), which capped
+        // refreshes far below what one connection does back to back; the reads a server
+        // makes are few (users are cached), so one connection serves all.
+        let size = if dialect == Dialect::Sqlite { 1 } else { 10 };
+        let pool = pool::Pool::new(options, dialect, size, ACQUIRE_TIMEOUT);
+        // Refuse to start on a database out of reach, as for a bad URL.
+        drop(pool.get().await.map_err(OpenError::Connect)?);
         Ok(Self {
             pool,
             dialect,
@@ -165,20 +146,30 @@ impl Database {
             Dialect::Sqlite => &SQLITE_MIGRATIONS,
             Dialect::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator.run(&self.pool).await.map_err(|err| match err {
-            MigrateError::VersionMissing(version) => OpenError::NewerSchema(version),
-            other => OpenError::Migrate(other),
-        })
+        let mut connection = self.pool.get().await.map_err(OpenError::Connect)?;
+        migrator
+            .run(&mut *connection)
+            .await
+            .map_err(|err| match err {
+                MigrateError::VersionMissing(version) => OpenError::NewerSchema(version),
+                other => OpenError::Migrate(other),
+            })
     }
 
     pub fn dialect(&self) -> Dialect {
         self.dialect
     }
 
+    /// A connection, or the failure that counts the database unavailable.
+    async fn connection(&self) -> Result<pool::Checkout, StoreError> {
+        self.pool.get().await.map_err(|err| self.failed(err))
+    }
+
     /// Maps a failed statement to [`StoreError::Unavailable`] and remembers the failure until
     /// the next successful read of the ends log (which every replica polls).
     fn failed(&self, err: sqlx::Error) -> StoreError {
         self.failing.store(true, Ordering::Release);
+        self.pool.failed();
         unavailable(err)
     }
 

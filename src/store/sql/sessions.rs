@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Connection as _, Row, Transaction};
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -119,7 +119,7 @@ impl SessionStore for Database {
         .bind(session.family.0.to_vec())
         .bind(session.current.0.to_vec())
         .bind(to_db(record.last_used_at) / DAY)
-        .execute(&self.pool)
+        .execute(&mut *self.connection().await?)
         .await
         .map_err(|err| self.failed(err))?;
         Ok(())
@@ -129,7 +129,7 @@ impl SessionStore for Database {
         let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE family = $1");
         let row = sqlx::query(&sql)
             .bind(family.0.to_vec())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.connection().await?)
             .await
             .map_err(|err| self.failed(err))?;
         row.as_ref().map(stored_from_row).transpose()
@@ -154,7 +154,7 @@ impl SessionStore for Database {
         .bind(id)
         .bind(expected.0.to_vec())
         .bind(to_db(now) / DAY)
-        .execute(&self.pool)
+        .execute(&mut *self.connection().await?)
         .await
         .map_err(|err| self.failed(err))?;
         Ok(rotated.rows_affected() == 1)
@@ -175,7 +175,7 @@ impl SessionStore for Database {
             .bind(presented.0.to_vec())
             .bind(to_db(idle_cutoff))
             .bind(to_db(now) / DAY)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.connection().await?)
             .await
             .map_err(|err| self.failed(err))?;
         let Some(row) = row else {
@@ -192,14 +192,15 @@ impl SessionStore for Database {
         let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE username = $1");
         let rows = sqlx::query(&sql)
             .bind(username)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.connection().await?)
             .await
             .map_err(|err| self.failed(err))?;
         rows.iter().map(record_from_row).collect()
     }
 
     async fn end(&self, id: &str, now: UnixTime) -> Result<Option<SessionRecord>, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(|err| self.failed(err))?;
+        let mut connection = self.connection().await?;
+        let mut tx = connection.begin().await.map_err(|err| self.failed(err))?;
         let ended = end_where(&mut tx, "id = $1", &[id], now).await?;
         tx.commit().await.map_err(|err| self.failed(err))?;
         Ok(ended.into_iter().next())
@@ -211,7 +212,8 @@ impl SessionStore for Database {
         keep: Option<&str>,
         now: UnixTime,
     ) -> Result<Vec<SessionRecord>, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(|err| self.failed(err))?;
+        let mut connection = self.connection().await?;
+        let mut tx = connection.begin().await.map_err(|err| self.failed(err))?;
         let ended = match keep {
             Some(keep) => {
                 let values = [username, keep];
@@ -242,7 +244,7 @@ impl SessionStore for Database {
              ORDER BY seq",
         )
         .bind(cursor - ENDS_OVERLAP)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.connection().await?)
         .await
         .map_err(|err| self.failed(err))?;
         let mut next = cursor;
@@ -354,7 +356,7 @@ impl Database {
             let batch = sqlx::query(sql)
                 .bind(below)
                 .bind(PRUNE_BATCH)
-                .execute(&self.pool)
+                .execute(&mut *self.connection().await?)
                 .await
                 .map_err(|err| self.failed(err))?
                 .rows_affected();

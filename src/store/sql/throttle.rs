@@ -27,7 +27,7 @@ impl ThrottleStore for Database {
         .bind(now)
         .bind(cell)
         .bind(window)
-        .execute(&self.pool)
+        .execute(&mut *self.connection().await?)
         .await
         .map_err(|err| self.failed(err))?;
         if taken.rows_affected() == 1 {
@@ -35,7 +35,7 @@ impl ThrottleStore for Database {
         }
         let tat: i64 = sqlx::query_scalar("SELECT tat FROM login_throttle WHERE key = $1")
             .bind(key)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.connection().await?)
             .await
             .map_err(|err| self.failed(err))?
             .unwrap_or(now);
@@ -46,7 +46,7 @@ impl ThrottleStore for Database {
         sqlx::query("UPDATE login_throttle SET tat = tat - $1 WHERE key = $2")
             .bind(cell)
             .bind(key)
-            .execute(&self.pool)
+            .execute(&mut *self.connection().await?)
             .await
             .map_err(|err| self.failed(err))?;
         Ok(())
@@ -55,7 +55,7 @@ impl ThrottleStore for Database {
     async fn clear(&self, key: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM login_throttle WHERE key = $1")
             .bind(key)
-            .execute(&self.pool)
+            .execute(&mut *self.connection().await?)
             .await
             .map_err(|err| self.failed(err))?;
         Ok(())

@@ -2,7 +2,7 @@
 //! statement, so replicas racing on one code cannot both accept it.
 
 use async_trait::async_trait;
-use sqlx::Row;
+use sqlx::{Connection as _, Row};
 
 use super::{Database, from_db, to_db};
 use crate::store::StoreError;
@@ -18,7 +18,7 @@ impl TotpStore for Database {
              last_step FROM totp_secrets WHERE username = $1",
         )
         .bind(username)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.connection().await?)
         .await
         .map_err(|err| self.failed(err))?;
         let Some(row) = row else {
@@ -43,7 +43,7 @@ impl TotpStore for Database {
         )
         .bind(username)
         .bind(sealed_secret)
-        .execute(&self.pool)
+        .execute(&mut *self.connection().await?)
         .await
         .map_err(|err| self.failed(err))?;
         Ok(stored.rows_affected() == 1)
@@ -57,7 +57,8 @@ impl TotpStore for Database {
         recovery: &[Digest],
     ) -> Result<bool, StoreError> {
         let failed = |err| self.failed(err);
-        let mut tx = self.pool.begin().await.map_err(failed)?;
+        let mut connection = self.connection().await?;
+        let mut tx = connection.begin().await.map_err(failed)?;
         let enabled = sqlx::query(
             "UPDATE totp_secrets SET enabled = TRUE, last_step = $3 \
              WHERE username = $1 AND secret = $2 AND enabled = FALSE",
@@ -95,7 +96,7 @@ impl TotpStore for Database {
         )
         .bind(username)
         .bind(to_db(step))
-        .execute(&self.pool)
+        .execute(&mut *self.connection().await?)
         .await
         .map_err(|err| self.failed(err))?;
         Ok(spent.rows_affected() == 1)
@@ -113,7 +114,7 @@ impl TotpStore for Database {
         )
         .bind(username)
         .bind(digest.0.to_vec())
-        .execute(&self.pool)
+        .execute(&mut *self.connection().await?)
         .await
         .map_err(|err| self.failed(err))?;
         Ok(spent.rows_affected() == 1)
@@ -121,7 +122,8 @@ impl TotpStore for Database {
 
     async fn remove_totp(&self, username: &str) -> Result<bool, StoreError> {
         let failed = |err| self.failed(err);
-        let mut tx = self.pool.begin().await.map_err(failed)?;
+        let mut connection = self.connection().await?;
+        let mut tx = connection.begin().await.map_err(failed)?;
         let was_enabled = remove_in(&mut tx, username).await.map_err(failed)?;
         tx.commit().await.map_err(failed)?;
         Ok(was_enabled)
@@ -154,7 +156,7 @@ impl Database {
     pub async fn any_totp_secret(&self) -> Result<Option<(String, Vec<u8>)>, StoreError> {
         let row =
             sqlx::query("SELECT username, secret FROM totp_secrets ORDER BY username LIMIT 1")
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.connection().await?)
                 .await
                 .map_err(|err| self.failed(err))?;
         row.map(|row| {

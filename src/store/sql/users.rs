@@ -38,7 +38,7 @@ impl Database {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
         let row = sqlx::query(&sql)
             .bind(username)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.connection().await?)
             .await
             .map_err(|err| self.failed(err))?;
         let user = row.as_ref().map(user_from_row).transpose()?.map(Arc::new);
@@ -90,7 +90,7 @@ impl UserStore for Database {
         .bind(new_hash)
         .bind(username)
         .bind(old_hash)
-        .execute(&self.pool)
+        .execute(&mut *self.connection().await?)
         .await
         .map_err(|err| self.failed(err))?;
         self.forget_user(username);
