@@ -742,6 +742,56 @@ async fn prunes_delete_what_ended_in_batches_and_nothing_live(db: TestDb) {
 }
 on_both!(prunes_delete_what_ended_in_batches_and_nothing_live);
 
+/// The one-statement rotation leaves a session's last-used day alone (an index entry per
+/// refresh): it matches only a session already used today, and the day's first refresh
+/// takes the long way, which moves the day, so the idle prune still finds what it should.
+async fn the_first_refresh_of_a_day_moves_the_session_to_it(db: TestDb) {
+    use passflow::store::session::{Digest, SessionRecord, SessionStore, StoredSession};
+
+    const DAY: u64 = 86_400;
+    let today = 1_800_000_000 - 1_800_000_000 % DAY;
+    let now = today + 60;
+    let database = db.open().await;
+    database.add_user(&johndoe()).await.unwrap();
+    database
+        .create(StoredSession {
+            record: SessionRecord {
+                id: "s".into(),
+                username: "johndoe".into(),
+                scope: ScopeSet::from([Scope::Me]),
+                created_at: today - DAY,
+                last_used_at: today - 60,
+                expires_at: today + 10 * DAY,
+            },
+            family: Digest([1; 32]),
+            current: Digest([2; 32]),
+            previous: None,
+        })
+        .await
+        .unwrap();
+    let idle_cutoff = now - 7 * DAY;
+    let family = Digest([1; 32]);
+    let digests = [2, 3, 4].map(|tag| Digest([tag; 32]));
+    let rotated = database.rotate_current(&family, &digests[0], digests[1], now, idle_cutoff);
+    assert!(rotated.await.unwrap().is_none(), "used yesterday");
+    assert!(
+        database
+            .rotate("s", &digests[0], digests[1], now)
+            .await
+            .unwrap(),
+        "the long way rotates"
+    );
+    let rotated = database.rotate_current(&family, &digests[1], digests[2], now, idle_cutoff);
+    let (session, user) = rotated.await.unwrap().expect("used today");
+    assert_eq!((session.id.as_str(), session.last_used_at), ("s", now));
+    assert_eq!(user.username(), "johndoe");
+    // Its day is today's: kept by a prune of what was idle before today (it would go, were
+    // it still yesterday's), gone with what was idle before tomorrow.
+    assert_eq!(database.prune(now, now, now).await.unwrap(), 0);
+    assert_eq!(database.prune(now, now + DAY, now).await.unwrap(), 1);
+}
+on_both!(the_first_refresh_of_a_day_moves_the_session_to_it);
+
 /// Counts the statements sqlx runs on this thread (PostgreSQL's driver logs each one where
 /// it is awaited; SQLite's runs them on a worker thread, so only PostgreSQL is counted).
 #[derive(Clone, Default)]
