@@ -16,7 +16,8 @@
 #                                 same run; the prunes' plans and times at full tables
 #
 # BENCH_SECONDS (default 5) and BENCH_ROUNDS (default 3) set each run's length and how many
-# interleaved /health and /users/me/ rounds the medians come from; BENCH_FLOOD_SECONDS
+# interleaved rounds the medians come from (/health against /users/me/, the signing
+# algorithms, --scale's empty against full tables); BENCH_FLOOD_SECONDS
 # (default 10) the length of each flood run. BENCH_BINARY=path measures that binary instead
 # of building this checkout (e.g. an older commit's, for a before/after). Everything is bounded in
 # time and talks only to 127.0.0.1. Figures from a shared machine are noisy: compare the
@@ -226,8 +227,8 @@ keys_table() {
   echo "|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
 }
-# --scale. One server per database with the caps lifted (as for the main figures), measured
-# on empty tables, then stopped, seeded by SQL (scripts/scale/), restarted and measured again.
+# --scale. Per store, an empty database and one seeded by SQL (scripts/scale/), each served by
+# a server with the caps lifted (as for the main figures); see scale_rows.
 SCALE_USERS=${BENCH_SCALE_USERS:-100000}
 SCALE_SESSIONS=${BENCH_SCALE_SESSIONS:-1000000}
 REFRESH_CHAINS=16
@@ -254,23 +255,49 @@ scale_measure() { # url label
   LOGIN_PASSWORD=$DB_PASSWORD wrk_get "$url/token" 4 "$SECONDS_PER_RUN" -s scripts/login.lua >"$OUT/scale-$2-login.txt"
   echo "$refreshes $refresh_bad $(rps <"$OUT/scale-$2-me.txt") $(non_2xx <"$OUT/scale-$2-me.txt") $(rps <"$OUT/scale-$2-login.txt") $(non_2xx <"$OUT/scale-$2-login.txt")"
 }
-# One database's row pair: empty, then full, and each full figure ÷ its empty one.
-scale_rows() { # store DATABASE_URL seed-command...
-  local store=$1 url=$2 empty full
-  shift 2
-  DATABASE_URL="$url" "$PASSFLOW" migrate >/dev/null
-  for user in johndoe "${CHAIN_USERS[@]}"; do
-    printf '%s\n' "$DB_PASSWORD" | DATABASE_URL="$url" "$PASSFLOW" users add "$user" >/dev/null
+# One database's row pair: an empty database and a seeded one, each with its own server, both
+# running at once and measured in ROUNDS interleaved rounds (empty then full, full then empty,
+# ...), medians: drift on a shared machine (±25 % between minutes here) favours neither side.
+scale_rows() { # store empty-URL full-URL seed-command...
+  local store=$1 empty_url=$2 full_url=$3 url empty=() full=() column
+  shift 3
+  for url in "$empty_url" "$full_url"; do
+    DATABASE_URL="$url" "$PASSFLOW" migrate >/dev/null
+    for user in johndoe "${CHAIN_USERS[@]}"; do
+      printf '%s\n' "$DB_PASSWORD" | DATABASE_URL="$url" "$PASSFLOW" users add "$user" >/dev/null
+    done
   done
-  scale_server "$url" "$OUT/scale-$store-empty.log"
-  read -r -a empty <<<"$(scale_measure "$SCALE_URL" "$store-empty")"
-  stop_last
   local started=$SECONDS
   "$@" >"$OUT/scale-$store-seed.log" 2>&1
   local seeded=$((SECONDS - started))
-  scale_server "$url" "$OUT/scale-$store-full.log"
-  read -r -a full <<<"$(scale_measure "$SCALE_URL" "$store-full")"
+  scale_server "$empty_url" "$OUT/scale-$store-empty.log"
+  local empty_server=$SCALE_URL
+  scale_server "$full_url" "$OUT/scale-$store-full.log"
+  local full_server=$SCALE_URL
+  : >"$OUT/scale-$store-empty.rounds"
+  : >"$OUT/scale-$store-full.rounds"
+  local round
+  for round in $(seq "$ROUNDS"); do
+    if [ $((round % 2)) = 1 ]; then
+      scale_measure "$empty_server" "$store-empty" >>"$OUT/scale-$store-empty.rounds"
+      scale_measure "$full_server" "$store-full" >>"$OUT/scale-$store-full.rounds"
+    else
+      scale_measure "$full_server" "$store-full" >>"$OUT/scale-$store-full.rounds"
+      scale_measure "$empty_server" "$store-empty" >>"$OUT/scale-$store-empty.rounds"
+    fi
+  done
   stop_last
+  stop_last
+  # Medians of the rates (columns 1, 3, 5) and sums of the non-2xx (2, 4, 6).
+  for column in 1 2 3 4 5 6; do
+    if [ $((column % 2)) = 1 ]; then
+      empty+=("$(awk -v c="$column" '{ print $c }' "$OUT/scale-$store-empty.rounds" | median)")
+      full+=("$(awk -v c="$column" '{ print $c }' "$OUT/scale-$store-full.rounds" | median)")
+    else
+      empty+=("$(awk -v c="$column" '{ s += $c } END { print s + 0 }' "$OUT/scale-$store-empty.rounds")")
+      full+=("$(awk -v c="$column" '{ s += $c } END { print s + 0 }' "$OUT/scale-$store-full.rounds")")
+    fi
+  done
   echo "| $store | empty | ${empty[0]} (${empty[1]}) | ${empty[2]} (${empty[3]}) | ${empty[4]} (${empty[5]}) |"
   echo "| $store | $SCALE_SESSIONS sessions, $SCALE_USERS users (seeded in ${seeded} s) | ${full[0]} (${full[1]}) | ${full[2]} (${full[3]}) | ${full[4]} (${full[5]}) |"
   echo "| $store | full ÷ empty | $(ratio "${full[0]}" "${empty[0]}") | $(ratio "${full[2]}" "${empty[2]}") | $(ratio "${full[4]}" "${empty[4]}") |"
@@ -294,30 +321,33 @@ scale_table() {
   hash=$(printf '%s' "$DB_PASSWORD" | "$PASSFLOW" hash-password)
   now=$(date +%s)
   if psql "$pg/postgres" -qc 'DROP DATABASE IF EXISTS passflow_scale' >/dev/null 2>&1 &&
-    psql "$pg/postgres" -qc 'CREATE DATABASE passflow_scale' >/dev/null; then
+    psql "$pg/postgres" -qc 'DROP DATABASE IF EXISTS passflow_scale_empty' >/dev/null &&
+    psql "$pg/postgres" -qc 'CREATE DATABASE passflow_scale' >/dev/null &&
+    psql "$pg/postgres" -qc 'CREATE DATABASE passflow_scale_empty' >/dev/null; then
     pgbench=$(pgbench_update_tps "$pg")
-    rows+=("$(scale_rows postgres "$pg/passflow_scale" psql -v ON_ERROR_STOP=1 "$pg/passflow_scale" \
+    rows+=("$(scale_rows postgres "$pg/passflow_scale_empty" "$pg/passflow_scale" psql -v ON_ERROR_STOP=1 "$pg/passflow_scale" \
       -v users="$SCALE_USERS" -v sessions="$SCALE_SESSIONS" -v now="$now" -v hash="$hash" \
       -f scripts/scale/seed-postgres.sql)")
     psql -X "$pg/passflow_scale" -v now="$now" -f scripts/scale/explain-postgres.sql >"$OUT/scale-explain-postgres.txt" 2>&1 || true
     psql "$pg/postgres" -qc 'DROP DATABASE passflow_scale WITH (FORCE)' >/dev/null
+    psql "$pg/postgres" -qc 'DROP DATABASE passflow_scale_empty WITH (FORCE)' >/dev/null
   else
     rows+=("| postgres | no server at $pg (BENCH_POSTGRES) | | | |")
   fi
-  rm -f "$OUT/scale.db" "$OUT/scale.db-wal" "$OUT/scale.db-shm"
+  rm -f "$OUT"/scale.db "$OUT"/scale.db-wal "$OUT"/scale.db-shm "$OUT"/scale-empty.db*
   sed -e "s/USERS/$SCALE_USERS/g" -e "s/SESSIONS/$SCALE_SESSIONS/g" -e "s/NOW/$now/g" \
     -e "s|HASH|$hash|g" scripts/scale/seed-sqlite.sql >"$OUT/seed-sqlite.sql"
-  DATABASE_URL="sqlite:$OUT/scale.db" "$PASSFLOW" migrate >/dev/null
+  DATABASE_URL="sqlite:$OUT/scale.db" "$PASSFLOW" migrate >/dev/null # for the probe below
   if [ -n "$(sqlite3 "$OUT/scale.db" "SELECT 1 FROM pragma_table_info('sessions') WHERE name = 'last_used_day'")" ]; then
     printf '%s\n' 'UPDATE sessions SET last_used_day = last_used_at / 86400;' 'ANALYZE;' \
       'PRAGMA wal_checkpoint(TRUNCATE);' >>"$OUT/seed-sqlite.sql"
   fi
-  rows+=("$(scale_rows sqlite "sqlite:$OUT/scale.db" sqlite3 "$OUT/scale.db" ".read $OUT/seed-sqlite.sql")")
+  rows+=("$(scale_rows sqlite "sqlite:$OUT/scale-empty.db" "sqlite:$OUT/scale.db" sqlite3 "$OUT/scale.db" ".read $OUT/seed-sqlite.sql")")
   sed "s/NOW/$now/g" scripts/scale/explain-sqlite.sql | sqlite3 "$OUT/scale.db" >"$OUT/scale-explain-sqlite.txt" 2>&1 || true
   echo
-  echo "Growth: each figure on empty tables and after seeding (non-2xx in brackets); refresh"
-  echo "grants from $REFRESH_CHAINS chains at one address, \`/users/me/\` with 64 connections, logins with 4;"
-  echo "${SECONDS_PER_RUN} s each. Target: full within 10 % of empty."
+  echo "Growth: each figure on empty tables and after seeding, two servers measured in $ROUNDS interleaved"
+  echo "rounds, medians (non-2xx summed, in brackets); refresh grants from $REFRESH_CHAINS chains at one address,"
+  echo "\`/users/me/\` with 64 connections, logins with 4; ${SECONDS_PER_RUN} s each. Target: full within 10 % of empty."
   echo
   echo "| store | tables | refresh grants/s | \`/users/me/\` req/s | logins/s |"
   echo "|---|---|---|---|---|"
