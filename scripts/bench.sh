@@ -255,11 +255,21 @@ scale_measure() { # url label
   LOGIN_PASSWORD=$DB_PASSWORD wrk_get "$url/token" 4 "$SECONDS_PER_RUN" -s scripts/login.lua >"$OUT/scale-$2-login.txt"
   echo "$refreshes $refresh_bad $(rps <"$OUT/scale-$2-me.txt") $(non_2xx <"$OUT/scale-$2-me.txt") $(rps <"$OUT/scale-$2-login.txt") $(non_2xx <"$OUT/scale-$2-login.txt")"
 }
+# scale_measure's lines, one per round -> the medians of the rates (columns 1, 3, 5) with the
+# sums of the non-2xx (2, 4, 6) between them.
+rounds_summary() { # file
+  local column
+  for column in 1 3 5; do
+    printf '%s %s ' "$(awk -v c="$column" '{ print $c }' "$1" | median)" \
+      "$(awk -v c="$((column + 1))" '{ s += $c } END { print s + 0 }' "$1")"
+  done
+  echo
+}
 # One database's row pair: an empty database and a seeded one, each with its own server, both
 # running at once and measured in ROUNDS interleaved rounds (empty then full, full then empty,
 # ...), medians: drift on a shared machine (±25 % between minutes here) favours neither side.
 scale_rows() { # store empty-URL full-URL seed-command...
-  local store=$1 empty_url=$2 full_url=$3 url empty=() full=() column
+  local store=$1 empty_url=$2 full_url=$3 url empty full
   shift 3
   for url in "$empty_url" "$full_url"; do
     DATABASE_URL="$url" "$PASSFLOW" migrate >/dev/null
@@ -270,34 +280,24 @@ scale_rows() { # store empty-URL full-URL seed-command...
   local started=$SECONDS
   "$@" >"$OUT/scale-$store-seed.log" 2>&1
   local seeded=$((SECONDS - started))
+  declare -A server
   scale_server "$empty_url" "$OUT/scale-$store-empty.log"
-  local empty_server=$SCALE_URL
+  server[empty]=$SCALE_URL
   scale_server "$full_url" "$OUT/scale-$store-full.log"
-  local full_server=$SCALE_URL
+  server[full]=$SCALE_URL
   : >"$OUT/scale-$store-empty.rounds"
   : >"$OUT/scale-$store-full.rounds"
-  local round
-  for round in $(seq "$ROUNDS"); do
-    if [ $((round % 2)) = 1 ]; then
-      scale_measure "$empty_server" "$store-empty" >>"$OUT/scale-$store-empty.rounds"
-      scale_measure "$full_server" "$store-full" >>"$OUT/scale-$store-full.rounds"
-    else
-      scale_measure "$full_server" "$store-full" >>"$OUT/scale-$store-full.rounds"
-      scale_measure "$empty_server" "$store-empty" >>"$OUT/scale-$store-empty.rounds"
-    fi
+  local order=(empty full) side
+  for _ in $(seq "$ROUNDS"); do
+    for side in "${order[@]}"; do
+      scale_measure "${server[$side]}" "$store-$side" >>"$OUT/scale-$store-$side.rounds"
+    done
+    order=("${order[1]}" "${order[0]}")
   done
   stop_last
   stop_last
-  # Medians of the rates (columns 1, 3, 5) and sums of the non-2xx (2, 4, 6).
-  for column in 1 2 3 4 5 6; do
-    if [ $((column % 2)) = 1 ]; then
-      empty+=("$(awk -v c="$column" '{ print $c }' "$OUT/scale-$store-empty.rounds" | median)")
-      full+=("$(awk -v c="$column" '{ print $c }' "$OUT/scale-$store-full.rounds" | median)")
-    else
-      empty+=("$(awk -v c="$column" '{ s += $c } END { print s + 0 }' "$OUT/scale-$store-empty.rounds")")
-      full+=("$(awk -v c="$column" '{ s += $c } END { print s + 0 }' "$OUT/scale-$store-full.rounds")")
-    fi
-  done
+  read -r -a empty <<<"$(rounds_summary "$OUT/scale-$store-empty.rounds")"
+  read -r -a full <<<"$(rounds_summary "$OUT/scale-$store-full.rounds")"
   echo "| $store | empty | ${empty[0]} (${empty[1]}) | ${empty[2]} (${empty[3]}) | ${empty[4]} (${empty[5]}) |"
   echo "| $store | $SCALE_SESSIONS sessions, $SCALE_USERS users (seeded in ${seeded} s) | ${full[0]} (${full[1]}) | ${full[2]} (${full[3]}) | ${full[4]} (${full[5]}) |"
   echo "| $store | full ÷ empty | $(ratio "${full[0]}" "${empty[0]}") | $(ratio "${full[2]}" "${empty[2]}") | $(ratio "${full[4]}" "${empty[4]}") |"
