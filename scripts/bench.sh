@@ -57,7 +57,9 @@ p99_ms() {
     printf "%.2f\n", v }'
 }
 non_2xx() { awk '/Non-2xx/ {n = $5} END {print n + 0}'; }
-median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# The middle value; of an even count, the mean of the two middle ones.
+median() { sort -g | awk '{ v[NR] = $1 } END { m = int((NR + 1) / 2)
+  if (NR % 2) print v[m]; else printf "%.2f\n", (v[m] + v[m + 1]) / 2 }'; }
 rss_mib() { awk -v key="$2:" '$1 == key { printf "%.1f\n", $2 / 1024 }' "/proc/$1/status"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", a / b }'; }
 wrk_get() { # url connections seconds [extra wrk args]
@@ -246,31 +248,42 @@ scale_server() { # DATABASE_URL log -> SCALE_URL (and its pid appended to PIDS)
   PIDS+=("$!")
   SCALE_URL=$(wait_for_port "$2")
 }
-# "<refresh grants/s> <non-2xx> <me req/s> <non-2xx> <logins/s> <non-2xx>" of the server at url.
-scale_measure() { # url label
-  local url=$1 auth
-  auth="Authorization: Bearer $(login_token "$url" "$DB_PASSWORD")"
-  read -r refreshes refresh_bad _ <<<"$(PASSWORD=$DB_PASSWORD refresh_chains "$url" "$REFRESH_CHAINS" "$SECONDS_PER_RUN" 0 "$OUT/scale-$2-refresh.txt" "${CHAIN_USERS[@]}")"
-  wrk_get "$url/users/me/" 64 "$SECONDS_PER_RUN" -H "$auth" >"$OUT/scale-$2-me.txt"
-  LOGIN_PASSWORD=$DB_PASSWORD wrk_get "$url/token" 4 "$SECONDS_PER_RUN" -s scripts/login.lua >"$OUT/scale-$2-login.txt"
-  echo "$refreshes $refresh_bad $(rps <"$OUT/scale-$2-me.txt") $(non_2xx <"$OUT/scale-$2-me.txt") $(rps <"$OUT/scale-$2-login.txt") $(non_2xx <"$OUT/scale-$2-login.txt")"
+# One --scale scenario against the server at url: "<rate> <non-2xx>". pgbench ignores url
+# and runs against the database pgbench_setup made.
+scale_run() { # refresh|me|login|pgbench url label
+  local url=$2 out="$OUT/scale-$3-$1.txt"
+  case $1 in
+    refresh)
+      PASSWORD=$DB_PASSWORD refresh_chains "$url" "$REFRESH_CHAINS" "$SECONDS_PER_RUN" 0 "$out" "${CHAIN_USERS[@]}" |
+        awk '{ print $1, $2 }'
+      return ;;
+    me) wrk_get "$url/users/me/" 64 "$SECONDS_PER_RUN" \
+      -H "Authorization: Bearer $(login_token "$url" "$DB_PASSWORD")" >"$out" ;;
+    login) LOGIN_PASSWORD=$DB_PASSWORD wrk_get "$url/token" 4 "$SECONDS_PER_RUN" -s scripts/login.lua >"$out" ;;
+    pgbench) pgbench_update_tps >"$out"; echo "$(cat "$out") 0"; return ;;
+  esac
+  echo "$(rps <"$out") $(non_2xx <"$out")"
 }
-# scale_measure's lines, one per round -> the medians of the rates (columns 1, 3, 5) with the
-# sums of the non-2xx (2, 4, 6) between them.
+# A file of "<rate> <non-2xx>" lines, one per round -> "<median rate> <summed non-2xx>".
 rounds_summary() { # file
-  local column
-  for column in 1 3 5; do
-    printf '%s %s ' "$(awk -v c="$column" '{ print $c }' "$1" | median)" \
-      "$(awk -v c="$((column + 1))" '{ s += $c } END { print s + 0 }' "$1")"
-  done
-  echo
+  echo "$(awk '{ print $1 }' "$1" | median) $(awk '{ s += $2 } END { print s + 0 }' "$1")"
 }
-# One database's row pair: an empty database and a seeded one, each with its own server, both
-# running at once and measured in ROUNDS interleaved rounds (empty then full, full then empty,
-# ...), medians: drift on a shared machine (±25 % between minutes here) favours neither side.
-scale_rows() { # store empty-URL full-URL seed-command...
-  local store=$1 empty_url=$2 full_url=$3 url empty full
-  shift 3
+# Two such files, round by round -> the median of the rounds' ratios (second ÷ first). Each
+# round measured both sides back to back, so a ratio is of two figures a few seconds apart.
+rounds_ratio() { # first-file second-file
+  rounds_ratios "$1" "$2" | tr ' ' '\n' | median
+}
+rounds_ratios() { # first-file second-file -> each round's ratio, "0.98 1.03 ..."
+  paste -d' ' "$1" "$2" | awk '{ printf "%s%.2f", sep, $3 / $1; sep = " " } END { print "" }'
+}
+# One database's row triple: an empty database and a seeded one, each with its own server,
+# both running at once. Each of ROUNDS rounds measures every scenario on both sides back to
+# back (empty first, then full first in the next round), so drift on a shared machine (±25 %
+# between minutes here) favours neither side; the ratios are medians of the rounds' ratios.
+# With pgbench=1, each round also runs pgbench beside the refresh pair.
+scale_rows() { # store pgbench(0|1) empty-URL full-URL seed-command...
+  local store=$1 with_pgbench=$2 empty_url=$3 full_url=$4 url side scenario
+  shift 4
   for url in "$empty_url" "$full_url"; do
     DATABASE_URL="$url" "$PASSFLOW" migrate >/dev/null
     for user in johndoe "${CHAIN_USERS[@]}"; do
@@ -285,52 +298,86 @@ scale_rows() { # store empty-URL full-URL seed-command...
   server[empty]=$SCALE_URL
   scale_server "$full_url" "$OUT/scale-$store-full.log"
   server[full]=$SCALE_URL
-  : >"$OUT/scale-$store-empty.rounds"
-  : >"$OUT/scale-$store-full.rounds"
-  local order=(empty full) side
+  local scenarios=(refresh me login) order=(empty full)
+  for scenario in "${scenarios[@]}" pgbench; do
+    for side in empty full; do : >"$OUT/scale-$store-$side-$scenario.rounds"; done
+  done
   for _ in $(seq "$ROUNDS"); do
-    for side in "${order[@]}"; do
-      scale_measure "${server[$side]}" "$store-$side" >>"$OUT/scale-$store-$side.rounds"
+    for scenario in "${scenarios[@]}"; do
+      for side in "${order[@]}"; do
+        scale_run "$scenario" "${server[$side]}" "$store-$side" >>"$OUT/scale-$store-$side-$scenario.rounds"
+      done
+      if [ "$scenario" = refresh ] && [ "$with_pgbench" = 1 ]; then
+        scale_run pgbench "" "$store" >>"$OUT/scale-$store-empty-pgbench.rounds"
+      fi
     done
     order=("${order[1]}" "${order[0]}")
   done
   stop_last
   stop_last
-  read -r -a empty <<<"$(rounds_summary "$OUT/scale-$store-empty.rounds")"
-  read -r -a full <<<"$(rounds_summary "$OUT/scale-$store-full.rounds")"
-  echo "| $store | empty | ${empty[0]} (${empty[1]}) | ${empty[2]} (${empty[3]}) | ${empty[4]} (${empty[5]}) |"
-  echo "| $store | $SCALE_SESSIONS sessions, $SCALE_USERS users (seeded in ${seeded} s) | ${full[0]} (${full[1]}) | ${full[2]} (${full[3]}) | ${full[4]} (${full[5]}) |"
-  echo "| $store | full ÷ empty | $(ratio "${full[0]}" "${empty[0]}") | $(ratio "${full[2]}" "${empty[2]}") | $(ratio "${full[4]}" "${empty[4]}") |"
+  local empty=() full=() ratios=()
+  for scenario in "${scenarios[@]}"; do
+    empty+=("$(rounds_summary "$OUT/scale-$store-empty-$scenario.rounds" | awk '{ printf "%s (%s)", $1, $2 }')")
+    full+=("$(rounds_summary "$OUT/scale-$store-full-$scenario.rounds" | awk '{ printf "%s (%s)", $1, $2 }')")
+    ratios+=("$(rounds_ratio "$OUT/scale-$store-empty-$scenario.rounds" "$OUT/scale-$store-full-$scenario.rounds")")
+  done
+  for scenario in "${scenarios[@]}"; do
+    echo "$store $scenario, full ÷ empty by round: $(rounds_ratios "$OUT/scale-$store-empty-$scenario.rounds" \
+      "$OUT/scale-$store-full-$scenario.rounds")" >>"$OUT/scale-ratios.txt"
+  done
+  echo "| $store | empty | ${empty[0]} | ${empty[1]} | ${empty[2]} |"
+  echo "| $store | $SCALE_SESSIONS sessions, $SCALE_USERS users (seeded in ${seeded} s) | ${full[0]} | ${full[1]} | ${full[2]} |"
+  echo "| $store | full ÷ empty | ${ratios[0]} | ${ratios[1]} | ${ratios[2]} |"
 }
 # pgbench's rate for one single-row UPDATE by primary key per transaction, REFRESH_CHAINS
 # clients: what the database itself does on this machine, for the refresh figure to be read
-# against.
-pgbench_update_tps() { # postgres base url
+# against. pgbench_setup makes its database (PGBENCH_URL); pgbench_update_tps runs it once.
+pgbench_setup() { # postgres base url
+  PGBENCH_URL=$1/passflow_pgbench
   psql "$1/postgres" -qc 'DROP DATABASE IF EXISTS passflow_pgbench' >/dev/null
   psql "$1/postgres" -qc 'CREATE DATABASE passflow_pgbench' >/dev/null
-  psql "$1/passflow_pgbench" -qc 'CREATE TABLE counters (id int PRIMARY KEY, n bigint NOT NULL);
+  psql "$PGBENCH_URL" -qc 'CREATE TABLE counters (id int PRIMARY KEY, n bigint NOT NULL);
     INSERT INTO counters SELECT i, 0 FROM generate_series(1, 100000) AS i' >/dev/null
-  psql "$1/passflow_pgbench" -qc 'VACUUM ANALYZE counters' >/dev/null
+  psql "$PGBENCH_URL" -qc 'VACUUM ANALYZE counters' >/dev/null
   printf '\\set id random(1, 100000)\nUPDATE counters SET n = n + 1 WHERE id = :id;\n' >"$OUT/pgbench-update.sql"
+}
+pgbench_update_tps() {
   pgbench -n -c "$REFRESH_CHAINS" -j 2 -T "$SECONDS_PER_RUN" -f "$OUT/pgbench-update.sql" \
-    "$1/passflow_pgbench" 2>/dev/null | awk '$1 == "tps" { printf "%.0f\n", $3 }'
-  psql "$1/postgres" -qc 'DROP DATABASE passflow_pgbench WITH (FORCE)' >/dev/null
+    "$PGBENCH_URL" 2>/dev/null | awk '$1 == "tps" { printf "%.0f\n", $3 }'
+}
+# The last plan's top `Buffers:` line in rotate-postgres.sql's output: "hit=8" (and read=N).
+warm_buffers() { # file
+  awk '/^ Update on/ { top = 1; next } top && /Buffers:/ { line = $0; top = 0 } END {
+    sub(/.*shared /, "", line); print (line == "" ? "n/a" : line) }' "$1" 2>/dev/null || echo n/a
+}
+# The last of rotate-sqlite.sql's counters: "hits=15 misses=1".
+warm_pages() { # file
+  awk '/^Page cache hits/ { h = $4 } /^Page cache misses/ { m = $4 } END {
+    print (h == "" ? "n/a" : "hits=" h " misses=" m) }' "$1" 2>/dev/null || echo n/a
 }
 scale_table() {
   local pg=${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432} rows=() hash now pgbench=""
+  : >"$OUT/scale-ratios.txt"
   hash=$(printf '%s' "$DB_PASSWORD" | "$PASSFLOW" hash-password)
   now=$(date +%s)
   if psql "$pg/postgres" -qc 'DROP DATABASE IF EXISTS passflow_scale' >/dev/null 2>&1 &&
     psql "$pg/postgres" -qc 'DROP DATABASE IF EXISTS passflow_scale_empty' >/dev/null &&
     psql "$pg/postgres" -qc 'CREATE DATABASE passflow_scale' >/dev/null &&
     psql "$pg/postgres" -qc 'CREATE DATABASE passflow_scale_empty' >/dev/null; then
-    pgbench=$(pgbench_update_tps "$pg")
-    rows+=("$(scale_rows postgres "$pg/passflow_scale_empty" "$pg/passflow_scale" psql -v ON_ERROR_STOP=1 "$pg/passflow_scale" \
+    pgbench_setup "$pg"
+    rows+=("$(scale_rows postgres 1 "$pg/passflow_scale_empty" "$pg/passflow_scale" psql -v ON_ERROR_STOP=1 "$pg/passflow_scale" \
       -v users="$SCALE_USERS" -v sessions="$SCALE_SESSIONS" -v now="$now" -v hash="$hash" \
       -f scripts/scale/seed-postgres.sql)")
+    pgbench="$(rounds_summary "$OUT/scale-postgres-empty-pgbench.rounds" | awk '{ print $1 }') $(rounds_ratio "$OUT/scale-postgres-empty-pgbench.rounds" "$OUT/scale-postgres-empty-refresh.rounds")"
+    echo "postgres refresh (empty) ÷ pgbench by round: $(rounds_ratios "$OUT/scale-postgres-empty-pgbench.rounds" \
+      "$OUT/scale-postgres-empty-refresh.rounds")" >>"$OUT/scale-ratios.txt"
+    for db in passflow_scale_empty passflow_scale; do
+      psql -X "$pg/$db" -f scripts/scale/rotate-postgres.sql >"$OUT/scale-rotate-$db.txt" 2>&1 || true
+    done
     psql -X "$pg/passflow_scale" -v now="$now" -f scripts/scale/explain-postgres.sql >"$OUT/scale-explain-postgres.txt" 2>&1 || true
     psql "$pg/postgres" -qc 'DROP DATABASE passflow_scale WITH (FORCE)' >/dev/null
     psql "$pg/postgres" -qc 'DROP DATABASE passflow_scale_empty WITH (FORCE)' >/dev/null
+    psql "$pg/postgres" -qc 'DROP DATABASE passflow_pgbench WITH (FORCE)' >/dev/null
   else
     rows+=("| postgres | no server at $pg (BENCH_POSTGRES) | | | |")
   fi
@@ -342,25 +389,41 @@ scale_table() {
     printf '%s\n' 'UPDATE sessions SET last_used_day = last_used_at / 86400;' 'ANALYZE;' \
       'PRAGMA wal_checkpoint(TRUNCATE);' >>"$OUT/seed-sqlite.sql"
   fi
-  rows+=("$(scale_rows sqlite "sqlite:$OUT/scale-empty.db" "sqlite:$OUT/scale.db" sqlite3 "$OUT/scale.db" ".read $OUT/seed-sqlite.sql")")
+  rows+=("$(scale_rows sqlite 0 "sqlite:$OUT/scale-empty.db" "sqlite:$OUT/scale.db" sqlite3 "$OUT/scale.db" ".read $OUT/seed-sqlite.sql")")
   sed "s/NOW/$now/g" scripts/scale/explain-sqlite.sql | sqlite3 "$OUT/scale.db" >"$OUT/scale-explain-sqlite.txt" 2>&1 || true
+  local db family current at day
+  for db in scale-empty scale; do
+    read -r family current at day <<<"$(sqlite3 -separator ' ' "$OUT/$db.db" "SELECT hex(family), hex(current_token), \
+      last_used_at, last_used_day FROM sessions WHERE username = 'chain1' ORDER BY last_used_at DESC LIMIT 1")"
+    sed -e "s/FAMILY/$family/; s/CURRENT/$current/; s/\bAT\b/$at/g; s/\bDAY\b/$day/" \
+      scripts/scale/rotate-sqlite.sql >"$OUT/rotate-sqlite.sql"
+    sqlite3 "$OUT/$db.db" ".read $OUT/rotate-sqlite.sql" ".read $OUT/rotate-sqlite.sql" 2>&1 |
+      grep -E '^(Page cache (hits|misses)|Virtual Machine Steps)' >"$OUT/scale-rotate-sqlite-$db.txt" || true
+  done
   echo
-  echo "Growth: each figure on empty tables and after seeding, two servers measured in $ROUNDS interleaved"
-  echo "rounds, medians (non-2xx summed, in brackets); refresh grants from $REFRESH_CHAINS chains at one address,"
+  echo "Growth: each figure on empty tables and after seeding, two servers measured back to back in each of $ROUNDS"
+  echo "rounds (order alternating), medians (non-2xx summed, in brackets), full ÷ empty the median of the rounds' ratios;"
+  echo "refresh grants from $REFRESH_CHAINS chains at one address,"
   echo "\`/users/me/\` with 64 connections, logins with 4; ${SECONDS_PER_RUN} s each. Target: full within 10 % of empty."
   echo
   echo "| store | tables | refresh grants/s | \`/users/me/\` req/s | logins/s |"
   echo "|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
+  echo
+  sed 's/$/  /' "$OUT/scale-ratios.txt"
   if [ -n "$pgbench" ]; then
-    local refresh
-    refresh=$(printf '%s\n' "${rows[0]}" | awk -F'|' 'NR == 1 { split($4, a, " "); print a[1] }')
+    read -r pgbench_tps pgbench_ratio <<<"$pgbench"
     echo
-    echo "pgbench, one single-row UPDATE by primary key per transaction, $REFRESH_CHAINS clients: $pgbench tps;"
-    echo "passflow's PostgreSQL refresh grants/s (empty tables) ÷ that: $(ratio "$refresh" "$pgbench") (target ≥ 0.6)."
+    echo "pgbench, one single-row UPDATE by primary key per transaction, $REFRESH_CHAINS clients, a run in each"
+    echo "round beside the refresh pair: median $pgbench_tps tps; passflow's PostgreSQL refresh grants/s (empty"
+    echo "tables) ÷ that, median of the rounds' ratios: $pgbench_ratio (target ≥ 0.6)."
   fi
   echo
-  echo "The prunes at full tables, plans and times: $OUT/scale-explain-postgres.txt, $OUT/scale-explain-sqlite.txt"
+  echo "One refresh's statement, warm (the second of two runs), empty → full tables:"
+  echo "PostgreSQL shared buffers $(warm_buffers "$OUT/scale-rotate-passflow_scale_empty.txt") → $(warm_buffers "$OUT/scale-rotate-passflow_scale.txt");"
+  echo "SQLite page cache $(warm_pages "$OUT/scale-rotate-sqlite-scale-empty.txt") → $(warm_pages "$OUT/scale-rotate-sqlite-scale.txt")."
+  echo "Plans: $OUT/scale-rotate-*.txt. The prunes at full tables, plans and times:"
+  echo "$OUT/scale-explain-postgres.txt, $OUT/scale-explain-sqlite.txt"
 }
 PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; }
