@@ -59,7 +59,7 @@ p99_ms() {
 non_2xx() { awk '/Non-2xx/ {n = $5} END {print n + 0}'; }
 # The middle value; of an even count, the mean of the two middle ones.
 median() { sort -g | awk '{ v[NR] = $1 } END { m = int((NR + 1) / 2)
-  if (NR % 2) print v[m]; else printf "%.2f\n", (v[m] + v[m + 1]) / 2 }'; }
+  print (NR % 2 ? v[m] : (v[m] + v[m + 1]) / 2) }'; }
 rss_mib() { awk -v key="$2:" '$1 == key { printf "%.1f\n", $2 / 1024 }' "/proc/$1/status"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", a / b }'; }
 wrk_get() { # url connections seconds [extra wrk args]
@@ -264,6 +264,27 @@ scale_run() { # refresh|me|login|pgbench url label
   esac
   echo "$(rps <"$out") $(non_2xx <"$out")"
 }
+# Refresh chains against both servers at once, half of REFRESH_CHAINS each: both sides share
+# every instant of the machine, so their ratio carries no drift at all. Appends "<rate>
+# <non-2xx>" to each side's `together` file.
+scale_together() { # empty-url full-url store
+  local half=$((REFRESH_CHAINS / 2)) side pids=()
+  declare -A url_of=([empty]=$1 [full]=$2) tokens_of
+  for side in empty full; do
+    tokens_of[$side]=$(PASSWORD=$DB_PASSWORD refresh_tokens "${url_of[$side]}" "$half" "${CHAIN_USERS[@]}")
+  done
+  for side in empty full; do
+    # shellcheck disable=SC2086 # one argument per token
+    REFRESH_SPREAD=0 wrk -t"$half" -c"$half" -d"$SECONDS_PER_RUN"s --timeout 10s -s scripts/refresh.lua \
+      "${url_of[$side]}/token" -- ${tokens_of[$side]} >"$OUT/scale-$3-$side-together.txt" &
+    pids+=("$!")
+  done
+  wait "${pids[@]}"
+  for side in empty full; do
+    echo "$(rps <"$OUT/scale-$3-$side-together.txt") $(non_2xx <"$OUT/scale-$3-$side-together.txt")" \
+      >>"$OUT/scale-$3-$side-together.rounds"
+  done
+}
 # A file of "<rate> <non-2xx>" lines, one per round -> "<median rate> <summed non-2xx>".
 rounds_summary() { # file
   echo "$(awk '{ print $1 }' "$1" | median) $(awk '{ s += $2 } END { print s + 0 }' "$1")"
@@ -271,7 +292,7 @@ rounds_summary() { # file
 # Two such files, round by round -> the median of the rounds' ratios (second ÷ first). Each
 # round measured both sides back to back, so a ratio is of two figures a few seconds apart.
 rounds_ratio() { # first-file second-file
-  rounds_ratios "$1" "$2" | tr ' ' '\n' | median
+  rounds_ratios "$1" "$2" | tr ' ' '\n' | median | xargs printf '%.2f\n'
 }
 rounds_ratios() { # first-file second-file -> each round's ratio, "0.98 1.03 ..."
   paste -d' ' "$1" "$2" | awk '{ printf "%s%.2f", sep, $3 / $1; sep = " " } END { print "" }'
@@ -299,7 +320,7 @@ scale_rows() { # store pgbench(0|1) empty-URL full-URL seed-command...
   scale_server "$full_url" "$OUT/scale-$store-full.log"
   server[full]=$SCALE_URL
   local scenarios=(refresh me login) order=(empty full)
-  for scenario in "${scenarios[@]}" pgbench; do
+  for scenario in "${scenarios[@]}" pgbench together; do
     for side in empty full; do : >"$OUT/scale-$store-$side-$scenario.rounds"; done
   done
   for _ in $(seq "$ROUNDS"); do
@@ -307,8 +328,9 @@ scale_rows() { # store pgbench(0|1) empty-URL full-URL seed-command...
       for side in "${order[@]}"; do
         scale_run "$scenario" "${server[$side]}" "$store-$side" >>"$OUT/scale-$store-$side-$scenario.rounds"
       done
-      if [ "$scenario" = refresh ] && [ "$with_pgbench" = 1 ]; then
-        scale_run pgbench "" "$store" >>"$OUT/scale-$store-empty-pgbench.rounds"
+      if [ "$scenario" = refresh ]; then
+        scale_together "${server[empty]}" "${server[full]}" "$store"
+        [ "$with_pgbench" = 0 ] || scale_run pgbench "" "$store" >>"$OUT/scale-$store-empty-pgbench.rounds"
       fi
     done
     order=("${order[1]}" "${order[0]}")
@@ -321,9 +343,11 @@ scale_rows() { # store pgbench(0|1) empty-URL full-URL seed-command...
     full+=("$(rounds_summary "$OUT/scale-$store-full-$scenario.rounds" | awk '{ printf "%s (%s)", $1, $2 }')")
     ratios+=("$(rounds_ratio "$OUT/scale-$store-empty-$scenario.rounds" "$OUT/scale-$store-full-$scenario.rounds")")
   done
-  for scenario in "${scenarios[@]}"; do
-    echo "$store $scenario, full ÷ empty by round: $(rounds_ratios "$OUT/scale-$store-empty-$scenario.rounds" \
-      "$OUT/scale-$store-full-$scenario.rounds")" >>"$OUT/scale-ratios.txt"
+  local first second
+  for scenario in refresh together me login; do
+    first=$OUT/scale-$store-empty-$scenario.rounds second=$OUT/scale-$store-full-$scenario.rounds
+    echo "$store $scenario, full ÷ empty by round: $(rounds_ratios "$first" "$second") (median $(rounds_ratio "$first" "$second"))" \
+      >>"$OUT/scale-ratios.txt"
   done
   echo "| $store | empty | ${empty[0]} | ${empty[1]} | ${empty[2]} |"
   echo "| $store | $SCALE_SESSIONS sessions, $SCALE_USERS users (seeded in ${seeded} s) | ${full[0]} | ${full[1]} | ${full[2]} |"
@@ -405,6 +429,7 @@ scale_table() {
   echo "rounds (order alternating), medians (non-2xx summed, in brackets), full ÷ empty the median of the rounds' ratios;"
   echo "refresh grants from $REFRESH_CHAINS chains at one address,"
   echo "\`/users/me/\` with 64 connections, logins with 4; ${SECONDS_PER_RUN} s each. Target: full within 10 % of empty."
+  echo "Below the table, each round's ratios; \"together\": $((REFRESH_CHAINS / 2)) refresh chains at each server at the same time."
   echo
   echo "| store | tables | refresh grants/s | \`/users/me/\` req/s | logins/s |"
   echo "|---|---|---|---|---|"
