@@ -307,8 +307,8 @@ scale_together() { # refresh|me|login empty-url full-url store
 rounds_summary() { # file
   echo "$(awk '{ print $1 }' "$1" | median) $(awk '{ s += $2 } END { print s + 0 }' "$1")"
 }
-# Two such files, round by round -> the median of the rounds' ratios (second ÷ first). Each
-# round measured both sides back to back, so a ratio is of two figures a few seconds apart.
+# Two such files, round by round -> the median of the rounds' ratios (second ÷ first): each
+# round's pair was measured seconds apart (alone) or at once (together).
 rounds_ratio() { # first-file second-file [decimals, default 2]
   rounds_ratios "$@" | tr ' ' '\n' | median | xargs printf "%.${3:-2}f\n"
 }
@@ -340,12 +340,13 @@ scale_rows() { # store pgbench(0|1) empty-URL full-URL seed-command...
   scale_server "$full_url" "$OUT/scale-$store-full.log"
   server[full]=$SCALE_URL
   local scenarios=(refresh me login) order=(empty full)
-  for scenario in "${scenarios[@]}" pgbench; do
+  for scenario in "${scenarios[@]}"; do
     for side in empty full; do
       : >"$OUT/scale-$store-$side-$scenario.rounds"
       : >"$OUT/scale-$store-$side-together-$scenario.rounds"
     done
   done
+  : >"$OUT/scale-$store-empty-pgbench.rounds"
   for _ in $(seq "$ROUNDS"); do
     for scenario in "${scenarios[@]}"; do
       for side in "${order[@]}"; do
@@ -360,20 +361,16 @@ scale_rows() { # store pgbench(0|1) empty-URL full-URL seed-command...
   done
   stop_last
   stop_last
-  local empty=() full=() alone=() together=() first second
+  local empty=() full=() alone=() together=() bad rounds=$OUT/scale-$store
   for scenario in "${scenarios[@]}"; do
-    empty+=("$(rounds_summary "$OUT/scale-$store-empty-$scenario.rounds" | awk '{ printf "%s (%s)", $1, $2 }')")
-    full+=("$(rounds_summary "$OUT/scale-$store-full-$scenario.rounds" | awk '{ printf "%s (%s)", $1, $2 }')")
-    for kind in "" together-; do
-      first=$OUT/scale-$store-empty-$kind$scenario.rounds second=$OUT/scale-$store-full-$kind$scenario.rounds
-      if [ -z "$kind" ]; then
-        alone+=("$(rounds_ratio "$first" "$second")")
-      else
-        together+=("$(rounds_ratio "$first" "$second") ($(cat "$first" "$second" | awk '{ s += $2 } END { print s + 0 }'))")
-      fi
-      echo "$store $scenario ${kind:-alone-}rounds, full ÷ empty: $(rounds_ratios "$first" "$second")" |
-        sed 's/-rounds/ rounds/' >>"$OUT/scale-ratios.txt"
-    done
+    empty+=("$(rounds_summary "$rounds-empty-$scenario.rounds" | awk '{ printf "%s (%s)", $1, $2 }')")
+    full+=("$(rounds_summary "$rounds-full-$scenario.rounds" | awk '{ printf "%s (%s)", $1, $2 }')")
+    alone+=("$(rounds_ratio "$rounds-empty-$scenario.rounds" "$rounds-full-$scenario.rounds")")
+    bad=$(cat "$rounds-"*"-together-$scenario.rounds" | awk '{ s += $2 } END { print s + 0 }')
+    together+=("$(rounds_ratio "$rounds-empty-together-$scenario.rounds" "$rounds-full-together-$scenario.rounds") ($bad)")
+    echo "$store $scenario, full ÷ empty by round, alone: $(rounds_ratios "$rounds-empty-$scenario.rounds" \
+      "$rounds-full-$scenario.rounds"); together: $(rounds_ratios "$rounds-empty-together-$scenario.rounds" \
+      "$rounds-full-together-$scenario.rounds")" >>"$OUT/scale-ratios.txt"
   done
   echo "| $store | empty, alone | ${empty[0]} | ${empty[1]} | ${empty[2]} |"
   echo "| $store | $SCALE_SESSIONS sessions, $SCALE_USERS users (seeded in ${seeded} s), alone | ${full[0]} | ${full[1]} | ${full[2]} |"
@@ -572,7 +569,8 @@ store_bench() { # name DATABASE_URL -> one markdown row on stdout
   pid=$!
   PIDS+=("$pid")
   url=$(wait_for_port "$log")
-  local auth="Authorization: Bearer $(login_token "$url" "$DB_PASSWORD")"
+  local auth
+  auth="Authorization: Bearer $(login_token "$url" "$DB_PASSWORD")"
   wrk_get "$url/users/me/" 64 2 -H "$auth" >/dev/null
   : >"$OUT/$1-health.rps"
   : >"$OUT/$1-me.rps"
