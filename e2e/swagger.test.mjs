@@ -153,6 +153,8 @@ test("POST /token's form logs in from Try it out, with the fields the document d
   for (const name of ['grant_type', 'username', 'password', 'refresh_token', 'scope']) {
     await field(name).waitFor();
   }
+  // The document's example, not a value Swagger UI draws at random from the pattern.
+  assert.equal(await field('grant_type').inputValue(), 'password');
   await field('username').fill('johndoe');
   await field('password').fill('secret');
   const [response] = await Promise.all([

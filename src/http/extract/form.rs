@@ -70,7 +70,13 @@ fn string() -> ObjectBuilder {
 struct TokenFormFields {
     /// `password` (or absent, or empty, as FastAPI reads it) for the password grant;
     /// `refresh_token` for the refresh grant.
-    #[schema(pattern = "^(password|refresh_token)?$", nullable = false)]
+    // The example is what Try it out fills in: without one, Swagger UI fills in a random
+    // string matching the pattern, sometimes `refresh_token`.
+    #[schema(
+        pattern = "^(password|refresh_token)?$",
+        example = "password",
+        nullable = false
+    )]
     grant_type: Option<String>,
     /// Password grant: required.
     #[schema(example = "johndoe", nullable = false)]
