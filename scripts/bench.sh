@@ -16,9 +16,10 @@
 #                                 together; pgbench's one-UPDATE rate in the same run; the
 #                                 prunes' plans and times at full tables
 #
-# BENCH_SECONDS (default 5) and BENCH_ROUNDS (default 3) set each run's length and how many
-# interleaved rounds the medians come from (/health against /users/me/, the signing
-# algorithms, --scale's empty against full tables); BENCH_FLOOD_SECONDS
+# BENCH_SECONDS (default 5) and BENCH_ROUNDS (default 3; for --scale 6, and always even
+# there) set each run's length and how many interleaved rounds the medians come from
+# (/health against /users/me/, the signing algorithms, --scale's empty against full tables);
+# BENCH_FLOOD_SECONDS
 # (default 10) the length of each flood run. BENCH_BINARY=path measures that binary instead
 # of building this checkout (e.g. an older commit's, for a before/after). Everything is bounded in
 # time and talks only to 127.0.0.1. Figures from a shared machine are noisy: compare the
@@ -235,6 +236,9 @@ keys_table() {
 SCALE_USERS=${BENCH_SCALE_USERS:-100000}
 SCALE_SESSIONS=${BENCH_SCALE_SESSIONS:-1000000}
 REFRESH_CHAINS=16
+# Even, so that each order of a round's alone runs leads into half of the together runs (see
+# scale_rows).
+SCALE_ROUNDS=$(((${BENCH_ROUNDS:-6} + 1) / 2 * 2))
 # Stops the server started last and waits until it has exited (and let go of its files).
 stop_last() {
   kill "${PIDS[-1]}"
@@ -316,10 +320,13 @@ rounds_ratios() { # first-file second-file [decimals] -> each round's ratio, "0.
   paste -d' ' "$1" "$2" | awk -v d="${3:-2}" '{ printf "%s%.*f", sep, d, $3 / $1; sep = " " } END { print "" }'
 }
 # One database's rows: an empty database and a seeded one, each with its own server, both
-# running at once. Each of ROUNDS rounds measures every scenario on each side alone, back to
-# back (empty first, then full first in the next round), then on both sides together. Drift
-# on a shared machine (±25 % between minutes here, ±30 % between two 3 s runs) still reaches
-# the alone ratios; the together ratios, whose sides share every instant, are the verdict.
+# running at once. Each of SCALE_ROUNDS rounds measures every scenario on each side alone,
+# back to back (empty first, then full first in the next round), then on both sides together.
+# Drift on a shared machine (±25 % between minutes here, ±30 % between two 3 s runs) still
+# reaches the alone ratios; the together ratios, whose sides share every instant, are the
+# verdict. The side loaded alone last tends to do worse in the together run that follows
+# (odd and even rounds' together ratios differed by 5–15 % on 2026-12-03), so the rounds are
+# even and each side is last in half of them.
 # Ratios are medians of the rounds' ratios. With pgbench=1, each round also runs pgbench after
 # the refresh runs.
 scale_rows() { # store pgbench(0|1) empty-URL full-URL seed-command...
@@ -347,7 +354,7 @@ scale_rows() { # store pgbench(0|1) empty-URL full-URL seed-command...
     done
   done
   : >"$OUT/scale-$store-empty-pgbench.rounds"
-  for _ in $(seq "$ROUNDS"); do
+  for _ in $(seq "$SCALE_ROUNDS"); do
     for scenario in "${scenarios[@]}"; do
       for side in "${order[@]}"; do
         scale_run "$scenario" "${server[$side]}" "$store-$side" >>"$OUT/scale-$store-$side-$scenario.rounds"
@@ -450,7 +457,7 @@ scale_table() {
   done
   echo
   echo "Growth: each figure on empty tables and after seeding. Per round, each server alone, back to back (order"
-  echo "alternating), then both together with half the connections each; $ROUNDS rounds, medians (non-2xx summed, in"
+  echo "alternating), then both together with half the connections each; $SCALE_ROUNDS rounds, medians (non-2xx summed, in"
   echo "brackets), full ÷ empty the median of the rounds' ratios. Refresh grants from $REFRESH_CHAINS chains at one address,"
   echo "\`/users/me/\` with 64 connections, logins with 4; ${SECONDS_PER_RUN} s each. Target: full within 10 % of empty;"
   echo "the together ratio is the drift-free one. Below the table, each round's ratios."
