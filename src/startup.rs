@@ -17,6 +17,7 @@ use crate::auth::totp::SecondFactor;
 use crate::auth::totp::sealing::{BadKey, SecretCipher};
 use crate::auth::users_file::UsersFileError;
 use crate::config::ServeArgs;
+use crate::model::username::look_alikes_warning;
 use crate::state::AppState;
 use crate::store::sql::{Database, OpenError, is_postgres};
 use crate::store::{
@@ -131,6 +132,9 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
                 .count_users()
                 .await
                 .map_err(StartupError::DatabaseRead)?;
+            for names in database.confusable_names() {
+                tracing::warn!("{}", look_alikes_warning(names));
+            }
             if users == 0 {
                 tracing::warn!(
                     "the database has no users: nobody can log in. Add one with \

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::auth::Auth;
 use crate::auth::hash_pool::Saturated;
-use crate::auth::password::Verification;
+use crate::auth::login::verify_user_password;
 use crate::auth::policy::Weakness;
 use crate::auth::session::EndReason;
 use crate::auth::shared_throttle::{Refused, attempt_shared};
@@ -80,9 +80,7 @@ pub async fn prove_password(
         .map_err(|retry_after| PasswordProofError::Throttled { retry_after })?;
     let shared = attempt_shared(auth.shared_throttle.as_ref(), client, username).await?;
     let user = auth.users.get_user_fresh(username).await?;
-    let stored = user.as_ref().map(|user| user.hashed_password.clone());
-    let verified = auth.hasher.verify_and_update(password, stored).await?;
-    let (Verification::Match { .. }, Some(user)) = (verified, user) else {
+    let Some(user) = verify_user_password(auth, user, password).await? else {
         attempt.failed();
         if let Some(shared) = shared {
             shared.failed();

@@ -158,35 +158,60 @@ async fn attempt_login(auth: &Auth, request: LoginRequest<'_>) -> Result<Grant, 
     )?)
 }
 
-/// The tutorial's `authenticate_user`. Unknown users and wrong passwords are the same error
-/// after the same amount of hashing. A correct password on an outdated hash (bcrypt, or
-/// weaker argon2) stores a fresh argon2id hash in its place.
+/// The tutorial's `authenticate_user`: the account the typed name means (RFC 8265: `ZOE` is
+/// `zoe`), if the password is its own. Unknown users and wrong passwords are the same error
+/// after the same amount of hashing.
 pub async fn authenticate_user(
     auth: &Auth,
     username: &str,
     password: String,
 ) -> Result<Arc<UserRecord>, LoginError> {
     // Never a cached copy: a password changed or a user disabled a moment ago counts now.
-    let user = auth.users.get_user_fresh(username).await?;
+    let user = auth.users.find_login(username).await?;
+    match verify_user_password(auth, user, password).await? {
+        Some(user) => Ok(user),
+        None => Err(LoginError::IncorrectCredentials),
+    }
+}
+
+/// Checks `password` against the user's stored hash (against a decoy when there is no user,
+/// so that it takes as long). A right password on an outdated hash (bcrypt, weaker argon2,
+/// or the password as typed rather than normalized) stores a fresh argon2id hash in its place.
+pub(crate) async fn verify_user_password(
+    auth: &Auth,
+    user: Option<Arc<UserRecord>>,
+    password: String,
+) -> Result<Option<Arc<UserRecord>>, Saturated> {
     let stored_hash = user.as_ref().map(|user| user.hashed_password.clone());
     let Verification::Match { rehashed } =
         auth.hasher.verify_and_update(password, stored_hash).await?
     else {
-        return Err(LoginError::IncorrectCredentials);
+        return Ok(None);
     };
-    let user = user.ok_or(LoginError::IncorrectCredentials)?;
-    if let Some(new_hash) = rehashed {
-        // A failed upgrade must not fail the login: the old hash still verifies.
-        let upgrade = auth
-            .users
-            .update_password_hash(username, &user.hashed_password, new_hash);
-        match upgrade.await {
-            Ok(true) => tracing::info!(username, "password hash upgraded to argon2id"),
-            Ok(false) => tracing::info!(username, "password changed meanwhile; not upgraded"),
-            Err(err) => tracing::warn!(username, %err, "password hash upgrade failed"),
+    let Some(user) = user else {
+        return Ok(None);
+    };
+    let Some(new_hash) = rehashed else {
+        return Ok(Some(user));
+    };
+    let username = user.username();
+    // A failed upgrade must not fail the login: the old hash still verifies.
+    let upgrade =
+        auth.users
+            .update_password_hash(username, &user.hashed_password, new_hash.clone());
+    match upgrade.await {
+        Ok(true) => {
+            tracing::info!(username, "password hash upgraded to argon2id");
+            // The record as now stored, for a change that swaps the hash next.
+            return Ok(Some(Arc::new(UserRecord {
+                hashed_password: new_hash,
+                ..UserRecord::clone(&user)
+            })));
         }
+        Ok(false) => tracing::info!(username, "password changed meanwhile; not upgraded"),
+        Err(err) => tracing::warn!(username, %err, "password hash upgrade failed"),
     }
-    Ok(user)
+    Ok(Some(user))
 }
 
 /// The scopes a login is granted: exactly those requested, each known and allowed for the

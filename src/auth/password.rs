@@ -1,6 +1,10 @@
 //! Password hashing: the tutorial's `verify_password` and `get_password_hash`. They cost
 //! ~100 ms of CPU each: requests run them through [`HashPool`](super::hash_pool::HashPool).
+//!
+//! Passwords are hashed and compared in NFKC (NIST SP 800-63B §5.1.1.2): `é` typed as one
+//! code point on one device and as `e` + a combining accent on another is one password.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 
 use argon2::password_hash::phc::Output;
@@ -19,10 +23,28 @@ fn argon2id() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// The tutorial's `get_password_hash`: an argon2id PHC string with a fresh random salt.
+/// The form a password is hashed and compared in: NFKC. ASCII, and anything already in
+/// NFKC, is returned as it is, without a copy.
+pub fn normalize(password: &str) -> Cow<'_, str> {
+    use unicode_normalization::{IsNormalized, UnicodeNormalization as _, is_nfkc_quick};
+    match is_nfkc_quick(password.chars()) {
+        IsNormalized::Yes => Cow::Borrowed(password),
+        IsNormalized::No | IsNormalized::Maybe => {
+            let normalized: String = password.nfkc().collect();
+            if normalized == password {
+                Cow::Borrowed(password)
+            } else {
+                Cow::Owned(normalized)
+            }
+        }
+    }
+}
+
+/// The tutorial's `get_password_hash`: an argon2id PHC string, with a fresh random salt, of
+/// the password's [normal form](normalize).
 pub fn hash_password(password: &str) -> String {
     argon2id()
-        .hash_password(password.as_bytes())
+        .hash_password(normalize(password).as_bytes())
         .expect("hashing with valid parameters and a random salt cannot fail")
         .to_string()
 }
@@ -78,10 +100,34 @@ pub(crate) fn check_hash(hash: &str) -> Result<(), UnsupportedHash> {
     StoredHash::parse(hash).map(drop)
 }
 
-/// The tutorial's `verify_password`, for argon2 (any variant and cost) and bcrypt hashes.
-/// Costs ~100 ms of CPU and 64 MiB at pwdlib's parameters: call it through [`HashPool`].
+/// The tutorial's `verify_password`, for argon2 (any variant and cost) and bcrypt hashes,
+/// in the password's normal form or, for a hash made before passwords were normalized (here
+/// or by pwdlib/passlib), as typed. Costs ~100 ms of CPU and 64 MiB at pwdlib's parameters,
+/// twice for a wrong password that NFKC changes: call it through [`HashPool`].
 pub fn verify_password(password: &str, hash: &str) -> Result<bool, UnsupportedHash> {
-    Ok(StoredHash::parse(hash)?.verify(password))
+    let stored = StoredHash::parse(hash)?;
+    Ok(!matches!(matching_form(&stored, password), Form::Neither))
+}
+
+/// Which form of a password a stored hash was made from.
+enum Form {
+    Normalized,
+    /// As typed, not normalized: a hash from before normalization, to be replaced.
+    AsTyped,
+    Neither,
+}
+
+/// Tries the normal form first, then the form as typed when NFKC changed it. Unknown users
+/// go through this too (against a decoy), so both paths cost the same for them.
+fn matching_form(stored: &StoredHash<'_>, password: &str) -> Form {
+    let normalized = normalize(password);
+    if stored.verify(&normalized) {
+        Form::Normalized
+    } else if matches!(normalized, Cow::Owned(_)) && stored.verify(password) {
+        Form::AsTyped
+    } else {
+        Form::Neither
+    }
 }
 
 /// Argon2 verification with the parameters, variant and salt of the stored hash, in working
@@ -144,14 +190,20 @@ pub enum Verification {
 }
 
 /// pwdlib's `verify_and_update`: whether the password matches, and when it does and the
-/// stored hash is outdated, a fresh hash to store in its place. An unreadable hash never
+/// stored hash is outdated (another algorithm or cost, or made from the password as typed
+/// rather than normalized), a fresh hash to store in its place. An unreadable hash never
 /// matches.
 pub fn verify_and_update(password: &str, hash: &str) -> Verification {
-    match StoredHash::parse(hash) {
-        Ok(stored) if stored.verify(password) => Verification::Match {
-            rehashed: (!stored.is_current()).then(|| hash_password(password)),
-        },
-        Ok(_) | Err(UnsupportedHash) => Verification::Mismatch,
+    let Ok(stored) = StoredHash::parse(hash) else {
+        return Verification::Mismatch;
+    };
+    let outdated = match matching_form(&stored, password) {
+        Form::Normalized => !stored.is_current(),
+        Form::AsTyped => true,
+        Form::Neither => return Verification::Mismatch,
+    };
+    Verification::Match {
+        rehashed: outdated.then(|| hash_password(password)),
     }
 }
 
@@ -238,6 +290,52 @@ mod tests {
             verify_and_update("pw", &argon2i),
             Verification::Match { rehashed: Some(_) }
         ));
+    }
+
+    /// `Crème-brûlée-Kürbis-9` as most keyboards send it (NFC) and as macOS pickers and some
+    /// password managers do (NFD).
+    const NFC: &str = "Cr\u{e8}me-br\u{fb}l\u{e9}e-K\u{fc}rbis-9";
+    const NFD: &str = "Cre\u{300}me-bru\u{302}le\u{301}e-Ku\u{308}rbis-9";
+
+    #[test]
+    fn a_password_verifies_in_either_unicode_form() {
+        assert_ne!(NFC, NFD);
+        for (set, typed) in [(NFC, NFD), (NFD, NFC), (NFC, NFC), (NFD, NFD)] {
+            let hash = hash_password(set);
+            assert_eq!(verify_password(typed, &hash), Ok(true));
+            assert_eq!(
+                verify_and_update(typed, &hash),
+                Verification::Match { rehashed: None }
+            );
+        }
+        // Compatibility forms too: a fullwidth digit is the digit.
+        let hash = hash_password("password\u{ff19}");
+        assert_eq!(verify_password("password9", &hash), Ok(true));
+        assert_eq!(normalize("secret"), Cow::Borrowed("secret"));
+    }
+
+    #[test]
+    fn a_hash_of_the_decomposed_form_verifies_and_is_replaced() {
+        // As pwdlib (or passflow before normalizing) hashed the NFD string as typed.
+        let old = argon2id()
+            .hash_password(NFD.as_bytes())
+            .unwrap()
+            .to_string();
+        let Verification::Match {
+            rehashed: Some(new),
+        } = verify_and_update(NFD, &old)
+        else {
+            panic!("an old hash of the typed form verifies and is replaced");
+        };
+        assert_eq!(verify_password(NFC, &new), Ok(true));
+        assert_eq!(
+            verify_and_update(NFD, &new),
+            Verification::Match { rehashed: None }
+        );
+        // Typed as NFC, the old hash of the NFD form cannot be matched: nothing can recover
+        // the form it was made from.
+        assert_eq!(verify_and_update(NFC, &old), Verification::Mismatch);
+        assert_eq!(verify_and_update("wrong", &old), Verification::Mismatch);
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! among the most common passwords, not the username. No composition rules (V6.2.5) and no
 //! expiry: both push people towards weaker, predictable passwords.
 
+use crate::auth::password::normalize;
+
 /// The ASVS V6.2.1 floor; `PASSWORD_MIN_LENGTH` may raise it, never lower it.
 pub const MIN_LENGTH_FLOOR: usize = 8;
 
@@ -67,8 +69,12 @@ impl PasswordPolicy {
     }
 
     /// Whether `password` may be set for `username`. Any characters count, spaces and
-    /// Unicode included (V6.2.9); length is in code points, as a person counts them.
+    /// Unicode included (V6.2.9); length is in code points, as a person counts them, after
+    /// NFKC (NIST SP 800-63B §5.1.1.2).
+    /// The password is judged in the form it is hashed in ([`normalize`]).
     pub fn check(&self, username: &str, password: &str) -> Result<(), Weakness> {
+        let password = normalize(password);
+        let password = password.as_ref();
         let length = password.chars().count();
         if length < self.min_length {
             return Err(Weakness::TooShort(self.min_length));
@@ -109,6 +115,16 @@ mod tests {
             Err(Weakness::TooLong(128))
         );
         assert_eq!(policy.check("bob", &"xq".repeat(64)), Ok(()));
+        // Counted after NFKC: eight decomposed letters are eight characters, not sixteen.
+        assert_eq!(
+            policy.check("bob", "e\u{301}".repeat(7).as_str()),
+            Err(Weakness::TooShort(8))
+        );
+        assert_eq!(policy.check("bob", &"e\u{301}".repeat(64)), Ok(()));
+        assert_eq!(
+            policy.check("bob", &"e\u{301}".repeat(65).replace('e', "x")),
+            Err(Weakness::TooLong(128))
+        );
         // No composition rules: all lowercase letters is fine when long and rare.
         assert_eq!(policy.check("bob", "zebrafjordquill"), Ok(()));
     }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use quick_cache::sync::Cache;
 
 use crate::auth::throttle::ThrottleSettings;
+use crate::model::username::canonical;
 use crate::store::StoreError;
 use crate::store::throttle::ThrottleStore;
 
@@ -49,14 +50,15 @@ impl SharedThrottle {
         (self.window_ms() / i64::from(limit.max(1))).max(1)
     }
 
-    /// Takes a cell per key: the address, and the address and username. Same semantics as `LoginThrottle::attempt`.
+    /// Takes a cell per key: the address, and the address and the username's RFC 8265 key.
+    /// Same semantics as `LoginThrottle::attempt`.
     pub async fn attempt(
         self: &Arc<Self>,
         ip: IpAddr,
         username: &str,
     ) -> Result<SharedAttempt, Refused> {
         let address = format!("a|{ip}");
-        let user = format!("u|{ip}|{username}");
+        let user = format!("u|{ip}|{}", canonical(username));
         for key in [&address, &user] {
             if let Some(until) = self.denied.get(key) {
                 let left = until.saturating_duration_since(Instant::now());
@@ -105,7 +107,7 @@ impl SharedThrottle {
         self: &Arc<Self>,
         username: &str,
     ) -> Result<SharedCodeAttempt, Refused> {
-        let key = format!("c|{username}");
+        let key = format!("c|{}", canonical(username));
         if let Some(until) = self.denied.get(&key) {
             let left = until.saturating_duration_since(Instant::now());
             if !left.is_zero() {

@@ -25,6 +25,8 @@ use governor::state::StateStore;
 use governor::state::keyed::{DashMapStateStore, ShrinkableKeyedStateStore};
 use governor::{Quota, RateLimiter};
 
+use crate::model::username::canonical;
+
 /// Limits for [`LoginThrottle`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottleSettings {
@@ -92,7 +94,8 @@ impl LoginThrottle {
     }
 
     /// Takes a cell for a login attempt, before any hashing is spent on it. `Err` carries how
-    /// long the client must wait.
+    /// long the client must wait. The cell is the account's as a person reads its name
+    /// (RFC 8265 key): `ZOE` and `zoe` guess at one password and share one budget.
     pub fn attempt(&self, ip: IpAddr, username: &str) -> Result<Attempt<'_>, Duration> {
         if self.per_user.len() > TRACKED_KEYS_SOFT_CAP {
             self.per_user.retain_recent();
@@ -102,7 +105,7 @@ impl LoginThrottle {
         self.per_ip
             .check_key(&ip)
             .map_err(|denied| denied.wait_time_from(now))?;
-        let key = (ip, username.to_owned());
+        let key = (ip, canonical(username).into_owned());
         if let Err(denied) = self.per_user.check_key(&key) {
             self.per_ip_state.refund(&ip, self.per_ip_cell);
             return Err(denied.wait_time_from(now));
@@ -140,7 +143,7 @@ impl LoginThrottle {
             self.codes.retain_recent();
         }
         let now = self.clock.now();
-        let key = username.to_owned();
+        let key = canonical(username).into_owned();
         self.codes
             .check_key(&key)
             .map_err(|denied| denied.wait_time_from(now))?;

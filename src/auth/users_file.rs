@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use crate::auth::password::check_hash;
 use crate::model::scopes::ScopeSet;
+use crate::model::username::canonical;
 use crate::store::{InMemoryUserStore, User, UserRecord};
 
 /// Why a users file was refused at start-up.
@@ -50,7 +51,7 @@ struct UserEntry {
 
 impl InMemoryUserStore {
     /// Loads `USERS_FILE`, refusing it whole if any user is incomplete, keyed under another
-    /// name, or has a hash no verifier here can read.
+    /// name, a look-alike of another (RFC 8265), or has a hash no verifier here can read.
     pub fn from_json_file(path: &std::path::Path) -> Result<Self, UsersFileError> {
         read_users_file(path, "USERS_FILE").map(Self::new)
     }
@@ -75,6 +76,8 @@ pub fn read_users_file(
             source,
         })?;
     let mut users = Vec::with_capacity(entries.len());
+    // RFC 8265 key → the name that took it first in the file.
+    let mut names_by_key = std::collections::HashMap::new();
     for (key, value) in entries {
         let refuse = |problem: String| UsersFileError::User {
             origin,
@@ -92,6 +95,13 @@ pub fn read_users_file(
         }
         check_hash(&entry.hashed_password)
             .map_err(|err| refuse(format!("field `hashed_password` is {err}")))?;
+        let name_key = canonical(&entry.username).into_owned();
+        if let Some(existing) = names_by_key.insert(name_key, entry.username.clone()) {
+            return Err(refuse(format!(
+                "is the user {existing:?} in another case, width or Unicode form (RFC 8265): \
+                 two such accounts cannot be told apart"
+            )));
+        }
         users.push(UserRecord {
             profile: Arc::new(User {
                 username: entry.username,

@@ -2,6 +2,7 @@
 //! command line. Each prints a one-line reason and exits non-zero when it cannot do its job;
 //! a missing or unusable `DATABASE_URL` exits 2, like a refused start.
 
+use std::collections::HashMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use crate::auth::users_file::read_users_file;
 use crate::config::{DatabaseArgs, UsersArgs, UsersCommand};
 use crate::model::scopes::ScopeSet;
 use crate::model::time::now;
+use crate::model::username::{canonical, look_alikes_warning};
 use crate::store::sql::{AdminError, Database};
 use crate::store::{User, UserRecord};
 
@@ -24,7 +26,11 @@ impl From<AdminError> for Failure {
     fn from(err: AdminError) -> Self {
         let code = match err {
             AdminError::Store(_) => ExitCode::FAILURE,
-            AdminError::Exists(_) | AdminError::NoSuchUser(_) => ExitCode::from(3),
+            // A name refused for what it is, like any other bad input.
+            AdminError::LookAlike { .. } => ExitCode::from(2),
+            AdminError::Exists(_) | AdminError::NoSuchUser(_) | AdminError::Ambiguous { .. } => {
+                ExitCode::from(3)
+            }
         };
         Failure(code, error_chain(&err))
     }
@@ -68,7 +74,11 @@ async fn open(args: &DatabaseArgs) -> Result<Database, Failure> {
 /// `passflow migrate`.
 pub fn migrate(args: &DatabaseArgs) -> ExitCode {
     block_on(async {
-        open(args).await?.close().await;
+        let database = open(args).await?;
+        for names in database.confusable_names() {
+            eprintln!("warning: {}", look_alikes_warning(names));
+        }
+        database.close().await;
         println!("the database schema is up to date");
         Ok(())
     })
@@ -110,6 +120,26 @@ fn password_hash(policy: &PasswordPolicy, username: &str) -> Result<String, Fail
     new_password(policy, username).map(|password| hash_password(&password))
 }
 
+/// For each user whose RFC 8265 key another user shares, the other names.
+fn look_alikes(users: &[UserRecord]) -> HashMap<String, Vec<String>> {
+    let mut by_key: HashMap<String, Vec<String>> = HashMap::new();
+    for user in users {
+        let key = canonical(user.username()).into_owned();
+        by_key
+            .entry(key)
+            .or_default()
+            .push(user.username().to_owned());
+    }
+    let mut others = HashMap::new();
+    for names in by_key.into_values().filter(|names| names.len() > 1) {
+        for name in &names {
+            let rest = names.iter().filter(|other| *other != name).cloned();
+            others.insert(name.clone(), rest.collect());
+        }
+    }
+    others
+}
+
 async fn command(
     database: &Database,
     policy: &PasswordPolicy,
@@ -140,25 +170,35 @@ async fn command(
         UsersCommand::List { json } => {
             let users = database.list_users().await.map_err(AdminError::from)?;
             let totp = database.totp_users().await.map_err(AdminError::from)?;
+            let look_alikes = look_alikes(&users);
             if *json {
                 let users: Vec<_> = users
                     .iter()
                     .map(|user| {
-                        json!({
+                        let mut entry = json!({
                             "username": user.username(),
                             "email": user.profile.email,
                             "full_name": user.profile.full_name,
                             "disabled": user.profile.disabled,
                             "scopes": user.scopes.to_string(),
                             "totp": totp.contains(user.username()),
-                        })
+                        });
+                        if let Some(others) = look_alikes.get(user.username()) {
+                            entry["look_alikes"] = json!(others);
+                        }
+                        entry
                     })
                     .collect();
                 println!("{}", serde_json::Value::from(users));
             } else {
                 for user in &users {
+                    // A seventh column only for a user another name looks like.
+                    let marked = look_alikes
+                        .get(user.username())
+                        .map(|others| format!("\tlooks like {}", others.join(",")))
+                        .unwrap_or_default();
                     println!(
-                        "{}\t{}\t{}\t{}\t{}\t{}",
+                        "{}\t{}\t{}\t{}\t{}\t{}{marked}",
                         user.username(),
                         user.profile.email.as_deref().unwrap_or("-"),
                         user.profile.full_name.as_deref().unwrap_or("-"),
@@ -178,16 +218,19 @@ async fn command(
             }
         }
         UsersCommand::Disable { name } => {
-            database.set_disabled(name, true, now()).await?;
+            let name = database.resolve(name).await?;
+            database.set_disabled(&name, true, now()).await?;
             println!("disabled {name}; their sessions have ended");
         }
         UsersCommand::Enable { name } => {
-            database.set_disabled(name, false, now()).await?;
+            let name = database.resolve(name).await?;
+            database.set_disabled(&name, false, now()).await?;
             println!("enabled {name}");
         }
         UsersCommand::SetPassword { name } => {
+            let name = database.resolve(name).await?;
             database
-                .set_password(name, password_hash(policy, name)?, now())
+                .set_password(&name, password_hash(policy, &name)?, now())
                 .await?;
             println!("new password set for {name}; their sessions have ended");
         }
@@ -197,18 +240,22 @@ async fn command(
             name,
             scopes: allowed,
         } => {
-            database.set_scopes(name, &scopes(allowed)?).await?;
+            let allowed = scopes(allowed)?;
+            let name = database.resolve(name).await?;
+            database.set_scopes(&name, &allowed).await?;
             println!("scopes of {name} set");
         }
         UsersCommand::TotpReset { name } => {
-            if database.reset_totp(name).await? {
+            let name = database.resolve(name).await?;
+            if database.reset_totp(&name).await? {
                 println!("TOTP turned off for {name}; they log in with their password alone");
             } else {
                 println!("TOTP was not enabled for {name}; nothing to turn off");
             }
         }
         UsersCommand::Delete { name } => {
-            database.delete_user(name, now()).await?;
+            let name = database.resolve(name).await?;
+            database.delete_user(&name, now()).await?;
             println!("deleted {name}; their sessions have ended");
         }
         UsersCommand::Import { file, replace } => {

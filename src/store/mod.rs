@@ -66,11 +66,17 @@ pub trait UserStore: Send + Sync + 'static {
     /// The tutorial's `get_user(db, username)`.
     async fn get_user(&self, username: &str) -> Result<Option<Arc<UserRecord>>, StoreError>;
 
-    /// The user as stored right now, never from a cache: what a login checks a password
-    /// against. Stores without a cache need not override it.
+    /// The user as stored right now, never from a cache: what a change to the account
+    /// checks against. Stores without a cache need not override it.
     async fn get_user_fresh(&self, username: &str) -> Result<Option<Arc<UserRecord>>, StoreError> {
         self.get_user(username).await
     }
+
+    /// The account a person means by the name they typed at a login: the one whose name
+    /// shares its [key](crate::model::username::canonical) (`ZOE` finds `zoe`), read as
+    /// stored right now. Where several share it (a database from before keys were enforced),
+    /// only the exact spelling finds one ([`pick`](crate::model::username::pick)).
+    async fn find_login(&self, typed: &str) -> Result<Option<Arc<UserRecord>>, StoreError>;
 
     /// Replaces a user's password hash with an upgraded one, only if it is still `old_hash`
     /// (compare-and-swap: a password changed meanwhile is never overwritten). `false` if it

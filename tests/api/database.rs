@@ -82,17 +82,19 @@ macro_rules! on_both {
     };
 }
 
+pub(crate) use on_both;
+
 fn johndoe() -> UserRecord {
     demo::users().remove(0)
 }
 
 /// The service on `database`, signing with the tutorial's key, its view of ended sessions
 /// read once (as `startup` does before serving).
-async fn app_on(database: &Arc<Database>) -> Router {
+pub(crate) async fn app_on(database: &Arc<Database>) -> Router {
     router(state_on(database, SessionSettings::default()).await)
 }
 
-async fn state_on(database: &Arc<Database>, sessions: SessionSettings) -> AppState {
+pub(crate) async fn state_on(database: &Arc<Database>, sessions: SessionSettings) -> AppState {
     let state = state_with(settings(), InMemoryUserStore::default())
         .with_users(Arc::clone(database) as Arc<dyn UserStore>)
         .with_sessions(Arc::clone(database) as _, sessions);

@@ -34,6 +34,10 @@ impl UserStore for Unreachable {
         Err(StoreError::Unavailable("connection refused".into()))
     }
 
+    async fn find_login(&self, _: &str) -> Result<Option<Arc<UserRecord>>, StoreError> {
+        Err(StoreError::Unavailable("connection refused".into()))
+    }
+
     async fn update_password_hash(&self, _: &str, _: &str, _: String) -> Result<bool, StoreError> {
         Err(StoreError::Unavailable("connection refused".into()))
     }
@@ -46,6 +50,10 @@ struct ChangedMeanwhile(InMemoryUserStore);
 impl UserStore for ChangedMeanwhile {
     async fn get_user(&self, name: &str) -> Result<Option<Arc<UserRecord>>, StoreError> {
         self.0.get_user(name).await
+    }
+
+    async fn find_login(&self, name: &str) -> Result<Option<Arc<UserRecord>>, StoreError> {
+        self.0.find_login(name).await
     }
 
     async fn update_password_hash(&self, _: &str, _: &str, _: String) -> Result<bool, StoreError> {

@@ -36,6 +36,11 @@ impl UserStore for CountingStore {
         self.inner.get_user(username).await
     }
 
+    async fn find_login(&self, username: &str) -> Result<Option<Arc<UserRecord>>, StoreError> {
+        self.lookups.fetch_add(1, Ordering::SeqCst);
+        self.inner.find_login(username).await
+    }
+
     async fn update_password_hash(
         &self,
         username: &str,

@@ -97,7 +97,7 @@ async fn wrong_password_and_unknown_user_get_the_same_401() {
     for (username, password) in [
         ("johndoe", "wrong"),
         ("nobody", "secret"),
-        ("JohnDoe", "secret"),
+        ("JohnDoe", "wrong"),
     ] {
         post_form(&app, &[("username", username), ("password", password)])
             .await

@@ -18,6 +18,7 @@ mod introspection;
 mod keys;
 mod layering;
 mod login;
+mod names;
 mod openapi;
 mod properties;
 mod python_interop;

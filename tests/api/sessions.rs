@@ -316,6 +316,13 @@ impl UserStore for Deletable {
         self.users.get_user(username).await
     }
 
+    async fn find_login(&self, username: &str) -> Result<Option<Arc<UserRecord>>, StoreError> {
+        if self.deleted.lock().unwrap().iter().any(|d| d == username) {
+            return Ok(None);
+        }
+        self.users.find_login(username).await
+    }
+
     async fn update_password_hash(
         &self,
         username: &str,

@@ -33,6 +33,27 @@ fn stanley() -> serde_json::Value {
     })
 }
 
+#[test]
+fn a_look_alike_of_another_user_is_refused() {
+    let entry = |name: &str| {
+        json!({"username": name, "full_name": null, "email": null,
+               "hashed_password": STANLEY_BCRYPT, "disabled": false})
+    };
+    for look_alike in ["Zoe", "ＺＯＥ"] {
+        let mut users = serde_json::Map::new();
+        users.insert("zoe".into(), entry("zoe"));
+        users.insert(look_alike.into(), entry(look_alike));
+        let error = load_error(users.into());
+        assert!(
+            error.ends_with(&format!(
+                "user {look_alike:?}: is the user \"zoe\" in another case, width or Unicode \
+                 form (RFC 8265): two such accounts cannot be told apart"
+            )),
+            "{error}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_users_file_replaces_the_demo_users() {
     let file = write_users(&json!({ "stanley": stanley() }));

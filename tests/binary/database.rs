@@ -530,3 +530,83 @@ async fn totp_secrets_need_their_key_at_start() {
     let mut keyless = Server::start(&mut serve(None));
     assert!(keyless.terminate().success());
 }
+
+/// Issue 29: the commands find users by their RFC 8265 key, refuse look-alikes (exit 2,
+/// naming the existing user), and warn of look-alikes a database held from before.
+#[tokio::test]
+async fn the_users_commands_compare_names_as_people_read_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let dir = dir.path();
+    assert_ok(
+        &users(dir, &url, &["add", "zoe"], "plum-kite-ledger\n"),
+        "added zoe\n",
+    );
+    for look_alike in ["Zoe", "ＺＯＥ"] {
+        assert_refused(
+            &users(dir, &url, &["add", look_alike], "plum-kite-ledger\n"),
+            2,
+            &format!(
+                "error: {look_alike:?} is the existing user \"zoe\" in another case, width or \
+                 Unicode form (RFC 8265): two such accounts cannot be told apart\n"
+            ),
+        );
+    }
+    assert_ok(
+        &users(dir, &url, &["disable", "ZOE"], ""),
+        "disabled zoe; their sessions have ended\n",
+    );
+    assert_ok(&users(dir, &url, &["enable", "Zoe"], ""), "enabled zoe\n");
+
+    // A row written before keys (as by an older passflow): `Zoe` beside `zoe`.
+    let mut raw = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO users (username, hashed_password, disabled, scopes) \
+         VALUES ('Zoe', $1, FALSE, 'me items')",
+    )
+    .bind(passflow::store::demo::JOHNDOE_HASH)
+    .execute(&mut raw)
+    .await
+    .unwrap();
+    drop(raw);
+    // The account that had the name first is named first.
+    let warning = "users \"zoe\" and \"Zoe\" differ only in case, width or Unicode form \
+                   (RFC 8265): each logs in by its exact spelling only; delete all but one";
+    let migrated = run(passflow(dir).env("DATABASE_URL", &url).arg("migrate"));
+    assert_ok(&migrated, "the database schema is up to date\n");
+    assert_eq!(
+        String::from_utf8_lossy(&migrated.stderr),
+        format!("warning: {warning}\n")
+    );
+    assert_ok(
+        &users(dir, &url, &["list"], ""),
+        "Zoe\t-\t-\tenabled\tme items\t-\tlooks like zoe\n\
+         zoe\t-\t-\tenabled\tme items\t-\tlooks like Zoe\n",
+    );
+    let listed = users(dir, &url, &["list", "--json"], "");
+    assert_eq!(
+        serde_json::from_slice::<Value>(&listed.stdout).unwrap()[0]["look_alikes"],
+        json!(["zoe"])
+    );
+    assert_refused(
+        &users(dir, &url, &["delete", "ZOE"], ""),
+        3,
+        "error: \"ZOE\" could be any of the users [\"Zoe\", \"zoe\"]: use the exact spelling\n",
+    );
+    let server = Server::start(
+        passflow(dir)
+            .env("DATABASE_URL", &url)
+            .env("SECRET_KEY", TUTORIAL_KEY),
+    );
+    assert!(
+        server.startup_log.iter().any(|line| line.contains(warning)),
+        "{:#?}",
+        server.startup_log
+    );
+    assert_ok(
+        &users(dir, &url, &["delete", "Zoe"], ""),
+        "deleted Zoe; their sessions have ended\n",
+    );
+}

@@ -1,26 +1,37 @@
-//! The in-memory store: the demo users, or a users file, held in a map.
+//! The in-memory store: the demo users, or a users file, held in a map, with each name's
+//! RFC 8265 key beside it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 
+use crate::model::username::{canonical, pick};
 use crate::store::{StoreError, UserRecord, UserStore};
 
 /// Users held in a map; the hash upgrade swaps the record under a write lock.
 #[derive(Debug, Default)]
 pub struct InMemoryUserStore {
     users: RwLock<HashMap<String, Arc<UserRecord>>>,
+    /// Each key's names. A users file never holds two names with one key (its loader refuses
+    /// them); a store built in code may, and then logins need the exact spelling.
+    names_by_key: HashMap<String, Vec<String>>,
 }
 
 impl InMemoryUserStore {
     pub fn new(users: impl IntoIterator<Item = UserRecord>) -> Self {
-        let users = users
+        let users: HashMap<String, Arc<UserRecord>> = users
             .into_iter()
             .map(|record| (record.username().to_owned(), Arc::new(record)))
             .collect();
+        let mut names_by_key: HashMap<String, Vec<String>> = HashMap::new();
+        for name in users.keys() {
+            let key = canonical(name).into_owned();
+            names_by_key.entry(key).or_default().push(name.clone());
+        }
         Self {
             users: RwLock::new(users),
+            names_by_key,
         }
     }
 
@@ -39,6 +50,18 @@ impl UserStore for InMemoryUserStore {
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         Ok(users.get(username).cloned())
+    }
+
+    async fn find_login(&self, typed: &str) -> Result<Option<Arc<UserRecord>>, StoreError> {
+        let Some(names) = self.names_by_key.get(canonical(typed).as_ref()) else {
+            return Ok(None);
+        };
+        let users = self
+            .users
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let candidates = names.iter().filter_map(|name| users.get(name)).cloned();
+        Ok(pick(typed, candidates.collect(), |user| user.username()))
     }
 
     async fn update_password_hash(

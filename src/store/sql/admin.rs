@@ -9,14 +9,24 @@ use super::users::{USER_COLUMNS, user_from_row};
 use super::{Database, unavailable};
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
+use crate::model::username::{canonical, pick};
 use crate::store::{StoreError, UserRecord};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
     #[error("a user named {0:?} already exists")]
     Exists(String),
+    /// RFC 8265 §3.3: a name a person could not tell from an existing one.
+    #[error(
+        "{name:?} is the existing user {existing:?} in another case, width or Unicode form \
+         (RFC 8265): two such accounts cannot be told apart"
+    )]
+    LookAlike { name: String, existing: String },
     #[error("no user named {0:?}")]
     NoSuchUser(String),
+    /// Several users from before keys were enforced share this name's key.
+    #[error("{typed:?} could be any of the users {names}: use the exact spelling")]
+    Ambiguous { typed: String, names: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -27,25 +37,45 @@ impl From<sqlx::Error> for AdminError {
     }
 }
 
+/// A new name always takes rank 0 of its key, so the unique index on (key, rank) refuses it
+/// beside any user it looks like, whichever server adds it.
 const INSERT_USER: &str = "INSERT INTO users (username, email, full_name, hashed_password, \
-     disabled, scopes) VALUES ($1, $2, $3, $4, $5, $6)";
+     disabled, scopes, username_key) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING";
 
-async fn insert_user(
-    tx: &mut Transaction<'_, Any>,
-    user: &UserRecord,
-    on_conflict: &str,
-) -> Result<u64, sqlx::Error> {
-    let sql = format!("{INSERT_USER} {on_conflict}");
-    let inserted = sqlx::query(&sql)
+/// Inserts `user`, or names the existing user in the way: `Exists` for the same name,
+/// `LookAlike` for one that shares its key.
+async fn insert_user(tx: &mut Transaction<'_, Any>, user: &UserRecord) -> Result<(), AdminError> {
+    let key = canonical(user.username());
+    let inserted = sqlx::query(INSERT_USER)
         .bind(user.username())
         .bind(user.profile.email.as_deref())
         .bind(user.profile.full_name.as_deref())
         .bind(&user.hashed_password)
         .bind(user.profile.disabled)
         .bind(user.scopes.to_string())
+        .bind(key.as_ref())
         .execute(&mut **tx)
         .await?;
-    Ok(inserted.rows_affected())
+    if inserted.rows_affected() == 1 {
+        return Ok(());
+    }
+    let existing: Vec<String> = sqlx::query_scalar(
+        "SELECT username FROM users WHERE username = $1 OR username_key = $2 ORDER BY key_rank",
+    )
+    .bind(user.username())
+    .bind(key.as_ref())
+    .fetch_all(&mut **tx)
+    .await?;
+    let name = user.username().to_owned();
+    Err(if existing.contains(&name) {
+        AdminError::Exists(name)
+    } else {
+        match existing.into_iter().next() {
+            Some(existing) => AdminError::LookAlike { name, existing },
+            // Gone again meanwhile: as good as taken for this transaction.
+            None => AdminError::Exists(name),
+        }
+    })
 }
 
 /// Ends every session of the user and every session-less token issued to them until `now`.
@@ -78,15 +108,14 @@ impl Database {
     pub async fn add_user(&self, user: &UserRecord) -> Result<(), AdminError> {
         let mut connection = self.pool.get().await?;
         let mut tx = connection.begin().await?;
-        if insert_user(&mut tx, user, "ON CONFLICT (username) DO NOTHING").await? == 0 {
-            return Err(AdminError::Exists(user.username().to_owned()));
-        }
+        insert_user(&mut tx, user).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Imports users all or nothing: an existing name stops the import (naming it) unless
-    /// `replace`, which overwrites them and ends their sessions.
+    /// `replace`, which overwrites them and ends their sessions. A look-alike of an existing
+    /// name always stops it: replacing works by exact name only.
     pub async fn import_users(
         &self,
         users: &[UserRecord],
@@ -96,12 +125,12 @@ impl Database {
         let mut connection = self.pool.get().await?;
         let mut tx = connection.begin().await?;
         for user in users {
-            let inserted = insert_user(&mut tx, user, "ON CONFLICT (username) DO NOTHING").await?;
-            if inserted == 1 {
-                continue;
-            }
-            if !replace {
-                return Err(AdminError::Exists(user.username().to_owned()));
+            match insert_user(&mut tx, user).await {
+                Err(AdminError::Exists(_)) if replace => {}
+                other => {
+                    other?;
+                    continue;
+                }
             }
             // Sessions first: deleting the user would cascade them away unlogged.
             end_everything(&mut tx, user.username(), now).await?;
@@ -109,13 +138,31 @@ impl Database {
                 .bind(user.username())
                 .execute(&mut *tx)
                 .await?;
-            insert_user(&mut tx, user, "").await?;
+            insert_user(&mut tx, user).await?;
         }
         tx.commit().await?;
         for user in users {
             self.forget_user(user.username());
         }
         Ok(())
+    }
+
+    /// The stored name of the user `typed` names for an operator command: the one sharing
+    /// its RFC 8265 key, as at a login (`ZOE` finds `zoe`).
+    pub async fn resolve(&self, typed: &str) -> Result<String, AdminError> {
+        let candidates = self.users_like(typed).await?;
+        let names: Vec<String> = candidates
+            .iter()
+            .map(|user| user.username().to_owned())
+            .collect();
+        match pick(typed, candidates, |user| user.username()) {
+            Some(user) => Ok(user.username().to_owned()),
+            None if names.is_empty() => Err(AdminError::NoSuchUser(typed.to_owned())),
+            None => Err(AdminError::Ambiguous {
+                typed: typed.to_owned(),
+                names: format!("{names:?}"),
+            }),
+        }
     }
 
     /// Runs `UPDATE users SET {assignment} WHERE username = $2` with `$1` bound to `value`,

@@ -57,6 +57,8 @@ pub enum OpenError {
     NewerSchema(i64),
     #[error("DATABASE_URL: migrating the schema failed: {0}")]
     Migrate(#[source] MigrateError),
+    #[error("DATABASE_URL: filling in the users' username keys failed: {0}")]
+    UsernameKeys(#[source] StoreError),
 }
 
 /// A pooled connection to the users and sessions database.
@@ -70,6 +72,8 @@ pub struct Database {
     /// A statement failed since the last successful read of the ends log: what `/ready`
     /// reports, so a replica cut off from the database leaves rotation at its first failure.
     pub(super) failing: AtomicBool,
+    /// Names that shared an RFC 8265 key before keys were enforced, as found when opened.
+    confusable: Vec<Vec<String>>,
 }
 
 /// The channel on which PostgreSQL announces logged session ends, so that other servers
@@ -77,11 +81,23 @@ pub struct Database {
 pub(super) const ENDS_CHANNEL: &str = "passflow_session_ends";
 
 impl Database {
-    /// Connects, creating an SQLite file if missing, and brings the schema up to date.
+    /// Connects, creating an SQLite file if missing, and brings the schema up to date,
+    /// username keys included.
     pub async fn open(url: &str) -> Result<Self, OpenError> {
-        let database = Self::connect(url).await?;
+        let mut database = Self::connect(url).await?;
         database.migrate().await?;
+        database.confusable = database
+            .settle_username_keys()
+            .await
+            .map_err(OpenError::UsernameKeys)?;
         Ok(database)
+    }
+
+    /// Each group of names that shared one RFC 8265 key when the database was opened
+    /// (possible before passflow enforced keys): each logs in by its exact spelling only.
+    /// Start-up and `passflow migrate` warn of them.
+    pub fn confusable_names(&self) -> &[Vec<String>] {
+        &self.confusable
     }
 
     /// Connects without migrating.
@@ -111,6 +127,7 @@ impl Database {
             url,
             ends_notified: std::sync::OnceLock::new(),
             failing: AtomicBool::new(false),
+            confusable: Vec::new(),
         })
     }
 

@@ -1,5 +1,6 @@
 //! `UserStore` on the database, with a short-lived cache for token checks.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -9,6 +10,7 @@ use sqlx::any::AnyRow;
 
 use super::{Database, USER_CACHE_TTL, unavailable};
 use crate::model::scopes::ScopeSet;
+use crate::model::username::{canonical, pick};
 use crate::store::{StoreError, User, UserRecord, UserStore};
 
 /// `disabled` is read as an integer: sqlx's `Any` driver cannot decode SQLite's BOOLEAN.
@@ -59,6 +61,86 @@ impl Database {
     pub(super) fn forget_user(&self, username: &str) {
         self.users.remove(username);
     }
+
+    /// The users a typed name may mean: those sharing its key, and the exact spelling (whose
+    /// key may be missing: a row written by a passflow from before keys).
+    pub(super) async fn users_like(&self, typed: &str) -> Result<Vec<Arc<UserRecord>>, StoreError> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE username_key = $1 OR username = $2 \
+             ORDER BY username"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(canonical(typed).as_ref())
+            .bind(typed)
+            .fetch_all(&mut *self.connection().await?)
+            .await
+            .map_err(|err| self.failed(err))?;
+        rows.iter()
+            .map(|row| user_from_row(row).map(Arc::new))
+            .collect()
+    }
+
+    /// Fills in the key of every user from before keys (run at each open; a no-op once done),
+    /// ranking names that already share one by name, and returns each group of names that
+    /// share a key: accounts that only their exact spelling can log in to.
+    pub async fn settle_username_keys(&self) -> Result<Vec<Vec<String>>, StoreError> {
+        let mut connection = self.pool.get().await.map_err(unavailable)?;
+        let mut tx = sqlx::Connection::begin(&mut *connection)
+            .await
+            .map_err(unavailable)?;
+        let unkeyed: Vec<String> = sqlx::query_scalar(
+            "SELECT username FROM users WHERE username_key IS NULL ORDER BY username",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        if !unkeyed.is_empty() {
+            let mut taken: HashSet<(String, i64)> = sqlx::query_as(
+                "SELECT username_key, CAST(key_rank AS BIGINT) FROM users \
+                 WHERE username_key IS NOT NULL",
+            )
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .collect();
+            // In name order, each takes its key's lowest free rank: the same answer on every
+            // server that runs this at once.
+            for name in unkeyed {
+                let key = canonical(&name).into_owned();
+                let rank = (0..)
+                    .find(|rank| !taken.contains(&(key.clone(), *rank)))
+                    .unwrap_or_default();
+                sqlx::query(
+                    "UPDATE users SET username_key = $1, key_rank = $2 \
+                     WHERE username = $3 AND username_key IS NULL",
+                )
+                .bind(&key)
+                .bind(rank)
+                .bind(&name)
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+                taken.insert((key, rank));
+            }
+        }
+        let shared: Vec<(String, String)> = sqlx::query_as(
+            "SELECT username_key, username FROM users WHERE username_key IN \
+             (SELECT username_key FROM users WHERE key_rank > 0) ORDER BY username_key, key_rank",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+        for (key, name) in shared {
+            match groups.last_mut() {
+                Some((last, names)) if *last == key => names.push(name),
+                _ => groups.push((key, vec![name])),
+            }
+        }
+        Ok(groups.into_iter().map(|(_, names)| names).collect())
+    }
 }
 
 #[async_trait]
@@ -76,6 +158,11 @@ impl UserStore for Database {
 
     async fn get_user_fresh(&self, username: &str) -> Result<Option<Arc<UserRecord>>, StoreError> {
         self.read_user(username).await
+    }
+
+    async fn find_login(&self, typed: &str) -> Result<Option<Arc<UserRecord>>, StoreError> {
+        let candidates = self.users_like(typed).await?;
+        Ok(pick(typed, candidates, |user| user.username()))
     }
 
     async fn update_password_hash(
