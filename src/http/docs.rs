@@ -41,8 +41,25 @@ fn index_page(config: &Arc<Config<'static>>) -> String {
         .ok()
         .flatten()
         .expect("the vendored Swagger UI has an index.html");
-    String::from_utf8_lossy(&file.bytes).replacen("<head>", "<head>\n  <base href=\"docs/\">", 1)
+    String::from_utf8_lossy(&file.bytes)
+        .replacen("<head>", "<head>\n  <base href=\"docs/\">", 1)
+        .replacen("</body>", AUTHORIZE_FOCUS, 1)
 }
+
+/// Swagger UI focuses the first field of every scheme in the Authorize dialog as it opens
+/// (React's `autoFocus`), so the last one wins, and with `/introspect`'s HTTP Basic scheme
+/// documented the dialog opened scrolled past the password flow's form to a form the README
+/// never mentions. This gives the focus back to the password flow's username.
+const AUTHORIZE_FOCUS: &str = r#"<script>
+  new MutationObserver(() => {
+    const username = document.querySelector(".modal-ux #oauth_username");
+    if (username && !username.dataset.focused) {
+      username.dataset.focused = "yes";
+      username.focus();
+    }
+  }).observe(document.body, { childList: true, subtree: true });
+</script>
+</body>"#;
 
 async fn asset(Path(file): Path<String>, config: Arc<Config<'static>>) -> Response {
     match utoipa_swagger_ui::serve(&file, config) {

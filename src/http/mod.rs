@@ -6,9 +6,9 @@ pub mod extract;
 pub mod openapi;
 pub(crate) mod routes;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::MatchedPath;
@@ -16,6 +16,7 @@ use axum::http::{HeaderValue, Method, Request, header};
 use axum::middleware;
 use axum::response::Response;
 use axum::routing::get;
+use axum::{Extension, Router};
 use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{
@@ -69,7 +70,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 pub fn router_with(state: AppState, options: &HttpOptions) -> Router {
-    let (router, api) = api_routes().split_for_parts();
+    let (router, api) = api_routes(&state).split_for_parts();
     let mut router = router
         .merge(docs::routes(api))
         .fallback(not_found)
@@ -147,9 +148,10 @@ fn request_span<B>(request: &Request<B>) -> tracing::Span {
     )
 }
 
-/// The routes and, collected from the same declarations, their OpenAPI document.
-pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+/// The routes this configuration serves and, collected from the same declarations, their
+/// OpenAPI document: a route a setting turns off is neither served nor documented.
+pub(crate) fn api_routes(state: &AppState) -> OpenApiRouter<AppState> {
+    let mut routes = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(login_for_access_token))
         .routes(guarded_routes!(read_users_me))
         .routes(guarded_routes!(read_own_items))
@@ -163,9 +165,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(guarded_routes!(logout))
         .routes(guarded_routes!(logout_all))
         .routes(routes!(revoke))
-        .routes(routes!(introspect_token))
         .routes(routes!(jwks))
-        .routes(routes!(authorization_server_metadata))
         .routes(routes!(health))
         .routes(routes!(ready))
         // FastAPI answers these with a 307 to the slashed path; we serve them directly and
@@ -173,5 +173,21 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .route("/users/me", get(read_users_me))
         .route("/users/me/items", get(read_own_items))
         .route("/status", get(read_system_status))
-        .route("/users/me/sessions", get(read_own_sessions))
+        .route("/users/me/sessions", get(read_own_sessions));
+    // Each optional route gets what it serves as an extension of its own, so it cannot be
+    // mounted without it.
+    if let Some(clients) = &state.introspection {
+        let introspection = OpenApiRouter::new()
+            .routes(routes!(introspect_token))
+            .layer(Extension(clients.clone()));
+        routes = routes.merge(introspection);
+        openapi::add_resource_server_scheme(routes.get_openapi_mut());
+    }
+    if let Some(metadata) = &state.metadata {
+        let metadata = OpenApiRouter::new()
+            .routes(routes!(authorization_server_metadata))
+            .layer(Extension(Arc::clone(metadata)));
+        routes = routes.merge(metadata);
+    }
+    routes
 }

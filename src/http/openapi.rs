@@ -5,7 +5,8 @@ use utoipa::openapi::example::ExampleBuilder;
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::security::{
-    Flow, Http, HttpAuthScheme, OAuth2, Password, Scopes, SecurityRequirement, SecurityScheme,
+    Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes, SecurityRequirement,
+    SecurityScheme,
 };
 use utoipa::openapi::{
     Content, ContentBuilder, ObjectBuilder, Ref, RefOr, header::HeaderBuilder, schema::Type,
@@ -18,9 +19,10 @@ use crate::http::extract::{ActiveUser, CurrentUser};
 use crate::model::scopes::{RequiredScopes, Scope};
 use crate::state::AppState;
 
-/// The document `/openapi.json` serves.
-pub fn document() -> utoipa::openapi::OpenApi {
-    super::api_routes().into_openapi()
+/// The document `/openapi.json` serves for `state`'s configuration: every route it serves,
+/// and no other.
+pub fn document(state: &AppState) -> utoipa::openapi::OpenApi {
+    super::api_routes(state).into_openapi()
 }
 
 /// The security scheme's name, as FastAPI calls it.
@@ -64,12 +66,26 @@ impl Modify for OAuth2PasswordBearer {
         )]));
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(SECURITY_SCHEME, scheme);
-        // `/introspect`'s callers: an `INTROSPECTION_CLIENTS` id and secret (RFC 7662 §2.1).
-        components.add_security_scheme(
-            "IntrospectionClient",
-            SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
-        );
     }
+}
+
+/// `/introspect`'s security scheme: a resource server's `INTROSPECTION_CLIENTS` id and
+/// secret (RFC 7662 §2.1).
+pub(crate) const RESOURCE_SERVER_SCHEME: &str = "ResourceServer";
+
+/// Adds [`RESOURCE_SERVER_SCHEME`], documented only where `/introspect` is served. Schemes
+/// are listed by name, and Swagger UI's Authorize dialog shows them in that order: the name
+/// sorts after [`SECURITY_SCHEME`], so the dialog opens on the password flow's form.
+pub(crate) fn add_resource_server_scheme(openapi: &mut utoipa::openapi::OpenApi) {
+    let basic = HttpBuilder::new()
+        .scheme(HttpAuthScheme::Basic)
+        .description(Some(
+            "For `/introspect` only: a resource server's id and secret from \
+             `INTROSPECTION_CLIENTS`",
+        ))
+        .build();
+    let components = openapi.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(RESOURCE_SERVER_SCHEME, SecurityScheme::Http(basic));
 }
 
 /// A user extractor, as the OpenAPI document sees it: the scopes it demands and whether it

@@ -7,6 +7,8 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use passflow::auth::hash_pool::HashPool;
+use passflow::auth::introspection::IntrospectionClients;
+use passflow::auth::metadata::ServerMetadata;
 use passflow::auth::token::{SecretKey, TokenKeys, TokenSettings};
 use passflow::state::AdmissionSettings;
 use passflow::store::InMemoryUserStore;
@@ -63,7 +65,25 @@ pub fn state_with(settings: TokenSettings, users: InMemoryUserStore) -> AppState
 
 /// The service as `cargo run` builds it, but signing with the tutorial's key.
 pub fn app() -> Router {
-    router(state_with(settings(), InMemoryUserStore::demo()))
+    router(default_state())
+}
+
+/// The state behind [`app`]: the default settings, every optional route off.
+pub fn default_state() -> AppState {
+    state_with(settings(), InMemoryUserStore::demo())
+}
+
+/// An introspection client's secret in [`every_route_state`].
+pub const INTROSPECTION_SECRET: &str = "resource-server-secret-0123456789abcdef";
+
+/// Every optional route live: `/introspect` for the client `api` ([`INTROSPECTION_SECRET`])
+/// and the RFC 8414 metadata of an issuer URL. Tokens are made and checked without `iss`
+/// (unlike with `TOKEN_ISSUER`), so that the tutorial's PyJWT tokens work here too.
+pub fn every_route_state() -> AppState {
+    let clients = IntrospectionClients::parse(&format!("api:{INTROSPECTION_SECRET}")).unwrap();
+    default_state()
+        .with_introspection(clients)
+        .with_metadata(ServerMetadata::new("https://auth.example.com", true))
 }
 
 pub struct Reply {

@@ -6,33 +6,54 @@ use crate::helpers::*;
 use axum::body::Body;
 use axum::http::{Method, Request};
 use passflow::http::openapi::document;
+use passflow::router;
 use serde_json::{Value, json};
 
+/// The document of the default configuration: no optional route.
 fn doc() -> Value {
-    serde_json::to_value(document()).unwrap()
+    serde_json::to_value(document(&default_state())).unwrap()
+}
+
+/// The document with every optional route live.
+fn every_route_doc() -> Value {
+    serde_json::to_value(document(&every_route_state())).unwrap()
 }
 
 #[test]
-fn the_document_matches_its_snapshot() {
-    insta::assert_json_snapshot!("openapi", doc());
+fn the_document_matches_its_snapshot_in_both_configurations() {
+    insta::assert_json_snapshot!("openapi_default", doc());
+    insta::assert_json_snapshot!("openapi_every_route", every_route_doc());
 }
 
 #[tokio::test]
-async fn openapi_json_serves_the_document() {
+async fn openapi_json_serves_the_document_of_its_configuration() {
     let reply = get(&app(), "/openapi.json", None).await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.json(), doc());
+    let reply = get(&router(every_route_state()), "/openapi.json", None).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json(), every_route_doc());
 }
 
-#[test]
-fn each_operation_appears_once_and_trailing_slash_twins_are_hidden() {
-    let doc = doc();
-    let paths: BTreeSet<&str> = doc["paths"]
+fn paths_of(doc: &Value) -> BTreeSet<&str> {
+    doc["paths"]
         .as_object()
         .unwrap()
         .keys()
         .map(String::as_str)
-        .collect();
+        .collect()
+}
+
+/// The routes a setting turns on: documented exactly where served.
+const OPTIONAL_PATHS: [&str; 2] = ["/introspect", "/.well-known/oauth-authorization-server"];
+
+#[test]
+fn each_operation_appears_once_and_trailing_slash_twins_are_hidden() {
+    let doc = doc();
+    let paths = paths_of(&doc);
+    let mut every_route = paths.clone();
+    every_route.extend(OPTIONAL_PATHS);
+    assert_eq!(paths_of(&every_route_doc()), every_route);
     assert_eq!(
         paths,
         BTreeSet::from([
@@ -48,9 +69,7 @@ fn each_operation_appears_once_and_trailing_slash_twins_are_hidden() {
             "/logout",
             "/logout/all",
             "/revoke",
-            "/introspect",
             "/.well-known/jwks.json",
-            "/.well-known/oauth-authorization-server",
             "/health",
             "/ready"
         ])
@@ -60,22 +79,52 @@ fn each_operation_appears_once_and_trailing_slash_twins_are_hidden() {
     assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
 }
 
+#[tokio::test]
+async fn a_route_that_is_not_documented_is_not_served() {
+    let app = app();
+    for path in OPTIONAL_PATHS {
+        for method in [Method::GET, Method::POST] {
+            let request = Request::builder().method(method).uri(path);
+            send(&app, request.body(Body::empty()).unwrap())
+                .await
+                .assert(404, r#"{"detail":"Not Found"}"#, None);
+        }
+    }
+}
+
 #[test]
 fn the_security_scheme_is_fastapis_password_flow_with_relative_token_and_refresh_urls() {
+    let password_flow = json!({
+        "type": "oauth2",
+        "flows": {"password": {
+            "tokenUrl": "token",
+            "refreshUrl": "token",
+            "scopes": {
+                "items": "Read items.",
+                "me": "Read information about the current user.",
+            },
+        }},
+    });
     assert_eq!(
         doc()["components"]["securitySchemes"],
-        json!({"IntrospectionClient": {"type": "http", "scheme": "basic"},
-            "OAuth2PasswordBearer": {
-            "type": "oauth2",
-            "flows": {"password": {
-                "tokenUrl": "token",
-                "refreshUrl": "token",
-                "scopes": {
-                    "items": "Read items.",
-                    "me": "Read information about the current user.",
-                },
-            }},
-        }})
+        json!({"OAuth2PasswordBearer": password_flow})
+    );
+    let every_route = every_route_doc();
+    let schemes = &every_route["components"]["securitySchemes"];
+    assert_eq!(schemes["OAuth2PasswordBearer"], password_flow);
+    assert_eq!(
+        schemes["ResourceServer"],
+        json!({"type": "http", "scheme": "basic",
+               "description": "For `/introspect` only: a resource server's id and secret from `INTROSPECTION_CLIENTS`"})
+    );
+    // Swagger UI's Authorize dialog lists the schemes in the document's order: the password
+    // flow first, so the dialog opens on the form the README points to.
+    let order: Vec<&String> = schemes.as_object().unwrap().keys().collect();
+    assert_eq!(order, ["OAuth2PasswordBearer", "ResourceServer"]);
+    let served = every_route.to_string();
+    assert!(
+        served.find("OAuth2PasswordBearer\":{") < served.find("ResourceServer\":{"),
+        "{served}"
     );
 }
 
@@ -145,8 +194,11 @@ fn the_token_form_is_documented_for_both_encodings() {
 /// with a valid token holding no scopes. The answers must match the document's `security`.
 #[tokio::test]
 async fn documented_security_is_what_the_routes_enforce() {
-    let app = app();
-    let doc = doc();
+    documented_security_is_enforced(&app(), &doc()).await;
+    documented_security_is_enforced(&router(every_route_state()), &every_route_doc()).await;
+}
+
+async fn documented_security_is_enforced(app: &axum::Router, doc: &Value) {
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
@@ -155,14 +207,14 @@ async fn documented_security_is_what_the_routes_enforce() {
                 if let Some(token) = token {
                     request = request.header("authorization", format!("Bearer {token}"));
                 }
-                send(&app, request.body(Body::empty()).unwrap())
+                send(app, request.body(Body::empty()).unwrap())
             };
             let Some(security) = operation.get("security") else {
                 let reply = call(None).await;
                 assert_ne!(reply.status, 401, "{method} {path} is documented as open");
                 continue;
             };
-            if security[0].get("IntrospectionClient").is_some() {
+            if security[0].get("ResourceServer").is_some() {
                 // HTTP Basic for a registered client, not a user's token: tests/api/introspection.rs.
                 assert_eq!(path, "/introspect");
                 continue;
@@ -216,19 +268,21 @@ async fn routes_for_active_users_document_the_inactive_user_answer() {
 #[ignore = "needs Python with openapi-spec-validator (PASSFLOW_PYTHON); cargo test -- --ignored"]
 fn the_document_is_valid_openapi() {
     let python = python_with("openapi_spec_validator");
-    let file = tempfile::NamedTempFile::new().unwrap();
-    serde_json::to_writer(&file, &doc()).unwrap();
-    let output = std::process::Command::new(python)
-        .args(["-m", "openapi_spec_validator"])
-        .arg(file.path())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    for doc in [doc(), every_route_doc()] {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        serde_json::to_writer(&file, &doc).unwrap();
+        let output = std::process::Command::new(&python)
+            .args(["-m", "openapi_spec_validator"])
+            .arg(file.path())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
 }
 
 #[tokio::test]
@@ -248,6 +302,13 @@ async fn swagger_ui_is_served_from_the_binary_and_points_at_our_document() {
     );
     assert!(
         page.text().contains("./swagger-ui-bundle.js"),
+        "{}",
+        page.text()
+    );
+    // The Authorize dialog's focus goes to the password flow's username (e2e/ drives it).
+    assert!(
+        page.text()
+            .contains(r#"querySelector(".modal-ux #oauth_username")"#),
         "{}",
         page.text()
     );

@@ -1,8 +1,8 @@
 //! `POST /introspect`: token introspection (RFC 7662) for registered resource servers.
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::{Extension, Json};
 use axum_extra::headers::authorization::Basic;
 use axum_extra::headers::{Authorization, HeaderMapExt};
 use serde::Serialize;
@@ -10,7 +10,9 @@ use utoipa::ToSchema;
 
 use super::sessions::RevocationRequest;
 use super::token::NO_STORE;
-use crate::auth::introspection::{Introspection, IntrospectionError, introspect};
+use crate::auth::introspection::{
+    Introspection, IntrospectionClients, IntrospectionError, introspect,
+};
 use crate::http::error::{ApiError, ErrorDetail, OAuthErrorBody};
 use crate::http::extract::ClientIp;
 use crate::state::AppState;
@@ -95,14 +97,14 @@ impl From<IntrospectionError> for ApiError {
 
 /// Whether a token is live now, for a registered resource server (HTTP Basic with one of
 /// `INTROSPECTION_CLIENTS`). Sees a logout at once, where an offline signature check sees it
-/// only at `exp`. Introspecting a refresh token spends nothing. Not served (404) without
-/// `INTROSPECTION_CLIENTS`.
+/// only at `exp`. Introspecting a refresh token spends nothing. Served (and documented)
+/// only with `INTROSPECTION_CLIENTS`.
 #[utoipa::path(
     post,
     path = "/introspect",
     tag = "keys",
     request_body(content((RevocationRequest = "application/x-www-form-urlencoded"))),
-    security(("IntrospectionClient" = [])),
+    security(("ResourceServer" = [])),
     responses(
         (status = 200, description = "What the token is; `{\"active\": false}` for anything not live",
             body = IntrospectionResponse,
@@ -113,8 +115,6 @@ impl From<IntrospectionError> for ApiError {
             body = OAuthErrorBody,
             headers(("WWW-Authenticate" = String, description = "`Basic realm=\"passflow\"`")),
             example = json!(ApiError::InvalidClient.body())),
-        (status = 404, description = "Introspection is off (`INTROSPECTION_CLIENTS` is not set)", body = ErrorDetail,
-            example = json!(ApiError::NotFound.body())),
         (status = 429, description = "Too many failures from this address; retry after `Retry-After` seconds", body = ErrorDetail,
             headers(("Retry-After" = u64, description = "Seconds to wait")),
             example = json!(ApiError::TooManyAttempts { retry_after_secs: 1 }.body())),
@@ -125,11 +125,11 @@ impl From<IntrospectionError> for ApiError {
 )]
 pub(crate) async fn introspect_token(
     State(state): State<AppState>,
+    Extension(clients): Extension<IntrospectionClients>,
     ClientIp(client): ClientIp,
     headers: HeaderMap,
     request: Result<RevocationRequest, ApiError>,
 ) -> Result<([(HeaderName, HeaderValue); 2], Json<IntrospectionResponse>), ApiError> {
-    let clients = state.introspection.as_ref().ok_or(ApiError::NotFound)?;
     let throttled = |retry_after: std::time::Duration| ApiError::TooManyAttempts {
         retry_after_secs: retry_after.as_secs() + 1,
     };

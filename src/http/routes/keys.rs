@@ -2,15 +2,16 @@
 //! (`/.well-known/jwks.json`, RFC 7517 §5) and the server's metadata
 //! (`/.well-known/oauth-authorization-server`, RFC 8414 §3).
 
-use axum::Json;
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::IntoResponse;
+use axum::{Extension, Json};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::http::error::ApiError;
 use crate::state::AppState;
 
 /// How long a cache may keep the key set: short, so that a rotation (a new key first
@@ -64,21 +65,18 @@ pub(crate) struct ServerMetadata {
     introspection_endpoint_auth_methods_supported: Vec<String>,
 }
 
-/// The authorization server's metadata: issuer, endpoints, grants, scopes. Served when
-/// `TOKEN_ISSUER` is an `http(s)` URL without query or fragment.
+/// The authorization server's metadata: issuer, endpoints, grants, scopes. Served (and
+/// documented) only when `TOKEN_ISSUER` is an `http(s)` URL without query or fragment.
 #[utoipa::path(
     get,
     path = "/.well-known/oauth-authorization-server",
     tag = "keys",
     responses(
         (status = 200, description = "The metadata document", body = ServerMetadata),
-        (status = 404, description = "`TOKEN_ISSUER` is not set, or is not an http(s) URL",
-            body = crate::http::error::ErrorDetail, example = json!(ApiError::NotFound.body())),
     ),
 )]
 pub(crate) async fn authorization_server_metadata(
-    State(state): State<AppState>,
-) -> Result<impl IntoResponse, ApiError> {
-    let metadata = state.metadata.as_deref().ok_or(ApiError::NotFound)?;
-    Ok(Json(metadata.clone()))
+    Extension(metadata): Extension<Arc<crate::auth::metadata::ServerMetadata>>,
+) -> impl IntoResponse {
+    Json(metadata)
 }
