@@ -10,11 +10,11 @@ use axum::http::HeaderValue;
 use clap::{Args, Parser, Subcommand};
 use ipnet::IpNet;
 
-use crate::auth::keys::{SigningKey, TokenAlgorithm};
-use crate::auth::policy::{PasswordPolicy, PolicyError};
-use crate::auth::session::SessionSettings;
-use crate::auth::throttle::ThrottleSettings;
-use crate::auth::token::{KeyError, SecretKey, SecretTooShort, TokenSettings};
+use crate::auth::accounts::policy::{PasswordPolicy, PolicyError};
+use crate::auth::guard::local::ThrottleSettings;
+use crate::auth::sessions::SessionSettings;
+use crate::auth::tokens::keys::{SigningKey, TokenAlgorithm};
+use crate::auth::tokens::{KeyError, SecretKey, SecretTooShort, TokenSettings};
 use crate::http::HttpOptions;
 use crate::server::ServerOptions;
 use crate::state::AdmissionSettings;

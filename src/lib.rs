@@ -15,7 +15,6 @@ pub mod config;
 pub mod http;
 pub mod metrics;
 pub mod model;
-pub mod per_address;
 pub mod server;
 pub mod startup;
 pub mod state;

@@ -17,8 +17,8 @@ use tower::Service;
 
 use axum::response::IntoResponse;
 
+use crate::auth::guard::per_address::PerAddressLimit;
 use crate::http::error::ApiError;
-use crate::per_address::PerAddressLimit;
 
 #[derive(Debug, Clone)]
 pub struct ServerOptions {

@@ -3,19 +3,18 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use crate::auth::hash_pool::HashPool;
-use crate::auth::introspection::{ClientsError, IntrospectionClients};
-use crate::auth::metadata::{ServerMetadata, issuer_url};
-use crate::auth::policy::PolicyError;
-use crate::auth::session::SYNC_EVERY;
-use crate::auth::token::{KeyError, TokenKeys};
-use crate::auth::totp::SecondFactor;
-use crate::auth::totp::sealing::{BadKey, SecretCipher};
-use crate::auth::users_file::UsersFileError;
+use crate::auth::accounts::policy::PolicyError;
+use crate::auth::accounts::users_file::UsersFileError;
+use crate::auth::credentials::hash_pool::HashPool;
+use crate::auth::credentials::totp::SecondFactor;
+use crate::auth::credentials::totp::sealing::{BadKey, SecretCipher};
+use crate::auth::oauth::introspection::{ClientsError, IntrospectionClients};
+use crate::auth::oauth::metadata::{ServerMetadata, issuer_url};
+use crate::auth::sessions::spawn_upkeep;
+use crate::auth::tokens::{KeyError, TokenKeys};
 use crate::config::ServeArgs;
 use crate::model::username::look_alikes_warning;
 use crate::state::AppState;
@@ -225,50 +224,6 @@ async fn totp_cipher(
     }
 }
 
-/// How often ended sessions and stale revocations are dropped.
-const PRUNE_EVERY: Duration = Duration::from_secs(60);
-
-/// Keeps session memory bounded (sessions past their deadlines and revocations no token can
-/// match any more are dropped every [`PRUNE_EVERY`]) and replays the ends logged elsewhere
-/// every [`SYNC_EVERY`]. A failing store is logged and retried; requests meanwhile get 503s.
-fn spawn_session_upkeep(state: &AppState) {
-    let sessions = Arc::clone(&state.auth.sessions);
-    let clock = state.auth.clock.clone();
-    tokio::spawn(async move {
-        let mut sync = tokio::time::interval(SYNC_EVERY);
-        let mut prune = tokio::time::interval(PRUNE_EVERY);
-        // PostgreSQL announces ends (LISTEN/NOTIFY): replay them at once, not at the next tick.
-        let mut announced = sessions.ends_notifications();
-        loop {
-            let announcement = async {
-                match announced.as_mut() {
-                    Some(receiver) => receiver.changed().await.is_ok(),
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                _ = sync.tick() => {
-                    if let Err(err) = sessions.sync().await {
-                        tracing::warn!(%err, "reading ended sessions failed");
-                    }
-                }
-                still_listening = announcement => {
-                    if !still_listening {
-                        announced = None;
-                    } else if let Err(err) = sessions.sync().await {
-                        tracing::warn!(%err, "reading ended sessions failed");
-                    }
-                }
-                _ = prune.tick() => {
-                    if let Err(err) = sessions.prune(clock.now()).await {
-                        tracing::warn!(%err, "pruning sessions failed");
-                    }
-                }
-            }
-        }
-    });
-}
-
 /// Binds `HOST:PORT` and serves `state` until `shutdown` resolves, then drains.
 pub async fn run(
     args: &ServeArgs,
@@ -277,7 +232,7 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let listener = TcpListener::bind((args.host.as_str(), args.port)).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    spawn_session_upkeep(&state);
+    spawn_upkeep(Arc::clone(&state.auth.sessions), state.auth.clock.clone());
     let app = crate::http::router_with(state, &args.http_options());
     crate::server::serve(listener, app, args.server_options(), shutdown).await?;
     tracing::info!("shut down cleanly");

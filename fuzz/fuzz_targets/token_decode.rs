@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
-use passflow::auth::token::{SecretKey, TokenKeys, TokenSettings};
+use passflow::auth::tokens::{SecretKey, TokenKeys, TokenSettings};
 
 const KEY: &str = "09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7";
 

@@ -5,13 +5,13 @@
 
 use std::sync::Arc;
 
-use crate::auth::hash_pool::HashPool;
-use crate::auth::policy::PasswordPolicy;
-use crate::auth::session::Sessions;
-use crate::auth::shared_throttle::SharedThrottle;
-use crate::auth::throttle::LoginThrottle;
-use crate::auth::token::TokenKeys;
-use crate::auth::totp::SecondFactor;
+use crate::auth::accounts::policy::PasswordPolicy;
+use crate::auth::credentials::hash_pool::HashPool;
+use crate::auth::credentials::totp::SecondFactor;
+use crate::auth::guard::local::LoginThrottle;
+use crate::auth::guard::shared::SharedThrottle;
+use crate::auth::sessions::Sessions;
+use crate::auth::tokens::TokenKeys;
 use crate::clock::Clock;
 use crate::store::UserStore;
 

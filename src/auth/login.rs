@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::Auth;
-use crate::auth::grant::{Grant, issue_grant};
-use crate::auth::hash_pool::Saturated;
-use crate::auth::password::Verification;
-use crate::auth::shared_throttle::{Refused, attempt_shared};
-use crate::auth::totp::sealing::Unsealable;
-use crate::auth::totp::{CodeRefused, second_factor};
+use crate::auth::credentials::hash_pool::Saturated;
+use crate::auth::credentials::password::Verification;
+use crate::auth::credentials::totp::sealing::Unsealable;
+use crate::auth::credentials::totp::{CodeRefused, second_factor};
+use crate::auth::guard::shared::{Refused, attempt_shared};
+use crate::auth::oauth::grant::{Grant, issue_grant};
 use crate::model::scopes::{Scope, ScopeSet, UnknownScope};
 use crate::store::{StoreError, UserRecord};
 

@@ -1,29 +1,27 @@
-//! The domain of the tutorial: passwords, tokens, scopes, the login throttle, sessions, and
-//! the login and refresh use cases that tie them together, and accounts (password changes, the
-//! TOTP second factor). Nothing here knows HTTP; `http/` maps these errors to
-//! responses.
+//! The domain: everything passflow decides, with nothing of HTTP in it (`http/` maps these
+//! errors to responses). One folder per concept:
+//!
+//! - [`login`]: the password login, step by step, and the tutorial's `authenticate_user`.
+//! - [`credentials`]: what a login checks: password hashes (and the pool that computes them),
+//!   TOTP codes and recovery codes.
+//! - [`accounts`]: what a user or an operator changes: the password policy, a password change,
+//!   TOTP enrolment, the users file.
+//! - [`tokens`]: access tokens: keys, signing and verifying, claims, the JWKS.
+//! - [`sessions`]: what a login starts and a refresh continues; the view of ended sessions.
+//! - [`guard`]: abuse control: failed-login budgets, per-address limits.
+//! - [`oauth`]: the protocol's pieces: grants, refresh, introspection, metadata.
+//! - [`context`]: [`Auth`], what every use case works with.
 
-pub mod access;
-pub mod account;
+pub mod accounts;
 pub mod context;
-pub mod grant;
-pub mod hash_pool;
-pub mod introspection;
-pub mod keys;
+pub mod credentials;
+pub mod guard;
 pub mod login;
-pub mod metadata;
-pub mod password;
-pub mod policy;
-pub mod refresh;
-pub mod revocation;
-pub mod session;
-pub mod shared_throttle;
-pub mod throttle;
-pub mod token;
-pub mod totp;
-pub mod users_file;
+pub mod oauth;
+pub mod sessions;
+pub mod tokens;
 
 pub use context::Auth;
-pub use grant::Grant;
 pub use login::{LoginError, LoginRequest, authenticate_user, grant_scopes, login};
-pub use refresh::{RefreshError, RefreshRequest, refresh};
+pub use oauth::grant::Grant;
+pub use oauth::refresh::{RefreshError, RefreshRequest, refresh};

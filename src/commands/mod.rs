@@ -12,9 +12,9 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use hyper_util::rt::TokioIo;
 
-use crate::auth::keys::TokenAlgorithm;
-use crate::auth::password::hash_password as argon2id_hash;
-use crate::auth::token::random_hex;
+use crate::auth::credentials::password::hash_password as argon2id_hash;
+use crate::auth::tokens::keys::TokenAlgorithm;
+use crate::auth::tokens::random_hex;
 use crate::config::HealthcheckArgs;
 
 /// An error and its causes on one line, `outer: inner: root`, for a one-line refusal.
@@ -67,7 +67,7 @@ pub fn generate_key(algorithm: &str) -> ExitCode {
     let key = algorithm
         .parse::<TokenAlgorithm>()
         .ok()
-        .and_then(crate::auth::keys::generate);
+        .and_then(crate::auth::tokens::keys::generate);
     match key {
         Some(pem) => {
             print!("{pem}");

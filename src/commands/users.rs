@@ -9,9 +9,9 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::{error_chain, read_password};
-use crate::auth::password::hash_password;
-use crate::auth::policy::PasswordPolicy;
-use crate::auth::users_file::read_users_file;
+use crate::auth::accounts::policy::PasswordPolicy;
+use crate::auth::accounts::users_file::read_users_file;
+use crate::auth::credentials::password::hash_password;
 use crate::config::{DatabaseArgs, UsersArgs, UsersCommand};
 use crate::model::scopes::ScopeSet;
 use crate::model::time::now;

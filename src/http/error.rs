@@ -8,8 +8,8 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::auth::access::AccessError;
-use crate::auth::session::StaleView;
+use crate::auth::sessions::StaleView;
+use crate::auth::tokens::access::AccessError;
 use crate::auth::{LoginError, RefreshError};
 use crate::model::scopes::{Scope, ScopeSet};
 use crate::store::StoreError;

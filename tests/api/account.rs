@@ -4,7 +4,7 @@
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, header};
-use passflow::auth::throttle::ThrottleSettings;
+use passflow::auth::guard::local::ThrottleSettings;
 use passflow::router;
 use passflow::store::InMemoryUserStore;
 use serde_json::{Value, json};

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use axum::Router;
 use passflow::AppState;
-use passflow::auth::session::SessionSettings;
-use passflow::auth::totp::SecondFactor;
-use passflow::auth::totp::sealing::SecretCipher;
+use passflow::auth::credentials::totp::SecondFactor;
+use passflow::auth::credentials::totp::sealing::SecretCipher;
+use passflow::auth::sessions::SessionSettings;
 use passflow::clock::Clock;
 use passflow::model::scopes::{Scope, ScopeSet};
 use passflow::router;
@@ -441,7 +441,7 @@ async fn a_stale_view_of_ended_sessions_fails_closed() {
 /// Two servers on `db`, each with its own throttle and the shared one, at `limits`.
 async fn servers_sharing_a_throttle(
     db: &TestDb,
-    limits: passflow::auth::throttle::ThrottleSettings,
+    limits: passflow::auth::guard::local::ThrottleSettings,
 ) -> Vec<Router> {
     let mut servers = Vec::new();
     for _ in 0..2 {
@@ -457,7 +457,7 @@ async fn servers_sharing_a_throttle(
 
 on_both!(guesses_spread_over_servers_share_one_budget);
 async fn guesses_spread_over_servers_share_one_budget(db: TestDb) {
-    use passflow::auth::throttle::ThrottleSettings;
+    use passflow::auth::guard::local::ThrottleSettings;
 
     use crate::hardening::login_from;
 
@@ -511,7 +511,7 @@ async fn guesses_spread_over_servers_share_one_budget(db: TestDb) {
 
 on_both!(failed_refreshes_spread_over_servers_share_one_budget);
 async fn failed_refreshes_spread_over_servers_share_one_budget(db: TestDb) {
-    use passflow::auth::throttle::ThrottleSettings;
+    use passflow::auth::guard::local::ThrottleSettings;
 
     let database = db.open().await;
     database.add_user(&johndoe()).await.unwrap();

@@ -2,8 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use passflow::auth::hash_pool::HashPool;
-use passflow::auth::token::TokenKeys;
+use passflow::auth::credentials::hash_pool::HashPool;
+use passflow::auth::tokens::TokenKeys;
 use passflow::state::AdmissionSettings;
 use passflow::store::InMemoryUserStore;
 use passflow::{AppState, router};

@@ -7,8 +7,8 @@ use std::path::Path;
 use crate::helpers::*;
 use axum::body::Body;
 use axum::http::{HeaderValue, Request, header};
-use passflow::auth::throttle::ThrottleSettings;
-use passflow::auth::token::TokenKeys;
+use passflow::auth::guard::local::ThrottleSettings;
+use passflow::auth::tokens::TokenKeys;
 use passflow::store::InMemoryUserStore;
 
 fn corpus(target: &str) -> Vec<Vec<u8>> {
@@ -62,7 +62,7 @@ async fn token_form_corpus() {
             per_user: 1,
             per_ip: 1,
             window: std::time::Duration::from_secs(3600),
-            ..passflow::auth::throttle::ThrottleSettings::default()
+            ..passflow::auth::guard::local::ThrottleSettings::default()
         }),
     );
     const CONTENT_TYPES: [&str; 4] = [

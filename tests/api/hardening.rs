@@ -11,9 +11,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, header};
-use passflow::auth::hash_pool::HashPool;
-use passflow::auth::throttle::ThrottleSettings;
-use passflow::auth::token::TokenKeys;
+use passflow::auth::credentials::hash_pool::HashPool;
+use passflow::auth::guard::local::ThrottleSettings;
+use passflow::auth::tokens::TokenKeys;
 use passflow::http::HttpOptions;
 use passflow::store::{InMemoryUserStore, StoreError, UserRecord, UserStore};
 use passflow::{AppState, router, router_with};
@@ -62,7 +62,7 @@ fn throttled_app(per_user: u32, per_ip: u32) -> (Router, Arc<CountingStore>) {
             per_user,
             per_ip,
             window: Duration::from_secs(900),
-            ..passflow::auth::throttle::ThrottleSettings::default()
+            ..passflow::auth::guard::local::ThrottleSettings::default()
         })
         .with_trusted_proxies(["10.0.0.0/8".parse().unwrap()]);
     (router(state), store)
@@ -290,7 +290,7 @@ const INVALID: &str = r#"{"detail":"Could not validate credentials"}"#;
 
 #[tokio::test]
 async fn issuer_and_audience_are_minted_and_then_required() {
-    let settings = passflow::auth::token::TokenSettings {
+    let settings = passflow::auth::tokens::TokenSettings {
         issuer: Some("https://auth.example".into()),
         audience: Some("passflow".into()),
         ..settings()
@@ -328,7 +328,7 @@ async fn leeway_tolerates_configured_clock_skew_and_no_more() {
         get_with_token(&app(), "/users/me/", token)
             .await
             .assert(401, INVALID, Some("Bearer"));
-        let lenient = passflow::auth::token::TokenSettings {
+        let lenient = passflow::auth::tokens::TokenSettings {
             leeway: 30,
             ..settings()
         };

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, Version};
 use axum::Router;
-use passflow::auth::throttle::ThrottleSettings;
+use passflow::auth::guard::local::ThrottleSettings;
 use passflow::router;
 use passflow::store::sql::AdminError;
 use passflow::store::{InMemoryUserStore, User, UserRecord, UserStore, demo};

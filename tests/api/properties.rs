@@ -3,7 +3,7 @@
 use crate::helpers::*;
 use axum::body::Body;
 use axum::http::{HeaderValue, Request, header};
-use passflow::auth::throttle::ThrottleSettings;
+use passflow::auth::guard::local::ThrottleSettings;
 use passflow::store::InMemoryUserStore;
 use proptest::prelude::*;
 
@@ -22,7 +22,7 @@ fn app_for_properties() -> axum::Router {
             per_user: 1,
             per_ip: 1,
             window: std::time::Duration::from_secs(3600),
-            ..passflow::auth::throttle::ThrottleSettings::default()
+            ..passflow::auth::guard::local::ThrottleSettings::default()
         }),
     )
 }

@@ -6,8 +6,8 @@
 use std::process::Command;
 
 use crate::helpers::*;
-use passflow::auth::password::{hash_password, verify_password};
-use passflow::auth::token::TokenKeys;
+use passflow::auth::credentials::password::{hash_password, verify_password};
+use passflow::auth::tokens::TokenKeys;
 use passflow::model::scopes::ScopeSet;
 
 const SCRIPT: &str = r#"

@@ -193,7 +193,7 @@ fn robot(scopes: &[Scope]) -> axum::Router {
             full_name: None,
             disabled: false,
         }),
-        hashed_password: passflow::auth::password::hash_password("beep"),
+        hashed_password: passflow::auth::credentials::password::hash_password("beep"),
         scopes: scopes.iter().copied().collect(),
     };
     router(state_with(settings(), InMemoryUserStore::new([robot])))

@@ -17,7 +17,7 @@ async fn unknown_user_wrong_password_and_disabled_user_take_alike() {
     // 15 wrong passwords per user: past the default throttle, which is not what this measures.
     let app = passflow::router(
         state_with(settings(), passflow::store::InMemoryUserStore::demo()).with_throttle(
-            passflow::auth::throttle::ThrottleSettings {
+            passflow::auth::guard::local::ThrottleSettings {
                 per_user: 1000,
                 per_ip: 1000,
                 ..Default::default()

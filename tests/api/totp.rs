@@ -9,7 +9,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, header};
 use passflow::AppState;
-use passflow::auth::throttle::ThrottleSettings;
+use passflow::auth::guard::local::ThrottleSettings;
 use passflow::clock::Clock;
 use passflow::router;
 use passflow::store::InMemoryUserStore;

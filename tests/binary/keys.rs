@@ -256,8 +256,8 @@ async fn the_resource_server_example_verifies_offline_and_follows_a_rotation() {
     );
     // Signed by a key passflow does not have, under passflow's kid: forged.
     let header = jwt_header(&token);
-    let forger = passflow::auth::keys::SigningKey::from_file(
-        passflow::auth::keys::TokenAlgorithm::EdDsa,
+    let forger = passflow::auth::tokens::keys::SigningKey::from_file(
+        passflow::auth::tokens::keys::TokenAlgorithm::EdDsa,
         &second,
         "test",
     )

@@ -417,7 +417,7 @@ fn hash_password_reads_stdin_and_prints_a_pwdlib_compatible_hash() {
         "{hash}"
     );
     assert_eq!(
-        passflow::auth::password::verify_password("hunter2", hash),
+        passflow::auth::credentials::password::verify_password("hunter2", hash),
         Ok(true)
     );
 }
@@ -627,7 +627,7 @@ async fn passwords_tokens_and_hashes_never_reach_the_logs_even_at_trace() {
     let dir = tempfile::tempdir().unwrap();
     let password = "Pa55-w0rd-that-must-not-leak";
     let wrong = "Wr0ng-guess-that-must-not-leak";
-    let hash = passflow::auth::password::hash_password(password);
+    let hash = passflow::auth::credentials::password::hash_password(password);
     let users = json!({"logger": {
         "username": "logger", "full_name": null, "email": null,
         "hashed_password": hash, "disabled": false,

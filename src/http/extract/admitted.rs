@@ -8,8 +8,8 @@ use axum::http::request::Parts;
 use tokio::time::Instant;
 
 use super::ClientIp;
+use crate::auth::guard::per_address::AddressPermit;
 use crate::http::error::ApiError;
-use crate::per_address::AddressPermit;
 use crate::state::AppState;
 
 /// A `/token` request's client address and the moment it arrived, from which its answer is

@@ -10,8 +10,8 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use super::BearerToken;
-use crate::auth::access::{Verified, check_access_token};
-use crate::auth::token::Claims;
+use crate::auth::tokens::Claims;
+use crate::auth::tokens::access::{Verified, check_access_token};
 use crate::http::error::ApiError;
 use crate::model::scopes::{AnyScope, RequiredScopes};
 use crate::state::AppState;

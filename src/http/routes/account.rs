@@ -4,7 +4,7 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
 use utoipa::ToSchema;
 
-use crate::auth::account::{
+use crate::auth::accounts::password_change::{
     PasswordChange, PasswordChangeError, PasswordProofError, change_password,
 };
 use crate::http::error::{ApiError, ErrorDetail, ValidationErrorBody};
@@ -75,7 +75,7 @@ impl From<PasswordChangeError> for ApiError {
             examples(
                 ("Incorrect password" = (value = json!(ApiError::IncorrectPassword.body()))),
                 ("Too short" = (value = json!(ApiError::WeakPassword(
-                    crate::auth::policy::Weakness::TooShort(8).to_string()).body()))),
+                    crate::auth::accounts::policy::Weakness::TooShort(8).to_string()).body()))),
             )),
         (status = 409, description = "The password changed meanwhile; try again", body = ErrorDetail,
             example = json!(ApiError::PasswordChangedMeanwhile.body())),

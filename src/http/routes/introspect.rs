@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::sessions::RevocationRequest;
 use super::token::NO_STORE;
-use crate::auth::introspection::{
+use crate::auth::oauth::introspection::{
     Introspection, IntrospectionClients, IntrospectionError, introspect,
 };
 use crate::http::error::{ApiError, ErrorDetail, OAuthErrorBody};

@@ -76,7 +76,7 @@ pub(crate) struct ServerMetadata {
     ),
 )]
 pub(crate) async fn authorization_server_metadata(
-    Extension(metadata): Extension<Arc<crate::auth::metadata::ServerMetadata>>,
+    Extension(metadata): Extension<Arc<crate::auth::oauth::metadata::ServerMetadata>>,
 ) -> impl IntoResponse {
     Json(metadata)
 }

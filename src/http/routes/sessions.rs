@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::session::EndReason;
+use crate::auth::sessions::EndReason;
 use crate::http::error::{ApiError, OAuthErrorBody};
 use crate::http::extract::{ActiveUser, CurrentUser, form_fields};
 use crate::model::scopes::MeScope;

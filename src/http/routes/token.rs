@@ -7,8 +7,8 @@ use axum::http::{HeaderName, HeaderValue, header};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::refresh::narrow_scopes;
-use crate::auth::session::RefreshRefused;
+use crate::auth::oauth::refresh::narrow_scopes;
+use crate::auth::sessions::RefreshRefused;
 use crate::auth::{Grant, LoginError, LoginRequest, RefreshError, RefreshRequest, login, refresh};
 use crate::http::error::{ApiError, ErrorDetail, OAuthErrorBody, ValidationErrorBody};
 use crate::http::extract::{

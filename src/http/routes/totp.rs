@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::token::NO_STORE;
-use crate::auth::totp::{TotpError, confirm, disable, enrol};
+use crate::auth::credentials::totp::{TotpError, confirm, disable, enrol};
 use crate::http::error::{ApiError, ErrorDetail, ValidationErrorBody};
 use crate::http::extract::{ActiveUser, ClientIp, not_an_object, string_fields};
 use crate::model::scopes::MeScope;

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::Auth;
-use crate::auth::hash_pool::Saturated;
+use crate::auth::accounts::policy::Weakness;
+use crate::auth::credentials::hash_pool::Saturated;
+use crate::auth::guard::shared::{Refused, attempt_shared};
 use crate::auth::login::verify_user_password;
-use crate::auth::policy::Weakness;
-use crate::auth::session::EndReason;
-use crate::auth::shared_throttle::{Refused, attempt_shared};
+use crate::auth::sessions::EndReason;
 use crate::store::{StoreError, UserRecord};
 
 /// `POST /users/me/password` as the domain sees it.

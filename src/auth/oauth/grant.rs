@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use crate::auth::Auth;
-use crate::auth::session::RefreshToken;
-use crate::auth::token::{AccessToken, SessionBound};
+use crate::auth::sessions::RefreshToken;
+use crate::auth::tokens::{AccessToken, SessionBound};
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
 use crate::store::UserRecord;

@@ -6,15 +6,18 @@
 //! session refuses its self-contained access tokens too (ASVS V7.4.1), through
 //! [`Revocations`].
 
+pub mod revocation;
+pub mod view;
+
+pub use view::{READY_VIEW_AGE, SYNC_EVERY, spawn_upkeep};
+
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest as _, Sha256};
-
-use crate::auth::revocation::Revocations;
+use crate::auth::sessions::revocation::Revocations;
+pub use crate::auth::tokens::refresh_token::RefreshToken;
+use crate::auth::tokens::refresh_token::{FAMILY_KEY_BYTES, Presented, random_id, sha256};
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
 use crate::store::session::{Digest, SessionRecord, SessionStore, StoredSession};
@@ -47,92 +50,9 @@ impl Default for SessionSettings {
     }
 }
 
-/// How often the ends other processes logged are read: a session ended from another server
-/// or the `users` command is refused here within this.
-pub const SYNC_EVERY: Duration = Duration::from_millis(500);
-
-/// The oldest view `/ready` accepts: two polls. A replica whose poll fails or hangs leaves a
-/// load balancer's rotation within a second, long before its token checks fail closed at
-/// [`SessionSettings::max_view_age`].
-pub const READY_VIEW_AGE: Duration = SYNC_EVERY.saturating_mul(2);
-
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
-}
-
 /// Live sessions one user may hold; a login beyond it ends the least recently used one.
 /// Sessions otherwise live for weeks, so this is what bounds their memory.
 pub const MAX_SESSIONS_PER_USER: usize = 64;
-
-/// Bytes of randomness in a refresh token: a family key shared by the session's tokens,
-/// then a secret of its own. 384 bits in all (RFC 9700 §4.14 asks for unguessable tokens;
-/// ASVS V7.2.3 for at least 128 bits).
-const FAMILY_KEY_BYTES: usize = 16;
-const SECRET_BYTES: usize = 32;
-
-/// An opaque refresh token as the client holds it: URL-safe base64 of the family key and
-/// the secret. Its `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct RefreshToken(String);
-
-impl std::fmt::Debug for RefreshToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RefreshToken(..)")
-    }
-}
-
-impl RefreshToken {
-    fn mint(family_key: &[u8; FAMILY_KEY_BYTES]) -> Self {
-        let mut bytes = [0u8; FAMILY_KEY_BYTES + SECRET_BYTES];
-        bytes[..FAMILY_KEY_BYTES].copy_from_slice(family_key);
-        rand::fill(&mut bytes[FAMILY_KEY_BYTES..]);
-        Self(URL_SAFE_NO_PAD.encode(bytes))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    pub fn into_string(self) -> String {
-        self.0
-    }
-}
-
-/// A presented refresh token, as the store can look it up: the family key lets a used
-/// token find its session, so reuse is detected however many rotations ago it was used,
-/// with one row per session. Only a holder of one of the session's tokens knows the key,
-/// so nobody else can end a session by forging one.
-struct Presented {
-    family_key: [u8; FAMILY_KEY_BYTES],
-    family: Digest,
-    token: Digest,
-}
-
-impl Presented {
-    fn parse(token: &str) -> Option<Self> {
-        let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
-        if bytes.len() != FAMILY_KEY_BYTES + SECRET_BYTES {
-            return None;
-        }
-        let mut family_key = [0u8; FAMILY_KEY_BYTES];
-        family_key.copy_from_slice(&bytes[..FAMILY_KEY_BYTES]);
-        Some(Self {
-            family_key,
-            family: sha256(&family_key),
-            token: sha256(token.as_bytes()),
-        })
-    }
-}
-
-fn sha256(bytes: &[u8]) -> Digest {
-    Digest(Sha256::digest(bytes).into())
-}
-
-fn random_id() -> String {
-    let mut bytes = [0u8; 16];
-    rand::fill(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
-}
 
 /// Why a refresh token was refused; all are RFC 6749 §5.2 `invalid_grant`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -231,39 +151,6 @@ impl Sessions {
             synced: AtomicU64::new(0),
             born: Instant::now(),
         }
-    }
-
-    /// Whether ends logged elsewhere are known here recently enough to be enforced. A store
-    /// only this process can see logs nothing elsewhere: its view is always current.
-    pub fn check_view(&self) -> Result<(), StaleView> {
-        self.check_view_age(self.settings.max_view_age)
-    }
-
-    /// What `/ready` reports: the store answered its last statement, and the view is no
-    /// older than [`READY_VIEW_AGE`] (or [`SessionSettings::max_view_age`] if that is
-    /// shorter). Stricter than [`Self::check_view`]: a replica stops taking traffic as soon
-    /// as it cannot serve it, not when its token checks begin to fail closed.
-    pub fn check_ready(&self) -> Result<(), StaleView> {
-        if self.store.is_shared() && !self.store.reachable() {
-            return Err(StaleView);
-        }
-        self.check_view_age(READY_VIEW_AGE.min(self.settings.max_view_age))
-    }
-
-    fn check_view_age(&self, max_age: Duration) -> Result<(), StaleView> {
-        if !self.store.is_shared() {
-            return Ok(());
-        }
-        let synced = self.synced.load(Ordering::Acquire);
-        let age = self.elapsed_ms().saturating_sub(synced.saturating_sub(1));
-        if synced == 0 || age > millis(max_age) {
-            return Err(StaleView);
-        }
-        Ok(())
-    }
-
-    fn elapsed_ms(&self) -> u64 {
-        millis(self.born.elapsed())
     }
 
     pub fn settings(&self) -> SessionSettings {
@@ -513,29 +400,6 @@ impl Sessions {
         let ends_before = now.saturating_sub(self.revocations.keep_for());
         self.store.prune(now, idle_cutoff, ends_before).await
     }
-
-    /// Changes whenever another process logs an end, where the store can announce it.
-    pub fn ends_notifications(&self) -> Option<tokio::sync::watch::Receiver<()>> {
-        self.store.ends_notifications()
-    }
-
-    /// Applies the ends other processes logged since the last call (sessions ended from
-    /// another server or the `users` command), and marks the view fresh.
-    pub async fn sync(&self) -> Result<(), StoreError> {
-        let started = self.elapsed_ms();
-        let cursor = self.cursor.load(Ordering::Acquire);
-        let (ends, next) = self.store.ends_since(cursor).await?;
-        for end in ends {
-            match end.session_id {
-                Some(id) => self.revocations.end_session(&id, end.ended_at),
-                None => self.revocations.cut_off(&end.username, end.ended_at),
-            }
-        }
-        self.cursor.fetch_max(next, Ordering::AcqRel);
-        // Fresh as of when the read began, not when it ended.
-        self.synced.fetch_max(started + 1, Ordering::AcqRel);
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -591,16 +455,20 @@ mod tests {
         assert_eq!(live.len(), MAX_SESSIONS_PER_USER);
         let first = first.unwrap();
         assert!(live.iter().all(|session| session.id != first));
-        assert!(sessions.revocations().refuses(&crate::auth::token::Claims {
-            sub: "johndoe".into(),
-            exp: NOW + 1800,
-            nbf: None,
-            iat: Some(NOW),
-            sid: Some(first),
-            scope: None,
-            iss: None,
-            aud: None,
-        }));
+        assert!(
+            sessions
+                .revocations()
+                .refuses(&crate::auth::tokens::Claims {
+                    sub: "johndoe".into(),
+                    exp: NOW + 1800,
+                    nbf: None,
+                    iat: Some(NOW),
+                    sid: Some(first),
+                    scope: None,
+                    iss: None,
+                    aud: None,
+                })
+        );
     }
 
     #[tokio::test]

@@ -2,7 +2,7 @@
 //! among the most common passwords, not the username. No composition rules (V6.2.5) and no
 //! expiry: both push people towards weaker, predictable passwords.
 
-use crate::auth::password::normalize;
+use crate::auth::credentials::password::normalize;
 
 /// The ASVS V6.2.1 floor; `PASSWORD_MIN_LENGTH` may raise it, never lower it.
 pub const MIN_LENGTH_FLOOR: usize = 8;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use quick_cache::sync::Cache;
 
-use crate::auth::throttle::ThrottleSettings;
+use crate::auth::guard::local::ThrottleSettings;
 use crate::model::username::canonical;
 use crate::store::StoreError;
 use crate::store::throttle::ThrottleStore;

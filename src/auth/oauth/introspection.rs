@@ -9,8 +9,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::auth::Auth;
-use crate::auth::access::{AccessError, Verified, check_access_token};
-use crate::auth::session::StaleView;
+use crate::auth::sessions::StaleView;
+use crate::auth::tokens::access::{AccessError, Verified, check_access_token};
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
 use crate::store::{StoreError, UserRecord};

@@ -1,211 +1,30 @@
-//! JWT access tokens: the tutorial's `create_access_token` and the decoding half of
-//! `get_current_user`.
+//! Access tokens, in one home: the keys (the HS256 secret, signing keys and their algorithms,
+//! rotation), [`TokenKeys`] that signs and verifies with them (with its cache of verified
+//! tokens) and publishes the JWKS, the claims, and the access-token check every route makes.
+//! The tutorial's `create_access_token` and the decoding half of `get_current_user`.
+
+pub mod access;
+pub mod claims;
+pub mod keys;
+pub mod refresh_token;
+pub mod secret;
+pub mod settings;
+
+pub use claims::{AccessToken, Claims, InvalidToken, SessionBound};
+pub(crate) use secret::random_hex;
+pub use secret::{MIN_SECRET_LEN, SecretKey, SecretTooShort};
+pub use settings::{KeyError, TokenSettings};
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use quick_cache::sync::Cache;
-use serde::{Deserialize, Serialize};
 
-use crate::auth::keys::{KeyFileError, SigningKey, TokenAlgorithm};
-use crate::model::scopes::{ScopeSet, deserialize_claim};
+use crate::auth::tokens::claims::NewClaims;
+use crate::model::scopes::ScopeSet;
 use crate::model::time::{UnixTime, now};
-
-/// Shortest `SECRET_KEY` accepted: HS256 keys shorter than the hash output (32 bytes) are
-/// weaker than the algorithm, and RFC 7518 §3.2 requires at least that much.
-pub const MIN_SECRET_LEN: usize = 32;
-
-/// The HMAC key that signs and verifies tokens. Its `Debug` never shows the bytes.
-#[derive(Clone)]
-pub struct SecretKey(Vec<u8>);
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "SECRET_KEY is {0} bytes long; it must be at least {MIN_SECRET_LEN}. \
-     Make one with `openssl rand -hex 32` (or `passflow gen-secret`)"
-)]
-pub struct SecretTooShort(pub usize);
-
-/// A key setting that cannot be used; passflow refuses to start, naming the variable.
-#[derive(Debug, thiserror::Error)]
-pub enum KeyError {
-    #[error(transparent)]
-    Secret(#[from] SecretTooShort),
-    #[error(
-        "PREVIOUS_SECRET_KEYS: key {position} is {len} bytes long; it must be at least \
-         {MIN_SECRET_LEN}"
-    )]
-    Previous { position: usize, len: usize },
-    #[error(
-        "SIGNING_KEY_FILE is not set, and TOKEN_ALGORITHM is {0}: name a PEM private key \
-         (`passflow keys generate --algorithm {0} > key.pem`)"
-    )]
-    SigningKeyMissing(TokenAlgorithm),
-    #[error(
-        "SIGNING_KEY_FILE is set, but TOKEN_ALGORITHM is HS256, which signs with SECRET_KEY: \
-         set TOKEN_ALGORITHM to the key's algorithm (EdDSA, ES256 or RS256)"
-    )]
-    SigningKeyUnused,
-    #[error(transparent)]
-    KeyFile(#[from] KeyFileError),
-}
-
-impl SecretKey {
-    /// Used as given, like PyJWT uses the tutorial's hex string: its bytes are the key.
-    pub fn new(secret: impl Into<Vec<u8>>) -> Result<Self, SecretTooShort> {
-        let secret = secret.into();
-        if secret.len() < MIN_SECRET_LEN {
-            return Err(SecretTooShort(secret.len()));
-        }
-        Ok(Self(secret))
-    }
-
-    /// A fresh key, as `openssl rand -hex 32` would print it.
-    pub fn random() -> Self {
-        Self(random_hex(32).into_bytes())
-    }
-}
-
-impl std::fmt::Debug for SecretKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SecretKey(..)")
-    }
-}
-
-/// `n` random bytes as lowercase hex.
-pub(crate) fn random_hex(n: usize) -> String {
-    let bytes: Vec<u8> = (0..n).map(|_| rand::random::<u8>()).collect();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// How tokens are minted and checked.
-#[derive(Debug, Clone)]
-pub struct TokenSettings {
-    /// `SECRET_KEY`: signs HS256 tokens, and verifies tokens without a `kid`.
-    pub secret: SecretKey,
-    /// `PREVIOUS_SECRET_KEYS`: still accepted when verifying, never used to sign, so the
-    /// key can be rotated without logging anyone out.
-    pub previous: Vec<SecretKey>,
-    /// With an asymmetric `TOKEN_ALGORITHM`: `SIGNING_KEY_FILE`, which signs, then
-    /// `PREVIOUS_SIGNING_KEY_FILES`, which only verify. Empty: HS256 with `secret`.
-    pub signing_keys: Vec<SigningKey>,
-    /// Whether tokens without a `kid` are verified as HS256 with `secret` and `previous`.
-    /// Always with HS256; with an asymmetric algorithm only while `SECRET_KEY` is still set,
-    /// so that a switch from HS256 logs nobody out.
-    pub accept_hs256: bool,
-    /// `ACCESS_TOKEN_EXPIRE_MINUTES`.
-    pub lifetime: Duration,
-    /// Seconds of clock skew tolerated on `exp` and `nbf`.
-    pub leeway: u64,
-    /// When set, minted tokens carry `iss` and decoding requires it.
-    pub issuer: Option<String>,
-    /// When set, minted tokens carry `aud` and decoding requires it.
-    pub audience: Option<String>,
-}
-
-impl TokenSettings {
-    pub fn new(secret: SecretKey, lifetime: Duration) -> Self {
-        Self {
-            secret,
-            previous: Vec::new(),
-            signing_keys: Vec::new(),
-            accept_hs256: true,
-            lifetime,
-            leeway: 0,
-            issuer: None,
-            audience: None,
-        }
-    }
-}
-
-/// What passflow writes into a token.
-#[derive(Serialize)]
-struct NewClaims<'a> {
-    sub: &'a str,
-    exp: UnixTime,
-    iat: UnixTime,
-    jti: String,
-    /// The session the token belongs to (OpenID Connect's `sid`): ending the session
-    /// refuses the token (ASVS V7.4.1).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sid: Option<&'a str>,
-    /// RFC 8693 §4.2: space-separated, like the token response's `scope`.
-    scope: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    iss: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    aud: Option<&'a str>,
-}
-
-/// What passflow reads from a token. Only `sub` and `exp` are required, so tokens minted by
-/// the FastAPI tutorial (PyJWT, the same key, `{"sub", "exp"}`) stay valid.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Claims {
-    pub sub: String,
-    pub exp: UnixTime,
-    #[serde(default)]
-    pub nbf: Option<UnixTime>,
-    #[serde(default)]
-    pub iat: Option<UnixTime>,
-    /// The session id; absent in tokens minted before sessions, or by the tutorial.
-    #[serde(default)]
-    pub sid: Option<String>,
-    /// The granted scopes. Absent in tokens from the JWT chapter, which predates scopes; see
-    /// `CurrentUser` for how that is read.
-    #[serde(default, deserialize_with = "deserialize_claim")]
-    pub scope: Option<ScopeSet>,
-    /// Checked against `TOKEN_ISSUER` when that is set; reported by introspection.
-    #[serde(default)]
-    pub iss: Option<String>,
-    /// A string or an array of strings (RFC 7519 §4.1.3), as the token carries it.
-    #[serde(default)]
-    pub aud: Option<serde_json::Value>,
-}
-
-impl Claims {
-    /// The scopes the token grants `user` now: those it carries that the user is still
-    /// allowed, or, for a token without a `scope` claim (the JWT chapter's), all the user is
-    /// allowed.
-    pub fn effective_scope(&self, allowed: &ScopeSet) -> ScopeSet {
-        allowed
-            .iter()
-            .filter(|scope| {
-                self.scope
-                    .as_ref()
-                    .is_none_or(|claim| claim.contains(*scope))
-            })
-            .collect()
-    }
-}
-
-/// The session an access token is minted in.
-#[derive(Debug, Clone, Copy)]
-pub struct SessionBound<'a> {
-    pub id: &'a str,
-    /// The earliest of the session's absolute and idle deadlines.
-    pub ends_at: UnixTime,
-}
-
-/// A minted access token and the seconds it lives (the token response's `expires_in`).
-#[derive(Debug, Clone)]
-pub struct AccessToken {
-    pub token: String,
-    pub expires_in: u64,
-}
-
-/// Any reason a token is refused. Clients only ever see "Could not validate credentials".
-#[derive(Debug, thiserror::Error)]
-#[error("invalid token: {0}")]
-pub struct InvalidToken(#[from] jsonwebtoken::errors::Error);
-
-impl InvalidToken {
-    fn expired() -> Self {
-        Self(ErrorKind::ExpiredSignature.into())
-    }
-}
 
 /// How many verified tokens [`TokenKeys::decode`] remembers.
 const VERIFIED_TOKENS_CACHED: usize = 10_000;
@@ -432,6 +251,8 @@ impl TokenKeys {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn keys() -> TokenKeys {
@@ -527,6 +348,8 @@ mod tests {
 
 #[cfg(test)]
 mod rotation_tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn keys_with(secret: &str, previous: &[&str]) -> TokenKeys {

@@ -12,9 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::Auth;
-use crate::auth::account::{PasswordProofError, prove_password};
-use crate::auth::session::EndReason;
-use crate::auth::shared_throttle::Refused;
+use crate::auth::accounts::password_change::{PasswordProofError, prove_password};
+use crate::auth::guard::shared::Refused;
+use crate::auth::sessions::EndReason;
 use crate::store::totp::{TotpRecord, TotpStore};
 use crate::store::{InMemoryTotpStore, StoreError};
 use code::{TotpSecret, otpauth_uri};
@@ -211,7 +211,7 @@ impl From<Refused> for CodeRefused {
 /// Wrong codes count per user across all addresses ([`LoginThrottle::code_attempt`]),
 /// and past the limit even a right code is refused.
 ///
-/// [`LoginThrottle::code_attempt`]: crate::auth::throttle::LoginThrottle::code_attempt
+/// [`LoginThrottle::code_attempt`]: crate::auth::guard::local::LoginThrottle::code_attempt
 pub async fn second_factor(
     auth: &Auth,
     username: &str,

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use crate::auth::Auth;
-use crate::auth::session::StaleView;
-use crate::auth::token::Claims;
+use crate::auth::sessions::StaleView;
+use crate::auth::tokens::Claims;
 use crate::store::{StoreError, UserRecord};
 
 /// A token that passed [`check_access_token`], and the user it names.

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use crate::auth::password::check_hash;
+use crate::auth::credentials::password::check_hash;
 use crate::model::scopes::ScopeSet;
 use crate::model::username::canonical;
 use crate::store::{InMemoryUserStore, User, UserRecord};

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::Auth;
-use crate::auth::grant::{Grant, issue_grant};
-use crate::auth::session::{EndReason, RefreshRefused, RefreshToken};
+use crate::auth::oauth::grant::{Grant, issue_grant};
+use crate::auth::sessions::{EndReason, RefreshRefused, RefreshToken};
 use crate::model::scopes::{ScopeSet, UnknownScope};
 use crate::model::time::UnixTime;
 use crate::store::session::SessionRecord;

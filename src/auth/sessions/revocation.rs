@@ -6,7 +6,7 @@
 //! check costs next to nothing beside the signature cache. Entries live only as long as a
 //! token they could refuse: `ACCESS_TOKEN_EXPIRE_MINUTES` plus the leeway.
 
-use crate::auth::token::Claims;
+use crate::auth::tokens::Claims;
 use crate::model::time::UnixTime;
 
 #[derive(Debug)]

@@ -1,0 +1,44 @@
+//! The HMAC secret that signs HS256 tokens: the tutorial's `SECRET_KEY`.
+
+/// Shortest `SECRET_KEY` accepted: HS256 keys shorter than the hash output (32 bytes) are
+/// weaker than the algorithm, and RFC 7518 §3.2 requires at least that much.
+pub const MIN_SECRET_LEN: usize = 32;
+
+/// The HMAC key that signs and verifies tokens. Its `Debug` never shows the bytes.
+#[derive(Clone)]
+pub struct SecretKey(pub(super) Vec<u8>);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "SECRET_KEY is {0} bytes long; it must be at least {MIN_SECRET_LEN}. \
+     Make one with `openssl rand -hex 32` (or `passflow gen-secret`)"
+)]
+pub struct SecretTooShort(pub usize);
+
+impl SecretKey {
+    /// Used as given, like PyJWT uses the tutorial's hex string: its bytes are the key.
+    pub fn new(secret: impl Into<Vec<u8>>) -> Result<Self, SecretTooShort> {
+        let secret = secret.into();
+        if secret.len() < MIN_SECRET_LEN {
+            return Err(SecretTooShort(secret.len()));
+        }
+        Ok(Self(secret))
+    }
+
+    /// A fresh key, as `openssl rand -hex 32` would print it.
+    pub fn random() -> Self {
+        Self(random_hex(32).into_bytes())
+    }
+}
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(..)")
+    }
+}
+
+/// `n` random bytes as lowercase hex.
+pub(crate) fn random_hex(n: usize) -> String {
+    let bytes: Vec<u8> = (0..n).map(|_| rand::random::<u8>()).collect();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
