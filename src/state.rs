@@ -10,9 +10,9 @@ use crate::auth::Auth;
 use crate::auth::accounts::policy::PasswordPolicy;
 use crate::auth::credentials::hash_pool::HashPool;
 use crate::auth::credentials::totp::SecondFactor;
-use crate::auth::guard::local::{LoginThrottle, ThrottleSettings};
+use crate::auth::guard::Guard;
+use crate::auth::guard::local::ThrottleSettings;
 use crate::auth::guard::per_address::PerAddressLimit;
-use crate::auth::guard::shared::SharedThrottle;
 use crate::auth::oauth::introspection::IntrospectionClients;
 use crate::auth::oauth::metadata::ServerMetadata;
 use crate::auth::sessions::revocation::Revocations;
@@ -77,8 +77,7 @@ impl AppState {
                 sessions,
                 tokens: Arc::new(tokens),
                 hasher,
-                throttle: Arc::new(LoginThrottle::new(ThrottleSettings::default())),
-                shared_throttle: None,
+                guard: Arc::new(Guard::new(ThrottleSettings::default())),
                 clock: Clock::system(),
                 password_policy: PasswordPolicy::default(),
                 totp: Arc::new(SecondFactor::in_memory(DEFAULT_TOTP_ISSUER)),
@@ -123,7 +122,7 @@ impl AppState {
     }
 
     pub fn with_throttle(mut self, settings: ThrottleSettings) -> Self {
-        self.auth.throttle = Arc::new(LoginThrottle::new(settings));
+        self.auth.guard = Arc::new(self.auth.guard.with_local(settings));
         self
     }
 
@@ -134,7 +133,7 @@ impl AppState {
         store: Arc<dyn ThrottleStore>,
         settings: ThrottleSettings,
     ) -> Self {
-        self.auth.shared_throttle = Some(SharedThrottle::new(store, settings));
+        self.auth.guard = Arc::new(self.auth.guard.with_shared(store, settings));
         self
     }
 

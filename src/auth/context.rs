@@ -8,8 +8,7 @@ use std::sync::Arc;
 use crate::auth::accounts::policy::PasswordPolicy;
 use crate::auth::credentials::hash_pool::HashPool;
 use crate::auth::credentials::totp::SecondFactor;
-use crate::auth::guard::local::LoginThrottle;
-use crate::auth::guard::shared::SharedThrottle;
+use crate::auth::guard::Guard;
 use crate::auth::sessions::Sessions;
 use crate::auth::tokens::TokenKeys;
 use crate::clock::Clock;
@@ -21,9 +20,8 @@ pub struct Auth {
     pub sessions: Arc<Sessions>,
     pub tokens: Arc<TokenKeys>,
     pub hasher: HashPool,
-    pub throttle: Arc<LoginThrottle>,
-    /// The throttle every server on a shared database counts in, beside its own.
-    pub shared_throttle: Option<Arc<SharedThrottle>>,
+    /// Every guess's budget, here and on every server sharing the database.
+    pub guard: Arc<Guard>,
     pub clock: Clock,
     /// What a new password must be.
     pub password_policy: PasswordPolicy,

@@ -4,14 +4,13 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::auth::Auth;
 use crate::auth::credentials::hash_pool::Saturated;
 use crate::auth::credentials::password::Verification;
 use crate::auth::credentials::totp::sealing::Unsealable;
 use crate::auth::credentials::totp::{CodeRefused, second_factor};
-use crate::auth::guard::shared::{Refused, attempt_shared};
+use crate::auth::guard::{Refused, Throttled};
 use crate::auth::oauth::grant::{Grant, issue_grant};
 use crate::model::scopes::{Scope, ScopeSet, UnknownScope};
 use crate::store::{StoreError, UserRecord};
@@ -32,8 +31,8 @@ pub struct LoginRequest<'a> {
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
     /// Too many failures from this address (for this user, or at all); nothing was hashed.
-    #[error("too many failed logins; retry in {retry_after:?}")]
-    Throttled { retry_after: Duration },
+    #[error(transparent)]
+    Throttled(#[from] Throttled),
     /// Unknown user or wrong password: deliberately one case (OWASP ASVS V6.3.8).
     #[error("incorrect username or password")]
     IncorrectCredentials,
@@ -62,7 +61,7 @@ pub enum LoginError {
 impl From<Refused> for LoginError {
     fn from(refused: Refused) -> Self {
         match refused {
-            Refused::Throttled(retry_after) => LoginError::Throttled { retry_after },
+            Refused::Throttled(throttled) => LoginError::Throttled(throttled),
             Refused::Store(err) => LoginError::Store(err),
         }
     }
@@ -73,7 +72,7 @@ impl From<CodeRefused> for LoginError {
         match refused {
             CodeRefused::Required => LoginError::TotpRequired,
             CodeRefused::Incorrect => LoginError::IncorrectTotp,
-            CodeRefused::Throttled(retry_after) => LoginError::Throttled { retry_after },
+            CodeRefused::Throttled(throttled) => LoginError::Throttled(throttled),
             CodeRefused::Unsealable(err) => LoginError::Unsealable(err),
             CodeRefused::Store(err) => LoginError::Store(err),
         }
@@ -97,7 +96,7 @@ pub async fn login(auth: &Auth, request: LoginRequest<'_>) -> Result<Grant, Logi
         Ok(_) => "success",
         Err(LoginError::IncorrectCredentials | LoginError::IncorrectTotp) => "failure",
         Err(LoginError::TotpRequired) => "totp_required",
-        Err(LoginError::Throttled { .. }) => "throttled",
+        Err(LoginError::Throttled(_)) => "throttled",
         Err(LoginError::Busy(_)) => "busy",
         Err(LoginError::UnknownScope(_) | LoginError::ScopeNotAllowed(_)) => "invalid_scope",
         Err(LoginError::Store(_) | LoginError::Token(_) | LoginError::Unsealable(_)) => "error",
@@ -107,22 +106,13 @@ pub async fn login(auth: &Auth, request: LoginRequest<'_>) -> Result<Grant, Logi
 
 async fn attempt_login(auth: &Auth, request: LoginRequest<'_>) -> Result<Grant, LoginError> {
     let attempt = auth
-        .throttle
-        .attempt(request.client, request.username)
-        .map_err(|retry_after| LoginError::Throttled { retry_after })?;
-    let shared = attempt_shared(
-        auth.shared_throttle.as_ref(),
-        request.client,
-        request.username,
-    )
-    .await?;
+        .guard
+        .password_attempt(request.client, request.username)
+        .await?;
     let user = match authenticate_user(auth, request.username, request.password).await {
         Ok(user) => user,
         Err(LoginError::IncorrectCredentials) => {
             attempt.failed();
-            if let Some(shared) = shared {
-                shared.failed();
-            }
             return Err(LoginError::IncorrectCredentials);
         }
         Err(other) => return Err(other),
@@ -134,17 +124,11 @@ async fn attempt_login(auth: &Auth, request: LoginRequest<'_>) -> Result<Grant, 
         Ok(()) => {}
         Err(CodeRefused::Incorrect) => {
             attempt.failed();
-            if let Some(shared) = shared {
-                shared.failed();
-            }
             return Err(LoginError::IncorrectTotp);
         }
         Err(other) => return Err(other.into()),
     }
-    attempt.succeeded();
-    if let Some(shared) = shared {
-        shared.succeeded().await?;
-    }
+    attempt.succeeded().await?;
     let scope = grant_scopes(request.scope, &user)?;
     let now = auth.clock.now();
     let (session, refresh_token) = auth.sessions.start(user.username(), &scope, now).await?;

@@ -8,6 +8,11 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::auth::accounts::password_change::{PasswordChangeError, PasswordProofError};
+use crate::auth::credentials::totp::TotpError;
+use crate::auth::guard::Throttled;
+use crate::auth::oauth::clients::ClientRefused;
+use crate::auth::oauth::introspection::IntrospectionError;
 use crate::auth::sessions::StaleView;
 use crate::auth::tokens::access::AccessError;
 use crate::auth::{LoginError, RefreshError};
@@ -301,13 +306,21 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// Every budget's refusal, whichever guess spent it: `429` with the seconds to wait, rounded
+/// up so that a client retrying on time is admitted.
+impl From<Throttled> for ApiError {
+    fn from(Throttled(retry_after): Throttled) -> Self {
+        ApiError::TooManyAttempts {
+            retry_after_secs: retry_after.as_secs() + 1,
+        }
+    }
+}
+
 /// The login use case's outcomes, as the tutorial's wire contract words them.
 impl From<LoginError> for ApiError {
     fn from(err: LoginError) -> Self {
         match err {
-            LoginError::Throttled { retry_after } => ApiError::TooManyAttempts {
-                retry_after_secs: retry_after.as_secs() + 1,
-            },
+            LoginError::Throttled(throttled) => throttled.into(),
             LoginError::IncorrectCredentials => ApiError::IncorrectLogin,
             LoginError::UnknownScope(name) => {
                 ApiError::InvalidScope(format!("Unknown scope: {name}"))
@@ -330,9 +343,7 @@ impl From<RefreshError> for ApiError {
     fn from(err: RefreshError) -> Self {
         let oauth = |error, detail: String| ApiError::OAuth { error, detail };
         match err {
-            RefreshError::Throttled { retry_after } => ApiError::TooManyAttempts {
-                retry_after_secs: retry_after.as_secs() + 1,
-            },
+            RefreshError::Throttled(throttled) => throttled.into(),
             RefreshError::Refused(_) | RefreshError::UserDisabled => {
                 oauth(OAuthError::InvalidGrant, err.to_string())
             }
@@ -356,5 +367,62 @@ impl From<AccessError> for ApiError {
 impl From<StaleView> for ApiError {
     fn from(StaleView: StaleView) -> Self {
         ApiError::SessionViewStale
+    }
+}
+
+/// A user's own account changes: `400`s worded for the person who typed the password.
+impl From<PasswordProofError> for ApiError {
+    fn from(err: PasswordProofError) -> Self {
+        match err {
+            PasswordProofError::Throttled(throttled) => throttled.into(),
+            PasswordProofError::IncorrectPassword => ApiError::IncorrectPassword,
+            PasswordProofError::Busy(_) => ApiError::Overloaded,
+            PasswordProofError::Store(err) => err.into(),
+        }
+    }
+}
+
+impl From<PasswordChangeError> for ApiError {
+    fn from(err: PasswordChangeError) -> Self {
+        match err {
+            PasswordChangeError::Proof(err) => err.into(),
+            PasswordChangeError::Weak(weakness) => ApiError::WeakPassword(weakness.to_string()),
+            PasswordChangeError::ChangedMeanwhile => ApiError::PasswordChangedMeanwhile,
+            PasswordChangeError::Busy(_) => ApiError::Overloaded,
+            PasswordChangeError::Store(err) => err.into(),
+        }
+    }
+}
+
+impl From<TotpError> for ApiError {
+    fn from(err: TotpError) -> Self {
+        match err {
+            TotpError::NotOffered => ApiError::NotFound,
+            TotpError::AlreadyEnabled => ApiError::TotpAlreadyEnabled,
+            TotpError::NotPending => ApiError::TotpNotPending,
+            TotpError::IncorrectCode => ApiError::IncorrectCode,
+            TotpError::Password(err) => err.into(),
+            TotpError::Unsealable(err) => ApiError::Internal(err.into()),
+            TotpError::Store(err) => err.into(),
+        }
+    }
+}
+
+impl From<IntrospectionError> for ApiError {
+    fn from(err: IntrospectionError) -> Self {
+        match err {
+            IntrospectionError::Stale(stale) => stale.into(),
+            IntrospectionError::Store(err) => err.into(),
+        }
+    }
+}
+
+/// A protocol client that did not prove who it is (RFC 6749 §5.2).
+impl From<ClientRefused> for ApiError {
+    fn from(err: ClientRefused) -> Self {
+        match err {
+            ClientRefused::Throttled(throttled) => throttled.into(),
+            ClientRefused::InvalidClient => ApiError::InvalidClient,
+        }
     }
 }

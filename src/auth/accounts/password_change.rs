@@ -4,12 +4,11 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::auth::Auth;
 use crate::auth::accounts::policy::Weakness;
 use crate::auth::credentials::hash_pool::Saturated;
-use crate::auth::guard::shared::{Refused, attempt_shared};
+use crate::auth::guard::{Refused, Throttled};
 use crate::auth::login::verify_user_password;
 use crate::auth::sessions::EndReason;
 use crate::store::{StoreError, UserRecord};
@@ -46,8 +45,8 @@ pub enum PasswordChangeError {
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordProofError {
     /// Too many wrong passwords for this (address, user); nothing was hashed.
-    #[error("too many failed attempts; retry in {retry_after:?}")]
-    Throttled { retry_after: Duration },
+    #[error(transparent)]
+    Throttled(#[from] Throttled),
     #[error("incorrect current password")]
     IncorrectPassword,
     #[error("password hashing is saturated")]
@@ -59,7 +58,7 @@ pub enum PasswordProofError {
 impl From<Refused> for PasswordProofError {
     fn from(refused: Refused) -> Self {
         match refused {
-            Refused::Throttled(retry_after) => Self::Throttled { retry_after },
+            Refused::Throttled(throttled) => Self::Throttled(throttled),
             Refused::Store(err) => Self::Store(err),
         }
     }
@@ -74,23 +73,13 @@ pub async fn prove_password(
     username: &str,
     password: String,
 ) -> Result<Arc<UserRecord>, PasswordProofError> {
-    let attempt = auth
-        .throttle
-        .attempt(client, username)
-        .map_err(|retry_after| PasswordProofError::Throttled { retry_after })?;
-    let shared = attempt_shared(auth.shared_throttle.as_ref(), client, username).await?;
+    let attempt = auth.guard.password_attempt(client, username).await?;
     let user = auth.users.get_user_fresh(username).await?;
     let Some(user) = verify_user_password(auth, user, password).await? else {
         attempt.failed();
-        if let Some(shared) = shared {
-            shared.failed();
-        }
         return Err(PasswordProofError::IncorrectPassword);
     };
-    attempt.succeeded();
-    if let Some(shared) = shared {
-        shared.succeeded().await?;
-    }
+    attempt.succeeded().await?;
     Ok(user)
 }
 

@@ -3,7 +3,7 @@
 //! not one per replica. It counts beside each server's own [`LoginThrottle`] with the same
 //! limits and keys, so the stricter of the two always applies.
 //!
-//! [`LoginThrottle`]: super::throttle::LoginThrottle
+//! [`LoginThrottle`]: super::local::LoginThrottle
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -11,6 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use quick_cache::sync::Cache;
 
+use super::{Refused, Throttled};
 use crate::auth::guard::local::ThrottleSettings;
 use crate::model::username::canonical;
 use crate::store::StoreError;
@@ -26,11 +27,24 @@ pub struct SharedThrottle {
     denied: Cache<String, Instant>,
 }
 
-/// Why an attempt was not admitted.
-#[derive(Debug)]
-pub enum Refused {
-    Throttled(Duration),
-    Store(StoreError),
+/// A budget's row in the [`ThrottleStore`]: the one place its key is spelt.
+enum Key<'a> {
+    /// Failed guesses from an address.
+    Address(IpAddr),
+    /// Failed logins of one account (its RFC 8265 key) from one address.
+    AddressUser(IpAddr, &'a str),
+    /// Wrong second-factor codes for one account (its RFC 8265 key).
+    Codes(&'a str),
+}
+
+impl Key<'_> {
+    fn row(&self) -> String {
+        match self {
+            Key::Address(ip) => format!("a|{ip}"),
+            Key::AddressUser(ip, username) => format!("u|{ip}|{}", canonical(username)),
+            Key::Codes(username) => format!("c|{}", canonical(username)),
+        }
+    }
 }
 
 impl SharedThrottle {
@@ -57,13 +71,13 @@ impl SharedThrottle {
         ip: IpAddr,
         username: &str,
     ) -> Result<SharedAttempt, Refused> {
-        let address = format!("a|{ip}");
-        let user = format!("u|{ip}|{}", canonical(username));
+        let address = Key::Address(ip).row();
+        let user = Key::AddressUser(ip, username).row();
         for key in [&address, &user] {
             if let Some(until) = self.denied.get(key) {
                 let left = until.saturating_duration_since(Instant::now());
                 if !left.is_zero() {
-                    return Err(Refused::Throttled(left));
+                    return Err(Refused::Throttled(Throttled(left)));
                 }
             }
         }
@@ -92,7 +106,7 @@ impl SharedThrottle {
     /// a guesser gets at most N guesses beyond the budget per window, before every replica
     /// has seen a refusal.
     pub fn check_address(&self, ip: IpAddr) -> Result<(), Duration> {
-        let key = format!("a|{ip}");
+        let key = Key::Address(ip).row();
         match self.denied.get(&key) {
             Some(until) if until > Instant::now() => {
                 Err(until.saturating_duration_since(Instant::now()))
@@ -107,11 +121,11 @@ impl SharedThrottle {
         self: &Arc<Self>,
         username: &str,
     ) -> Result<SharedCodeAttempt, Refused> {
-        let key = format!("c|{}", canonical(username));
+        let key = Key::Codes(username).row();
         if let Some(until) = self.denied.get(&key) {
             let left = until.saturating_duration_since(Instant::now());
             if !left.is_zero() {
-                return Err(Refused::Throttled(left));
+                return Err(Refused::Throttled(Throttled(left)));
             }
         }
         self.take(&key, self.cell_ms(self.settings.codes_per_user), now_ms())
@@ -126,7 +140,7 @@ impl SharedThrottle {
     /// Counts a failed refresh against the address.
     pub async fn charge_failure(&self, ip: IpAddr) -> Result<(), StoreError> {
         let per_ip = self.cell_ms(self.settings.per_ip);
-        match self.take(&format!("a|{ip}"), per_ip, now_ms()).await {
+        match self.take(&Key::Address(ip).row(), per_ip, now_ms()).await {
             Ok(()) | Err(Refused::Throttled(_)) => Ok(()),
             Err(Refused::Store(err)) => Err(err),
         }
@@ -138,22 +152,10 @@ impl SharedThrottle {
             Ok(Err(wait_ms)) => {
                 let wait = Duration::from_millis(u64::try_from(wait_ms).unwrap_or(1));
                 self.denied.insert(key.to_owned(), Instant::now() + wait);
-                Err(Refused::Throttled(wait))
+                Err(Refused::Throttled(Throttled(wait)))
             }
             Err(err) => Err(Refused::Store(err)),
         }
-    }
-}
-
-/// [`SharedThrottle::attempt`] when there is a shared throttle; `None` when there is not.
-pub async fn attempt_shared(
-    shared: Option<&Arc<SharedThrottle>>,
-    ip: IpAddr,
-    username: &str,
-) -> Result<Option<SharedAttempt>, Refused> {
-    match shared {
-        Some(throttle) => throttle.attempt(ip, username).await.map(Some),
-        None => Ok(None),
     }
 }
 

@@ -2,6 +2,7 @@
 //! the refresh grant (RFC 6749 §6), token introspection (RFC 7662) and the authorization
 //! server's metadata (RFC 8414).
 
+pub mod clients;
 pub mod grant;
 pub mod introspection;
 pub mod metadata;

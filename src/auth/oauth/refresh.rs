@@ -3,9 +3,9 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::auth::Auth;
+use crate::auth::guard::Throttled;
 use crate::auth::oauth::grant::{Grant, issue_grant};
 use crate::auth::sessions::{EndReason, RefreshRefused, RefreshToken};
 use crate::model::scopes::{ScopeSet, UnknownScope};
@@ -26,8 +26,8 @@ pub struct RefreshRequest<'a> {
 #[derive(Debug, thiserror::Error)]
 pub enum RefreshError {
     /// Too many failures from this address; nothing was looked up.
-    #[error("too many failed attempts; retry in {retry_after:?}")]
-    Throttled { retry_after: Duration },
+    #[error(transparent)]
+    Throttled(#[from] Throttled),
     #[error("{0}")]
     Refused(#[from] RefreshRefused),
     /// The session's user has been disabled or deleted; the session ended (ASVS V7.4.2).
@@ -45,23 +45,17 @@ pub enum RefreshError {
 /// Redeems a refresh token. Failures take a throttle cell from the client address, as
 /// failed logins do; a store or encoding failure refunds it.
 pub async fn refresh(auth: &Auth, request: RefreshRequest<'_>) -> Result<Grant, RefreshError> {
-    let attempt = match auth.throttle.address_attempt(request.client) {
+    let attempt = match auth.guard.address_attempt(request.client) {
         Ok(attempt) => attempt,
-        Err(retry_after) => {
+        Err(throttled) => {
             crate::metrics::refresh("throttled");
-            return Err(RefreshError::Throttled { retry_after });
+            return Err(throttled.into());
         }
     };
-    if let Some(shared) = &auth.shared_throttle
-        && let Err(retry_after) = shared.check_address(request.client)
-    {
-        crate::metrics::refresh("throttled");
-        return Err(RefreshError::Throttled { retry_after });
-    }
     let outcome = redeem(auth, &request).await;
     let label = match &outcome {
         Ok(_) => "success",
-        Err(RefreshError::Throttled { .. }) => "throttled",
+        Err(RefreshError::Throttled(_)) => "throttled",
         Err(RefreshError::Refused(_) | RefreshError::UserDisabled) => "invalid_grant",
         Err(RefreshError::InvalidScope(_)) => "invalid_scope",
         Err(RefreshError::Store(_) | RefreshError::Token(_)) => "error",
@@ -70,15 +64,7 @@ pub async fn refresh(auth: &Auth, request: RefreshRequest<'_>) -> Result<Grant, 
     match &outcome {
         Ok(_) => attempt.succeeded(),
         Err(RefreshError::Store(_) | RefreshError::Token(_)) => drop(attempt),
-        Err(_) => {
-            attempt.failed();
-            // Counting it must not change the answer: a store failure here is only logged.
-            if let Some(shared) = &auth.shared_throttle
-                && let Err(err) = shared.charge_failure(request.client).await
-            {
-                tracing::warn!(%err, "counting a failed refresh in the shared throttle failed");
-            }
-        }
+        Err(_) => attempt.failed().await,
     }
     outcome
 }

@@ -4,9 +4,7 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
 use utoipa::ToSchema;
 
-use crate::auth::accounts::password_change::{
-    PasswordChange, PasswordChangeError, PasswordProofError, change_password,
-};
+use crate::auth::accounts::password_change::{PasswordChange, change_password};
 use crate::http::error::{ApiError, ErrorDetail, ValidationErrorBody};
 use crate::http::extract::{ActiveUser, ClientIp, not_an_object, string_fields};
 use crate::model::scopes::MeScope;
@@ -33,31 +31,6 @@ impl<S: Send + Sync> FromRequest<S> for PasswordChangeRequest {
             current_password,
             new_password,
         })
-    }
-}
-
-impl From<PasswordProofError> for ApiError {
-    fn from(err: PasswordProofError) -> Self {
-        match err {
-            PasswordProofError::Throttled { retry_after } => ApiError::TooManyAttempts {
-                retry_after_secs: retry_after.as_secs() + 1,
-            },
-            PasswordProofError::IncorrectPassword => ApiError::IncorrectPassword,
-            PasswordProofError::Busy(_) => ApiError::Overloaded,
-            PasswordProofError::Store(err) => err.into(),
-        }
-    }
-}
-
-impl From<PasswordChangeError> for ApiError {
-    fn from(err: PasswordChangeError) -> Self {
-        match err {
-            PasswordChangeError::Proof(err) => err.into(),
-            PasswordChangeError::Weak(weakness) => ApiError::WeakPassword(weakness.to_string()),
-            PasswordChangeError::ChangedMeanwhile => ApiError::PasswordChangedMeanwhile,
-            PasswordChangeError::Busy(_) => ApiError::Overloaded,
-            PasswordChangeError::Store(err) => err.into(),
-        }
     }
 }
 

@@ -10,9 +10,7 @@ use utoipa::ToSchema;
 
 use super::sessions::RevocationRequest;
 use super::token::NO_STORE;
-use crate::auth::oauth::introspection::{
-    Introspection, IntrospectionClients, IntrospectionError, introspect,
-};
+use crate::auth::oauth::introspection::{Introspection, IntrospectionClients, introspect};
 use crate::http::error::{ApiError, ErrorDetail, OAuthErrorBody};
 use crate::http::extract::ClientIp;
 use crate::state::AppState;
@@ -86,15 +84,6 @@ impl From<Introspection> for IntrospectionResponse {
     }
 }
 
-impl From<IntrospectionError> for ApiError {
-    fn from(err: IntrospectionError) -> Self {
-        match err {
-            IntrospectionError::Stale(stale) => stale.into(),
-            IntrospectionError::Store(err) => err.into(),
-        }
-    }
-}
-
 /// Whether a token is live now, for a registered resource server (HTTP Basic with one of
 /// `INTROSPECTION_CLIENTS`). Sees a logout at once, where an offline signature check sees it
 /// only at `exp`. Introspecting a refresh token spends nothing. Served (and documented)
@@ -130,32 +119,14 @@ pub(crate) async fn introspect_token(
     headers: HeaderMap,
     request: Result<RevocationRequest, ApiError>,
 ) -> Result<([(HeaderName, HeaderValue); 2], Json<IntrospectionResponse>), ApiError> {
-    let throttled = |retry_after: std::time::Duration| ApiError::TooManyAttempts {
-        retry_after_secs: retry_after.as_secs() + 1,
-    };
-    // Client authentication comes first (RFC 7662 §2.1), and a wrong secret is a guess like
-    // a wrong password: it takes a cell of this address's failed-login budget.
-    let attempt = state
-        .auth
-        .throttle
-        .address_attempt(client)
-        .map_err(throttled)?;
-    if let Some(shared) = &state.auth.shared_throttle {
-        shared.check_address(client).map_err(throttled)?;
-    }
-    let authenticated = headers
-        .typed_get::<Authorization<Basic>>()
-        .is_some_and(|basic| clients.authenticate(basic.username(), basic.password()));
-    if !authenticated {
-        attempt.failed();
-        if let Some(shared) = &state.auth.shared_throttle
-            && let Err(err) = shared.charge_failure(client).await
-        {
-            tracing::warn!(%err, "counting a failed introspection client in the shared throttle failed");
-        }
-        return Err(ApiError::InvalidClient);
-    }
-    attempt.succeeded();
+    // Client authentication comes first (RFC 7662 §2.1).
+    let basic = headers.typed_get::<Authorization<Basic>>();
+    let credentials = basic
+        .as_ref()
+        .map(|basic| (basic.username(), basic.password()));
+    clients
+        .admit(&state.auth.guard, client, credentials)
+        .await?;
     let request = request?;
     let found = introspect(&state.auth, &request.token).await?;
     Ok((NO_STORE, Json(found.into())))

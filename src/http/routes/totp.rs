@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::token::NO_STORE;
-use crate::auth::credentials::totp::{TotpError, confirm, disable, enrol};
+use crate::auth::credentials::totp::{confirm, disable, enrol};
 use crate::http::error::{ApiError, ErrorDetail, ValidationErrorBody};
 use crate::http::extract::{ActiveUser, ClientIp, not_an_object, string_fields};
 use crate::model::scopes::MeScope;
@@ -65,20 +65,6 @@ impl<S: Send + Sync> FromRequest<S> for TotpRemoval {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let [password] = string_fields(req, state, ["password"]).await?;
         Ok(Self { password })
-    }
-}
-
-impl From<TotpError> for ApiError {
-    fn from(err: TotpError) -> Self {
-        match err {
-            TotpError::NotOffered => ApiError::NotFound,
-            TotpError::AlreadyEnabled => ApiError::TotpAlreadyEnabled,
-            TotpError::NotPending => ApiError::TotpNotPending,
-            TotpError::IncorrectCode => ApiError::IncorrectCode,
-            TotpError::Password(err) => err.into(),
-            TotpError::Unsealable(err) => ApiError::Internal(err.into()),
-            TotpError::Store(err) => err.into(),
-        }
     }
 }
 

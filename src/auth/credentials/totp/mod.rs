@@ -9,11 +9,10 @@ pub mod sealing;
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::auth::Auth;
 use crate::auth::accounts::password_change::{PasswordProofError, prove_password};
-use crate::auth::guard::shared::Refused;
+use crate::auth::guard::{Refused, Throttled};
 use crate::auth::sessions::EndReason;
 use crate::store::totp::{TotpRecord, TotpStore};
 use crate::store::{InMemoryTotpStore, StoreError};
@@ -187,8 +186,8 @@ pub enum CodeRefused {
     #[error("incorrect TOTP code")]
     Incorrect,
     /// Too many wrong codes for this user; nothing was checked.
-    #[error("too many wrong TOTP codes; retry in {0:?}")]
-    Throttled(Duration),
+    #[error(transparent)]
+    Throttled(#[from] Throttled),
     #[error(transparent)]
     Unsealable(#[from] Unsealable),
     #[error(transparent)]
@@ -198,7 +197,7 @@ pub enum CodeRefused {
 impl From<Refused> for CodeRefused {
     fn from(refused: Refused) -> Self {
         match refused {
-            Refused::Throttled(wait) => Self::Throttled(wait),
+            Refused::Throttled(throttled) => Self::Throttled(throttled),
             Refused::Store(err) => Self::Store(err),
         }
     }
@@ -228,14 +227,7 @@ pub async fn second_factor(
     if code.is_empty() {
         return Err(CodeRefused::Required);
     }
-    let local = auth
-        .throttle
-        .code_attempt(username)
-        .map_err(CodeRefused::Throttled)?;
-    let shared = match &auth.shared_throttle {
-        Some(shared) => Some(shared.code_attempt(username).await?),
-        None => None,
-    };
+    let attempt = auth.guard.code_attempt(username).await?;
     let accepted =
         if code.len() == usize::from(code::DIGITS) && code.bytes().all(|b| b.is_ascii_digit()) {
             let secret = factor.open(username, &record)?;
@@ -250,15 +242,9 @@ pub async fn second_factor(
                 .await?
         };
     if !accepted {
-        local.wrong();
-        if let Some(shared) = shared {
-            shared.wrong();
-        }
+        attempt.wrong();
         return Err(CodeRefused::Incorrect);
     }
-    drop(local);
-    if let Some(shared) = shared {
-        shared.right().await?;
-    }
+    attempt.right().await?;
     Ok(())
 }

@@ -1,0 +1,122 @@
+//! The clients allowed to call passflow's protocol endpoints, and how they prove who they
+//! are: today the resource servers of `INTROSPECTION_CLIENTS` (RFC 7662 §2.1), over HTTP Basic
+//! with a secret compared in constant time.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::auth::guard::{Guard, Throttled};
+
+/// Shortest introspection client secret accepted: 32 characters, as long as `SECRET_KEY`.
+pub const MIN_CLIENT_SECRET_LEN: usize = 32;
+
+/// `INTROSPECTION_CLIENTS`: who may introspect. Secrets are kept as SHA-256 digests, so a
+/// comparison takes the same time whatever the presented secret's length; `Debug` shows ids
+/// only.
+#[derive(Clone)]
+pub struct IntrospectionClients {
+    clients: Arc<[(String, [u8; 32])]>,
+}
+
+impl fmt::Debug for IntrospectionClients {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ids: Vec<&str> = self.clients.iter().map(|(id, _)| id.as_str()).collect();
+        f.debug_struct("IntrospectionClients")
+            .field("ids", &ids)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An `INTROSPECTION_CLIENTS` value that cannot be used; passflow refuses to start. The
+/// secret itself is never repeated.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientsError {
+    #[error("INTROSPECTION_CLIENTS: entry {0} is not `client_id:secret`")]
+    Shape(usize),
+    #[error(
+        "INTROSPECTION_CLIENTS: the secret of client {id:?} is {len} characters long; it must \
+         be at least {MIN_CLIENT_SECRET_LEN} (`openssl rand -hex 32`)"
+    )]
+    ShortSecret { id: String, len: usize },
+    #[error("INTROSPECTION_CLIENTS: client {0:?} is listed twice")]
+    Duplicate(String),
+}
+
+fn digest(secret: &[u8]) -> [u8; 32] {
+    Sha256::digest(secret).into()
+}
+
+impl IntrospectionClients {
+    /// Parses `client_id:secret` pairs, comma-separated.
+    pub fn parse(value: &str) -> Result<Self, ClientsError> {
+        let mut clients: Vec<(String, [u8; 32])> = Vec::new();
+        for (index, entry) in value.split(',').map(str::trim).enumerate() {
+            let (id, secret) = entry
+                .split_once(':')
+                .filter(|(id, _)| !id.is_empty())
+                .ok_or(ClientsError::Shape(index + 1))?;
+            let len = secret.chars().count();
+            if len < MIN_CLIENT_SECRET_LEN {
+                return Err(ClientsError::ShortSecret {
+                    id: id.to_owned(),
+                    len,
+                });
+            }
+            if clients.iter().any(|(known, _)| known == id) {
+                return Err(ClientsError::Duplicate(id.to_owned()));
+            }
+            clients.push((id.to_owned(), digest(secret.as_bytes())));
+        }
+        Ok(Self {
+            clients: clients.into(),
+        })
+    }
+
+    /// Whether `id` and `secret` are a registered client's. An unknown id costs the same
+    /// comparison as a known one.
+    pub fn authenticate(&self, id: &str, secret: &str) -> bool {
+        let presented = digest(secret.as_bytes());
+        let expected = self
+            .clients
+            .iter()
+            .find(|(known, _)| known == id)
+            .map(|(_, secret)| *secret);
+        let matches: bool = presented.ct_eq(&expected.unwrap_or([0; 32])).into();
+        matches && expected.is_some()
+    }
+}
+
+/// Why a client was not let in.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientRefused {
+    /// Too many failures from this address: nothing was compared.
+    #[error(transparent)]
+    Throttled(#[from] Throttled),
+    /// No credentials, or not a registered client's (RFC 6749 §5.2 `invalid_client`).
+    #[error("client authentication failed")]
+    InvalidClient,
+}
+
+impl IntrospectionClients {
+    /// Client authentication (RFC 6749 §2.3.1), the first thing a client's request does. A
+    /// wrong secret is a guess like a wrong password: it takes a cell of the address's budget.
+    pub async fn admit(
+        &self,
+        guard: &Guard,
+        address: IpAddr,
+        credentials: Option<(&str, &str)>,
+    ) -> Result<(), ClientRefused> {
+        let attempt = guard.address_attempt(address)?;
+        if credentials.is_some_and(|(id, secret)| self.authenticate(id, secret)) {
+            attempt.succeeded();
+            Ok(())
+        } else {
+            attempt.failed().await;
+            Err(ClientRefused::InvalidClient)
+        }
+    }
+}
