@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::{error_chain, read_password};
+use crate::auth::accounts::admin::Operator;
 use crate::auth::accounts::policy::PasswordPolicy;
 use crate::auth::accounts::users_file::read_users_file;
 use crate::auth::credentials::password::hash_password;
@@ -145,6 +146,7 @@ async fn command(
     policy: &PasswordPolicy,
     command: &UsersCommand,
 ) -> Result<(), Failure> {
+    let operator = Operator(database);
     match command {
         UsersCommand::Add {
             name,
@@ -164,7 +166,7 @@ async fn command(
                 hashed_password: password_hash(policy, name)?,
                 scopes,
             };
-            database.add_user(&user).await?;
+            operator.add(&user).await?;
             println!("added {name}");
         }
         UsersCommand::List { json } => {
@@ -218,20 +220,16 @@ async fn command(
             }
         }
         UsersCommand::Disable { name } => {
-            let name = database.resolve(name).await?;
-            database.set_disabled(&name, true, now()).await?;
+            let name = operator.disable(name, now()).await?;
             println!("disabled {name}; their sessions have ended");
         }
         UsersCommand::Enable { name } => {
-            let name = database.resolve(name).await?;
-            database.set_disabled(&name, false, now()).await?;
+            let name = operator.enable(name).await?;
             println!("enabled {name}");
         }
         UsersCommand::SetPassword { name } => {
-            let name = database.resolve(name).await?;
-            database
-                .set_password(&name, password_hash(policy, &name)?, now())
-                .await?;
+            let hash = password_hash(policy, name)?;
+            let name = operator.set_password(name, &hash, now()).await?;
             println!("new password set for {name}; their sessions have ended");
         }
         // Answered by `run` without opening the database.
@@ -240,28 +238,25 @@ async fn command(
             name,
             scopes: allowed,
         } => {
-            let allowed = scopes(allowed)?;
-            let name = database.resolve(name).await?;
-            database.set_scopes(&name, &allowed).await?;
+            let name = operator.set_scopes(name, &scopes(allowed)?).await?;
             println!("scopes of {name} set");
         }
         UsersCommand::TotpReset { name } => {
-            let name = database.resolve(name).await?;
-            if database.reset_totp(&name).await? {
+            let (name, was_on) = operator.reset_totp(name).await?;
+            if was_on {
                 println!("TOTP turned off for {name}; they log in with their password alone");
             } else {
                 println!("TOTP was not enabled for {name}; nothing to turn off");
             }
         }
         UsersCommand::Delete { name } => {
-            let name = database.resolve(name).await?;
-            database.delete_user(&name, now()).await?;
+            let name = operator.delete(name, now()).await?;
             println!("deleted {name}; their sessions have ended");
         }
         UsersCommand::Import { file, replace } => {
             let users = read_users_file(file, "users import")
                 .map_err(|err| Failure(ExitCode::from(2), err.to_string()))?;
-            database.import_users(&users, *replace, now()).await?;
+            operator.import(&users, *replace, now()).await?;
             println!("imported {} users", users.len());
         }
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use axum::Router;
 use passflow::AppState;
+use passflow::auth::accounts::admin::Operator;
 use passflow::auth::credentials::totp::SecondFactor;
 use passflow::auth::credentials::totp::sealing::SecretCipher;
 use passflow::auth::sessions::SessionSettings;
@@ -131,16 +132,16 @@ async fn users_are_managed_all_or_nothing(db: TestDb) {
     let listed = database.list_users().await.unwrap();
     assert_eq!(listed, vec![johndoe()]);
 
-    database
+    Operator(&database)
         .set_scopes("johndoe", &ScopeSet::from([Scope::Me]))
         .await
         .unwrap();
-    database.set_disabled("johndoe", true, 1).await.unwrap();
+    Operator(&database).disable("johndoe", 1).await.unwrap();
     let user = database.get_user_fresh("johndoe").await.unwrap().unwrap();
     assert_eq!(user.scopes, ScopeSet::from([Scope::Me]));
     assert!(user.profile.disabled);
     assert!(matches!(
-        database.set_disabled("nobody", true, 1).await,
+        Operator(&database).disable("nobody", 1).await,
         Err(AdminError::NoSuchUser(name)) if name == "nobody"
     ));
 
@@ -171,8 +172,8 @@ async fn hash_upgrades_never_overwrite_a_newer_password(db: TestDb) {
     let database = db.open().await;
     database.add_user(&johndoe()).await.unwrap();
     let old = johndoe().hashed_password;
-    database
-        .set_password("johndoe", "new-hash".into(), 1)
+    Operator(&database)
+        .set_password("johndoe", "new-hash", 1)
         .await
         .unwrap();
     // A server that read the old hash before the change tries to upgrade it: refused.
@@ -271,8 +272,8 @@ async fn an_end_on_one_server_reaches_the_others(db: TestDb) {
 
     // The `users` command disabling a user ends their sessions everywhere.
     let second = pair(&app_one).await;
-    other
-        .set_disabled("johndoe", true, passflow::model::time::now())
+    Operator(&other)
+        .disable("johndoe", passflow::model::time::now())
         .await
         .unwrap();
     state_one.auth.sessions.sync().await.unwrap();

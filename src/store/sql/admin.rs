@@ -1,6 +1,6 @@
-//! What `passflow users …` does to the database. Every change that takes access away
-//! (disable, new password, delete) ends the user's sessions in the same transaction
-//! (ASVS V7.4.2, V7.4.3), and the running servers refuse their tokens within a second.
+//! The database's side of an operator's changes to accounts: each in one transaction, with
+//! the user's sessions ended in it when the domain says so ([`crate::auth::accounts::admin`]),
+//! so the running servers refuse their tokens within a second.
 
 use sqlx::{Any, Connection as _, Transaction};
 
@@ -39,6 +39,14 @@ impl From<sqlx::Error> for AdminError {
 
 /// A new name always takes rank 0 of its key, so the unique index on (key, rank) refuses it
 /// beside any user it looks like, whichever server adds it.
+/// What an operator changes about a user: one field at a time.
+#[derive(Debug, Clone, Copy)]
+pub enum UserChange<'a> {
+    Disabled(bool),
+    Password(&'a str),
+    Scopes(&'a ScopeSet),
+}
+
 const INSERT_USER: &str = "INSERT INTO users (username, email, full_name, hashed_password, \
      disabled, scopes, username_key) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING";
 
@@ -165,64 +173,39 @@ impl Database {
         }
     }
 
-    /// Runs `UPDATE users SET {assignment} WHERE username = $2` with `$1` bound to `value`,
-    /// ending the user's sessions too when `ends_sessions`.
-    async fn update_user<T>(
+    /// Changes one field of the user and, with `end_sessions_at`, ends every session of theirs
+    /// in the same transaction: which changes end sessions is the domain's to say
+    /// ([`crate::auth::accounts::admin`]).
+    pub async fn update_user(
         &self,
         username: &str,
-        assignment: &str,
-        value: T,
-        ends_sessions: bool,
-        now: UnixTime,
-    ) -> Result<(), AdminError>
-    where
-        T: for<'q> sqlx::Encode<'q, Any> + sqlx::Type<Any> + Send,
-    {
+        change: UserChange<'_>,
+        end_sessions_at: Option<UnixTime>,
+    ) -> Result<(), AdminError> {
         let mut connection = self.pool.get().await?;
         let mut tx = connection.begin().await?;
-        let sql = format!("UPDATE users SET {assignment} WHERE username = $2");
-        let updated = sqlx::query(&sql)
-            .bind(value)
-            .bind(username)
-            .execute(&mut *tx)
-            .await?;
+        let query = match change {
+            UserChange::Disabled(disabled) => {
+                sqlx::query("UPDATE users SET disabled = $1 WHERE username = $2").bind(disabled)
+            }
+            UserChange::Password(hash) => {
+                sqlx::query("UPDATE users SET hashed_password = $1 WHERE username = $2").bind(hash)
+            }
+            UserChange::Scopes(scopes) => {
+                sqlx::query("UPDATE users SET scopes = $1 WHERE username = $2")
+                    .bind(scopes.to_string())
+            }
+        };
+        let updated = query.bind(username).execute(&mut *tx).await?;
         if updated.rows_affected() == 0 {
             return Err(AdminError::NoSuchUser(username.to_owned()));
         }
-        if ends_sessions {
+        if let Some(now) = end_sessions_at {
             end_everything(&mut tx, username, now).await?;
         }
         tx.commit().await?;
         self.forget_user(username);
         Ok(())
-    }
-
-    /// Disabling ends every session of the user (ASVS V7.4.2).
-    pub async fn set_disabled(
-        &self,
-        username: &str,
-        disabled: bool,
-        now: UnixTime,
-    ) -> Result<(), AdminError> {
-        self.update_user(username, "disabled = $1", disabled, disabled, now)
-            .await
-    }
-
-    /// A new password ends every session of the user (ASVS V7.4.3).
-    pub async fn set_password(
-        &self,
-        username: &str,
-        hashed_password: String,
-        now: UnixTime,
-    ) -> Result<(), AdminError> {
-        self.update_user(username, "hashed_password = $1", hashed_password, true, now)
-            .await
-    }
-
-    /// Scopes taken away also leave tokens already issued: they count only while allowed.
-    pub async fn set_scopes(&self, username: &str, scopes: &ScopeSet) -> Result<(), AdminError> {
-        self.update_user(username, "scopes = $1", scopes.to_string(), false, 0)
-            .await
     }
 
     /// Deletes the user and ends their sessions.
