@@ -405,3 +405,57 @@ async fn wrong_codes_count_as_failed_logins_of_the_address_and_user() {
         .await
         .assert(429, r#"{"detail":"Too many failed login attempts"}"#, None);
 }
+
+/// Issue 30: the login as a page runs it, one step at a time through `auth::login::flow`,
+/// each step a type: password, then the factor, then the grant.
+#[tokio::test]
+async fn the_login_flow_runs_step_by_step() {
+    use passflow::auth::credentials::totp::Factor;
+    use passflow::auth::login::flow::{PasswordStep, password};
+
+    let clock = Clock::manual(NOW);
+    let state = demo_state(&clock).with_throttle(ROOMY);
+    let app = router(state.clone());
+    let client: IpAddr = "192.0.2.7".parse().unwrap();
+    // Without a factor turned on, the password alone authenticates.
+    let PasswordStep::Authenticated(done) =
+        password(&state.auth, client, "johndoe", "secret".into())
+            .await
+            .unwrap()
+    else {
+        panic!("johndoe has no factor yet");
+    };
+    assert_eq!(done.user().username(), "johndoe");
+    assert_eq!(done.grant("me").await.unwrap().scope.to_string(), "me");
+
+    let (secret, recovery, _) = turn_on(&app, NOW).await;
+    for factor in [
+        Factor::TotpCode(code_at(&secret, NOW + 30)),
+        Factor::RecoveryCode(recovery[0].clone()),
+    ] {
+        clock.advance(30);
+        let step = password(&state.auth, client, "JohnDoe", "secret".into())
+            .await
+            .unwrap();
+        let PasswordStep::FactorRequired(pending) = step else {
+            panic!("johndoe's password is not enough now");
+        };
+        assert_eq!(pending.user().username(), "johndoe");
+        let done = pending.factor(&factor).await.unwrap();
+        let grant = done.grant("").await.unwrap();
+        assert_eq!(grant.scope.to_string(), "me items");
+    }
+    // A wrong code is refused at its step, and the flow ends there.
+    let PasswordStep::FactorRequired(pending) =
+        password(&state.auth, client, "johndoe", "secret".into())
+            .await
+            .unwrap()
+    else {
+        panic!("johndoe's password is not enough now");
+    };
+    let refused = pending.factor(&Factor::TotpCode("000000".into())).await;
+    assert!(matches!(
+        refused,
+        Err(passflow::auth::LoginError::IncorrectTotp)
+    ));
+}

@@ -176,12 +176,9 @@ async fn end_other_sessions(
         .await
 }
 
-/// Why a login whose password was right still gets no token.
+/// Why a second factor was not accepted.
 #[derive(Debug, thiserror::Error)]
 pub enum CodeRefused {
-    /// TOTP is on and no code came.
-    #[error("TOTP code required")]
-    Required,
     /// Wrong, replayed, or a spent recovery code.
     #[error("incorrect TOTP code")]
     Incorrect,
@@ -203,44 +200,60 @@ impl From<Refused> for CodeRefused {
     }
 }
 
-/// The second step of a password login, run only once the password is proven, so that
-/// its answers tell nothing to someone without it. Users without TOTP pass whatever `code`
-/// holds. A code is six digits; anything else is tried as a recovery code.
+/// A second factor as a login step receives it: which form field carried which, and which
+/// kind a string is, is decided at the edge (for `/token`'s `totp` field: six digits are an
+/// authenticator's code, anything else a recovery code). A passkey joins here later.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Factor {
+    /// The authenticator app's current code (RFC 6238).
+    TotpCode(String),
+    /// One of the codes shown once at enrolment.
+    RecoveryCode(String),
+}
+
+impl std::fmt::Debug for Factor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Factor::TotpCode(_) => "TotpCode(..)",
+            Factor::RecoveryCode(_) => "RecoveryCode(..)",
+        })
+    }
+}
+
+/// The user's confirmed TOTP, when a login must pass it after the password; `None` when the
+/// password is enough (no TOTP, or an enrolment not yet confirmed).
+pub async fn required(auth: &Auth, username: &str) -> Result<Option<TotpRecord>, StoreError> {
+    let record = auth.totp.store.totp(username).await?;
+    Ok(record.filter(|record| record.enabled))
+}
+
+/// Checks `factor` against the user's TOTP `record`. Run only once the password is proven,
+/// so that its answers tell nothing to someone without it. Each code is spent once, on every
+/// server. Wrong codes count per user across all addresses ([`Guard::code_attempt`]), and
+/// past the limit even a right code is refused.
 ///
-/// Wrong codes count per user across all addresses ([`LoginThrottle::code_attempt`]),
-/// and past the limit even a right code is refused.
-///
-/// [`LoginThrottle::code_attempt`]: crate::auth::guard::local::LoginThrottle::code_attempt
-pub async fn second_factor(
+/// [`Guard::code_attempt`]: crate::auth::guard::Guard::code_attempt
+pub async fn check(
     auth: &Auth,
     username: &str,
-    code: Option<&str>,
+    record: &TotpRecord,
+    factor: &Factor,
 ) -> Result<(), CodeRefused> {
-    let factor = &auth.totp;
-    let Some(record) = factor.store.totp(username).await? else {
-        return Ok(());
-    };
-    if !record.enabled {
-        return Ok(());
-    }
-    let code = code.map(str::trim).unwrap_or_default();
-    if code.is_empty() {
-        return Err(CodeRefused::Required);
-    }
+    let second = &auth.totp;
     let attempt = auth.guard.code_attempt(username).await?;
-    let accepted =
-        if code.len() == usize::from(code::DIGITS) && code.bytes().all(|b| b.is_ascii_digit()) {
-            let secret = factor.open(username, &record)?;
+    let accepted = match factor {
+        Factor::TotpCode(code) => {
+            let secret = second.open(username, record)?;
             match secret.matching_step(code, auth.clock.now()) {
-                Some(step) => factor.store.spend_totp_step(username, step).await?,
+                Some(step) => second.store.spend_totp_step(username, step).await?,
                 None => false,
             }
-        } else {
-            factor
-                .store
-                .spend_recovery_code(username, &recovery::digest(code))
-                .await?
-        };
+        }
+        Factor::RecoveryCode(code) => {
+            let digest = recovery::digest(code);
+            second.store.spend_recovery_code(username, &digest).await?
+        }
+    };
     if !accepted {
         attempt.wrong();
         return Err(CodeRefused::Incorrect);

@@ -1,6 +1,9 @@
-//! The login use case: throttle → verify → second factor → settle → grant, which starts a
-//! session. The
-//! tutorial's `authenticate_user`, and which scopes a login gets.
+//! The login: the password, then the factors a user has turned on, then a grant in a new
+//! session. [`flow`] runs it step by step (a page runs each step in a request of its own);
+//! [`login`] is `/token`'s password grant, all steps in one. Also the tutorial's
+//! `authenticate_user`, and which scopes a login gets.
+
+pub mod flow;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -9,11 +12,12 @@ use crate::auth::Auth;
 use crate::auth::credentials::hash_pool::Saturated;
 use crate::auth::credentials::password::Verification;
 use crate::auth::credentials::totp::sealing::Unsealable;
-use crate::auth::credentials::totp::{CodeRefused, second_factor};
+use crate::auth::credentials::totp::{CodeRefused, Factor};
 use crate::auth::guard::{Refused, Throttled};
-use crate::auth::oauth::grant::{Grant, issue_grant};
+use crate::auth::oauth::grant::Grant;
 use crate::model::scopes::{Scope, ScopeSet, UnknownScope};
 use crate::store::{StoreError, UserRecord};
+use flow::PasswordStep;
 
 /// A password-grant login as the domain sees it.
 pub struct LoginRequest<'a> {
@@ -23,8 +27,8 @@ pub struct LoginRequest<'a> {
     pub password: String,
     /// The space-separated scopes asked for; empty asks for all the user may have.
     pub scope: &'a str,
-    /// The `totp` field: a current code or a recovery code, for users with TOTP on.
-    pub totp: Option<&'a str>,
+    /// The second factor sent with the password, for users with TOTP on.
+    pub factor: Option<Factor>,
 }
 
 /// Why a login got no token.
@@ -70,7 +74,6 @@ impl From<Refused> for LoginError {
 impl From<CodeRefused> for LoginError {
     fn from(refused: CodeRefused) -> Self {
         match refused {
-            CodeRefused::Required => LoginError::TotpRequired,
             CodeRefused::Incorrect => LoginError::IncorrectTotp,
             CodeRefused::Throttled(throttled) => LoginError::Throttled(throttled),
             CodeRefused::Unsealable(err) => LoginError::Unsealable(err),
@@ -104,42 +107,18 @@ pub async fn login(auth: &Auth, request: LoginRequest<'_>) -> Result<Grant, Logi
     outcome
 }
 
+/// The password grant: every step at once. A user with TOTP on who sent no factor is told
+/// so only after a right password ([`LoginError::TotpRequired`]).
 async fn attempt_login(auth: &Auth, request: LoginRequest<'_>) -> Result<Grant, LoginError> {
-    let attempt = auth
-        .guard
-        .password_attempt(request.client, request.username)
-        .await?;
-    let user = match authenticate_user(auth, request.username, request.password).await {
-        Ok(user) => user,
-        Err(LoginError::IncorrectCredentials) => {
-            attempt.failed();
-            return Err(LoginError::IncorrectCredentials);
-        }
-        Err(other) => return Err(other),
-    };
-    // A wrong code after a right password is a failed login of this (address, user) too.
-    // Any other refusal (no code yet, throttled, a store failure) leaves the attempt unsettled,
-    // which refunds it: it neither counts nor clears the failures before it.
-    match second_factor(auth, user.username(), request.totp).await {
-        Ok(()) => {}
-        Err(CodeRefused::Incorrect) => {
-            attempt.failed();
-            return Err(LoginError::IncorrectTotp);
-        }
-        Err(other) => return Err(other.into()),
-    }
-    attempt.succeeded().await?;
-    let scope = grant_scopes(request.scope, &user)?;
-    let now = auth.clock.now();
-    let (session, refresh_token) = auth.sessions.start(user.username(), &scope, now).await?;
-    Ok(issue_grant(
-        auth,
-        user,
-        &session,
-        scope,
-        refresh_token,
-        now,
-    )?)
+    let authenticated =
+        match flow::password(auth, request.client, request.username, request.password).await? {
+            PasswordStep::Authenticated(done) => done,
+            PasswordStep::FactorRequired(pending) => {
+                let factor = request.factor.ok_or(LoginError::TotpRequired)?;
+                pending.factor(&factor).await?
+            }
+        };
+    authenticated.grant(request.scope).await
 }
 
 /// The tutorial's `authenticate_user`: the account the typed name means (RFC 8265: `ZOE` is
