@@ -1,10 +1,14 @@
-//! Everything HTTP: routes, extractors, the error type and the OpenAPI document.
+//! Everything HTTP, split by audience: [`api`], the JSON API a user's token opens;
+//! [`oauth`], the protocol endpoints other software calls; and [`docs`], Swagger UI. Web pages
+//! (the login page, with cookies, CSRF and HTML errors) get a folder of their own beside them.
+//! Shared by all: the extractors, the error surface and the OpenAPI document.
 
+pub(crate) mod api;
 pub(crate) mod docs;
 pub mod error;
 pub mod extract;
+pub(crate) mod oauth;
 pub mod openapi;
-pub(crate) mod routes;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,16 +33,17 @@ use utoipa::OpenApi;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::state::AppState;
+use api::account::*;
+use api::health::*;
+use api::sessions::*;
+use api::totp::*;
+use api::users::*;
 use error::ApiError;
+use oauth::introspect::*;
+use oauth::keys::*;
+use oauth::revoke::*;
+use oauth::token::*;
 use openapi::{ApiDoc, guarded_routes};
-use routes::account::*;
-use routes::health::*;
-use routes::introspect::*;
-use routes::keys::*;
-use routes::sessions::*;
-use routes::token::*;
-use routes::totp::*;
-use routes::users::*;
 
 /// `/token` bodies are a few short fields; anything near this size is not a login.
 pub(crate) const MAX_BODY_BYTES: usize = 16 * 1024;

@@ -11,31 +11,24 @@ pub mod totp;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::model::scopes::ScopeSet;
 
 pub use memory::{InMemorySessionStore, InMemoryTotpStore, InMemoryUserStore};
 
-/// What `/users/me/` returns: the tutorial's `User` model, never the hash.
-/// Field order is the JSON key order FastAPI clients see.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// A user's profile: the tutorial's `User` model, never the hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
-    #[schema(example = "johndoe")]
     pub username: String,
-    #[schema(example = "johndoe@example.com")]
     pub email: Option<String>,
-    #[schema(example = "John Doe")]
     pub full_name: Option<String>,
-    #[schema(example = false)]
     pub disabled: bool,
 }
 
 /// A stored user: the tutorial's `UserInDB`, plus the scopes the user may be granted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRecord {
-    /// Shared so a response can serialize it without copying the strings.
+    /// Shared by every copy of the record the caches hand out.
     pub profile: Arc<User>,
     pub hashed_password: String,
     pub scopes: ScopeSet,

@@ -3,7 +3,6 @@
 //! themselves from one URL. Not OpenID Connect: passflow issues no ID tokens, so it publishes
 //! no `openid-configuration`.
 
-use serde::Serialize;
 use url::Url;
 
 use crate::model::scopes::Scope;
@@ -32,15 +31,15 @@ pub fn issuer_url(issuer: &str) -> Result<Url, NotAnIssuerUrl> {
     Ok(url)
 }
 
-/// The metadata document (RFC 8414 §2). `issuer` is exactly `TOKEN_ISSUER`, the tokens'
-/// `iss`; each endpoint is the issuer with the route's path appended.
-#[derive(Debug, Clone, Serialize)]
+/// What the metadata document (RFC 8414 §2) says; `http/` writes it. `issuer` is exactly
+/// `TOKEN_ISSUER`, the tokens' `iss`; each endpoint is the issuer with the route's path
+/// appended.
+#[derive(Debug, Clone)]
 pub struct ServerMetadata {
     pub issuer: String,
     pub token_endpoint: String,
     pub jwks_uri: String,
     pub revocation_endpoint: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub introspection_endpoint: Option<String>,
     pub grant_types_supported: [&'static str; 2],
     pub scopes_supported: Vec<&'static str>,
@@ -51,7 +50,6 @@ pub struct ServerMetadata {
     /// ignored, as in the tutorial.
     pub token_endpoint_auth_methods_supported: [&'static str; 1],
     pub revocation_endpoint_auth_methods_supported: [&'static str; 1],
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub introspection_endpoint_auth_methods_supported: Option<[&'static str; 1]>,
 }
 

@@ -8,7 +8,7 @@ use axum_extra::headers::{Authorization, HeaderMapExt};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::sessions::RevocationRequest;
+use super::revoke::RevocationRequest;
 use super::token::NO_STORE;
 use crate::auth::oauth::introspection::{Introspection, IntrospectionClients, introspect};
 use crate::http::error::{ApiError, ErrorDetail, OAuthErrorBody};
