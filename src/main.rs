@@ -28,7 +28,7 @@ fn main() -> ExitCode {
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
-    passflow::telemetry::init(args.log_format);
+    passflow::telemetry::init(args.telemetry.log_format);
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let started = runtime.block_on(async {
         passflow::startup::install_metrics(&args)?;

@@ -14,8 +14,9 @@ use crate::auth::credentials::totp::sealing::{BadKey, SecretCipher};
 use crate::auth::oauth::introspection::{ClientsError, IntrospectionClients};
 use crate::auth::oauth::metadata::{ServerMetadata, issuer_url};
 use crate::auth::sessions::spawn_upkeep;
-use crate::auth::tokens::{KeyError, TokenKeys};
-use crate::config::ServeArgs;
+use crate::auth::tokens::TokenKeys;
+use crate::auth::tokens::keys::SigningKey;
+use crate::config::{KeyError, ServeArgs, TokenArgs};
 use crate::model::username::look_alikes_warning;
 use crate::state::AppState;
 use crate::store::sql::{Database, OpenError, is_postgres};
@@ -69,7 +70,7 @@ pub enum StartupError {
 
 /// Starts the metrics listener when `METRICS_ADDR` is set; needs a Tokio runtime.
 pub fn install_metrics(args: &ServeArgs) -> Result<(), StartupError> {
-    match args.metrics_addr {
+    match args.telemetry.metrics_addr {
         Some(addr) => crate::metrics::install(addr).map_err(StartupError::Metrics),
         None => Ok(()),
     }
@@ -80,13 +81,22 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
     // Checked first: a policy setting that would be refused must not wait for a database.
     let policy = args.password.policy()?;
     let totp_key = args
+        .totp
         .totp_encryption_key
         .as_deref()
         .map(SecretCipher::from_hex)
         .transpose()?;
-    let (settings, random_key) = args.token_settings()?;
+    let signing_keys = signing_keys(&args.tokens)?;
+    let (settings, random_key) = args.tokens.settings(signing_keys)?;
     let hs256 = settings.signing_keys.is_empty();
-    if hs256 && random_key && args.database_url.as_deref().is_some_and(is_postgres) {
+    if hs256
+        && random_key
+        && args
+            .storage
+            .database_url
+            .as_deref()
+            .is_some_and(is_postgres)
+    {
         return Err(StartupError::SharedKeyMissing);
     }
     if let Some(key) = settings.signing_keys.first() {
@@ -103,11 +113,11 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
              will not survive a restart. Set SECRET_KEY (`openssl rand -hex 32`)."
         );
     }
-    let hasher = HashPool::new(args.hash_workers(), usize::from(args.hash_queue))
+    let hasher = HashPool::new(args.hashing.workers(), usize::from(args.hashing.hash_queue))
         .map_err(StartupError::HashPool)?;
-    let state = match &args.database_url {
+    let state = match &args.storage.database_url {
         None => {
-            let users = match &args.users_file {
+            let users = match &args.storage.users_file {
                 Some(path) => InMemoryUserStore::from_json_file(path)?,
                 None => InMemoryUserStore::demo(),
             };
@@ -115,16 +125,18 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
             let totp = SecondFactor::new(
                 Arc::new(InMemoryTotpStore::default()),
                 Some(cipher),
-                &args.totp_issuer,
+                &args.totp.totp_issuer,
             );
             AppState::new(users, TokenKeys::new(settings), hasher)
                 .with_sessions(
                     Arc::new(InMemorySessionStore::default()),
-                    args.session_settings(),
+                    args.sessions.settings(),
                 )
                 .with_totp(totp)
         }
-        Some(_) if args.users_file.is_some() => return Err(StartupError::UsersFileWithDatabase),
+        Some(_) if args.storage.users_file.is_some() => {
+            return Err(StartupError::UsersFileWithDatabase);
+        }
         Some(url) => {
             let database = Arc::new(Database::open(url).await?);
             let users = database
@@ -141,18 +153,19 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
                 );
             }
             let cipher = totp_cipher(&database, totp_key).await?;
-            let totp = SecondFactor::new(Arc::clone(&database) as _, cipher, &args.totp_issuer);
+            let totp =
+                SecondFactor::new(Arc::clone(&database) as _, cipher, &args.totp.totp_issuer);
             let mut state = AppState::new(
                 InMemoryUserStore::default(),
                 TokenKeys::new(settings),
                 hasher,
             )
             .with_users(Arc::clone(&database) as Arc<dyn UserStore>)
-            .with_sessions(Arc::clone(&database) as _, args.session_settings())
+            .with_sessions(Arc::clone(&database) as _, args.sessions.settings())
             .with_totp(totp);
             if is_postgres(url) {
                 // Replicas share one failed-login budget (SQLite serves one server).
-                state = state.with_shared_throttle(database, args.throttle_settings());
+                state = state.with_shared_throttle(database, args.throttle.settings());
             }
             // Ends logged before this process started must be known before it serves.
             state
@@ -165,6 +178,7 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
         }
     };
     let introspection = args
+        .tokens
         .introspection_clients
         .as_deref()
         .map(IntrospectionClients::parse)
@@ -175,6 +189,7 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
         None => state,
     };
     let state = match args
+        .tokens
         .token_issuer
         .as_deref()
         .map(|issuer| (issuer, issuer_url(issuer)))
@@ -191,9 +206,9 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
     };
     Ok(state
         .with_password_policy(policy)
-        .with_throttle(args.throttle_settings())
-        .with_admission(args.admission_settings())
-        .with_trusted_proxies(args.trusted_proxies.iter().copied()))
+        .with_throttle(args.throttle.settings())
+        .with_admission(args.throttle.admission())
+        .with_trusted_proxies(args.http.trusted_proxies.iter().copied()))
 }
 
 /// The key a database's TOTP secrets are sealed with: required, and proven on one stored
@@ -222,6 +237,28 @@ async fn totp_cipher(
         }
         (None, key) => Ok(key),
     }
+}
+
+/// Reads the signing key files the settings name (`SIGNING_KEY_FILE`, then
+/// `PREVIOUS_SIGNING_KEY_FILES`); a file that cannot be read or holds the wrong key refuses
+/// the start, naming the setting and the file.
+fn signing_keys(args: &TokenArgs) -> Result<Vec<SigningKey>, KeyError> {
+    let algorithm = args.token_algorithm;
+    let mut keys = Vec::new();
+    for (setting, path) in args.signing_key_files()? {
+        let text = std::fs::read(path).map_err(|source| KeyError::Unreadable {
+            setting,
+            path: path.clone(),
+            source,
+        })?;
+        let key = SigningKey::from_pem(algorithm, &text).map_err(|refusal| KeyError::Refused {
+            setting,
+            path: path.clone(),
+            refusal,
+        })?;
+        keys.push(key);
+    }
+    Ok(keys)
 }
 
 /// Binds `HOST:PORT` and serves `state` until `shutdown` resolves, then drains.

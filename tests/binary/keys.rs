@@ -256,10 +256,9 @@ async fn the_resource_server_example_verifies_offline_and_follows_a_rotation() {
     );
     // Signed by a key passflow does not have, under passflow's kid: forged.
     let header = jwt_header(&token);
-    let forger = passflow::auth::tokens::keys::SigningKey::from_file(
+    let forger = passflow::auth::tokens::keys::SigningKey::from_pem(
         passflow::auth::tokens::keys::TokenAlgorithm::EdDsa,
-        &second,
-        "test",
+        &std::fs::read(&second).unwrap(),
     )
     .unwrap();
     let mut forged_header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);

@@ -7,7 +7,6 @@
 //! through timing (RUSTSEC-2023-0071), is not in the build.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use aws_lc_rs::encoding::AsDer;
@@ -92,42 +91,6 @@ pub const MIN_RSA_BITS: usize = 2048;
 /// The size `passflow keys generate --algorithm RS256` makes (NIST SP 800-57: 128-bit
 /// security).
 const GENERATED_RSA: aws_lc_rs::rsa::KeySize = aws_lc_rs::rsa::KeySize::Rsa3072;
-
-/// A key file that cannot be used; passflow refuses to start, naming the setting.
-#[derive(Debug, thiserror::Error)]
-pub enum KeyFileError {
-    #[error("{setting}: cannot read {}: {source}", path.display())]
-    Read {
-        setting: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error(
-        "{setting}: {} is not a PEM private key (PKCS#8 `PRIVATE KEY`, or PKCS#1 \
-         `RSA PRIVATE KEY`); make one with `passflow keys generate --algorithm ALG`",
-        path.display()
-    )]
-    NotPem {
-        setting: &'static str,
-        path: PathBuf,
-    },
-    #[error("{setting}: {} holds {found}; {algorithm} needs {}", path.display(), algorithm.needs())]
-    WrongType {
-        setting: &'static str,
-        path: PathBuf,
-        found: String,
-        algorithm: TokenAlgorithm,
-    },
-    #[error(
-        "{setting}: {} holds a {bits}-bit RSA key; RS256 needs at least {MIN_RSA_BITS} bits",
-        path.display()
-    )]
-    WeakRsa {
-        setting: &'static str,
-        path: PathBuf,
-        bits: usize,
-    },
-}
 
 /// A private key of an asymmetric algorithm: it signs, and its public half (as a JWK)
 /// verifies and is published. Its `Debug` never shows the key.
@@ -225,21 +188,7 @@ fn rsa_bits(tag: &str, der: &[u8]) -> Option<usize> {
 }
 
 impl SigningKey {
-    /// Reads the PEM file `path` (named by `setting` in errors) as a key for `algorithm`.
-    pub fn from_file(
-        algorithm: TokenAlgorithm,
-        path: &Path,
-        setting: &'static str,
-    ) -> Result<Self, KeyFileError> {
-        let text = std::fs::read(path).map_err(|source| KeyFileError::Read {
-            setting,
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::from_pem(algorithm, &text).map_err(|refusal| refusal.at(setting, path))
-    }
-
-    /// [`Self::from_file`] from the file's contents.
+    /// A key from a PEM text (a file's contents: start-up reads it), for `algorithm`.
     pub fn from_pem(algorithm: TokenAlgorithm, text: &[u8]) -> Result<Self, Refusal> {
         let key = PrivateKey::parse(text).ok_or(Refusal::NotPem)?;
         let wrong = || Refusal::WrongType {
@@ -312,37 +261,21 @@ impl SigningKey {
     }
 }
 
-/// Why a PEM text is refused, before the file and setting are known.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What is wrong with a PEM text as a signing key; start-up names the file and the setting.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
+    #[error(
+        "is not a PEM private key (PKCS#8 `PRIVATE KEY`, or PKCS#1 `RSA PRIVATE KEY`); make \
+         one with `passflow keys generate --algorithm ALG`"
+    )]
     NotPem,
+    #[error("holds {found}; {algorithm} needs {}", algorithm.needs())]
     WrongType {
         found: String,
         algorithm: TokenAlgorithm,
     },
-    WeakRsa {
-        bits: usize,
-    },
-}
-
-impl Refusal {
-    fn at(self, setting: &'static str, path: &Path) -> KeyFileError {
-        let path = path.to_owned();
-        match self {
-            Refusal::NotPem => KeyFileError::NotPem { setting, path },
-            Refusal::WrongType { found, algorithm } => KeyFileError::WrongType {
-                setting,
-                path,
-                found,
-                algorithm,
-            },
-            Refusal::WeakRsa { bits } => KeyFileError::WeakRsa {
-                setting,
-                path,
-                bits,
-            },
-        }
-    }
+    #[error("holds a {bits}-bit RSA key; RS256 needs at least {MIN_RSA_BITS} bits")]
+    WeakRsa { bits: usize },
 }
 
 /// A new private key for `algorithm` as a PKCS#8 PEM (`passflow keys generate`); `None`

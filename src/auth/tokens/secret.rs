@@ -9,10 +9,7 @@ pub const MIN_SECRET_LEN: usize = 32;
 pub struct SecretKey(pub(super) Vec<u8>);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "SECRET_KEY is {0} bytes long; it must be at least {MIN_SECRET_LEN}. \
-     Make one with `openssl rand -hex 32` (or `passflow gen-secret`)"
-)]
+#[error("{0} bytes long; it must be at least {MIN_SECRET_LEN}")]
 pub struct SecretTooShort(pub usize);
 
 impl SecretKey {

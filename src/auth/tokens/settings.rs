@@ -1,33 +1,9 @@
-//! How tokens are minted and checked, and why a key setting cannot be used.
+//! How tokens are minted and checked.
 
 use std::time::Duration;
 
-use crate::auth::tokens::keys::{KeyFileError, SigningKey, TokenAlgorithm};
-use crate::auth::tokens::secret::{MIN_SECRET_LEN, SecretKey, SecretTooShort};
-
-/// A key setting that cannot be used; passflow refuses to start, naming the variable.
-#[derive(Debug, thiserror::Error)]
-pub enum KeyError {
-    #[error(transparent)]
-    Secret(#[from] SecretTooShort),
-    #[error(
-        "PREVIOUS_SECRET_KEYS: key {position} is {len} bytes long; it must be at least \
-         {MIN_SECRET_LEN}"
-    )]
-    Previous { position: usize, len: usize },
-    #[error(
-        "SIGNING_KEY_FILE is not set, and TOKEN_ALGORITHM is {0}: name a PEM private key \
-         (`passflow keys generate --algorithm {0} > key.pem`)"
-    )]
-    SigningKeyMissing(TokenAlgorithm),
-    #[error(
-        "SIGNING_KEY_FILE is set, but TOKEN_ALGORITHM is HS256, which signs with SECRET_KEY: \
-         set TOKEN_ALGORITHM to the key's algorithm (EdDSA, ES256 or RS256)"
-    )]
-    SigningKeyUnused,
-    #[error(transparent)]
-    KeyFile(#[from] KeyFileError),
-}
+use crate::auth::tokens::keys::SigningKey;
+use crate::auth::tokens::secret::SecretKey;
 
 /// How tokens are minted and checked.
 #[derive(Debug, Clone)]

@@ -1,0 +1,178 @@
+//! Configuration and command line, as data. Every setting is a flag and an environment
+//! variable (a `.env` file fills in unset variables); flags win over the environment.
+//! The server's settings are grouped by concern ([`ServeArgs`]); `startup` turns them into
+//! running parts, reading any file they name.
+
+mod serve;
+mod tokens;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::auth::accounts::policy::{PasswordPolicy, PolicyError};
+
+pub use serve::{
+    HashingArgs, HttpArgs, ServeArgs, SessionArgs, StorageArgs, TelemetryArgs, ThrottleArgs,
+    TotpArgs,
+};
+pub use tokens::{KeyError, TokenArgs};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "passflow",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// With no command, passflow serves.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service (the default).
+    Serve(Box<ServeArgs>),
+    /// Read a password from stdin and print its argon2id hash (the tutorial's
+    /// `get_password_hash`), for a users file or a database.
+    HashPassword,
+    /// Print a fresh 32-byte key as hex, for SECRET_KEY (like `openssl rand -hex 32`).
+    GenSecret,
+    /// Signing keys for TOKEN_ALGORITHM EdDSA, ES256 or RS256.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Exit 0 when the server at HOST:PORT answers `GET /health` with 200, else 1 (for a
+    /// container's HEALTHCHECK; the slim image has no curl).
+    Healthcheck(HealthcheckArgs),
+    /// Bring the database at DATABASE_URL up to this version's schema (the server also
+    /// does this at start).
+    Migrate(DatabaseArgs),
+    /// Manage the users in the database at DATABASE_URL.
+    Users(UsersArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Print a new private key as PKCS#8 PEM on stdout (RSA: 3072 bits), for
+    /// SIGNING_KEY_FILE.
+    Generate {
+        #[arg(long, value_parser = ["EdDSA", "ES256", "RS256"])]
+        algorithm: String,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// The database: sqlite:PATH (created if missing) or postgres://USER@HOST/NAME.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        value_name = "DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UsersArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub password: PasswordArgs,
+    #[command(subcommand)]
+    pub command: UsersCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum UsersCommand {
+    /// Add a user; the password is read from stdin (unechoed on a terminal).
+    Add {
+        name: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        full_name: Option<String>,
+        /// Comma- or space-separated scopes the user may be granted.
+        #[arg(long, default_value = "me,items")]
+        scopes: String,
+        /// Create the user disabled.
+        #[arg(long)]
+        disabled: bool,
+    },
+    /// List the users (never their hashes), and whether each has TOTP on.
+    List {
+        /// One JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a user and end all their sessions.
+    Disable { name: String },
+    /// Enable a disabled user.
+    Enable { name: String },
+    /// Set a user's password (read from stdin) and end all their sessions.
+    SetPassword { name: String },
+    /// Set the scopes a user may be granted, comma- or space-separated.
+    SetScopes { name: String, scopes: String },
+    /// Delete a user and end all their sessions.
+    Delete { name: String },
+    /// Turn a user's TOTP second factor off (a lost authenticator), with its recovery
+    /// codes; their sessions go on.
+    TotpReset { name: String },
+    /// Exit 0 when the password on stdin meets the policy, else 2 naming the rule it breaks
+    /// (for scripts; needs no database).
+    CheckPassword {
+        /// The user it is meant for: a password containing the username is refused.
+        #[arg(long)]
+        username: Option<String>,
+    },
+    /// Import a users file (the USERS_FILE format), all or nothing.
+    Import {
+        file: PathBuf,
+        /// Overwrite users that already exist (ending their sessions) instead of refusing.
+        #[arg(long)]
+        replace: bool,
+    },
+}
+
+/// The password policy (ASVS V6.2), for the server and the `users` commands alike.
+#[derive(Debug, Clone, Args)]
+pub struct PasswordArgs {
+    /// Fewest characters (Unicode code points) a new password may have; at least 8.
+    #[arg(
+        long,
+        env = "PASSWORD_MIN_LENGTH",
+        value_name = "PASSWORD_MIN_LENGTH",
+        default_value_t = 8
+    )]
+    pub password_min_length: usize,
+
+    /// Most characters a new password may have; at least 64.
+    #[arg(
+        long,
+        env = "PASSWORD_MAX_LENGTH",
+        value_name = "PASSWORD_MAX_LENGTH",
+        default_value_t = 128
+    )]
+    pub password_max_length: usize,
+}
+
+impl PasswordArgs {
+    pub fn policy(&self) -> Result<PasswordPolicy, PolicyError> {
+        PasswordPolicy::new(self.password_min_length, self.password_max_length)
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HealthcheckArgs {
+    /// Address the server listens on; 0.0.0.0 and :: are asked on loopback.
+    #[arg(long, env = "HOST", default_value = "127.0.0.1")]
+    pub host: String,
+
+    /// Port the server listens on.
+    #[arg(long, env = "PORT", default_value_t = 8000)]
+    pub port: u16,
+}
