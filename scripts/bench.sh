@@ -15,6 +15,10 @@
 #                                 on PostgreSQL and SQLite, each server alone and both loaded
 #                                 together; pgbench's one-UPDATE rate in the same run; the
 #                                 prunes' plans and times at full tables
+#   scripts/bench.sh --compare=OLD  only a before/after: the binary OLD (an older build) against
+#                                 this checkout's, each on a database of its own (SQLite and
+#                                 PostgreSQL), /health, /users/me/, refresh grants and logins,
+#                                 each alone and both loaded together, BENCH_ROUNDS rounds
 #
 # BENCH_SECONDS (default 5) and BENCH_ROUNDS (default 3; for --scale 6, and always even
 # there) set each run's length and how many interleaved rounds the medians come from
@@ -32,6 +36,7 @@ SWEEP=0
 CHAINS_ONLY=0
 KEYS_ONLY=0
 SCALE_ONLY=0
+COMPARE_BEFORE=
 for arg in "$@"; do
   case "$arg" in
     --fastapi) FASTAPI=1 ;;
@@ -39,7 +44,8 @@ for arg in "$@"; do
     --chains) CHAINS_ONLY=1 ;;
     --keys) KEYS_ONLY=1 ;;
     --scale) SCALE_ONLY=1 ;;
-    *) echo "usage: $0 [--fastapi] [--sweep] [--chains] [--keys] [--scale]" >&2; exit 2 ;;
+    --compare=*) COMPARE_BEFORE=${arg#--compare=} ;;
+    *) echo "usage: $0 [--fastapi] [--sweep] [--chains] [--keys] [--scale] [--compare=OLD_BINARY]" >&2; exit 2 ;;
   esac
 done
 SECONDS_PER_RUN=${BENCH_SECONDS:-5}
@@ -245,17 +251,17 @@ stop_last() {
   while kill -0 "${PIDS[-1]}" 2>/dev/null; do sleep 0.1; done
   unset 'PIDS[-1]'
 }
-scale_server() { # DATABASE_URL log -> SCALE_URL (and its pid appended to PIDS)
+scale_server() { # DATABASE_URL log [binary] -> SCALE_URL (and its pid appended to PIDS)
   DATABASE_URL="$1" PORT=0 SECRET_KEY=09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7 \
     LOGIN_FAILURES_PER_USER=100000000 LOGIN_ATTEMPTS_PER_IP=100000000 \
     LOGIN_CONCURRENCY_PER_IP=10000 CONNECTIONS_PER_IP=100000 NO_COLOR=1 \
-    "$PASSFLOW" >"$2" 2>&1 &
+    "${3:-$PASSFLOW}" >"$2" 2>&1 &
   PIDS+=("$!")
   SCALE_URL=$(wait_for_port "$2")
 }
 # The connections each --scale scenario brings to one server (a pair measured together splits
 # them: half each).
-declare -A SCALE_CONNECTIONS=([refresh]=$REFRESH_CHAINS [me]=64 [login]=4)
+declare -A SCALE_CONNECTIONS=([refresh]=$REFRESH_CHAINS [me]=64 [health]=64 [login]=4)
 # One --scale scenario against the server at url with `connections` connections, written to
 # out: "<rate> <non-2xx>". With a go file, it first does what wrk needs (logins for tokens),
 # then touches out.ready and starts wrk only once the go file exists, so that two servers can
@@ -269,6 +275,7 @@ scale_load() { # refresh|me|login url connections out [go-file]
       # shellcheck disable=SC2206 # one argument per token
       args=(-t"$connections" -s scripts/refresh.lua "$url/token" -- $tokens) ;;
     me) args=(-t2 -H "Authorization: Bearer $(login_token "$url" "$DB_PASSWORD")" "$url/users/me/") ;;
+    health) args=(-t2 "$url/health") ;;
     login) args=(-t2 -s scripts/login.lua "$url/token") ;;
   esac
   if [ -n "$go" ]; then
@@ -489,6 +496,75 @@ scale_table() {
   echo "Plans: $OUT/scale-rotate-*.txt. The prunes at full tables, plans and times:"
   echo "$OUT/scale-explain-postgres.txt, $OUT/scale-explain-sqlite.txt"
 }
+# --compare. One store's rows: the old binary ("empty" side of the --scale machinery) and this
+# checkout's ("full" side), each on a database of its own that it migrated, with the same users,
+# both serving at once; per round each scenario on each side alone (order alternating), then
+# both together with half the connections each. Medians; after ÷ before the median of the
+# rounds' ratios; /users/me/ ÷ /health per side from the alone runs.
+compare_rows() { # store before-DATABASE_URL after-DATABASE_URL
+  local store=compare-$1 side scenario rounds
+  declare -A binary=([empty]=$COMPARE_BEFORE [full]=$PASSFLOW) url=([empty]=$2 [full]=$3) server
+  for side in empty full; do
+    DATABASE_URL="${url[$side]}" "${binary[$side]}" migrate >/dev/null
+    for user in johndoe "${CHAIN_USERS[@]}"; do
+      printf '%s\n' "$DB_PASSWORD" | DATABASE_URL="${url[$side]}" "${binary[$side]}" users add "$user" >/dev/null
+    done
+    scale_server "${url[$side]}" "$OUT/$store-$side.log" "${binary[$side]}"
+    server[$side]=$SCALE_URL
+  done
+  local scenarios=(health me refresh login) order=(empty full)
+  for scenario in "${scenarios[@]}"; do
+    for side in empty full; do
+      : >"$OUT/scale-$store-$side-$scenario.rounds"
+      : >"$OUT/scale-$store-$side-together-$scenario.rounds"
+    done
+  done
+  for _ in $(seq "$ROUNDS"); do
+    for scenario in "${scenarios[@]}"; do
+      for side in "${order[@]}"; do
+        scale_run "$scenario" "${server[$side]}" "$store-$side" >>"$OUT/scale-$store-$side-$scenario.rounds"
+      done
+      scale_together "$scenario" "${server[empty]}" "${server[full]}" "$store"
+    done
+    order=("${order[1]}" "${order[0]}")
+  done
+  stop_last
+  stop_last
+  rounds=$OUT/scale-$store
+  for scenario in "${scenarios[@]}"; do
+    local before after bad
+    before=$(rounds_summary "$rounds-empty-$scenario.rounds" | awk '{ printf "%s (%s)", $1, $2 }')
+    after=$(rounds_summary "$rounds-full-$scenario.rounds" | awk '{ printf "%s (%s)", $1, $2 }')
+    bad=$(cat "$rounds-"*"-together-$scenario.rounds" | awk '{ s += $2 } END { print s + 0 }')
+    echo "| $1 | $scenario | $before | $after | $(rounds_ratio "$rounds-empty-$scenario.rounds" \
+      "$rounds-full-$scenario.rounds") | **$(rounds_ratio "$rounds-empty-together-$scenario.rounds" \
+      "$rounds-full-together-$scenario.rounds") ($bad)** |"
+  done
+  echo "| $1 | \`/users/me/\` ÷ \`/health\` | $(rounds_ratio "$rounds-empty-health.rounds" \
+    "$rounds-empty-me.rounds") | $(rounds_ratio "$rounds-full-health.rounds" "$rounds-full-me.rounds") | | |"
+}
+compare_table() {
+  local pg=${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432} rows=() db
+  rm -f "$OUT"/compare-*.db*
+  rows+=("$(compare_rows sqlite "sqlite:$OUT/compare-before.db" "sqlite:$OUT/compare-after.db")")
+  for db in passflow_compare_before passflow_compare_after; do
+    psql "$pg/postgres" -qc "DROP DATABASE IF EXISTS $db" >/dev/null
+    psql "$pg/postgres" -qc "CREATE DATABASE $db" >/dev/null
+  done
+  rows+=("$(compare_rows postgres "$pg/passflow_compare_before" "$pg/passflow_compare_after")")
+  for db in passflow_compare_before passflow_compare_after; do
+    psql "$pg/postgres" -qc "DROP DATABASE $db WITH (FORCE)" >/dev/null
+  done
+  echo
+  echo "Before/after: $COMPARE_BEFORE (before) and $PASSFLOW (after), each on its own database, both"
+  echo "serving at once. Per round, each alone (order alternating), then both together with half the"
+  echo "connections each; $ROUNDS rounds of ${SECONDS_PER_RUN} s runs, medians (non-2xx summed, in brackets)."
+  echo "\`/health\` and \`/users/me/\` with 64 connections, refresh grants from $REFRESH_CHAINS chains, logins with 4."
+  echo
+  echo "| store | scenario | before | after | after ÷ before, alone | after ÷ before, together (non-2xx) |"
+  echo "|---|---|---|---|---|---|"
+  printf '%s\n' "${rows[@]}"
+}
 PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; }
 trap cleanup EXIT
@@ -499,6 +575,10 @@ if [ -n "${BENCH_BINARY:-}" ]; then
 else
   cargo build --release --quiet
   PASSFLOW=./target/release/passflow
+fi
+if [ -n "$COMPARE_BEFORE" ]; then
+  compare_table
+  exit 0
 fi
 if [ "$CHAINS_ONLY" = 1 ] || [ "$KEYS_ONLY" = 1 ] || [ "$SCALE_ONLY" = 1 ]; then
   [ "$KEYS_ONLY" = 0 ] || keys_table
