@@ -93,6 +93,7 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
         && random_key
         && args
             .storage
+            .database
             .database_url
             .as_deref()
             .is_some_and(is_postgres)
@@ -115,7 +116,7 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
     }
     let hasher = HashPool::new(args.hashing.workers(), usize::from(args.hashing.hash_queue))
         .map_err(StartupError::HashPool)?;
-    let state = match &args.storage.database_url {
+    let state = match &args.storage.database.database_url {
         None => {
             let users = match &args.storage.users_file {
                 Some(path) => InMemoryUserStore::from_json_file(path)?,

@@ -67,7 +67,9 @@ pub enum KeysCommand {
 
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
-    /// The database: sqlite:PATH (created if missing) or postgres://USER@HOST/NAME.
+    /// Where users and sessions live: sqlite:PATH (created if missing) or
+    /// postgres://USER@HOST/NAME. Unset: in memory (the demo users, or USERS_FILE); the
+    /// `users` and `migrate` commands need it.
     #[arg(
         long,
         env = "DATABASE_URL",

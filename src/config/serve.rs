@@ -10,7 +10,7 @@ use axum::http::HeaderValue;
 use clap::Args;
 use ipnet::IpNet;
 
-use super::{PasswordArgs, TokenArgs};
+use super::{DatabaseArgs, PasswordArgs, TokenArgs};
 use crate::auth::guard::local::ThrottleSettings;
 use crate::auth::sessions::SessionSettings;
 use crate::http::HttpOptions;
@@ -63,15 +63,8 @@ pub struct StorageArgs {
     #[arg(long, env = "USERS_FILE", value_name = "USERS_FILE")]
     pub users_file: Option<PathBuf>,
 
-    /// Where users and sessions live: sqlite:PATH (created if missing) or
-    /// postgres://USER@HOST/NAME. Unset: in memory (the demo users, or USERS_FILE).
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        value_name = "DATABASE_URL",
-        hide_env_values = true
-    )]
-    pub database_url: Option<String>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 /// The threads that hash passwords, and the queue in front of them.

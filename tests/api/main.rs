@@ -24,6 +24,7 @@ mod properties;
 mod python_interop;
 mod scopes;
 mod sessions;
+mod stores;
 mod timing;
 mod totp;
 mod users_file;

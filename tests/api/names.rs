@@ -17,6 +17,7 @@ use sqlx::Connection as _;
 use crate::account::change_to;
 use crate::database::{TestDb, on_both, state_on};
 use crate::helpers::*;
+use crate::stores::{Backend, on_every_backend};
 
 /// `Crème-brûlée-Kürbis-9` as most keyboards send it (NFC), and decomposed (NFD), as macOS
 /// file pickers, some password managers and text copied from PDFs send it.
@@ -27,40 +28,6 @@ const NFD_2: &str = "Sma\u{30a}la\u{308}nd-pa\u{301}prika-7";
 const NFC_2: &str = "Sm\u{e5}l\u{e4}nd-p\u{e1}prika-7";
 
 const INCORRECT: &str = r#"{"detail":"Incorrect username or password"}"#;
-
-/// Where the users live in one run of a case.
-pub(crate) enum Backend {
-    Memory,
-    Sql(TestDb),
-}
-
-/// Each case as three tests: memory, SQLite, PostgreSQL.
-macro_rules! on_every_store {
-    ($case:ident) => {
-        mod $case {
-            use super::Backend;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn memory() {
-                super::$case(Backend::Memory).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$case(Backend::Sql(crate::database::TestDb::sqlite())).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            #[cfg_attr(
-                no_postgres,
-                ignore = "needs PostgreSQL (PASSFLOW_TEST_POSTGRES, default postgres://postgres@127.0.0.1:5432)"
-            )]
-            async fn postgres() {
-                super::$case(Backend::Sql(crate::database::TestDb::postgres().await)).await;
-            }
-        }
-    };
-}
 
 fn user(name: &str, hashed_password: &str) -> UserRecord {
     UserRecord {
@@ -86,19 +53,19 @@ fn trusted_view() -> SessionSettings {
 
 /// A server whose store holds `users`, with `throttle`, and the store itself.
 async fn server(
-    backend: &Backend,
+    backend: &Option<TestDb>,
     users: Vec<UserRecord>,
     throttle: ThrottleSettings,
 ) -> (Router, Arc<dyn UserStore>) {
     match backend {
-        Backend::Memory => {
+        None => {
             let store: Arc<dyn UserStore> = Arc::new(InMemoryUserStore::new(users));
             let state = state_with(settings(), InMemoryUserStore::default())
                 .with_users(Arc::clone(&store))
                 .with_throttle(throttle);
             (router(state), store)
         }
-        Backend::Sql(db) => {
+        Some(db) => {
             let database = db.open().await;
             for user in &users {
                 database.add_user(user).await.unwrap();
@@ -131,8 +98,9 @@ fn changed(reply: Reply) {
     assert_eq!(reply.body, b"");
 }
 
-on_every_store!(a_password_set_in_one_form_logs_in_in_the_other);
+on_every_backend!(a_password_set_in_one_form_logs_in_in_the_other);
 async fn a_password_set_in_one_form_logs_in_in_the_other(backend: Backend) {
+    let backend = backend.database().await;
     let (app, _) = server(&backend, vec![demo::users().remove(0)], Default::default()).await;
     // Set composed, typed decomposed.
     let token = login(&app, "johndoe", "secret").await;
@@ -158,8 +126,9 @@ fn hash_of_typed_form(password: &str) -> String {
         .to_string()
 }
 
-on_every_store!(an_old_hash_of_the_decomposed_form_verifies_and_is_replaced);
+on_every_backend!(an_old_hash_of_the_decomposed_form_verifies_and_is_replaced);
 async fn an_old_hash_of_the_decomposed_form_verifies_and_is_replaced(backend: Backend) {
+    let backend = backend.database().await;
     let old = hash_of_typed_form(NFD);
     let (app, store) = server(&backend, vec![user("renee", &old)], Default::default()).await;
     // Typed composed, the old hash cannot match: nothing recovers the form it was made from.
@@ -181,8 +150,9 @@ async fn an_old_hash_of_the_decomposed_form_verifies_and_is_replaced(backend: Ba
     assert_eq!(logged_in_as(&app, "renee", NFD).await, "renee");
 }
 
-on_every_store!(look_alike_spellings_find_one_account);
+on_every_backend!(look_alike_spellings_find_one_account);
 async fn look_alike_spellings_find_one_account(backend: Backend) {
+    let backend = backend.database().await;
     let zoe = user("zoe", demo::JOHNDOE_HASH);
     let (app, _) = server(&backend, vec![zoe], Default::default()).await;
     for typed in ["zoe", "ZOE", "Zoe", "ｚｏｅ", "ＺＯＥ"] {
@@ -196,8 +166,9 @@ async fn look_alike_spellings_find_one_account(backend: Backend) {
         .assert(401, INCORRECT, Some("Bearer"));
 }
 
-on_every_store!(look_alike_spellings_share_one_throttle_cell);
+on_every_backend!(look_alike_spellings_share_one_throttle_cell);
 async fn look_alike_spellings_share_one_throttle_cell(backend: Backend) {
+    let backend = backend.database().await;
     let throttle = ThrottleSettings {
         per_user: 2,
         ..Default::default()
