@@ -12,7 +12,7 @@ use crate::store::session::Digest;
 /// A user's TOTP state as stored.
 #[derive(Clone, PartialEq, Eq)]
 pub struct TotpRecord {
-    /// AES-256-GCM sealed; only `auth::totp` can open it.
+    /// AES-256-GCM sealed; only `auth::credentials::totp` can open it.
     pub sealed_secret: Vec<u8>,
     /// `false` while the enrolment awaits its first code.
     pub enabled: bool,

@@ -166,7 +166,7 @@ fn now_ms() -> i64 {
     i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// A counted attempt in the shared throttle; settles like `throttle::Attempt`.
+/// A counted attempt in the shared throttle; settles like `local::Attempt`.
 #[must_use = "an attempt dropped unsettled is refunded, as if it never happened"]
 pub struct SharedAttempt {
     throttle: Arc<SharedThrottle>,
@@ -214,7 +214,7 @@ impl Drop for SharedAttempt {
 }
 
 /// A counted second-factor check in the shared throttle; settles like
-/// `throttle::CodeAttempt`.
+/// `local::CodeAttempt`.
 #[must_use = "an attempt dropped unsettled is refunded in the background"]
 pub struct SharedCodeAttempt {
     throttle: Arc<SharedThrottle>,
