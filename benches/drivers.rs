@@ -29,7 +29,7 @@ async fn prepared(url: &str) -> Database {
         record: SessionRecord {
             id: "bench".into(),
             username: "johndoe".into(),
-            scope: ScopeSet::all(),
+            scope: ScopeSet::tutorial(),
             created_at: now,
             last_used_at: now,
             expires_at: now + 86_400,

@@ -28,10 +28,10 @@ fn keys() -> TokenKeys {
 fn tokens(c: &mut Criterion) {
     let keys = keys();
     let token = keys
-        .create_access_token("johndoe", &ScopeSet::all())
+        .create_access_token("johndoe", &ScopeSet::tutorial())
         .unwrap();
     c.bench_function("token/encode", |b| {
-        b.iter(|| keys.create_access_token(black_box("johndoe"), black_box(&ScopeSet::all())))
+        b.iter(|| keys.create_access_token(black_box("johndoe"), black_box(&ScopeSet::tutorial())))
     });
     c.bench_function("token/decode", |b| {
         b.iter(|| keys.decode(black_box(&token)))
@@ -44,11 +44,11 @@ fn algorithms(c: &mut Criterion) {
     let mut group = c.benchmark_group("algorithm");
     let hs256 = keys();
     let token = hs256
-        .create_access_token("johndoe", &ScopeSet::all())
+        .create_access_token("johndoe", &ScopeSet::tutorial())
         .unwrap();
     let secret = jsonwebtoken::DecodingKey::from_secret(KEY.as_bytes()).unwrap();
     group.bench_function("sign/HS256", |b| {
-        b.iter(|| hs256.create_access_token(black_box("johndoe"), &ScopeSet::all()))
+        b.iter(|| hs256.create_access_token(black_box("johndoe"), &ScopeSet::tutorial()))
     });
     group.bench_function("verify/HS256", |b| {
         let validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
@@ -68,10 +68,10 @@ fn algorithms(c: &mut Criterion) {
             ..TokenSettings::new(SecretKey::new(KEY).unwrap(), Duration::from_secs(1800))
         });
         let token = keys
-            .create_access_token("johndoe", &ScopeSet::all())
+            .create_access_token("johndoe", &ScopeSet::tutorial())
             .unwrap();
         group.bench_function(format!("sign/{algorithm}"), |b| {
-            b.iter(|| keys.create_access_token(black_box("johndoe"), &ScopeSet::all()))
+            b.iter(|| keys.create_access_token(black_box("johndoe"), &ScopeSet::tutorial()))
         });
         let validation = jsonwebtoken::Validation::new(algorithm.jwt());
         group.bench_function(format!("verify/{algorithm}"), |b| {
@@ -91,7 +91,7 @@ fn extractor_chain(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let keys = keys();
     let token = keys
-        .create_access_token("johndoe", &ScopeSet::all())
+        .create_access_token("johndoe", &ScopeSet::tutorial())
         .unwrap();
     let app = runtime.block_on(async {
         router(AppState::new(

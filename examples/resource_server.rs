@@ -141,7 +141,7 @@ impl<R: RequiredScopes> FromRequestParts<Arc<Keys>> for Caller<R> {
             .map_err(|_| Refusal::InvalidToken)?
             .claims;
         let granted = ScopeSet::from_claim(&claims.scope);
-        if !R::SCOPES.iter().all(|scope| granted.contains(*scope)) {
+        if !R::SCOPES.iter().all(|scope| granted.contains(scope)) {
             return Err(Refusal::NotEnoughPermissions(R::SCOPES));
         }
         Ok(Self {

@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 
 use crate::auth::accounts::policy::PolicyError;
 use crate::auth::accounts::users_file::UsersFileError;
+use crate::auth::accounts::users_file::read_users_file;
 use crate::auth::credentials::hash_pool::HashPool;
 use crate::auth::credentials::totp::SecondFactor;
 use crate::auth::credentials::totp::sealing::{BadKey, SecretCipher};
@@ -16,7 +17,7 @@ use crate::auth::oauth::metadata::{ServerMetadata, issuer_url};
 use crate::auth::sessions::spawn_upkeep;
 use crate::auth::tokens::TokenKeys;
 use crate::auth::tokens::keys::SigningKey;
-use crate::config::{KeyError, ServeArgs, TokenArgs};
+use crate::config::{KeyError, ScopesError, ServeArgs, TokenArgs};
 use crate::model::username::look_alikes_warning;
 use crate::state::AppState;
 use crate::store::sql::{Database, OpenError, is_postgres};
@@ -53,6 +54,8 @@ pub enum StartupError {
     #[error(transparent)]
     PasswordPolicy(#[from] PolicyError),
     #[error(transparent)]
+    Scopes(#[from] ScopesError),
+    #[error(transparent)]
     TotpKey(#[from] BadKey),
     #[error(
         "TOTP_ENCRYPTION_KEY is not set, and the database holds TOTP secrets: set the key \
@@ -80,6 +83,7 @@ pub fn install_metrics(args: &ServeArgs) -> Result<(), StartupError> {
 pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
     // Checked first: a policy setting that would be refused must not wait for a database.
     let policy = args.password.policy()?;
+    let offered = args.scopes.catalog()?;
     let totp_key = args
         .totp
         .totp_encryption_key
@@ -119,7 +123,9 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
     let state = match &args.storage.database.database_url {
         None => {
             let users = match &args.storage.users_file {
-                Some(path) => InMemoryUserStore::from_json_file(path)?,
+                Some(path) => {
+                    InMemoryUserStore::new(read_users_file(path, "USERS_FILE", &offered)?)
+                }
                 None => InMemoryUserStore::demo(),
             };
             let cipher = totp_key.unwrap_or_else(SecretCipher::random);
@@ -195,7 +201,9 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
         .as_deref()
         .map(|issuer| (issuer, issuer_url(issuer)))
     {
-        Some((issuer, Ok(_))) => state.with_metadata(ServerMetadata::new(issuer, introspects)),
+        Some((issuer, Ok(_))) => {
+            state.with_metadata(ServerMetadata::new(issuer, introspects).offering(&offered))
+        }
         Some((issuer, Err(reason))) => {
             tracing::warn!(
                 "TOKEN_ISSUER {issuer:?} is not an RFC 8414 issuer URL ({reason}): tokens carry \
@@ -206,6 +214,7 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
         None => state,
     };
     Ok(state
+        .with_scopes(offered)
         .with_password_policy(policy)
         .with_throttle(args.throttle.settings())
         .with_admission(args.throttle.admission())

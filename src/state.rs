@@ -19,6 +19,7 @@ use crate::auth::sessions::revocation::Revocations;
 use crate::auth::sessions::{SessionSettings, Sessions};
 use crate::auth::tokens::TokenKeys;
 use crate::clock::Clock;
+use crate::model::scopes::ScopeCatalog;
 use crate::store::session::SessionStore;
 use crate::store::throttle::ThrottleStore;
 use crate::store::{InMemorySessionStore, UserStore};
@@ -79,6 +80,7 @@ impl AppState {
                 hasher,
                 guard: Arc::new(Guard::new(ThrottleSettings::default())),
                 clock: Clock::system(),
+                scopes: Arc::new(ScopeCatalog::default()),
                 password_policy: PasswordPolicy::default(),
                 totp: Arc::new(SecondFactor::in_memory(DEFAULT_TOTP_ISSUER)),
             },
@@ -113,6 +115,12 @@ impl AppState {
     /// Second factors kept in `factor` (a database's, or one with another issuer).
     pub fn with_totp(mut self, factor: SecondFactor) -> Self {
         self.auth.totp = Arc::new(factor);
+        self
+    }
+
+    /// Offers `scopes` (the tutorial's and `SCOPES`').
+    pub fn with_scopes(mut self, scopes: ScopeCatalog) -> Self {
+        self.auth.scopes = Arc::new(scopes);
         self
     }
 

@@ -12,6 +12,7 @@ use crate::auth::guard::Guard;
 use crate::auth::sessions::Sessions;
 use crate::auth::tokens::TokenKeys;
 use crate::clock::Clock;
+use crate::model::scopes::ScopeCatalog;
 use crate::store::UserStore;
 
 #[derive(Clone)]
@@ -23,6 +24,8 @@ pub struct Auth {
     /// Every guess's budget, here and on every server sharing the database.
     pub guard: Arc<Guard>,
     pub clock: Clock,
+    /// The scopes this deployment offers (`SCOPES`), with their descriptions.
+    pub scopes: Arc<ScopeCatalog>,
     /// What a new password must be.
     pub password_policy: PasswordPolicy,
     /// TOTP secrets, recovery codes and the steps already spent.

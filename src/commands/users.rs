@@ -14,7 +14,7 @@ use crate::auth::accounts::policy::PasswordPolicy;
 use crate::auth::accounts::users_file::read_users_file;
 use crate::auth::credentials::password::hash_password;
 use crate::config::{DatabaseArgs, UsersArgs, UsersCommand};
-use crate::model::scopes::ScopeSet;
+use crate::model::scopes::{ScopeCatalog, ScopeSet};
 use crate::model::time::now;
 use crate::model::username::{canonical, look_alikes_warning};
 use crate::store::sql::{AdminError, Database};
@@ -91,19 +91,24 @@ pub fn run(args: &UsersArgs) -> ExitCode {
         Ok(policy) => policy,
         Err(err) => return finish(Err(Failure(ExitCode::from(2), err.to_string()))),
     };
+    let offered = match args.scopes.catalog() {
+        Ok(offered) => offered,
+        Err(err) => return finish(Err(Failure(ExitCode::from(2), err.to_string()))),
+    };
     if let UsersCommand::CheckPassword { username } = &args.command {
         return finish(new_password(&policy, username.as_deref().unwrap_or_default()).map(drop));
     }
     block_on(async {
         let database = open(&args.database).await?;
-        let outcome = command(&database, &policy, &args.command).await;
+        let outcome = command(&database, &policy, &offered, &args.command).await;
         database.close().await;
         outcome
     })
 }
 
-fn scopes(list: &str) -> Result<ScopeSet, Failure> {
-    ScopeSet::parse(&list.replace(',', " "))
+fn scopes(offered: &ScopeCatalog, list: &str) -> Result<ScopeSet, Failure> {
+    offered
+        .parse(&list.replace(',', " "))
         .map_err(|err| Failure(ExitCode::from(2), format!("--scopes: {err}")))
 }
 
@@ -144,6 +149,7 @@ fn look_alikes(users: &[UserRecord]) -> HashMap<String, Vec<String>> {
 async fn command(
     database: &Database,
     policy: &PasswordPolicy,
+    offered: &ScopeCatalog,
     command: &UsersCommand,
 ) -> Result<(), Failure> {
     let operator = Operator(database);
@@ -155,7 +161,7 @@ async fn command(
             scopes: allowed,
             disabled,
         } => {
-            let scopes = scopes(allowed)?;
+            let scopes = scopes(offered, allowed)?;
             let user = UserRecord {
                 profile: Arc::new(User {
                     username: name.clone(),
@@ -238,7 +244,9 @@ async fn command(
             name,
             scopes: allowed,
         } => {
-            let name = operator.set_scopes(name, &scopes(allowed)?).await?;
+            let name = operator
+                .set_scopes(name, &scopes(offered, allowed)?)
+                .await?;
             println!("scopes of {name} set");
         }
         UsersCommand::TotpReset { name } => {
@@ -254,7 +262,7 @@ async fn command(
             println!("deleted {name}; their sessions have ended");
         }
         UsersCommand::Import { file, replace } => {
-            let users = read_users_file(file, "users import")
+            let users = read_users_file(file, "users import", offered)
                 .map_err(|err| Failure(ExitCode::from(2), err.to_string()))?;
             operator.import(&users, *replace, now()).await?;
             println!("imported {} users", users.len());

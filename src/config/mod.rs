@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::auth::accounts::policy::{PasswordPolicy, PolicyError};
+use crate::model::scopes::{CatalogError, ScopeCatalog};
 
 pub use serve::{
     HashingArgs, HttpArgs, ServeArgs, SessionArgs, StorageArgs, TelemetryArgs, ThrottleArgs,
@@ -85,6 +86,8 @@ pub struct UsersArgs {
     pub database: DatabaseArgs,
     #[command(flatten)]
     pub password: PasswordArgs,
+    #[command(flatten)]
+    pub scopes: ScopeArgs,
     #[command(subcommand)]
     pub command: UsersCommand,
 }
@@ -138,6 +141,46 @@ pub enum UsersCommand {
         #[arg(long)]
         replace: bool,
     },
+}
+
+/// The scopes this deployment offers beside the tutorial's, for the server and the `users`
+/// commands alike.
+#[derive(Debug, Clone, Args)]
+pub struct ScopeArgs {
+    /// Scopes offered beside the tutorial's `me` and `items`, each with the description
+    /// Swagger UI shows: `name=description` pairs separated by `;`
+    /// (`openid=Sign you in;email=Read your email address`).
+    #[arg(long, env = "OFFERED_SCOPES", value_name = "OFFERED_SCOPES")]
+    pub offered_scopes: Option<String>,
+}
+
+/// An `OFFERED_SCOPES` value that cannot be used; the start (or command) is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScopesError {
+    #[error("OFFERED_SCOPES: entry {0} is not `name=description`")]
+    Shape(usize),
+    #[error("OFFERED_SCOPES: {0}")]
+    Catalog(#[from] CatalogError),
+}
+
+impl ScopeArgs {
+    pub fn catalog(&self) -> Result<ScopeCatalog, ScopesError> {
+        let Some(value) = &self.offered_scopes else {
+            return Ok(ScopeCatalog::default());
+        };
+        let entries = value
+            .split(';')
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .enumerate()
+            .map(|(index, entry)| {
+                let (name, description) =
+                    entry.split_once('=').ok_or(ScopesError::Shape(index + 1))?;
+                Ok((name.trim(), description))
+            })
+            .collect::<Result<Vec<_>, ScopesError>>()?;
+        Ok(ScopeCatalog::with(entries)?)
+    }
 }
 
 /// The password policy (ASVS V6.2), for the server and the `users` commands alike.

@@ -10,7 +10,7 @@ use axum::http::HeaderValue;
 use clap::Args;
 use ipnet::IpNet;
 
-use super::{DatabaseArgs, PasswordArgs, TokenArgs};
+use super::{DatabaseArgs, PasswordArgs, ScopeArgs, TokenArgs};
 use crate::auth::guard::local::ThrottleSettings;
 use crate::auth::sessions::SessionSettings;
 use crate::http::HttpOptions;
@@ -33,6 +33,9 @@ pub struct ServeArgs {
 
     #[command(flatten, next_help_heading = "Tokens")]
     pub tokens: TokenArgs,
+
+    #[command(flatten, next_help_heading = "Scopes")]
+    pub scopes: ScopeArgs,
 
     #[command(flatten, next_help_heading = "Sessions")]
     pub sessions: SessionArgs,

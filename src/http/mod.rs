@@ -179,6 +179,7 @@ pub(crate) fn api_routes(state: &AppState) -> OpenApiRouter<AppState> {
         .route("/users/me/items", get(read_own_items))
         .route("/status", get(read_system_status))
         .route("/users/me/sessions", get(read_own_sessions));
+    openapi::add_password_scheme(routes.get_openapi_mut(), &state.auth.scopes);
     // Each optional route gets what it serves as an extension of its own, so it cannot be
     // mounted without it.
     if let Some(clients) = &state.introspection {

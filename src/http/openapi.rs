@@ -1,6 +1,7 @@
 //! The OpenAPI document: generated from the handlers' `utoipa::path` attributes, the
 //! schemas' derives, and, for protected routes, from the type of their user extractor.
 
+use utoipa::OpenApi;
 use utoipa::openapi::example::ExampleBuilder;
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::response::{Response, ResponseBuilder};
@@ -11,12 +12,11 @@ use utoipa::openapi::security::{
 use utoipa::openapi::{
     Content, ContentBuilder, ObjectBuilder, Ref, RefOr, header::HeaderBuilder, schema::Type,
 };
-use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::UtoipaMethodRouter;
 
 use crate::http::error::{ApiError, ErrorDetail, ValidationErrorBody, ValidationIssue};
 use crate::http::extract::{ActiveUser, CurrentUser};
-use crate::model::scopes::{RequiredScopes, Scope};
+use crate::model::scopes::{RequiredScopes, Scope, ScopeCatalog};
 use crate::state::AppState;
 
 /// The document `/openapi.json` serves for `state`'s configuration: every route it serves,
@@ -37,7 +37,6 @@ pub(crate) const SECURITY_SCHEME: &str = "OAuth2PasswordBearer";
                        `secret`, then try `GET /users/me/`.",
     ),
     components(schemas(ErrorDetail, ValidationErrorBody, ValidationIssue)),
-    modifiers(&OAuth2PasswordBearer),
     tags(
         (name = "auth", description = "Get a token"),
         (name = "users", description = "Routes that need a bearer token"),
@@ -48,25 +47,23 @@ pub(crate) const SECURITY_SCHEME: &str = "OAuth2PasswordBearer";
 )]
 pub(crate) struct ApiDoc;
 
-/// FastAPI's `OAuth2PasswordBearer(tokenUrl="token", refreshUrl="token", scopes=...)`. The token URL is relative,
-/// so the document keeps working behind a proxy that adds a path prefix.
-struct OAuth2PasswordBearer;
-
-impl Modify for OAuth2PasswordBearer {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let scopes = Scopes::from_iter(
-            Scope::ALL
-                .iter()
-                .map(|scope| (scope.as_str(), scope.description())),
-        );
-        // `refreshUrl` as FastAPI's `OAuth2PasswordBearer(refreshUrl=...)` writes it: the
-        // same endpoint, with `grant_type=refresh_token`.
-        let scheme = SecurityScheme::OAuth2(OAuth2::new([Flow::Password(
-            Password::with_refresh_url("token", scopes, "token"),
-        )]));
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(SECURITY_SCHEME, scheme);
-    }
+/// FastAPI's `OAuth2PasswordBearer(tokenUrl="token", refreshUrl="token", scopes=...)`, with
+/// the scopes this deployment offers, so Swagger UI's Authorize dialog lists each with its
+/// description. The token URL is relative, so the document keeps working behind a proxy that
+/// adds a path prefix.
+pub(crate) fn add_password_scheme(openapi: &mut utoipa::openapi::OpenApi, offered: &ScopeCatalog) {
+    let scopes = Scopes::from_iter(
+        offered
+            .iter()
+            .map(|(scope, description)| (scope.as_str(), description)),
+    );
+    // `refreshUrl` as FastAPI's `OAuth2PasswordBearer(refreshUrl=...)` writes it: the same
+    // endpoint, with `grant_type=refresh_token`.
+    let scheme = SecurityScheme::OAuth2(OAuth2::new([Flow::Password(Password::with_refresh_url(
+        "token", scopes, "token",
+    ))]));
+    let components = openapi.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(SECURITY_SCHEME, scheme);
 }
 
 /// `/introspect`'s security scheme: a resource server's `INTROSPECTION_CLIENTS` id and

@@ -1,35 +1,75 @@
-//! OAuth2 scopes: the permissions a token can carry and the ones each route demands.
+//! OAuth2 scopes: the permissions a token can carry, the ones each route demands, and the
+//! ones a deployment offers.
+//!
+//! A scope is a name (RFC 6749 §3.3), so the set is open: a deployment offers the tutorial's
+//! `me` and `items` and whatever its `SCOPES` setting adds ([`ScopeCatalog`]), each with its
+//! description. Whether a name is offered is the catalogue's to say, where a client asks for
+//! scopes (a login, a refresh, the `users` commands, a users file); names already recorded (a
+//! stored user, a token's claim) are read as they are.
 
+use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-/// Every scope passflow knows. The OpenAPI security scheme lists these, so Swagger UI's
-/// Authorize dialog offers them as checkboxes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Scope {
-    Me,
-    Items,
-}
+/// One scope: its name, as the `scope` parameter and claim carry it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Scope(Cow<'static, str>);
 
 impl Scope {
-    pub const ALL: [Scope; 2] = [Scope::Me, Scope::Items];
+    /// The current user's own profile (the tutorial's `me`).
+    pub const ME: Scope = Scope(Cow::Borrowed("me"));
+    /// The current user's items (the tutorial's `items`).
+    pub const ITEMS: Scope = Scope(Cow::Borrowed("items"));
+    /// The tutorial's scopes, in its order: offered by every deployment.
+    pub const TUTORIAL: [Scope; 2] = [Scope::ME, Scope::ITEMS];
 
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Scope::Me => "me",
-            Scope::Items => "items",
+    /// A scope of this name, if it is a scope-token (RFC 6749 §3.3: printable ASCII without
+    /// space, `"` or `\`). The tutorial's names come back without a copy.
+    pub fn new(name: &str) -> Result<Self, UnknownScope> {
+        if let Some(known) = Scope::TUTORIAL.iter().find(|scope| scope.as_str() == name) {
+            return Ok(known.clone());
+        }
+        let valid = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
+        if valid {
+            Ok(Scope(Cow::Owned(name.to_owned())))
+        } else {
+            Err(UnknownScope(name.to_owned()))
         }
     }
 
-    pub const fn description(self) -> &'static str {
-        match self {
-            Scope::Me => "Read information about the current user.",
-            Scope::Items => "Read items.",
-        }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Where the scope stands in a `scope` string: the tutorial's first, in its order
+    /// (`"me items"`, as FastAPI clients read it), then the others by name.
+    fn rank(&self) -> usize {
+        Scope::TUTORIAL
+            .iter()
+            .position(|scope| scope.0 == self.0)
+            .unwrap_or(Scope::TUTORIAL.len())
+    }
+}
+
+impl Ord for Scope {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.rank()
+            .cmp(&other.rank())
+            .then_with(|| self.0.cmp(&other.0))
+    }
+}
+
+impl PartialOrd for Scope {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -39,6 +79,7 @@ impl fmt::Display for Scope {
     }
 }
 
+/// A name that is not a scope: not offered here, or not a scope-token at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown scope: {0}")]
 pub struct UnknownScope(pub String);
@@ -47,33 +88,51 @@ impl FromStr for Scope {
     type Err = UnknownScope;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Scope::ALL
-            .into_iter()
-            .find(|scope| scope.as_str() == s)
-            .ok_or_else(|| UnknownScope(s.to_owned()))
+        Scope::new(s)
+    }
+}
+
+impl TryFrom<String> for Scope {
+    type Error = UnknownScope;
+
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        Scope::new(&name)
+    }
+}
+
+impl From<Scope> for String {
+    fn from(scope: Scope) -> Self {
+        scope.0.into_owned()
     }
 }
 
 /// A set of scopes. It owns the wire format, RFC 6749 §3.3's space-separated `scope`
-/// string (`"me items"`, in declaration order), both ways.
+/// string (`"me items"`: see [`Scope`]'s order), both ways.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScopeSet(BTreeSet<Scope>);
 
 impl ScopeSet {
-    pub fn all() -> Self {
-        Self::from(Scope::ALL.as_slice())
+    /// `me` and `items`: what a user may have when nothing else is said (the demo users, a
+    /// users file without `scopes`, `passflow users add`).
+    pub fn tutorial() -> Self {
+        Self::from(Scope::TUTORIAL)
     }
 
-    pub fn contains(&self, scope: Scope) -> bool {
-        self.0.contains(&scope)
+    pub fn contains(&self, scope: &Scope) -> bool {
+        self.0.contains(scope)
     }
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = Scope> + '_ {
-        self.0.iter().copied()
+    pub fn iter(&self) -> impl Iterator<Item = &Scope> + '_ {
+        self.0.iter()
+    }
+
+    /// The scopes of this set that `other` holds too.
+    pub fn intersection(&self, other: &ScopeSet) -> ScopeSet {
+        Self(self.0.intersection(&other.0).cloned().collect())
     }
 
     /// Whether every scope of `other` is in this set.
@@ -81,17 +140,19 @@ impl ScopeSet {
         other.0.is_subset(&self.0)
     }
 
-    /// Reads a `scope` string strictly: every name must be a known scope.
-    pub fn parse(scope: &str) -> Result<Self, UnknownScope> {
-        scope.split_whitespace().map(str::parse).collect()
+    /// Reads a `scope` string as it was recorded (a stored user's or session's): every name
+    /// must be a scope-token; whether it is offered was checked when it was written.
+    pub fn read(scope: &str) -> Result<Self, UnknownScope> {
+        scope.split_whitespace().map(Scope::new).collect()
     }
 
-    /// Reads the `scope` claim of a token that passed signature checks. Names this version
-    /// does not know grant nothing, so a token from a newer release is not refused outright.
+    /// Reads the `scope` claim of a token that passed signature checks, keeping every
+    /// well-formed name: a name the user is not allowed grants nothing anyway, since the
+    /// user's allowed scopes are the other half of every check.
     pub fn from_claim(scope: &str) -> Self {
         scope
             .split_whitespace()
-            .filter_map(|name| name.parse().ok())
+            .filter_map(|name| Scope::new(name).ok())
             .collect()
     }
 }
@@ -116,7 +177,7 @@ impl FromIterator<Scope> for ScopeSet {
 
 impl From<&[Scope]> for ScopeSet {
     fn from(scopes: &[Scope]) -> Self {
-        scopes.iter().copied().collect()
+        scopes.iter().cloned().collect()
     }
 }
 
@@ -132,6 +193,98 @@ pub(crate) fn deserialize_claim<'de, D: Deserializer<'de>>(
 ) -> Result<Option<ScopeSet>, D::Error> {
     let claim = Option::<String>::deserialize(deserializer)?;
     Ok(claim.as_deref().map(ScopeSet::from_claim))
+}
+
+/// The scopes a deployment offers, each with the description Swagger UI's Authorize dialog
+/// and a consent page show: the tutorial's two, then those of the `SCOPES` setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeCatalog {
+    offered: Vec<(Scope, Cow<'static, str>)>,
+}
+
+impl Default for ScopeCatalog {
+    fn default() -> Self {
+        Self {
+            offered: vec![
+                (
+                    Scope::ME,
+                    Cow::Borrowed("Read information about the current user."),
+                ),
+                (Scope::ITEMS, Cow::Borrowed("Read items.")),
+            ],
+        }
+    }
+}
+
+/// Why a catalogue of scopes cannot be built; the start is refused, naming the setting.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CatalogError {
+    #[error("{0:?} is not a scope name (RFC 6749 §3.3: printable ASCII, no space, `\"` or `\\`)")]
+    Name(String),
+    #[error("{0:?} is listed twice")]
+    Duplicate(String),
+    #[error("{0:?} has no description")]
+    NoDescription(String),
+}
+
+impl ScopeCatalog {
+    /// The tutorial's scopes and `extra`, each a name and its description.
+    pub fn with<'a>(
+        extra: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, CatalogError> {
+        let mut catalog = Self::default();
+        for (name, description) in extra {
+            let scope = Scope::new(name).map_err(|_| CatalogError::Name(name.to_owned()))?;
+            if catalog.offers(&scope) {
+                return Err(CatalogError::Duplicate(name.to_owned()));
+            }
+            if description.trim().is_empty() {
+                return Err(CatalogError::NoDescription(name.to_owned()));
+            }
+            let description = Cow::Owned(description.trim().to_owned());
+            catalog.offered.push((scope, description));
+        }
+        Ok(catalog)
+    }
+
+    pub fn offers(&self, scope: &Scope) -> bool {
+        self.offered.iter().any(|(offered, _)| offered == scope)
+    }
+
+    /// Every scope offered and its description, the tutorial's first.
+    pub fn iter(&self) -> impl Iterator<Item = (&Scope, &str)> + '_ {
+        self.offered
+            .iter()
+            .map(|(scope, description)| (scope, description.as_ref()))
+    }
+
+    /// Reads a `scope` string a client sent: every name must be offered here.
+    pub fn parse(&self, scope: &str) -> Result<ScopeSet, UnknownScope> {
+        scope
+            .split_whitespace()
+            .map(|name| {
+                Scope::new(name)
+                    .ok()
+                    .filter(|scope| self.offers(scope))
+                    .ok_or_else(|| UnknownScope(name.to_owned()))
+            })
+            .collect()
+    }
+
+    /// The scopes of `scopes` offered here: what a user may still be granted once a scope
+    /// is withdrawn from `OFFERED_SCOPES`.
+    pub fn restrict(&self, scopes: &ScopeSet) -> ScopeSet {
+        scopes
+            .iter()
+            .filter(|scope| self.offers(scope))
+            .cloned()
+            .collect()
+    }
+
+    /// The first scope of `scopes` not offered here.
+    pub fn first_unknown<'a>(&self, scopes: &'a ScopeSet) -> Option<&'a Scope> {
+        scopes.iter().find(|scope| !self.offers(scope))
+    }
 }
 
 /// The scopes a route demands, declared once as a marker type in the handler's signature
@@ -150,13 +303,13 @@ impl RequiredScopes for AnyScope {
 /// Scope `me`: the current user's own profile (`GET /users/me/`).
 pub struct MeScope;
 impl RequiredScopes for MeScope {
-    const SCOPES: &'static [Scope] = &[Scope::Me];
+    const SCOPES: &'static [Scope] = &[Scope::ME];
 }
 
 /// Scopes `me` and `items`: the current user's items (`GET /users/me/items/`).
 pub struct ItemsScope;
 impl RequiredScopes for ItemsScope {
-    const SCOPES: &'static [Scope] = &[Scope::Me, Scope::Items];
+    const SCOPES: &'static [Scope] = &[Scope::ME, Scope::ITEMS];
 }
 
 #[cfg(test)]
@@ -164,34 +317,65 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_known_scopes_and_names_unknown_ones() {
-        assert_eq!("me".parse::<Scope>(), Ok(Scope::Me));
-        assert_eq!("items".parse::<Scope>(), Ok(Scope::Items));
-        assert_eq!("ME".parse::<Scope>(), Err(UnknownScope("ME".into())));
+    fn parses_offered_scopes_and_names_unknown_ones() {
+        let catalog = ScopeCatalog::default();
+        assert_eq!("me".parse::<Scope>(), Ok(Scope::ME));
+        assert_eq!("items".parse::<Scope>(), Ok(Scope::ITEMS));
+        assert_eq!(catalog.parse("ME"), Err(UnknownScope("ME".into())));
+        assert_eq!("a b".parse::<Scope>(), Err(UnknownScope("a b".into())));
+        assert_eq!("".parse::<Scope>(), Err(UnknownScope("".into())));
     }
 
     #[test]
     fn the_wire_format_follows_declaration_order_without_repeats() {
-        let set = ScopeSet::from([Scope::Items, Scope::Me, Scope::Items]);
+        let catalog = ScopeCatalog::default();
+        let set = ScopeSet::from([Scope::ITEMS, Scope::ME, Scope::ITEMS]);
         assert_eq!(set.to_string(), "me items");
         assert_eq!(ScopeSet::default().to_string(), "");
-        assert_eq!(ScopeSet::parse("  items me "), Ok(set.clone()));
+        assert_eq!(catalog.parse("  items me "), Ok(set.clone()));
+        assert_eq!(catalog.parse("me admin"), Err(UnknownScope("admin".into())));
+        assert!(set.includes(&ScopeSet::from([Scope::ME])));
+        assert!(!ScopeSet::from([Scope::ME]).includes(&set));
+    }
+
+    #[test]
+    fn a_catalog_offers_more_scopes_after_the_tutorials() {
+        let catalog =
+            ScopeCatalog::with([("openid", "Sign you in"), ("email", "Read your email")]).unwrap();
+        let set = catalog.parse("openid items email me").unwrap();
+        // The tutorial's first, in its order, then the others by name.
+        assert_eq!(set.to_string(), "me items email openid");
+        let names: Vec<&str> = catalog.iter().map(|(scope, _)| scope.as_str()).collect();
+        assert_eq!(names, ["me", "items", "openid", "email"]);
         assert_eq!(
-            ScopeSet::parse("me admin"),
-            Err(UnknownScope("admin".into()))
+            ScopeCatalog::with([("me", "again")]),
+            Err(CatalogError::Duplicate("me".into()))
         );
+        assert_eq!(
+            ScopeCatalog::with([("a\"b", "x")]),
+            Err(CatalogError::Name("a\"b".into()))
+        );
+        assert_eq!(
+            ScopeCatalog::with([("ok", " ")]),
+            Err(CatalogError::NoDescription("ok".into()))
+        );
+    }
+
+    #[test]
+    fn a_claim_keeps_every_well_formed_name() {
+        // An unknown name grants nothing: the user's allowed scopes are the other half of
+        // every check (`Claims::effective_scope`).
         assert_eq!(
             ScopeSet::from_claim("admin me"),
-            ScopeSet::from([Scope::Me])
+            ScopeSet::from([Scope::ME, Scope::new("admin").unwrap()])
         );
-        assert!(set.includes(&ScopeSet::from([Scope::Me])));
-        assert!(!ScopeSet::from([Scope::Me]).includes(&set));
     }
 
     #[test]
     fn a_users_file_lists_scopes_by_name() {
         let set: ScopeSet = serde_json::from_str(r#"["items", "me"]"#).unwrap();
-        assert_eq!(set, ScopeSet::all());
+        assert_eq!(set, ScopeSet::tutorial());
         assert_eq!(serde_json::to_string(&set).unwrap(), r#"["me","items"]"#);
+        assert!(serde_json::from_str::<ScopeSet>(r#"["a b"]"#).is_err());
     }
 }

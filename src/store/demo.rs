@@ -51,7 +51,7 @@ pub fn users() -> Vec<UserRecord> {
             disabled,
         }),
         hashed_password: hash.to_owned(),
-        scopes: ScopeSet::all(),
+        scopes: ScopeSet::tutorial(),
     })
     .collect()
 }

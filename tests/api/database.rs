@@ -133,12 +133,12 @@ async fn users_are_managed_all_or_nothing(db: TestDb) {
     assert_eq!(listed, vec![johndoe()]);
 
     Operator(&database)
-        .set_scopes("johndoe", &ScopeSet::from([Scope::Me]))
+        .set_scopes("johndoe", &ScopeSet::from([Scope::ME]))
         .await
         .unwrap();
     Operator(&database).disable("johndoe", 1).await.unwrap();
     let user = database.get_user_fresh("johndoe").await.unwrap().unwrap();
-    assert_eq!(user.scopes, ScopeSet::from([Scope::Me]));
+    assert_eq!(user.scopes, ScopeSet::from([Scope::ME]));
     assert!(user.profile.disabled);
     assert!(matches!(
         Operator(&database).disable("nobody", 1).await,
@@ -693,7 +693,7 @@ async fn prunes_delete_what_ended_in_batches_and_nothing_live(db: TestDb) {
             record: SessionRecord {
                 id: format!("s{n}"),
                 username: "johndoe".into(),
-                scope: ScopeSet::from([Scope::Me]),
+                scope: ScopeSet::from([Scope::ME]),
                 created_at,
                 last_used_at,
                 expires_at,
@@ -761,7 +761,7 @@ async fn the_first_refresh_of_a_day_moves_the_session_to_it(db: TestDb) {
             record: SessionRecord {
                 id: "s".into(),
                 username: "johndoe".into(),
-                scope: ScopeSet::from([Scope::Me]),
+                scope: ScopeSet::from([Scope::ME]),
                 created_at: today - DAY,
                 last_used_at: today - 60,
                 expires_at: today + 10 * DAY,

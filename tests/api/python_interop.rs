@@ -34,7 +34,7 @@ fn pyjwt_and_pwdlib_accept_ours_and_we_accept_theirs() {
     let python = python_with("jwt, pwdlib, argon2");
 
     let token = TokenKeys::new(settings())
-        .create_access_token("johndoe", &ScopeSet::all())
+        .create_access_token("johndoe", &ScopeSet::tutorial())
         .unwrap();
     let ours = hash_password("correct horse");
     let output = Command::new(&python)

@@ -27,7 +27,7 @@ fn app_where_johndoe_may_have(allowed: &[Scope]) -> axum::Router {
     let users = demo::users().into_iter().map(|user| {
         if user.username() == "johndoe" {
             UserRecord {
-                scopes: allowed.iter().copied().collect(),
+                scopes: allowed.iter().cloned().collect(),
                 ..user
             }
         } else {
@@ -42,7 +42,7 @@ async fn no_scope_requested_grants_the_users_whole_allowed_set() {
     let app = app();
     let reply = login_with_scope(&app, "").await;
     assert_eq!(reply.json()["scope"], "me items");
-    let restricted = app_where_johndoe_may_have(&[Scope::Me]);
+    let restricted = app_where_johndoe_may_have(&[Scope::ME]);
     let reply = login_with_scope(&restricted, "").await;
     assert_eq!(reply.json()["scope"], "me");
 }
@@ -100,7 +100,7 @@ async fn unknown_scopes_get_no_token() {
 
 #[tokio::test]
 async fn a_scope_the_user_may_not_have_gets_no_token() {
-    let app = app_where_johndoe_may_have(&[Scope::Me]);
+    let app = app_where_johndoe_may_have(&[Scope::ME]);
     login_with_scope(&app, "me items").await.assert(
         400,
         r#"{"detail":"Scope not allowed for this user: items"}"#,
@@ -129,7 +129,7 @@ async fn the_scope_check_comes_after_the_password_check() {
 
 #[tokio::test]
 async fn a_scope_taken_from_the_user_leaves_tokens_already_issued() {
-    let app = app_where_johndoe_may_have(&[Scope::Me]);
+    let app = app_where_johndoe_may_have(&[Scope::ME]);
     // Signed when johndoe still had `items` (no scope claim: the user's whole set).
     get_with_token(&app, "/users/me/items/", tokens::PYJWT_JOHNDOE)
         .await
@@ -194,7 +194,7 @@ fn robot(scopes: &[Scope]) -> axum::Router {
             disabled: false,
         }),
         hashed_password: passflow::auth::credentials::password::hash_password("beep"),
-        scopes: scopes.iter().copied().collect(),
+        scopes: scopes.iter().cloned().collect(),
     };
     router(state_with(settings(), InMemoryUserStore::new([robot])))
 }
@@ -214,11 +214,106 @@ async fn users_without_scopes_can_still_read_the_status() {
         Some(r#"Bearer scope="me""#),
     );
     // Null email and full name serialize as null, like FastAPI's optional fields.
-    let robot = robot(&Scope::ALL);
+    let robot = robot(&Scope::TUTORIAL);
     let token = login(&robot, "robot", "beep").await;
     get_with_token(&robot, "/users/me/", &token).await.assert(
         200,
         r#"{"username":"robot","email":null,"full_name":null,"disabled":false}"#,
+        None,
+    );
+}
+
+/// Issue 30, point 7: a deployment's own scopes beside the tutorial's, with descriptions.
+fn app_offering_openid() -> (axum::Router, passflow::AppState) {
+    use passflow::model::scopes::{ScopeCatalog, ScopeSet};
+    let offered =
+        ScopeCatalog::with([("openid", "Sign you in"), ("email", "Read your email")]).unwrap();
+    let users = demo::users().into_iter().map(|user| {
+        if user.username() == "johndoe" {
+            let openid = Scope::new("openid").unwrap();
+            UserRecord {
+                scopes: ScopeSet::from([Scope::ME, Scope::ITEMS, openid]),
+                ..user
+            }
+        } else {
+            user
+        }
+    });
+    let state = state_with(settings(), InMemoryUserStore::new(users)).with_scopes(offered);
+    (router(state.clone()), state)
+}
+
+#[tokio::test]
+async fn scopes_offered_by_configuration_are_granted_documented_and_ordered() {
+    let (app, state) = app_offering_openid();
+    // Asked for, in any order: the tutorial's first, then the others by name.
+    let reply = login_with_scope(&app, "openid me").await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.json()["scope"], "me openid");
+    let token = reply.json()["access_token"].as_str().unwrap().to_owned();
+    get_with_token(&app, "/users/me/", &token)
+        .await
+        .assert(
+            200,
+            r#"{"username":"johndoe","email":"johndoe@example.com","full_name":"John Doe","disabled":false}"#,
+            None,
+        );
+    // Nothing asked for: everything the user is allowed and the deployment offers.
+    let reply = login_with_scope(&app, "").await;
+    assert_eq!(reply.json()["scope"], "me items openid");
+    // Offered, but not allowed to johndoe; and not offered at all.
+    login_with_scope(&app, "email").await.assert(
+        400,
+        r#"{"detail":"Scope not allowed for this user: email"}"#,
+        None,
+    );
+    login_with_scope(&app, "profile").await.assert(
+        400,
+        r#"{"detail":"Unknown scope: profile"}"#,
+        None,
+    );
+    // The Authorize dialog lists each offered scope with its description.
+    let doc = serde_json::to_value(passflow::http::openapi::document(&state)).unwrap();
+    assert_eq!(
+        doc["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]["password"]["scopes"],
+        serde_json::json!({
+            "email": "Read your email",
+            "items": "Read items.",
+            "me": "Read information about the current user.",
+            "openid": "Sign you in",
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_narrows_to_offered_scopes_only() {
+    let (app, _) = app_offering_openid();
+    let pair = login_with_scope(&app, "me openid").await.json();
+    let refresh_token = pair["refresh_token"].as_str().unwrap();
+    let reply = post_form(
+        &app,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("scope", "openid"),
+        ],
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.json()["scope"], "openid");
+    let refresh_token = reply.json()["refresh_token"].as_str().unwrap().to_owned();
+    post_form(
+        &app,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh_token),
+            ("scope", "profile"),
+        ],
+    )
+    .await
+    .assert(
+        400,
+        r#"{"error":"invalid_scope","detail":"Unknown scope: profile"}"#,
         None,
     );
 }

@@ -160,7 +160,7 @@ fn session(id: &str, username: &str, created_at: u64) -> StoredSession {
         record: SessionRecord {
             id: id.into(),
             username: username.into(),
-            scope: ScopeSet::all(),
+            scope: ScopeSet::tutorial(),
             created_at,
             last_used_at: created_at,
             expires_at: created_at + 3600,

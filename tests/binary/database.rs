@@ -610,3 +610,43 @@ async fn the_users_commands_compare_names_as_people_read_them() {
         "deleted Zoe; their sessions have ended\n",
     );
 }
+
+/// Issue 30, point 7: `users add --scopes` takes the scopes `OFFERED_SCOPES` adds, and only
+/// those beside the tutorial's.
+#[test]
+fn the_users_commands_allow_offered_scopes_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let dir = dir.path();
+    assert_refused(
+        &users(
+            dir,
+            &url,
+            &["add", "bob", "--scopes", "me,openid"],
+            "plum-kite-ledger\n",
+        ),
+        2,
+        "error: --scopes: unknown scope: openid\n",
+    );
+    let offering = |args: &[&str], stdin: &str| {
+        with_stdin(
+            passflow(dir)
+                .env("DATABASE_URL", &url)
+                .env("OFFERED_SCOPES", "openid=Sign you in")
+                .arg("users")
+                .args(args),
+            stdin,
+        )
+    };
+    assert_ok(
+        &offering(
+            &["add", "bob", "--scopes", "openid,me"],
+            "plum-kite-ledger\n",
+        ),
+        "added bob\n",
+    );
+    assert_ok(
+        &offering(&["list"], ""),
+        "bob\t-\t-\tenabled\tme openid\t-\n",
+    );
+}

@@ -817,3 +817,47 @@ fn bad_introspection_clients_are_refused_naming_the_setting() {
         }
     }
 }
+
+/// Issue 30, point 7: `OFFERED_SCOPES` adds scopes; a bad value refuses the start by name.
+#[tokio::test]
+async fn offered_scopes_are_configured_and_bad_ones_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    for (value, problem) in [
+        (
+            "openid",
+            "OFFERED_SCOPES: entry 1 is not `name=description`",
+        ),
+        ("me=again", "OFFERED_SCOPES: \"me\" is listed twice"),
+        ("a b=spaced", "OFFERED_SCOPES: \"a b\" is not a scope name"),
+        ("openid=", "OFFERED_SCOPES: \"openid\" has no description"),
+    ] {
+        let output = run(passflow(dir.path())
+            .env("SECRET_KEY", TUTORIAL_KEY)
+            .env("OFFERED_SCOPES", value));
+        assert_eq!(output.status.code(), Some(2), "{value}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(problem), "{value}: {stderr}");
+    }
+    let server = Server::start(
+        passflow(dir.path())
+            .env("SECRET_KEY", TUTORIAL_KEY)
+            .env("TOKEN_ISSUER", "http://127.0.0.1")
+            .env(
+                "OFFERED_SCOPES",
+                "openid=Sign you in; email=Read your email",
+            ),
+    );
+    let client = reqwest::Client::new();
+    let metadata: serde_json::Value = client
+        .get(server.url("/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        metadata["scopes_supported"],
+        serde_json::json!(["me", "items", "openid", "email"])
+    );
+}

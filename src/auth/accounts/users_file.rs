@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use crate::auth::credentials::password::check_hash;
-use crate::model::scopes::ScopeSet;
+use crate::model::scopes::{ScopeCatalog, ScopeSet};
 use crate::model::username::canonical;
 use crate::store::{InMemoryUserStore, User, UserRecord};
 
@@ -45,23 +45,25 @@ struct UserEntry {
     email: Option<String>,
     hashed_password: String,
     disabled: bool,
-    #[serde(default = "ScopeSet::all")]
+    #[serde(default = "ScopeSet::tutorial")]
     scopes: ScopeSet,
 }
 
 impl InMemoryUserStore {
-    /// Loads `USERS_FILE`, refusing it whole if any user is incomplete, keyed under another
-    /// name, a look-alike of another (RFC 8265), or has a hash no verifier here can read.
+    /// Loads `USERS_FILE` with the tutorial's scopes offered, refusing it whole if any user
+    /// is incomplete, keyed under another name, a look-alike of another (RFC 8265), allowed a
+    /// scope not offered, or has a hash no verifier here can read.
     pub fn from_json_file(path: &std::path::Path) -> Result<Self, UsersFileError> {
-        read_users_file(path, "USERS_FILE").map(Self::new)
+        read_users_file(path, "USERS_FILE", &ScopeCatalog::default()).map(Self::new)
     }
 }
 
 /// Reads and checks a users file whole; `origin` names it in errors (`USERS_FILE`, or the
-/// command that reads it).
+/// command that reads it); every scope a user may have must be `offered`.
 pub fn read_users_file(
     path: &std::path::Path,
     origin: &'static str,
+    offered: &ScopeCatalog,
 ) -> Result<Vec<UserRecord>, UsersFileError> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| UsersFileError::Read {
@@ -92,6 +94,9 @@ pub fn read_users_file(
                 "field `username` is {:?}, not the key it is stored under",
                 entry.username
             )));
+        }
+        if let Some(unknown) = offered.first_unknown(&entry.scopes) {
+            return Err(refuse(format!("field `scopes`: unknown scope: {unknown}")));
         }
         check_hash(&entry.hashed_password)
             .map_err(|err| refuse(format!("field `hashed_password` is {err}")))?;

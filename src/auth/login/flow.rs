@@ -110,7 +110,7 @@ impl<'a> Authenticated<'a> {
     /// session, as an access token and a refresh token.
     pub async fn grant(self, scope: &str) -> Result<Grant, LoginError> {
         let auth = self.auth;
-        let scope = grant_scopes(scope, &self.user)?;
+        let scope = grant_scopes(&auth.scopes, scope, &self.user)?;
         let now = auth.clock.now();
         let (session, refresh_token) = auth
             .sessions

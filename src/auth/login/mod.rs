@@ -15,7 +15,7 @@ use crate::auth::credentials::totp::sealing::Unsealable;
 use crate::auth::credentials::totp::{CodeRefused, Factor};
 use crate::auth::guard::{Refused, Throttled};
 use crate::auth::oauth::grant::Grant;
-use crate::model::scopes::{Scope, ScopeSet, UnknownScope};
+use crate::model::scopes::{Scope, ScopeCatalog, ScopeSet, UnknownScope};
 use crate::store::{StoreError, UserRecord};
 use flow::PasswordStep;
 
@@ -177,17 +177,22 @@ pub(crate) async fn verify_user_password(
     Ok(Some(user))
 }
 
-/// The scopes a login is granted: exactly those requested, each known and allowed for the
+/// The scopes a login is granted: exactly those requested, each offered and allowed for the
 /// user, or the user's whole allowed set when none are requested (RFC 6749 §3.3). The
 /// tutorial grants whatever is asked; that is the hole this closes.
-pub fn grant_scopes(requested: &str, user: &UserRecord) -> Result<ScopeSet, LoginError> {
-    let requested =
-        ScopeSet::parse(requested).map_err(|UnknownScope(name)| LoginError::UnknownScope(name))?;
-    if let Some(refused) = requested.iter().find(|scope| !user.scopes.contains(*scope)) {
-        return Err(LoginError::ScopeNotAllowed(refused));
+pub fn grant_scopes(
+    offered: &ScopeCatalog,
+    requested: &str,
+    user: &UserRecord,
+) -> Result<ScopeSet, LoginError> {
+    let requested = offered
+        .parse(requested)
+        .map_err(|UnknownScope(name)| LoginError::UnknownScope(name))?;
+    if let Some(refused) = requested.iter().find(|scope| !user.scopes.contains(scope)) {
+        return Err(LoginError::ScopeNotAllowed(refused.clone()));
     }
     Ok(if requested.is_empty() {
-        user.scopes.clone()
+        offered.restrict(&user.scopes)
     } else {
         requested
     })
@@ -207,36 +212,60 @@ mod tests {
 
     #[test]
     fn grants_what_is_asked_when_allowed() {
-        let user = johndoe_with(&Scope::ALL);
+        let tutorial = ScopeCatalog::default();
+        let user = johndoe_with(&Scope::TUTORIAL);
         assert_eq!(
-            grant_scopes("items", &user).unwrap(),
-            ScopeSet::from([Scope::Items])
+            grant_scopes(&tutorial, "items", &user).unwrap(),
+            ScopeSet::from([Scope::ITEMS])
         );
         assert_eq!(
-            grant_scopes("me me", &user).unwrap(),
-            ScopeSet::from([Scope::Me])
+            grant_scopes(&tutorial, "me me", &user).unwrap(),
+            ScopeSet::from([Scope::ME])
         );
     }
 
     #[test]
     fn grants_the_allowed_set_when_nothing_is_asked() {
-        let user = johndoe_with(&[Scope::Me]);
+        let tutorial = ScopeCatalog::default();
+        let user = johndoe_with(&[Scope::ME]);
         assert_eq!(
-            grant_scopes(" ", &user).unwrap(),
-            ScopeSet::from([Scope::Me])
+            grant_scopes(&tutorial, " ", &user).unwrap(),
+            ScopeSet::from([Scope::ME])
         );
     }
 
     #[test]
     fn refuses_unknown_and_unallowed_scopes_by_name() {
-        let user = johndoe_with(&[Scope::Me]);
+        let tutorial = ScopeCatalog::default();
+        let user = johndoe_with(&[Scope::ME]);
         assert!(matches!(
-            grant_scopes("me admin", &user),
+            grant_scopes(&tutorial, "me admin", &user),
             Err(LoginError::UnknownScope(name)) if name == "admin"
         ));
         assert!(matches!(
-            grant_scopes("items", &user),
-            Err(LoginError::ScopeNotAllowed(Scope::Items))
+            grant_scopes(&tutorial, "items", &user),
+            Err(LoginError::ScopeNotAllowed(scope)) if scope == Scope::ITEMS
         ));
+    }
+
+    #[test]
+    fn grants_only_what_is_offered() {
+        let offered = ScopeCatalog::with([("openid", "Sign you in")]).unwrap();
+        let openid = Scope::new("openid").unwrap();
+        let user = johndoe_with(&[Scope::ME, openid.clone()]);
+        assert_eq!(
+            grant_scopes(&offered, "openid", &user).unwrap(),
+            ScopeSet::from([openid.clone()])
+        );
+        // Withdrawn from the catalogue: neither asked for nor granted by default.
+        let tutorial = ScopeCatalog::default();
+        assert!(matches!(
+            grant_scopes(&tutorial, "openid", &user),
+            Err(LoginError::UnknownScope(name)) if name == "openid"
+        ));
+        assert_eq!(
+            grant_scopes(&tutorial, "", &user).unwrap(),
+            ScopeSet::from([Scope::ME])
+        );
     }
 }

@@ -5,7 +5,7 @@
 
 use url::Url;
 
-use crate::model::scopes::Scope;
+use crate::model::scopes::ScopeCatalog;
 
 /// Why `TOKEN_ISSUER` cannot name a metadata document (it still works as the tokens' `iss`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,7 +42,7 @@ pub struct ServerMetadata {
     pub revocation_endpoint: String,
     pub introspection_endpoint: Option<String>,
     pub grant_types_supported: [&'static str; 2],
-    pub scopes_supported: Vec<&'static str>,
+    pub scopes_supported: Vec<String>,
     /// No authorization endpoint: no response types.
     pub response_types_supported: [&'static str; 0],
     /// The token endpoint serves public clients (the password grant of a first-party app)
@@ -65,12 +65,23 @@ impl ServerMetadata {
             revocation_endpoint: endpoint("/revoke"),
             introspection_endpoint: introspection.then(|| endpoint("/introspect")),
             grant_types_supported: ["password", "refresh_token"],
-            scopes_supported: Scope::ALL.iter().map(|scope| scope.as_str()).collect(),
+            scopes_supported: ScopeCatalog::default()
+                .iter()
+                .map(|(scope, _)| scope.to_string())
+                .collect(),
             response_types_supported: [],
             token_endpoint_auth_methods_supported: ["none"],
             revocation_endpoint_auth_methods_supported: ["none"],
             introspection_endpoint_auth_methods_supported: introspection
                 .then_some(["client_secret_basic"]),
+        }
+    }
+
+    /// The same document listing the scopes `offered` (the tutorial's and `OFFERED_SCOPES`).
+    pub fn offering(self, offered: &ScopeCatalog) -> Self {
+        Self {
+            scopes_supported: offered.iter().map(|(scope, _)| scope.to_string()).collect(),
+            ..self
         }
     }
 }

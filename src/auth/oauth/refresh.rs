@@ -8,7 +8,7 @@ use crate::auth::Auth;
 use crate::auth::guard::Throttled;
 use crate::auth::oauth::grant::{Grant, issue_grant};
 use crate::auth::sessions::{EndReason, RefreshRefused, RefreshToken};
-use crate::model::scopes::{ScopeSet, UnknownScope};
+use crate::model::scopes::{ScopeCatalog, ScopeSet, UnknownScope};
 use crate::model::time::UnixTime;
 use crate::store::session::SessionRecord;
 use crate::store::{StoreError, UserRecord};
@@ -118,7 +118,10 @@ async fn long_way(
                 return Err(RefreshError::UserDisabled);
             }
         };
-        let scope = kept_scopes(&narrow_scopes(request.scope, &session.scope)?, &user);
+        let scope = kept_scopes(
+            &narrow_scopes(&auth.scopes, request.scope, &session.scope)?,
+            &user,
+        );
         if let Some((session, refresh_token)) = auth.sessions.rotate(&redeemable, now).await? {
             return Ok((session, user, scope, refresh_token));
         }
@@ -127,19 +130,20 @@ async fn long_way(
 
 /// `asked` less whatever the user has lost since the login.
 fn kept_scopes(asked: &ScopeSet, user: &UserRecord) -> ScopeSet {
-    asked
-        .iter()
-        .filter(|scope| user.scopes.contains(*scope))
-        .collect()
+    asked.intersection(&user.scopes)
 }
 
 /// The scopes a refresh asks for: any subset of the session's grant, or all of it when
-/// none are named (RFC 6749 §6).
-pub fn narrow_scopes(requested: &str, granted: &ScopeSet) -> Result<ScopeSet, RefreshError> {
-    let requested = ScopeSet::parse(requested).map_err(|UnknownScope(name)| {
+/// none are named (RFC 6749 §6). A name this deployment does not offer is unknown.
+pub fn narrow_scopes(
+    offered: &ScopeCatalog,
+    requested: &str,
+    granted: &ScopeSet,
+) -> Result<ScopeSet, RefreshError> {
+    let requested = offered.parse(requested).map_err(|UnknownScope(name)| {
         RefreshError::InvalidScope(format!("Unknown scope: {name}"))
     })?;
-    if let Some(beyond) = requested.iter().find(|scope| !granted.contains(*scope)) {
+    if let Some(beyond) = requested.iter().find(|scope| !granted.contains(scope)) {
         return Err(RefreshError::InvalidScope(format!(
             "Scope not granted to this session: {beyond}"
         )));

@@ -422,7 +422,7 @@ mod tests {
         let store = Arc::new(InMemorySessionStore::default());
         let sessions = sessions(Arc::clone(&store));
         let (record, token) = sessions
-            .start("johndoe", &ScopeSet::all(), NOW)
+            .start("johndoe", &ScopeSet::tutorial(), NOW)
             .await
             .unwrap();
         let presented = Presented::parse(token.as_str()).unwrap();
@@ -446,7 +446,7 @@ mod tests {
         let mut first = None;
         for i in 0..=MAX_SESSIONS_PER_USER as u64 {
             let (record, _) = sessions
-                .start("johndoe", &ScopeSet::all(), NOW + i)
+                .start("johndoe", &ScopeSet::tutorial(), NOW + i)
                 .await
                 .unwrap();
             first.get_or_insert(record.id);
@@ -484,15 +484,15 @@ mod tests {
             },
         );
         let (_, idle) = sessions
-            .start("johndoe", &ScopeSet::all(), NOW)
+            .start("johndoe", &ScopeSet::tutorial(), NOW)
             .await
             .unwrap();
         let (_, active) = sessions
-            .start("alice", &ScopeSet::all(), NOW)
+            .start("alice", &ScopeSet::tutorial(), NOW)
             .await
             .unwrap();
         let (ended, _) = sessions
-            .start("stanley", &ScopeSet::all(), NOW)
+            .start("stanley", &ScopeSet::tutorial(), NOW)
             .await
             .unwrap();
         sessions

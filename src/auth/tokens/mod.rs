@@ -268,11 +268,11 @@ mod tests {
     fn round_trips_subject_and_scope() {
         let keys = keys();
         let token = keys
-            .create_access_token("johndoe", &ScopeSet::all())
+            .create_access_token("johndoe", &ScopeSet::tutorial())
             .unwrap();
         let claims = keys.decode(&token).unwrap();
         assert_eq!(claims.sub, "johndoe");
-        assert_eq!(claims.scope, Some(ScopeSet::all()));
+        assert_eq!(claims.scope, Some(ScopeSet::tutorial()));
         let now = now();
         assert!((now + 59..=now + 60).contains(&claims.exp));
     }
@@ -281,7 +281,7 @@ mod tests {
     fn a_remembered_token_is_still_refused_once_expired() {
         let keys = keys();
         let token = keys
-            .create_access_token_at("johndoe", &ScopeSet::all(), None, NOW)
+            .create_access_token_at("johndoe", &ScopeSet::tutorial(), None, NOW)
             .unwrap()
             .token;
         assert!(keys.decode_at(&token, NOW).is_ok());
@@ -303,7 +303,7 @@ mod tests {
             )
         });
         let token = keys
-            .create_access_token_at("johndoe", &ScopeSet::all(), None, NOW)
+            .create_access_token_at("johndoe", &ScopeSet::tutorial(), None, NOW)
             .unwrap()
             .token;
         assert!(keys.decode_at(&token, NOW + 65).is_ok());
@@ -314,7 +314,7 @@ mod tests {
     fn a_forged_token_never_matches_a_remembered_one() {
         let keys = keys();
         let token = keys
-            .create_access_token("johndoe", &ScopeSet::all())
+            .create_access_token("johndoe", &ScopeSet::tutorial())
             .unwrap();
         keys.decode(&token).unwrap();
         let forged = format!("{}x", token);
@@ -364,12 +364,12 @@ mod rotation_tests {
     fn previous_keys_verify_but_never_sign() {
         let (old, new) = ("o".repeat(32), "n".repeat(32));
         let token = keys_with(&old, &[])
-            .create_access_token("johndoe", &ScopeSet::all())
+            .create_access_token("johndoe", &ScopeSet::tutorial())
             .unwrap();
         let rotated = keys_with(&new, &[&old]);
         assert_eq!(rotated.decode(&token).unwrap().sub, "johndoe");
         let fresh = rotated
-            .create_access_token("johndoe", &ScopeSet::all())
+            .create_access_token("johndoe", &ScopeSet::tutorial())
             .unwrap();
         assert!(
             keys_with(&new, &[]).decode(&fresh).is_ok(),

@@ -37,8 +37,8 @@ impl<R: RequiredScopes> FromRequestParts<AppState> for CurrentUser<R> {
         let Verified { claims, user } = check_access_token(&state.auth, &token).await?;
         // A scope counts only while the user is still allowed it, so taking a scope away
         // from a user also takes it out of tokens already issued.
-        let granted = claims.effective_scope(&user.scopes);
-        if !R::SCOPES.iter().all(|scope| granted.contains(*scope)) {
+        let granted = |scope| claims.grants(scope, &user.scopes);
+        if !R::SCOPES.iter().all(granted) {
             return Err(ApiError::NotEnoughPermissions {
                 required: R::SCOPES,
             });

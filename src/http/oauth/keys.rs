@@ -64,7 +64,7 @@ pub(crate) struct ServerMetadata<'a> {
     #[schema(required = false, value_type = String)]
     introspection_endpoint: Option<&'a str>,
     grant_types_supported: &'a [&'static str],
-    scopes_supported: &'a [&'static str],
+    scopes_supported: &'a [String],
     response_types_supported: &'a [&'static str],
     token_endpoint_auth_methods_supported: &'a [&'static str],
     revocation_endpoint_auth_methods_supported: &'a [&'static str],

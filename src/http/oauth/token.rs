@@ -17,7 +17,7 @@ use crate::http::extract::{
     OAuth2PasswordRequestForm, RefreshTokenForm, TokenCaller, TokenRequest, TokenRequestForm,
     missing_credentials,
 };
-use crate::model::scopes::{Scope, ScopeSet};
+use crate::model::scopes::{Scope, ScopeCatalog, ScopeSet};
 use crate::state::AppState;
 
 /// The `/token` response (RFC 6749 §5.1): the tutorial's `Token` model plus the granted
@@ -85,7 +85,7 @@ pub(crate) const NO_STORE: [(HeaderName, HeaderValue); 2] = [
                 ("invalid_grant" = (value = json!(ApiError::from(RefreshError::Refused(RefreshRefused::Unknown)).body()))),
                 ("Refresh token reused" = (value = json!(ApiError::from(RefreshError::Refused(RefreshRefused::Reused)).body()))),
                 ("invalid_scope" = (value = json!(ApiError::from(RefreshError::InvalidScope(
-                    narrow_scopes("items", &ScopeSet::from([Scope::Me])).unwrap_err().to_string())).body()))),
+                    narrow_scopes(&ScopeCatalog::default(), "items", &ScopeSet::from([Scope::ME])).unwrap_err().to_string())).body()))),
                 ("invalid_request" = (value = json!(ApiError::missing_field("refresh_token").body()))),
             )),
         (status = 401, description = "Incorrect username or password; or, for a user with TOTP on, a right password with no `totp` \

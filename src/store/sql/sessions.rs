@@ -35,7 +35,7 @@ fn record_from_row(row: &AnyRow) -> Result<SessionRecord, StoreError> {
     Ok(SessionRecord {
         id: row.try_get("id").map_err(unavailable)?,
         username: row.try_get("username").map_err(unavailable)?,
-        scope: ScopeSet::parse(&scope).map_err(|err| StoreError::Unavailable(Box::new(err)))?,
+        scope: ScopeSet::read(&scope).map_err(|err| StoreError::Unavailable(Box::new(err)))?,
         created_at: from_db(row.try_get("created_at").map_err(unavailable)?),
         last_used_at: from_db(row.try_get("last_used_at").map_err(unavailable)?),
         expires_at: from_db(row.try_get("expires_at").map_err(unavailable)?),
@@ -350,7 +350,7 @@ fn rotated_user_from_row(row: &AnyRow, username: &str) -> Result<UserRecord, Sto
             disabled: false,
         }),
         hashed_password: row.try_get("hashed_password").map_err(unavailable)?,
-        scopes: ScopeSet::parse(&scopes).map_err(|err| StoreError::Unavailable(Box::new(err)))?,
+        scopes: ScopeSet::read(&scopes).map_err(|err| StoreError::Unavailable(Box::new(err)))?,
     })
 }
 

@@ -28,7 +28,7 @@ pub(super) fn user_from_row(row: &AnyRow) -> Result<UserRecord, StoreError> {
             disabled: row.try_get::<i64, _>("disabled").map_err(field)? != 0,
         }),
         hashed_password: row.try_get("hashed_password").map_err(field)?,
-        scopes: ScopeSet::parse(&scopes).map_err(|err| StoreError::Unavailable(Box::new(err)))?,
+        scopes: ScopeSet::read(&scopes).map_err(|err| StoreError::Unavailable(Box::new(err)))?,
     })
 }
 
