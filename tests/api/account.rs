@@ -28,21 +28,6 @@ pub(crate) async fn change_to(app: &Router, token: &str, current: &str, new: &st
     change(app, token, "application/json", &body).await
 }
 
-pub(crate) async fn pair(app: &Router, password: &str) -> Value {
-    let reply = post_form(app, &[("username", "johndoe"), ("password", password)]).await;
-    assert_eq!(reply.status, 200, "{}", reply.text());
-    reply.json()
-}
-
-pub(crate) async fn refresh(app: &Router, pair: &Value) -> Reply {
-    let token = pair["refresh_token"].as_str().unwrap();
-    post_form(
-        app,
-        &[("grant_type", "refresh_token"), ("refresh_token", token)],
-    )
-    .await
-}
-
 pub(crate) async fn me(app: &Router, pair: &Value) -> u16 {
     let token = pair["access_token"].as_str().unwrap();
     get(app, "/users/me/", Some(&format!("Bearer {token}")))
@@ -53,17 +38,27 @@ pub(crate) async fn me(app: &Router, pair: &Value) -> u16 {
 
 /// The whole contract on `app`, whose johndoe logs in with `secret`.
 pub(crate) async fn a_change_ends_the_other_sessions_only(app: &Router) {
-    let caller = pair(app, "secret").await;
-    let other = pair(app, "secret").await;
+    let caller = password_grant(app, "johndoe", "secret", "").await;
+    let other = password_grant(app, "johndoe", "secret", "").await;
     let token = caller["access_token"].as_str().unwrap();
     let changed = change_to(app, token, "secret", NEW_PASSWORD).await;
     assert_eq!(changed.status, 204, "{}", changed.text());
     assert!(changed.body.is_empty());
 
     assert_eq!(me(app, &caller).await, 200, "the calling session goes on");
-    assert_eq!(refresh(app, &caller).await.status, 200);
+    assert_eq!(
+        refresh_grant(app, str_of(&caller, "refresh_token"), None)
+            .await
+            .status,
+        200
+    );
     assert_eq!(me(app, &other).await, 401, "every other session has ended");
-    assert_eq!(refresh(app, &other).await.status, 400);
+    assert_eq!(
+        refresh_grant(app, str_of(&other, "refresh_token"), None)
+            .await
+            .status,
+        400
+    );
 
     let old = post_form(app, &[("username", "johndoe"), ("password", "secret")]).await;
     old.assert(
@@ -71,7 +66,7 @@ pub(crate) async fn a_change_ends_the_other_sessions_only(app: &Router) {
         r#"{"detail":"Incorrect username or password"}"#,
         Some("Bearer"),
     );
-    pair(app, NEW_PASSWORD).await;
+    password_grant(app, "johndoe", NEW_PASSWORD, "").await;
 }
 
 #[tokio::test]
@@ -87,7 +82,7 @@ async fn a_wrong_current_password_counts_like_a_failed_login() {
             ..ThrottleSettings::default()
         }),
     );
-    let caller = pair(&app, "secret").await;
+    let caller = password_grant(&app, "johndoe", "secret", "").await;
     let token = caller["access_token"].as_str().unwrap();
     for _ in 0..2 {
         change_to(&app, token, "guess-guess", NEW_PASSWORD)
@@ -106,7 +101,7 @@ async fn a_wrong_current_password_counts_like_a_failed_login() {
 #[tokio::test]
 async fn the_new_password_must_meet_the_policy() {
     let app = app();
-    let caller = pair(&app, "secret").await;
+    let caller = password_grant(&app, "johndoe", "secret", "").await;
     let token = caller["access_token"].as_str().unwrap();
     for (new, rule) in [
         ("short", "The password must have at least 8 characters"),
@@ -120,13 +115,13 @@ async fn the_new_password_must_meet_the_policy() {
         );
     }
     // Nothing changed.
-    pair(&app, "secret").await;
+    password_grant(&app, "johndoe", "secret", "").await;
 }
 
 #[tokio::test]
 async fn a_body_that_is_not_that_json_is_a_fastapi_422() {
     let app = app();
-    let caller = pair(&app, "secret").await;
+    let caller = password_grant(&app, "johndoe", "secret", "").await;
     let token = caller["access_token"].as_str().unwrap();
     let form = change(
         &app,

@@ -15,7 +15,7 @@ use passflow::model::scopes::{Scope, ScopeSet};
 use passflow::router;
 use passflow::store::sql::{AdminError, Database, OpenError};
 use passflow::store::{InMemoryUserStore, UserRecord, UserStore, demo};
-use serde_json::{Value, json};
+use serde_json::json;
 use sha2::Digest as _;
 use sqlx::Connection;
 
@@ -103,21 +103,6 @@ pub(crate) async fn state_on(database: &Arc<Database>, sessions: SessionSettings
     state
 }
 
-async fn pair(app: &Router) -> Value {
-    let reply = post_form(app, &[("username", "johndoe"), ("password", "secret")]).await;
-    assert_eq!(reply.status, 200, "{}", reply.text());
-    reply.json()
-}
-
-async fn refresh(app: &Router, token: &Value) -> Reply {
-    let token = token["refresh_token"].as_str().unwrap();
-    post_form(
-        app,
-        &[("grant_type", "refresh_token"), ("refresh_token", token)],
-    )
-    .await
-}
-
 const JOHNDOE: &str = r#"{"username":"johndoe","email":"johndoe@example.com","full_name":"John Doe","disabled":false}"#;
 
 on_both!(users_are_managed_all_or_nothing);
@@ -197,28 +182,30 @@ on_both!(sessions_survive_a_restart);
 async fn sessions_survive_a_restart(db: TestDb) {
     let database = db.open().await;
     database.add_user(&johndoe()).await.unwrap();
-    let first = pair(&app_on(&database).await).await;
+    let first = password_grant(&app_on(&database).await, "johndoe", "secret", "").await;
     database.close().await;
     drop(database);
 
     let app = app_on(&db.open().await).await;
-    let reply = refresh(&app, &first).await;
+    let reply = refresh_grant(&app, str_of(&first, "refresh_token"), None).await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     let next = reply.json();
     get_with_token(&app, "/users/me/", next["access_token"].as_str().unwrap())
         .await
         .assert(200, JOHNDOE, None);
     // The spent token, after the restart, is still known as spent: the session ends.
-    refresh(&app, &first).await.assert(
+    refresh_grant(&app, str_of(&first, "refresh_token"), None).await.assert(
         400,
         r#"{"error":"invalid_grant","detail":"Refresh token already used; the session has been ended"}"#,
         None,
     );
-    refresh(&app, &next).await.assert(
-        400,
-        r#"{"error":"invalid_grant","detail":"Invalid refresh token"}"#,
-        None,
-    );
+    refresh_grant(&app, str_of(&next, "refresh_token"), None)
+        .await
+        .assert(
+            400,
+            r#"{"error":"invalid_grant","detail":"Invalid refresh token"}"#,
+            None,
+        );
 }
 
 on_both!(of_concurrent_refreshes_exactly_one_succeeds);
@@ -227,11 +214,16 @@ async fn of_concurrent_refreshes_exactly_one_succeeds(db: TestDb) {
     database.add_user(&johndoe()).await.unwrap();
     let app = app_on(&database).await;
     for _ in 0..3 {
-        let login = pair(&app).await;
+        let login = password_grant(&app, "johndoe", "secret", "").await;
         let racers: Vec<_> = (0..6)
             .map(|_| {
                 let (app, login) = (app.clone(), login.clone());
-                tokio::spawn(async move { refresh(&app, &login).await.status.as_u16() })
+                tokio::spawn(async move {
+                    refresh_grant(&app, str_of(&login, "refresh_token"), None)
+                        .await
+                        .status
+                        .as_u16()
+                })
             })
             .collect();
         let mut statuses = Vec::new();
@@ -250,7 +242,7 @@ async fn an_end_on_one_server_reaches_the_others(db: TestDb) {
     let state_one = state_on(&one, SessionSettings::default()).await;
     let state_other = state_on(&other, SessionSettings::default()).await;
     let (app_one, app_other) = (router(state_one.clone()), router(state_other.clone()));
-    let login = pair(&app_one).await;
+    let login = password_grant(&app_one, "johndoe", "secret", "").await;
     let token = login["access_token"].as_str().unwrap();
     get_with_token(&app_other, "/users/me/", token)
         .await
@@ -271,7 +263,7 @@ async fn an_end_on_one_server_reaches_the_others(db: TestDb) {
         );
 
     // The `users` command disabling a user ends their sessions everywhere.
-    let second = pair(&app_one).await;
+    let second = password_grant(&app_one, "johndoe", "secret", "").await;
     Operator(&other)
         .disable("johndoe", passflow::model::time::now())
         .await
@@ -365,7 +357,7 @@ async fn a_failing_database_answers_503_and_recovers() {
     let database = db.open().await;
     database.add_user(&johndoe()).await.unwrap();
     let app = app_on(&database).await;
-    let login = pair(&app).await;
+    let login = password_grant(&app, "johndoe", "secret", "").await;
     let token = login["access_token"].as_str().unwrap();
 
     allow_connections(&name, false).await;
@@ -374,7 +366,7 @@ async fn a_failing_database_answers_503_and_recovers() {
     let unavailable = r#"{"detail":"Service temporarily unavailable"}"#;
     for reply in [
         post_form(&app, &[("username", "johndoe"), ("password", "secret")]).await,
-        refresh(&app, &login).await,
+        refresh_grant(&app, str_of(&login, "refresh_token"), None).await,
         get_with_token(&app, "/users/me/", token).await,
     ] {
         reply.assert(503, unavailable, None);
@@ -385,7 +377,12 @@ async fn a_failing_database_answers_503_and_recovers() {
     get_with_token(&app, "/users/me/", token)
         .await
         .assert(200, JOHNDOE, None);
-    assert_eq!(refresh(&app, &login).await.status, 200);
+    assert_eq!(
+        refresh_grant(&app, str_of(&login, "refresh_token"), None)
+            .await
+            .status,
+        200
+    );
 }
 
 /// Fail closed: once the view of ended sessions is older than it may be, token checks and
@@ -406,7 +403,7 @@ async fn a_stale_view_of_ended_sessions_fails_closed() {
     };
     let state = state_on(&database, sessions).await;
     let app = router(state.clone());
-    let token = pair(&app).await["access_token"]
+    let token = password_grant(&app, "johndoe", "secret", "").await["access_token"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -521,21 +518,33 @@ async fn failed_refreshes_spread_over_servers_share_one_budget(db: TestDb) {
         ..ThrottleSettings::default()
     };
     let servers = servers_sharing_a_throttle(&db, limits).await;
-    let login = pair(&servers[0]).await;
+    let login = password_grant(&servers[0], "johndoe", "secret", "").await;
     let guess = |token: &str| json!({ "refresh_token": token });
     let invalid = r#"{"error":"invalid_grant","detail":"Invalid refresh token"}"#;
-    refresh(&servers[0], &guess("guess-1"))
-        .await
-        .assert(400, invalid, None);
-    refresh(&servers[0], &guess("guess-2"))
-        .await
-        .assert(400, invalid, None);
+    refresh_grant(
+        &servers[0],
+        str_of(&guess("guess-1"), "refresh_token"),
+        None,
+    )
+    .await
+    .assert(400, invalid, None);
+    refresh_grant(
+        &servers[0],
+        str_of(&guess("guess-2"), "refresh_token"),
+        None,
+    )
+    .await
+    .assert(400, invalid, None);
     // The other server has not refused this address yet: one guess more, which it charges
     // to the shared budget, already spent; from then on it refuses locally.
-    refresh(&servers[1], &guess("guess-3"))
-        .await
-        .assert(400, invalid, None);
-    let refused = refresh(&servers[1], &login).await;
+    refresh_grant(
+        &servers[1],
+        str_of(&guess("guess-3"), "refresh_token"),
+        None,
+    )
+    .await
+    .assert(400, invalid, None);
+    let refused = refresh_grant(&servers[1], str_of(&login, "refresh_token"), None).await;
     refused.assert(429, r#"{"detail":"Too many failed login attempts"}"#, None);
     assert!(refused.header("retry-after").is_some());
 }
@@ -822,7 +831,7 @@ async fn a_refresh_costs_one_statement_on_postgres() {
     let database = db.open().await;
     database.add_user(&johndoe()).await.unwrap();
     let app = app_on(&database).await;
-    let login = pair(&app).await;
+    let login = password_grant(&app, "johndoe", "secret", "").await;
 
     let count = StatementCount::default();
     let subscriber = tracing_subscriber::registry().with(count.clone()).with(
@@ -837,7 +846,7 @@ async fn a_refresh_costs_one_statement_on_postgres() {
         database.count_users().await.unwrap();
         tracing::callsite::rebuild_interest_cache();
         let before = count.0.load(std::sync::atomic::Ordering::Relaxed);
-        let refreshed = refresh(&app, &login).await;
+        let refreshed = refresh_grant(&app, str_of(&login, "refresh_token"), None).await;
         assert_eq!(refreshed.status, 200, "{}", refreshed.text());
         let after = count.0.load(std::sync::atomic::Ordering::Relaxed);
         (refreshed.json(), after - before)
@@ -846,25 +855,38 @@ async fn a_refresh_costs_one_statement_on_postgres() {
     let next = counted.0;
 
     // The long way still tells the refusals apart: reuse ends the session...
-    refresh(&app, &login).await.assert(
+    refresh_grant(&app, str_of(&login, "refresh_token"), None).await.assert(
         400,
         r#"{"error":"invalid_grant","detail":"Refresh token already used; the session has been ended"}"#,
         None,
     );
-    assert_eq!(refresh(&app, &next).await.status, 400);
+    assert_eq!(
+        refresh_grant(&app, str_of(&next, "refresh_token"), None)
+            .await
+            .status,
+        400
+    );
     // ...and a user disabled behind passflow's back (no sessions ended) cannot refresh with
     // a current token: the long way ends that session.
-    let login = pair(&app).await;
+    let login = password_grant(&app, "johndoe", "secret", "").await;
     let mut connection = sqlx::AnyConnection::connect(&db.url).await.unwrap();
     let disable = |disabled: bool| {
         sqlx::query("UPDATE users SET disabled = $1 WHERE username = 'johndoe'").bind(disabled)
     };
     disable(true).execute(&mut connection).await.unwrap();
-    refresh(&app, &login).await.assert(
-        400,
-        r#"{"error":"invalid_grant","detail":"User is disabled"}"#,
-        None,
-    );
+    refresh_grant(&app, str_of(&login, "refresh_token"), None)
+        .await
+        .assert(
+            400,
+            r#"{"error":"invalid_grant","detail":"User is disabled"}"#,
+            None,
+        );
     disable(false).execute(&mut connection).await.unwrap();
-    assert_eq!(refresh(&app, &login).await.status, 400, "its session ended");
+    assert_eq!(
+        refresh_grant(&app, str_of(&login, "refresh_token"), None)
+            .await
+            .status,
+        400,
+        "its session ended"
+    );
 }

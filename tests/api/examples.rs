@@ -82,32 +82,6 @@ async fn call(app: &Router, method: &Method, path: &str, authorization: Option<&
     send(app, request.body(Body::empty()).unwrap()).await
 }
 
-async fn login_pair(app: &Router, scope: &str) -> Value {
-    let reply = post_form(
-        app,
-        &[
-            ("username", "johndoe"),
-            ("password", "secret"),
-            ("scope", scope),
-        ],
-    )
-    .await;
-    assert_eq!(reply.status, 200, "{}", reply.text());
-    reply.json()
-}
-
-async fn refresh(app: &Router, token: &str, scope: &str) -> Reply {
-    post_form(
-        app,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", token),
-            ("scope", scope),
-        ],
-    )
-    .await
-}
-
 /// Makes the route at `method path` give the answer documented as `status` / `name`.
 async fn provoke(method: &Method, path: &str, status: &str, name: &str) -> Reply {
     let app = app();
@@ -319,16 +293,16 @@ async fn provoke_route(app: Router, path: &str, status: &str, name: &str) -> Rep
             )
             .await
         }
-        ("/token", "400", "invalid_grant") => refresh(&app, "garbage", "").await,
+        ("/token", "400", "invalid_grant") => refresh_grant(&app, "garbage", Some("")).await,
         ("/token", "400", "Refresh token reused") => {
-            let first = login_pair(&app, "").await;
+            let first = password_grant(&app, "johndoe", "secret", "").await;
             let spent = first["refresh_token"].as_str().unwrap();
-            assert_eq!(refresh(&app, spent, "").await.status, 200);
-            refresh(&app, spent, "").await
+            assert_eq!(refresh_grant(&app, spent, Some("")).await.status, 200);
+            refresh_grant(&app, spent, Some("")).await
         }
         ("/token", "400", "invalid_scope") => {
-            let pair = login_pair(&app, "me").await;
-            refresh(&app, pair["refresh_token"].as_str().unwrap(), "items").await
+            let pair = password_grant(&app, "johndoe", "secret", "me").await;
+            refresh_grant(&app, pair["refresh_token"].as_str().unwrap(), Some("items")).await
         }
         ("/token", "400", "invalid_request") => {
             post_form(&app, &[("grant_type", "refresh_token")]).await

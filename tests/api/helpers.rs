@@ -1,4 +1,6 @@
-//! Shared test helpers: an in-process app and one-shot requests against it.
+//! Shared test helpers: an in-process app, one-shot requests against it, and one helper per
+//! endpoint call the scenarios make (a password grant, a refresh), so that test modules hold
+//! scenarios, not their own ways of calling `/token`.
 
 use std::time::Duration;
 
@@ -202,6 +204,44 @@ pub async fn post_multipart(app: &Router, fields: &[(&str, &str)]) -> Reply {
         .body(Body::from(body))
         .unwrap();
     send(app, request).await
+}
+
+/// `POST /token`, password grant (`scope` sent when not empty), asserting a 200: the token
+/// response, with `access_token` and `refresh_token`.
+pub async fn password_grant(app: &Router, username: &str, password: &str, scope: &str) -> Value {
+    let mut fields = vec![("username", username), ("password", password)];
+    if !scope.is_empty() {
+        fields.push(("scope", scope));
+    }
+    let reply = post_form(app, &fields).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    reply.json()
+}
+
+/// `POST /token`, refresh grant, with `scope` when given.
+pub async fn refresh_grant(app: &Router, refresh_token: &str, scope: Option<&str>) -> Reply {
+    let mut fields = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+    ];
+    if let Some(scope) = scope {
+        fields.push(("scope", scope));
+    }
+    post_form(app, &fields).await
+}
+
+/// [`refresh_grant`] without `scope`, asserting a 200: the new token response.
+pub async fn refreshed(app: &Router, refresh_token: &str) -> Value {
+    let reply = refresh_grant(app, refresh_token, None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    reply.json()
+}
+
+/// A string field of a JSON body, named in the panic when it is missing.
+pub fn str_of<'a>(body: &'a Value, field: &str) -> &'a str {
+    body[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("{field}: {body}"))
 }
 
 pub async fn login(app: &Router, username: &str, password: &str) -> String {

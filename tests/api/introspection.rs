@@ -9,7 +9,7 @@ use passflow::auth::guard::local::ThrottleSettings;
 use passflow::auth::oauth::introspection::IntrospectionClients;
 use passflow::router;
 use passflow::store::InMemoryUserStore;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::helpers::*;
 
@@ -40,12 +40,6 @@ async fn introspect(app: &Router, token: &str) -> Reply {
     reply
 }
 
-async fn login_pair(app: &Router) -> Value {
-    let reply = post_form(app, &[("username", "johndoe"), ("password", "secret")]).await;
-    assert_eq!(reply.status, 200, "{}", reply.text());
-    reply.json()
-}
-
 #[tokio::test]
 async fn without_clients_the_route_is_not_served() {
     post_form_authorized(
@@ -61,7 +55,7 @@ async fn without_clients_the_route_is_not_served() {
 #[tokio::test]
 async fn only_registered_clients_may_ask_and_failures_are_throttled() {
     let app = app_with_clients();
-    let pair = login_pair(&app).await;
+    let pair = password_grant(&app, "johndoe", "secret", "").await;
     let token = pair["access_token"].as_str().unwrap();
     for authorization in [
         None,
@@ -119,7 +113,7 @@ async fn only_registered_clients_may_ask_and_failures_are_throttled() {
 #[tokio::test]
 async fn a_live_access_token_is_reported_with_its_claims() {
     let app = app_with_clients();
-    let pair = login_pair(&app).await;
+    let pair = password_grant(&app, "johndoe", "secret", "").await;
     let token = pair["access_token"].as_str().unwrap();
     let claims = jwt_claims(token);
     let reply = introspect(&app, token).await;
@@ -149,7 +143,7 @@ async fn a_live_access_token_is_reported_with_its_claims() {
 #[tokio::test]
 async fn a_live_refresh_token_is_reported_and_nothing_is_spent() {
     let app = app_with_clients();
-    let pair = login_pair(&app).await;
+    let pair = password_grant(&app, "johndoe", "secret", "").await;
     let refresh_token = pair["refresh_token"].as_str().unwrap();
     let sid = jwt_claims(pair["access_token"].as_str().unwrap())["sid"].clone();
     for _ in 0..2 {
@@ -198,7 +192,7 @@ async fn a_live_refresh_token_is_reported_and_nothing_is_spent() {
 #[tokio::test]
 async fn anything_not_live_is_exactly_inactive() {
     let app = app_with_clients();
-    let pair = login_pair(&app).await;
+    let pair = password_grant(&app, "johndoe", "secret", "").await;
     let access = pair["access_token"].as_str().unwrap().to_owned();
     let refresh_token = pair["refresh_token"].as_str().unwrap().to_owned();
     for dead in [

@@ -42,36 +42,6 @@ fn fixture_with(sessions: SessionSettings) -> Fixture {
     }
 }
 
-/// A login's token response.
-async fn login_pair(app: &Router, username: &str, password: &str) -> Value {
-    let reply = post_form(app, &[("username", username), ("password", password)]).await;
-    assert_eq!(reply.status, 200, "{}", reply.text());
-    reply.json()
-}
-
-async fn refresh(app: &Router, refresh_token: &str) -> Reply {
-    post_form(
-        app,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
-        ],
-    )
-    .await
-}
-
-async fn refreshed(app: &Router, refresh_token: &str) -> Value {
-    let reply = refresh(app, refresh_token).await;
-    assert_eq!(reply.status, 200, "{}", reply.text());
-    reply.json()
-}
-
-fn str_of<'a>(body: &'a Value, field: &str) -> &'a str {
-    body[field]
-        .as_str()
-        .unwrap_or_else(|| panic!("{field}: {body}"))
-}
-
 async fn post_with_token(app: &Router, path: &str, token: &str) -> Reply {
     let request = Request::post(path)
         .header(header::AUTHORIZATION, format!("Bearer {token}"))
@@ -115,7 +85,7 @@ async fn assert_refused(app: &Router, access_token: &str) {
 #[tokio::test]
 async fn login_starts_a_session_named_by_the_sid_claim() {
     let Fixture { app, .. } = fixture();
-    let pair = login_pair(&app, "johndoe", "secret").await;
+    let pair = password_grant(&app, "johndoe", "secret", "").await;
     let access = str_of(&pair, "access_token");
     let sid = jwt_claims(access)["sid"].as_str().unwrap().to_owned();
     let list = get_with_token(&app, "/users/me/sessions/", access).await;
@@ -137,9 +107,9 @@ async fn login_starts_a_session_named_by_the_sid_claim() {
 #[tokio::test]
 async fn refresh_returns_a_new_pair_in_the_same_session_and_is_not_cached() {
     let Fixture { app, clock } = fixture();
-    let pair = login_pair(&app, "johndoe", "secret").await;
+    let pair = password_grant(&app, "johndoe", "secret", "").await;
     clock.advance(60);
-    let reply = refresh(&app, str_of(&pair, "refresh_token")).await;
+    let reply = refresh_grant(&app, str_of(&pair, "refresh_token"), None).await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(reply.header("cache-control"), Some("no-store"));
     assert_eq!(reply.header("pragma"), Some("no-cache"));
@@ -167,7 +137,7 @@ async fn refresh_returns_a_new_pair_in_the_same_session_and_is_not_cached() {
 #[tokio::test]
 async fn refresh_accepts_multipart() {
     let Fixture { app, .. } = fixture();
-    let pair = login_pair(&app, "johndoe", "secret").await;
+    let pair = password_grant(&app, "johndoe", "secret", "").await;
     let reply = post_multipart(
         &app,
         &[
@@ -224,7 +194,7 @@ async fn refresh_may_narrow_the_scopes_but_never_widen_them() {
     );
 
     // A refused scope spends nothing: the token still works, and a subset is fine.
-    let full = login_pair(&app, "johndoe", "secret").await;
+    let full = password_grant(&app, "johndoe", "secret", "").await;
     let narrowed = post_form(
         &app,
         &[
@@ -257,7 +227,7 @@ async fn unknown_malformed_and_missing_refresh_tokens_are_refused() {
         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
         tokens::PYJWT_JOHNDOE,
     ] {
-        refresh(&app, token)
+        refresh_grant(&app, token, None)
             .await
             .assert(400, INVALID_REFRESH, None);
     }
@@ -289,14 +259,14 @@ async fn unknown_malformed_and_missing_refresh_tokens_are_refused() {
 async fn a_disabled_user_cannot_refresh_and_the_session_ends() {
     let Fixture { app, .. } = fixture();
     // alice is disabled in the tutorial's database, yet may log in (as in FastAPI).
-    let pair = login_pair(&app, "alice", "secretalice").await;
+    let pair = password_grant(&app, "alice", "secretalice", "").await;
     let refresh_token = str_of(&pair, "refresh_token");
-    refresh(&app, refresh_token).await.assert(
+    refresh_grant(&app, refresh_token, None).await.assert(
         400,
         r#"{"error":"invalid_grant","detail":"User is disabled"}"#,
         None,
     );
-    refresh(&app, refresh_token)
+    refresh_grant(&app, refresh_token, None)
         .await
         .assert(400, INVALID_REFRESH, None);
 }
@@ -341,13 +311,15 @@ async fn a_deleted_user_cannot_refresh() {
     });
     let state = state_with(settings(), InMemoryUserStore::demo()).with_users(store.clone());
     let app = router(state);
-    let pair = login_pair(&app, "johndoe", "secret").await;
+    let pair = password_grant(&app, "johndoe", "secret", "").await;
     store.deleted.lock().unwrap().push("johndoe".into());
-    refresh(&app, str_of(&pair, "refresh_token")).await.assert(
-        400,
-        r#"{"error":"invalid_grant","detail":"User is disabled"}"#,
-        None,
-    );
+    refresh_grant(&app, str_of(&pair, "refresh_token"), None)
+        .await
+        .assert(
+            400,
+            r#"{"error":"invalid_grant","detail":"User is disabled"}"#,
+            None,
+        );
 }
 
 #[tokio::test]
@@ -357,14 +329,14 @@ async fn failed_refreshes_count_against_the_address_in_the_login_throttle() {
         ..ThrottleSettings::default()
     });
     let app = router(state);
-    let pair = login_pair(&app, "johndoe", "secret").await;
-    refresh(&app, "guess-1")
+    let pair = password_grant(&app, "johndoe", "secret", "").await;
+    refresh_grant(&app, "guess-1", None)
         .await
         .assert(400, INVALID_REFRESH, None);
-    refresh(&app, "guess-2")
+    refresh_grant(&app, "guess-2", None)
         .await
         .assert(400, INVALID_REFRESH, None);
-    let throttled = refresh(&app, str_of(&pair, "refresh_token")).await;
+    let throttled = refresh_grant(&app, str_of(&pair, "refresh_token"), None).await;
     assert_eq!(throttled.status, 429, "{}", throttled.text());
     assert_eq!(
         throttled.text(),
@@ -378,7 +350,7 @@ async fn failed_refreshes_count_against_the_address_in_the_login_throttle() {
 #[tokio::test]
 async fn a_used_refresh_token_ends_the_whole_session() {
     let Fixture { app, .. } = fixture();
-    let first = login_pair(&app, "johndoe", "secret").await;
+    let first = password_grant(&app, "johndoe", "secret", "").await;
     let second = refreshed(&app, str_of(&first, "refresh_token")).await;
     let third = refreshed(&app, str_of(&second, "refresh_token")).await;
     for pair in [&first, &second, &third] {
@@ -387,18 +359,18 @@ async fn a_used_refresh_token_ends_the_whole_session() {
             .assert(200, JOHNDOE_JSON, None);
     }
     // The first token, used two rotations ago, comes back: a thief or a confused client.
-    refresh(&app, str_of(&first, "refresh_token"))
+    refresh_grant(&app, str_of(&first, "refresh_token"), None)
         .await
         .assert(400, REUSED_REFRESH, None);
     // The newest refresh token is dead, and so is every access token of the session.
-    refresh(&app, str_of(&third, "refresh_token"))
+    refresh_grant(&app, str_of(&third, "refresh_token"), None)
         .await
         .assert(400, INVALID_REFRESH, None);
     for pair in [&first, &second, &third] {
         assert_refused(&app, str_of(pair, "access_token")).await;
     }
     // Other sessions of the user live on.
-    let other = login_pair(&app, "johndoe", "secret").await;
+    let other = password_grant(&app, "johndoe", "secret", "").await;
     refreshed(&app, str_of(&other, "refresh_token")).await;
 }
 
@@ -408,7 +380,7 @@ async fn the_reuse_grace_allows_a_retry_of_the_replaced_token_only_briefly() {
         reuse_grace: 10,
         ..SessionSettings::default()
     });
-    let first = login_pair(&app, "johndoe", "secret").await;
+    let first = password_grant(&app, "johndoe", "secret", "").await;
     let lost = refreshed(&app, str_of(&first, "refresh_token")).await;
     clock.advance(9);
     // The response was lost; the client retries with the token it still has.
@@ -418,10 +390,10 @@ async fn the_reuse_grace_allows_a_retry_of_the_replaced_token_only_briefly() {
         jwt_claims(str_of(&lost, "access_token"))["sid"]
     );
     // Only the token just replaced gets the grace: `first` is two rotations old now.
-    refresh(&app, str_of(&first, "refresh_token"))
+    refresh_grant(&app, str_of(&first, "refresh_token"), None)
         .await
         .assert(400, REUSED_REFRESH, None);
-    refresh(&app, str_of(&retried, "refresh_token"))
+    refresh_grant(&app, str_of(&retried, "refresh_token"), None)
         .await
         .assert(400, INVALID_REFRESH, None);
 
@@ -429,10 +401,10 @@ async fn the_reuse_grace_allows_a_retry_of_the_replaced_token_only_briefly() {
         reuse_grace: 10,
         ..SessionSettings::default()
     });
-    let first = login_pair(&app, "johndoe", "secret").await;
+    let first = password_grant(&app, "johndoe", "secret", "").await;
     refreshed(&app, str_of(&first, "refresh_token")).await;
     clock.advance(10);
-    refresh(&app, str_of(&first, "refresh_token"))
+    refresh_grant(&app, str_of(&first, "refresh_token"), None)
         .await
         .assert(400, REUSED_REFRESH, None);
 }
@@ -441,12 +413,12 @@ async fn the_reuse_grace_allows_a_retry_of_the_replaced_token_only_briefly() {
 async fn of_concurrent_refreshes_of_one_token_exactly_one_succeeds() {
     let Fixture { app, .. } = fixture();
     for _ in 0..5 {
-        let pair = login_pair(&app, "johndoe", "secret").await;
+        let pair = password_grant(&app, "johndoe", "secret", "").await;
         let token = str_of(&pair, "refresh_token").to_owned();
         let racers: Vec<_> = (0..8)
             .map(|_| {
                 let (app, token) = (app.clone(), token.clone());
-                tokio::spawn(async move { refresh(&app, &token).await })
+                tokio::spawn(async move { refresh_grant(&app, &token, None).await })
             })
             .collect();
         let mut succeeded = 0;
@@ -470,14 +442,14 @@ async fn an_idle_session_is_over() {
         idle_timeout: 3600,
         ..SessionSettings::default()
     });
-    let first = login_pair(&app, "johndoe", "secret").await;
+    let first = password_grant(&app, "johndoe", "secret", "").await;
     clock.advance(3599);
     let second = refreshed(&app, str_of(&first, "refresh_token")).await;
     clock.advance(3600);
-    refresh(&app, str_of(&second, "refresh_token"))
+    refresh_grant(&app, str_of(&second, "refresh_token"), None)
         .await
         .assert(400, EXPIRED_REFRESH, None);
-    refresh(&app, str_of(&second, "refresh_token"))
+    refresh_grant(&app, str_of(&second, "refresh_token"), None)
         .await
         .assert(400, INVALID_REFRESH, None);
 }
@@ -489,7 +461,7 @@ async fn no_refresh_and_no_access_token_reach_past_the_absolute_lifetime() {
         max_lifetime: 4000,
         ..SessionSettings::default()
     });
-    let mut pair = login_pair(&app, "johndoe", "secret").await;
+    let mut pair = password_grant(&app, "johndoe", "secret", "").await;
     for _ in 0..3 {
         clock.advance(1000);
         pair = refreshed(&app, str_of(&pair, "refresh_token")).await;
@@ -502,7 +474,7 @@ async fn no_refresh_and_no_access_token_reach_past_the_absolute_lifetime() {
         .await
         .assert(200, JOHNDOE_JSON, None);
     clock.advance(1);
-    refresh(&app, str_of(&pair, "refresh_token"))
+    refresh_grant(&app, str_of(&pair, "refresh_token"), None)
         .await
         .assert(400, EXPIRED_REFRESH, None);
     clock.advance(1);
@@ -514,8 +486,8 @@ async fn no_refresh_and_no_access_token_reach_past_the_absolute_lifetime() {
 #[tokio::test]
 async fn logout_ends_the_calling_session_at_once() {
     let Fixture { app, .. } = fixture();
-    let pair = login_pair(&app, "johndoe", "secret").await;
-    let other = login_pair(&app, "johndoe", "secret").await;
+    let pair = password_grant(&app, "johndoe", "secret", "").await;
+    let other = password_grant(&app, "johndoe", "secret", "").await;
     let access = str_of(&pair, "access_token");
     // Seen once, so it sits in the verified-token cache when the session ends.
     get_with_token(&app, "/users/me/", access)
@@ -523,7 +495,7 @@ async fn logout_ends_the_calling_session_at_once() {
         .assert(200, JOHNDOE_JSON, None);
     assert_empty(&post_with_token(&app, "/logout", access).await, 204);
     assert_refused(&app, access).await;
-    refresh(&app, str_of(&pair, "refresh_token"))
+    refresh_grant(&app, str_of(&pair, "refresh_token"), None)
         .await
         .assert(400, INVALID_REFRESH, None);
     // The user's other session is untouched.
@@ -565,14 +537,14 @@ fn tutorial_token(sub: &str, issued_at: u64) -> String {
 async fn logout_all_ends_every_session_and_every_earlier_token() {
     let Fixture { app, clock } = fixture();
     let sessions = [
-        login_pair(&app, "johndoe", "secret").await,
-        login_pair(&app, "johndoe", "secret").await,
+        password_grant(&app, "johndoe", "secret", "").await,
+        password_grant(&app, "johndoe", "secret", "").await,
     ];
     let legacy = tutorial_token("johndoe", NOW - 60);
     get_with_token(&app, "/users/me/", &legacy)
         .await
         .assert(200, JOHNDOE_JSON, None);
-    let stanley = login_pair(&app, "stanley", "secret").await;
+    let stanley = password_grant(&app, "stanley", "secret", "").await;
     clock.advance(5);
 
     assert_empty(
@@ -581,7 +553,7 @@ async fn logout_all_ends_every_session_and_every_earlier_token() {
     );
     for pair in &sessions {
         assert_refused(&app, str_of(pair, "access_token")).await;
-        refresh(&app, str_of(pair, "refresh_token"))
+        refresh_grant(&app, str_of(pair, "refresh_token"), None)
             .await
             .assert(400, INVALID_REFRESH, None);
     }
@@ -590,7 +562,7 @@ async fn logout_all_ends_every_session_and_every_earlier_token() {
     refreshed(&app, str_of(&stanley, "refresh_token")).await;
 
     // A login in the same second works, and so does a tutorial token minted after.
-    let fresh = login_pair(&app, "johndoe", "secret").await;
+    let fresh = password_grant(&app, "johndoe", "secret", "").await;
     get_with_token(&app, "/users/me/", str_of(&fresh, "access_token"))
         .await
         .assert(200, JOHNDOE_JSON, None);
@@ -636,14 +608,14 @@ async fn revoking_either_token_of_a_session_ends_it_whatever_the_hint() {
         ("access_token", Some("refresh_token")),
         ("refresh_token", Some("access_token")),
     ] {
-        let pair = login_pair(&app, "johndoe", "secret").await;
+        let pair = password_grant(&app, "johndoe", "secret", "").await;
         let mut fields = vec![("token", str_of(&pair, which))];
         if let Some(hint) = hint {
             fields.push(("token_type_hint", hint));
         }
         assert_empty(&revoke(&app, &fields).await, 200);
         assert_refused(&app, str_of(&pair, "access_token")).await;
-        refresh(&app, str_of(&pair, "refresh_token"))
+        refresh_grant(&app, str_of(&pair, "refresh_token"), None)
             .await
             .assert(400, INVALID_REFRESH, None);
     }
@@ -652,7 +624,7 @@ async fn revoking_either_token_of_a_session_ends_it_whatever_the_hint() {
 #[tokio::test]
 async fn revoking_a_used_refresh_token_ends_its_session_too() {
     let Fixture { app, .. } = fixture();
-    let first = login_pair(&app, "johndoe", "secret").await;
+    let first = password_grant(&app, "johndoe", "secret", "").await;
     let second = refreshed(&app, str_of(&first, "refresh_token")).await;
     assert_empty(
         &revoke(&app, &[("token", str_of(&first, "refresh_token"))]).await,
@@ -666,10 +638,10 @@ async fn revoking_a_used_refresh_token_ends_its_session_too() {
 #[tokio::test]
 async fn the_session_list_is_newest_first_and_marks_the_current_one() {
     let Fixture { app, clock } = fixture();
-    let older = login_pair(&app, "johndoe", "secret").await;
+    let older = password_grant(&app, "johndoe", "secret", "").await;
     clock.advance(60);
-    let newer = login_pair(&app, "johndoe", "secret").await;
-    login_pair(&app, "alice", "secretalice").await;
+    let newer = password_grant(&app, "johndoe", "secret", "").await;
+    password_grant(&app, "alice", "secretalice", "").await;
     let list = get_with_token(&app, "/users/me/sessions/", str_of(&older, "access_token")).await;
     assert_eq!(list.status, 200, "{}", list.text());
     let sid = |pair: &Value| jwt_claims(str_of(pair, "access_token"))["sid"].clone();
@@ -718,9 +690,9 @@ async fn the_session_list_is_newest_first_and_marks_the_current_one() {
 #[tokio::test]
 async fn a_user_can_end_their_own_sessions_only() {
     let Fixture { app, .. } = fixture();
-    let mine = login_pair(&app, "johndoe", "secret").await;
-    let other = login_pair(&app, "johndoe", "secret").await;
-    let stanleys = login_pair(&app, "stanley", "secret").await;
+    let mine = password_grant(&app, "johndoe", "secret", "").await;
+    let other = password_grant(&app, "johndoe", "secret", "").await;
+    let stanleys = password_grant(&app, "stanley", "secret", "").await;
     let token = str_of(&mine, "access_token");
     let sid = |pair: &Value| {
         jwt_claims(str_of(pair, "access_token"))["sid"]
