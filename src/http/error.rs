@@ -1,5 +1,9 @@
-//! The whole error surface of the API: every failure becomes status + `{"detail": ...}` +
-//! headers here, and nowhere else.
+//! The whole error surface of the JSON edges: every answer a failure can get, status +
+//! `{"detail": ...}` (or RFC 6749 §5.2's `{"error", "detail"}`) + headers, is written here and
+//! nowhere else. What every edge shares is mapped here too (a store out of reach, a spent
+//! budget, a stale view of ended sessions, a refused token); each edge maps its own domain
+//! errors in its error module: `http/api/error.rs`, `http/oauth/error.rs`. Web pages will
+//! answer in HTML from theirs.
 
 use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -8,14 +12,9 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::auth::accounts::password_change::{PasswordChangeError, PasswordProofError};
-use crate::auth::credentials::totp::TotpError;
 use crate::auth::guard::Throttled;
-use crate::auth::oauth::clients::ClientRefused;
-use crate::auth::oauth::introspection::IntrospectionError;
 use crate::auth::sessions::StaleView;
 use crate::auth::tokens::access::AccessError;
-use crate::auth::{LoginError, RefreshError};
 use crate::model::scopes::{Scope, ScopeSet};
 use crate::store::StoreError;
 
@@ -316,44 +315,6 @@ impl From<Throttled> for ApiError {
     }
 }
 
-/// The login use case's outcomes, as the tutorial's wire contract words them.
-impl From<LoginError> for ApiError {
-    fn from(err: LoginError) -> Self {
-        match err {
-            LoginError::Throttled(throttled) => throttled.into(),
-            LoginError::IncorrectCredentials => ApiError::IncorrectLogin,
-            LoginError::UnknownScope(name) => {
-                ApiError::InvalidScope(format!("Unknown scope: {name}"))
-            }
-            LoginError::ScopeNotAllowed(scope) => {
-                ApiError::InvalidScope(format!("Scope not allowed for this user: {scope}"))
-            }
-            LoginError::TotpRequired => ApiError::TotpRequired,
-            LoginError::IncorrectTotp => ApiError::IncorrectTotp,
-            LoginError::Busy(_) => ApiError::Overloaded,
-            LoginError::Store(err) => err.into(),
-            LoginError::Token(err) => ApiError::Internal(err.into()),
-            LoginError::Unsealable(err) => ApiError::Internal(err.into()),
-        }
-    }
-}
-
-/// The refresh use case's outcomes as RFC 6749 §5.2 errors.
-impl From<RefreshError> for ApiError {
-    fn from(err: RefreshError) -> Self {
-        let oauth = |error, detail: String| ApiError::OAuth { error, detail };
-        match err {
-            RefreshError::Throttled(throttled) => throttled.into(),
-            RefreshError::Refused(_) | RefreshError::UserDisabled => {
-                oauth(OAuthError::InvalidGrant, err.to_string())
-            }
-            RefreshError::InvalidScope(detail) => oauth(OAuthError::InvalidScope, detail),
-            RefreshError::Store(err) => err.into(),
-            RefreshError::Token(err) => ApiError::Internal(err.into()),
-        }
-    }
-}
-
 impl From<AccessError> for ApiError {
     fn from(err: AccessError) -> Self {
         match err {
@@ -367,62 +328,5 @@ impl From<AccessError> for ApiError {
 impl From<StaleView> for ApiError {
     fn from(StaleView: StaleView) -> Self {
         ApiError::SessionViewStale
-    }
-}
-
-/// A user's own account changes: `400`s worded for the person who typed the password.
-impl From<PasswordProofError> for ApiError {
-    fn from(err: PasswordProofError) -> Self {
-        match err {
-            PasswordProofError::Throttled(throttled) => throttled.into(),
-            PasswordProofError::IncorrectPassword => ApiError::IncorrectPassword,
-            PasswordProofError::Busy(_) => ApiError::Overloaded,
-            PasswordProofError::Store(err) => err.into(),
-        }
-    }
-}
-
-impl From<PasswordChangeError> for ApiError {
-    fn from(err: PasswordChangeError) -> Self {
-        match err {
-            PasswordChangeError::Proof(err) => err.into(),
-            PasswordChangeError::Weak(weakness) => ApiError::WeakPassword(weakness.to_string()),
-            PasswordChangeError::ChangedMeanwhile => ApiError::PasswordChangedMeanwhile,
-            PasswordChangeError::Busy(_) => ApiError::Overloaded,
-            PasswordChangeError::Store(err) => err.into(),
-        }
-    }
-}
-
-impl From<TotpError> for ApiError {
-    fn from(err: TotpError) -> Self {
-        match err {
-            TotpError::NotOffered => ApiError::NotFound,
-            TotpError::AlreadyEnabled => ApiError::TotpAlreadyEnabled,
-            TotpError::NotPending => ApiError::TotpNotPending,
-            TotpError::IncorrectCode => ApiError::IncorrectCode,
-            TotpError::Password(err) => err.into(),
-            TotpError::Unsealable(err) => ApiError::Internal(err.into()),
-            TotpError::Store(err) => err.into(),
-        }
-    }
-}
-
-impl From<IntrospectionError> for ApiError {
-    fn from(err: IntrospectionError) -> Self {
-        match err {
-            IntrospectionError::Stale(stale) => stale.into(),
-            IntrospectionError::Store(err) => err.into(),
-        }
-    }
-}
-
-/// A protocol client that did not prove who it is (RFC 6749 §5.2).
-impl From<ClientRefused> for ApiError {
-    fn from(err: ClientRefused) -> Self {
-        match err {
-            ClientRefused::Throttled(throttled) => throttled.into(),
-            ClientRefused::InvalidClient => ApiError::InvalidClient,
-        }
     }
 }

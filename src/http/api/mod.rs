@@ -7,6 +7,7 @@
 //! [`ApiError`]: crate::http::error::ApiError
 
 pub(crate) mod account;
+mod error;
 pub(crate) mod health;
 pub(crate) mod sessions;
 pub(crate) mod totp;

@@ -4,6 +4,7 @@
 //! 6749 §5.2's shape where the RFCs say so, and in the tutorial's `{"detail": ...}` shape
 //! where FastAPI clients expect it (`/token`'s password grant).
 
+mod error;
 pub(crate) mod introspect;
 pub(crate) mod keys;
 pub(crate) mod revoke;
