@@ -190,3 +190,8 @@ pub async fn refresh(
 pub async fn get_as(client: &reqwest::Client, url: String, token: &str) -> reqwest::Response {
     client.get(url).bearer_auth(token).send().await.unwrap()
 }
+
+/// `GET url`, its body as JSON.
+pub async fn get_json(client: &reqwest::Client, url: String) -> serde_json::Value {
+    client.get(url).send().await.unwrap().json().await.unwrap()
+}

@@ -55,14 +55,7 @@ async fn each_generated_key_serves_tokens_its_jwks_verifies() {
         assert_eq!(header["alg"], algorithm);
         assert_eq!(jwt_claims(&token)["sub"], "johndoe");
         assert_eq!(header["typ"], "JWT");
-        let jwks: Value = client
-            .get(server.url("/.well-known/jwks.json"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let jwks = get_json(&client, server.url("/.well-known/jwks.json")).await;
         assert_eq!(jwks["keys"][0]["kid"], header["kid"], "{algorithm}");
         let me = get_as(&client, server.url("/users/me/"), &token).await;
         assert_eq!(me.status(), 200, "{algorithm}");

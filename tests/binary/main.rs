@@ -848,14 +848,11 @@ async fn offered_scopes_are_configured_and_bad_ones_refused_by_name() {
             ),
     );
     let client = reqwest::Client::new();
-    let metadata: serde_json::Value = client
-        .get(server.url("/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let metadata = get_json(
+        &client,
+        server.url("/.well-known/oauth-authorization-server"),
+    )
+    .await;
     assert_eq!(
         metadata["scopes_supported"],
         serde_json::json!(["me", "items", "openid", "email"])
