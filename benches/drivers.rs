@@ -33,6 +33,7 @@ async fn prepared(url: &str) -> Database {
             created_at: now,
             last_used_at: now,
             expires_at: now + 86_400,
+            client_id: None,
         },
         family: Digest(FAMILY),
         current: Digest(TOKENS[0]),

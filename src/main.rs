@@ -24,6 +24,7 @@ fn main() -> ExitCode {
         Some(Command::Healthcheck(args)) => commands::healthcheck(&args),
         Some(Command::Migrate(args)) => commands::users::migrate(&args),
         Some(Command::Users(args)) => commands::users::run(&args),
+        Some(Command::Clients(args)) => commands::clients::run(&args),
     }
 }
 

@@ -20,6 +20,7 @@ use crate::auth::tokens::keys::SigningKey;
 use crate::config::{KeyError, ScopesError, ServeArgs, TokenArgs};
 use crate::model::username::look_alikes_warning;
 use crate::state::AppState;
+use crate::store::clients::{ClientStore, ClientsFile, ClientsFileError, InMemoryClientStore};
 use crate::store::sql::{Database, OpenError, is_postgres};
 use crate::store::{
     InMemorySessionStore, InMemoryTotpStore, InMemoryUserStore, StoreError, UserStore,
@@ -51,6 +52,26 @@ pub enum StartupError {
     UsersFileWithDatabase,
     #[error(transparent)]
     IntrospectionClients(#[from] ClientsError),
+    #[error("CLIENTS_FILE {0}")]
+    ClientsFile(#[from] ClientsFileError),
+    #[error(
+        "CLIENTS_FILE {path}: client {client:?} may ask for {scope:?}, which is not offered (OFFERED_SCOPES)"
+    )]
+    ClientScope {
+        path: String,
+        client: String,
+        scope: String,
+    },
+    #[error(
+        "CLIENTS_FILE and DATABASE_URL are both set: a database holds its own clients; \
+         register them there with `passflow clients add` and unset CLIENTS_FILE"
+    )]
+    ClientsFileWithDatabase,
+    #[error(
+        "TOKEN_ISSUER must be this server's http(s) URL (RFC 8414 §2) when clients are \
+         registered: it is the `iss` of every authorization answer (RFC 9207){0}"
+    )]
+    IssuerRequired(String),
     #[error(transparent)]
     PasswordPolicy(#[from] PolicyError),
     #[error(transparent)]
@@ -120,8 +141,15 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
     }
     let hasher = HashPool::new(args.hashing.workers(), usize::from(args.hashing.hash_queue))
         .map_err(StartupError::HashPool)?;
+    if args.storage.clients_file.is_some() && args.storage.database.database_url.is_some() {
+        return Err(StartupError::ClientsFileWithDatabase);
+    }
     let state = match &args.storage.database.database_url {
         None => {
+            let clients = match &args.storage.clients_file {
+                Some(path) => clients_file(path, &offered)?,
+                None => InMemoryClientStore::default(),
+            };
             let users = match &args.storage.users_file {
                 Some(path) => {
                     InMemoryUserStore::new(read_users_file(path, "USERS_FILE", &offered)?)
@@ -140,6 +168,7 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
                     args.sessions.settings(),
                 )
                 .with_totp(totp)
+                .with_clients(Arc::new(clients))
         }
         Some(_) if args.storage.users_file.is_some() => {
             return Err(StartupError::UsersFileWithDatabase);
@@ -168,8 +197,13 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
                 hasher,
             )
             .with_users(Arc::clone(&database) as Arc<dyn UserStore>)
-            .with_sessions(Arc::clone(&database) as _, args.sessions.settings())
-            .with_totp(totp);
+            .with_sessions_and_codes(
+                Arc::clone(&database) as _,
+                Arc::clone(&database) as _,
+                args.sessions.settings(),
+            )
+            .with_totp(totp)
+            .with_clients(Arc::clone(&database) as Arc<dyn ClientStore>);
             if is_postgres(url) {
                 // Replicas share one failed-login budget (SQLite serves one server).
                 state = state.with_shared_throttle(database, args.throttle.settings());
@@ -184,6 +218,21 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
             state
         }
     };
+    let signs_in = state
+        .auth
+        .clients
+        .any()
+        .await
+        .map_err(StartupError::DatabaseRead)?;
+    if signs_in {
+        match args.tokens.token_issuer.as_deref().map(issuer_url) {
+            Some(Ok(_)) => {}
+            Some(Err(reason)) => {
+                return Err(StartupError::IssuerRequired(format!(" ({reason})")));
+            }
+            None => return Err(StartupError::IssuerRequired(", and it is not set".into())),
+        }
+    }
     let introspection = args
         .tokens
         .introspection_clients
@@ -219,6 +268,28 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
         .with_throttle(args.throttle.settings())
         .with_admission(args.throttle.admission())
         .with_trusted_proxies(args.http.trusted_proxies.iter().copied()))
+}
+
+/// `CLIENTS_FILE`, read whole: every client well-formed and allowed only offered scopes.
+fn clients_file(
+    path: &std::path::Path,
+    offered: &crate::model::scopes::ScopeCatalog,
+) -> Result<InMemoryClientStore, StartupError> {
+    let clients = ClientsFile::new(path).read()?;
+    for client in &clients {
+        let unknown = client
+            .scopes
+            .as_ref()
+            .and_then(|scopes| offered.first_unknown(scopes));
+        if let Some(scope) = unknown {
+            return Err(StartupError::ClientScope {
+                path: path.display().to_string(),
+                client: client.id.clone(),
+                scope: scope.to_string(),
+            });
+        }
+    }
+    Ok(InMemoryClientStore::new(clients))
 }
 
 /// The key a database's TOTP secrets are sealed with: required, and proven on one stored

@@ -13,6 +13,7 @@ use crate::auth::credentials::totp::SecondFactor;
 use crate::auth::guard::Guard;
 use crate::auth::guard::local::ThrottleSettings;
 use crate::auth::guard::per_address::PerAddressLimit;
+use crate::auth::oauth::clients::Clients;
 use crate::auth::oauth::introspection::IntrospectionClients;
 use crate::auth::oauth::metadata::ServerMetadata;
 use crate::auth::sessions::revocation::Revocations;
@@ -20,6 +21,8 @@ use crate::auth::sessions::{SessionSettings, Sessions};
 use crate::auth::tokens::TokenKeys;
 use crate::clock::Clock;
 use crate::model::scopes::ScopeCatalog;
+use crate::store::clients::{ClientStore, InMemoryClientStore};
+use crate::store::codes::CodeStore;
 use crate::store::session::SessionStore;
 use crate::store::throttle::ThrottleStore;
 use crate::store::{InMemorySessionStore, UserStore};
@@ -83,6 +86,7 @@ impl AppState {
                 scopes: Arc::new(ScopeCatalog::default()),
                 password_policy: PasswordPolicy::default(),
                 totp: Arc::new(SecondFactor::in_memory(DEFAULT_TOTP_ISSUER)),
+                clients: Clients::new(Arc::new(InMemoryClientStore::default())),
             },
             login_admission: PerAddressLimit::new(admission.per_address),
             refusal_hold: admission.refusal_hold,
@@ -98,12 +102,37 @@ impl AppState {
         self
     }
 
+    /// Sessions in `store`, and the authorization codes that start some of them in memory
+    /// beside it.
     pub fn with_sessions(
         mut self,
         store: Arc<dyn SessionStore>,
         settings: SessionSettings,
     ) -> Self {
         self.auth.sessions = sessions(&self.auth.tokens, store, settings);
+        self
+    }
+
+    /// Sessions in `store` and codes in `codes`: one database, whose transaction spends a
+    /// code and starts its session together.
+    pub fn with_sessions_and_codes(
+        mut self,
+        store: Arc<dyn SessionStore>,
+        codes: Arc<dyn CodeStore>,
+        settings: SessionSettings,
+    ) -> Self {
+        let revocations = Revocations::new(
+            self.auth.tokens.lifetime(),
+            self.auth.tokens.longest_acceptance(),
+        );
+        self.auth.sessions =
+            Arc::new(Sessions::new(store, revocations, settings).with_codes(codes));
+        self
+    }
+
+    /// Registered clients from `store` (a database's, or `CLIENTS_FILE`'s).
+    pub fn with_clients(mut self, store: Arc<dyn ClientStore>) -> Self {
+        self.auth.clients = Clients::new(store);
         self
     }
 

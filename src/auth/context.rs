@@ -1,5 +1,5 @@
 //! What the use cases work with: the stores, keys, hash pool, throttles, sessions, second
-//! factors and clock.
+//! factors, registered clients and clock.
 //! Nothing here is HTTP (client addresses arrive as arguments), so a command-line tool or a
 //! test drives the same login and refresh a route does.
 
@@ -9,6 +9,7 @@ use crate::auth::accounts::policy::PasswordPolicy;
 use crate::auth::credentials::hash_pool::HashPool;
 use crate::auth::credentials::totp::SecondFactor;
 use crate::auth::guard::Guard;
+use crate::auth::oauth::clients::Clients;
 use crate::auth::sessions::Sessions;
 use crate::auth::tokens::TokenKeys;
 use crate::clock::Clock;
@@ -30,4 +31,6 @@ pub struct Auth {
     pub password_policy: PasswordPolicy,
     /// TOTP secrets, recovery codes and the steps already spent.
     pub totp: Arc<SecondFactor>,
+    /// The registered clients of the authorization-code flow.
+    pub clients: Clients,
 }

@@ -1,6 +1,8 @@
-//! The command-line tools beside `serve`: `hash-password`, `gen-secret`, `healthcheck`, and
-//! `migrate` and `users` in [`users`].
+//! The command-line tools beside `serve`: `hash-password`, `gen-secret`, `healthcheck`,
+//! `migrate` and `users` in [`users`], and `clients` in [`clients`]. Each prints a one-line
+//! reason and exits non-zero when it cannot do its job; bad input exits 2.
 
+pub mod clients;
 pub mod users;
 
 use std::io::{IsTerminal, Read};
@@ -15,7 +17,8 @@ use hyper_util::rt::TokioIo;
 use crate::auth::credentials::password::hash_password as argon2id_hash;
 use crate::auth::tokens::keys::TokenAlgorithm;
 use crate::auth::tokens::random_hex;
-use crate::config::HealthcheckArgs;
+use crate::config::{DatabaseArgs, HealthcheckArgs};
+use crate::store::sql::Database;
 
 /// An error and its causes on one line, `outer: inner: root`, for a one-line refusal.
 pub fn error_chain(err: &dyn std::error::Error) -> String {
@@ -131,4 +134,42 @@ async fn get_health(host: &str, port: u16) -> Result<StatusCode, Box<dyn std::er
         .header(header::HOST, format!("{host}:{port}"))
         .body(Body::empty())?;
     Ok(sender.send_request(request).await?.status())
+}
+
+/// A failed command: its exit code and one line for stderr.
+pub(crate) struct Failure(pub(crate) ExitCode, pub(crate) String);
+
+pub(crate) fn finish(outcome: Result<(), Failure>) -> ExitCode {
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(code, reason)) => {
+            eprintln!("error: {reason}");
+            code
+        }
+    }
+}
+
+pub(crate) fn block_on<F: Future<Output = Result<(), Failure>>>(work: F) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => return finish(Err(Failure(ExitCode::FAILURE, err.to_string()))),
+    };
+    finish(runtime.block_on(work))
+}
+
+pub(crate) async fn open(args: &DatabaseArgs) -> Result<Database, Failure> {
+    let Some(url) = &args.database_url else {
+        return Err(Failure(
+            ExitCode::from(2),
+            "DATABASE_URL is not set: the users commands work on a database (sqlite:PATH or \
+             postgres://…)"
+                .into(),
+        ));
+    };
+    Database::open(url)
+        .await
+        .map_err(|err| Failure(ExitCode::from(2), error_chain(&err)))
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::{error_chain, read_password};
+use super::{Failure, block_on, error_chain, finish, open, read_password};
 use crate::auth::accounts::admin::Operator;
 use crate::auth::accounts::policy::PasswordPolicy;
 use crate::auth::accounts::users_file::read_users_file;
@@ -19,9 +19,6 @@ use crate::model::time::now;
 use crate::model::username::{canonical, look_alikes_warning};
 use crate::store::sql::{AdminError, Database};
 use crate::store::{User, UserRecord};
-
-/// A failed command: its exit code and one line for stderr.
-struct Failure(ExitCode, String);
 
 impl From<AdminError> for Failure {
     fn from(err: AdminError) -> Self {
@@ -35,41 +32,6 @@ impl From<AdminError> for Failure {
         };
         Failure(code, error_chain(&err))
     }
-}
-
-fn finish(outcome: Result<(), Failure>) -> ExitCode {
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Failure(code, reason)) => {
-            eprintln!("error: {reason}");
-            code
-        }
-    }
-}
-
-fn block_on<F: Future<Output = Result<(), Failure>>>(work: F) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => return finish(Err(Failure(ExitCode::FAILURE, err.to_string()))),
-    };
-    finish(runtime.block_on(work))
-}
-
-async fn open(args: &DatabaseArgs) -> Result<Database, Failure> {
-    let Some(url) = &args.database_url else {
-        return Err(Failure(
-            ExitCode::from(2),
-            "DATABASE_URL is not set: the users commands work on a database (sqlite:PATH or \
-             postgres://…)"
-                .into(),
-        ));
-    };
-    Database::open(url)
-        .await
-        .map_err(|err| Failure(ExitCode::from(2), error_chain(&err)))
 }
 
 /// `passflow migrate`.

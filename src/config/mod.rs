@@ -54,6 +54,9 @@ pub enum Command {
     Migrate(DatabaseArgs),
     /// Manage the users in the database at DATABASE_URL.
     Users(UsersArgs),
+    /// Register the apps that sign their users in with passflow (the authorization-code
+    /// flow), in the database at DATABASE_URL or, with --file, in a CLIENTS_FILE.
+    Clients(ClientsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,6 +144,61 @@ pub enum UsersCommand {
         #[arg(long)]
         replace: bool,
     },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ClientsArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Work on this clients file (the CLIENTS_FILE format, created if missing) instead of
+    /// the database.
+    #[arg(long, global = true, conflicts_with = "database_url")]
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub scopes: ScopeArgs,
+    #[command(subcommand)]
+    pub command: ClientsCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum ClientsCommand {
+    /// Register a client; prints its client_id and, for a confidential client, its secret,
+    /// which is shown this once.
+    Add {
+        /// Shown to users on the consent page.
+        name: String,
+        /// Where users may be sent back: https, or http on 127.0.0.1, [::1] or localhost;
+        /// no fragment. Repeat for several.
+        #[arg(long = "redirect-uri", value_name = "URI", required = true)]
+        redirect_uris: Vec<String>,
+        /// A client that cannot keep a secret (a single-page or native app): no secret, and
+        /// PKCE always.
+        #[arg(long)]
+        public: bool,
+        /// An app of this deployment's own: its users are not asked for consent.
+        #[arg(long)]
+        first_party: bool,
+        /// Comma- or space-separated scopes it may ask for (default: any offered).
+        #[arg(long)]
+        scopes: Option<String>,
+        /// Whether its authorization requests must carry a PKCE challenge; `optional` only
+        /// for confidential clients.
+        #[arg(long, value_parser = ["required", "optional"], default_value = "required")]
+        pkce: String,
+        /// Registered for the refresh grant: its code exchanges return a refresh token.
+        #[arg(long)]
+        refresh_token: bool,
+    },
+    /// List the clients (never a secret).
+    List {
+        /// One JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a client: its codes and sessions stop working.
+    Remove { client_id: String },
+    /// Give a confidential client a new secret (printed once); the old one stops working.
+    RotateSecret { client_id: String },
 }
 
 /// The scopes this deployment offers beside the tutorial's, for the server and the `users`

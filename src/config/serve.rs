@@ -66,6 +66,11 @@ pub struct StorageArgs {
     #[arg(long, env = "USERS_FILE", value_name = "USERS_FILE")]
     pub users_file: Option<PathBuf>,
 
+    /// Registered clients of the authorization-code flow as JSON (written by `passflow
+    /// clients --file`), when there is no database. Needs an http(s) TOKEN_ISSUER.
+    #[arg(long, env = "CLIENTS_FILE", value_name = "CLIENTS_FILE")]
+    pub clients_file: Option<PathBuf>,
+
     #[command(flatten)]
     pub database: DatabaseArgs,
 }

@@ -68,6 +68,14 @@ pub enum ApiError {
     /// standard `error` code beside the usual `detail`.
     #[error("{detail}")]
     OAuth { error: OAuthError, detail: String },
+    /// An error of the authorization-code grant, in RFC 6749 §5.2's own shape:
+    /// `{"error", "error_description"}`, never cached. Its clients are OAuth libraries, not
+    /// FastAPI frontends. `invalid_client` is a 401 naming the Basic scheme.
+    #[error("{description}")]
+    Protocol {
+        error: OAuthError,
+        description: String,
+    },
     /// The request body failed validation; rendered in FastAPI's 422 shape.
     #[error("request validation failed")]
     Validation(Vec<ValidationIssue>),
@@ -118,6 +126,13 @@ pub enum OAuthError {
     InvalidClient,
     InvalidGrant,
     InvalidScope,
+}
+
+/// The body of an RFC 6749 §5.2 error as the code grant answers it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProtocolErrorBody {
+    pub error: OAuthError,
+    pub error_description: String,
 }
 
 /// The body of an RFC 6749 §5.2 error: `{"error": "...", "detail": "..."}`.
@@ -177,6 +192,10 @@ impl ApiError {
                 error: *error,
                 detail: detail.clone(),
             }),
+            ApiError::Protocol { error, description } => serde_json::to_value(ProtocolErrorBody {
+                error: *error,
+                error_description: description.clone(),
+            }),
             ApiError::InvalidClient => serde_json::to_value(OAuthErrorBody {
                 error: OAuthError::InvalidClient,
                 detail: self.to_string(),
@@ -196,10 +215,15 @@ impl ApiError {
             | ApiError::IncorrectLogin
             | ApiError::TotpRequired
             | ApiError::IncorrectTotp
-            | ApiError::InvalidClient => StatusCode::UNAUTHORIZED,
+            | ApiError::InvalidClient
+            | ApiError::Protocol {
+                error: OAuthError::InvalidClient,
+                ..
+            } => StatusCode::UNAUTHORIZED,
             ApiError::InactiveUser
             | ApiError::InvalidScope(_)
             | ApiError::OAuth { .. }
+            | ApiError::Protocol { .. }
             | ApiError::IncorrectPassword
             | ApiError::IncorrectCode
             | ApiError::WeakPassword(_) => StatusCode::BAD_REQUEST,
@@ -239,6 +263,17 @@ impl ApiError {
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Basic realm=\"passflow\""),
                 );
+            }
+            ApiError::Protocol { error, .. } => {
+                // RFC 6749 §5.2: token endpoint errors, like its answers, are not cached.
+                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+                if *error == OAuthError::InvalidClient {
+                    headers.insert(
+                        header::WWW_AUTHENTICATE,
+                        HeaderValue::from_static("Basic realm=\"passflow\""),
+                    );
+                }
             }
             ApiError::NotEnoughPermissions { required } => {
                 let value = format!("Bearer scope=\"{}\"", ScopeSet::from(*required));

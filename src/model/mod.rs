@@ -1,6 +1,7 @@
 //! Value types every layer shares: scopes, time and how usernames compare. They depend on nothing else in the
 //! crate, so the stores below the domain and the HTTP layer above it can both use them.
 
+pub mod client;
 pub mod scopes;
 pub mod time;
 pub mod username;

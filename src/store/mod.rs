@@ -1,6 +1,8 @@
 //! Users and sessions and where they live: the tutorial's `fake_users_db`, and the
 //! sessions logins start, each behind a trait a database can implement.
 
+pub mod clients;
+pub mod codes;
 pub mod demo;
 mod memory;
 pub mod session;
@@ -14,7 +16,7 @@ use async_trait::async_trait;
 
 use crate::model::scopes::ScopeSet;
 
-pub use memory::{InMemorySessionStore, InMemoryTotpStore, InMemoryUserStore};
+pub use memory::{InMemoryCodeStore, InMemorySessionStore, InMemoryTotpStore, InMemoryUserStore};
 
 /// A user's profile: the tutorial's `User` model, never the hash.
 #[derive(Debug, Clone, PartialEq, Eq)]

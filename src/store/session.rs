@@ -35,6 +35,9 @@ pub struct SessionRecord {
     pub last_used_at: UnixTime,
     /// The absolute end: `created_at` + `SESSION_MAX_LIFETIME_SECONDS`.
     pub expires_at: UnixTime,
+    /// The registered client whose code exchange started it; `None`: a password login.
+    /// Only that client may refresh it.
+    pub client_id: Option<String>,
 }
 
 /// A session with the digests of its refresh token family.

@@ -237,6 +237,14 @@ pub async fn refreshed(app: &Router, refresh_token: &str) -> Value {
     reply.json()
 }
 
+/// A JSON object's keys, in the order the body carries them.
+pub fn keys_of(body: &Value) -> Vec<String> {
+    let object = body
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {body}"));
+    object.keys().cloned().collect()
+}
+
 /// A string field of a JSON body, named in the panic when it is missing.
 pub fn str_of<'a>(body: &'a Value, field: &str) -> &'a str {
     body[field]

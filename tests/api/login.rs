@@ -35,9 +35,8 @@ async fn login_returns_a_bearer_token_that_is_not_cached() {
     let body = reply.json();
     assert_eq!(body["token_type"], "bearer");
     assert_eq!(body["scope"], "me items");
-    let keys: Vec<_> = body.as_object().unwrap().keys().cloned().collect();
     assert_eq!(
-        keys,
+        keys_of(&body),
         [
             "access_token",
             "token_type",

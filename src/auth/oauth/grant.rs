@@ -34,6 +34,7 @@ pub(crate) fn issue_grant(
     let bound = SessionBound {
         id: &session.id,
         ends_at: auth.sessions.deadline(session),
+        client_id: session.client_id.as_deref(),
     };
     let access_token =
         auth.tokens

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::auth::Auth;
 use crate::auth::guard::Throttled;
+use crate::auth::oauth::clients::ClientCredentials;
 use crate::auth::oauth::grant::{Grant, issue_grant};
 use crate::auth::sessions::{EndReason, RefreshRefused, RefreshToken};
 use crate::model::scopes::{ScopeCatalog, ScopeSet, UnknownScope};
@@ -15,11 +16,14 @@ use crate::store::{StoreError, UserRecord};
 
 /// A refresh-token grant as the domain sees it.
 pub struct RefreshRequest<'a> {
-    /// The client address the throttle counts failed refreshes against.
-    pub client: IpAddr,
+    /// The address the throttle counts failed refreshes against.
+    pub address: IpAddr,
     pub refresh_token: &'a str,
     /// Space-separated scopes; empty keeps what the session was granted.
     pub scope: &'a str,
+    /// How the caller identified itself as a client, if it did: checked only for a session
+    /// a client's code exchange started, which only that client may refresh (RFC 6749 §6).
+    pub client: Option<ClientCredentials<'a>>,
 }
 
 /// Why a refresh got no tokens.
@@ -36,6 +40,13 @@ pub enum RefreshError {
     /// A requested scope does not exist, or the session was not granted it.
     #[error("{0}")]
     InvalidScope(String),
+    /// The session belongs to a registered client, and the caller did not prove it is one
+    /// (RFC 6749 §5.2 `invalid_client`).
+    #[error("client authentication failed")]
+    InvalidClient,
+    /// The session belongs to another registered client than the one that proved itself.
+    #[error("Refresh token was issued to another client")]
+    OtherClient,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("token encoding failed")]
@@ -45,7 +56,7 @@ pub enum RefreshError {
 /// Redeems a refresh token. Failures take a throttle cell from the client address, as
 /// failed logins do; a store or encoding failure refunds it.
 pub async fn refresh(auth: &Auth, request: RefreshRequest<'_>) -> Result<Grant, RefreshError> {
-    let attempt = match auth.guard.address_attempt(request.client) {
+    let attempt = match auth.guard.address_attempt(request.address) {
         Ok(attempt) => attempt,
         Err(throttled) => {
             crate::metrics::refresh("throttled");
@@ -56,7 +67,10 @@ pub async fn refresh(auth: &Auth, request: RefreshRequest<'_>) -> Result<Grant, 
     let label = match &outcome {
         Ok(_) => "success",
         Err(RefreshError::Throttled(_)) => "throttled",
-        Err(RefreshError::Refused(_) | RefreshError::UserDisabled) => "invalid_grant",
+        Err(RefreshError::Refused(_) | RefreshError::UserDisabled | RefreshError::OtherClient) => {
+            "invalid_grant"
+        }
+        Err(RefreshError::InvalidClient) => "invalid_client",
         Err(RefreshError::InvalidScope(_)) => "invalid_scope",
         Err(RefreshError::Store(_) | RefreshError::Token(_)) => "error",
     };
@@ -72,7 +86,7 @@ pub async fn refresh(auth: &Auth, request: RefreshRequest<'_>) -> Result<Grant, 
 async fn redeem(auth: &Auth, request: &RefreshRequest<'_>) -> Result<Grant, RefreshError> {
     let now = auth.clock.now();
     // The common case, one round trip: the current token of a live session of an enabled
-    // user, keeping the session's scopes. A narrowing `scope` must be checked before the
+    // user, started by a password login, keeping the session's scopes. A narrowing `scope` must be checked before the
     // token is spent, so it takes the long way, as does every refusal.
     let fast = if request.scope.trim().is_empty() {
         auth.sessions
@@ -109,6 +123,17 @@ async fn long_way(
     loop {
         let redeemable = auth.sessions.redeem(request.refresh_token, now).await??;
         let session = &redeemable.session;
+        if let Some(owner) = &session.client_id {
+            let client = match request.client {
+                Some(credentials) => auth.clients.verify(credentials).await?,
+                None => None,
+            };
+            match client {
+                None => return Err(RefreshError::InvalidClient),
+                Some(client) if client.id != *owner => return Err(RefreshError::OtherClient),
+                Some(_) => {}
+            }
+        }
         let user = match auth.users.get_user_fresh(&session.username).await? {
             Some(user) if !user.profile.disabled => user,
             _ => {

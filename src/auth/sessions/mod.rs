@@ -20,8 +20,9 @@ pub use crate::auth::tokens::refresh_token::RefreshToken;
 use crate::auth::tokens::refresh_token::{FAMILY_KEY_BYTES, Presented, random_id, sha256};
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
+use crate::store::codes::{CodeStore, Exchange, ExchangeCheck, StoredCode};
 use crate::store::session::{Digest, SessionRecord, SessionStore, StoredSession};
-use crate::store::{StoreError, UserRecord};
+use crate::store::{InMemoryCodeStore, StoreError, UserRecord};
 
 /// Session lifetimes, in seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +88,10 @@ pub enum EndReason {
     UserDisabled,
     /// The user's least recently used session, past [`MAX_SESSIONS_PER_USER`].
     Evicted,
+    /// The authorization code that started it was exchanged again (RFC 6749 §4.1.2).
+    CodeReplayed,
+    /// The user revoked their consent to its client, or the client was removed.
+    ClientRevoked,
     /// The user changed their password from another session.
     PasswordChanged,
     /// The user turned their second factor on or off from another session.
@@ -104,6 +109,8 @@ impl EndReason {
             EndReason::Expired => "expired",
             EndReason::UserDisabled => "user_disabled",
             EndReason::Evicted => "evicted",
+            EndReason::CodeReplayed => "code_replayed",
+            EndReason::ClientRevoked => "client_revoked",
             EndReason::PasswordChanged => "password_changed",
             EndReason::SecondFactorChanged => "second_factor_changed",
         }
@@ -118,9 +125,54 @@ pub struct Redeemable {
     expected: Digest,
 }
 
-/// Sessions and the list of what ending them revoked.
+/// How long a spent authorization code is remembered after it expires: a replay within it
+/// still finds, and ends, the session the code started.
+pub const SPENT_CODE_MEMORY: u64 = 24 * 60 * 60;
+
+/// A session about to start: its id and first refresh token are drawn before the store is
+/// asked, so that a code exchange creates it inside the store's transaction.
+pub struct PreparedSession {
+    id: String,
+    family: Digest,
+    refresh_token: RefreshToken,
+}
+
+impl PreparedSession {
+    /// The session as stored, for `username` with `scope`, started at `now`.
+    pub fn stored(
+        &self,
+        username: &str,
+        scope: &ScopeSet,
+        client_id: Option<&str>,
+        now: UnixTime,
+        max_lifetime: u64,
+    ) -> StoredSession {
+        StoredSession {
+            record: SessionRecord {
+                id: self.id.clone(),
+                username: username.to_owned(),
+                scope: scope.clone(),
+                created_at: now,
+                last_used_at: now,
+                expires_at: now + max_lifetime,
+                client_id: client_id.map(str::to_owned),
+            },
+            family: self.family,
+            current: sha256(self.refresh_token.as_str().as_bytes()),
+            previous: None,
+        }
+    }
+
+    pub fn into_refresh_token(self) -> RefreshToken {
+        self.refresh_token
+    }
+}
+
+/// Sessions, the authorization codes that start some of them, and the list of what ending
+/// them revoked.
 pub struct Sessions {
     store: Arc<dyn SessionStore>,
+    codes: Arc<dyn CodeStore>,
     revocations: Revocations,
     settings: SessionSettings,
     /// Where the replay of the store's log of ends has got to.
@@ -144,6 +196,7 @@ impl Sessions {
         settings: SessionSettings,
     ) -> Self {
         Self {
+            codes: Arc::new(InMemoryCodeStore::new(Arc::clone(&store))),
             store,
             revocations,
             settings,
@@ -151,6 +204,13 @@ impl Sessions {
             synced: AtomicU64::new(0),
             born: Instant::now(),
         }
+    }
+
+    /// Authorization codes kept in `codes` (a database's: it must be the one holding the
+    /// sessions, since an exchange creates its session in the same transaction).
+    pub fn with_codes(mut self, codes: Arc<dyn CodeStore>) -> Self {
+        self.codes = codes;
+        self
     }
 
     pub fn settings(&self) -> SessionSettings {
@@ -168,6 +228,17 @@ impl Sessions {
             .min(session.last_used_at + self.settings.idle_timeout)
     }
 
+    /// A new session id and refresh token family, not yet stored.
+    pub fn prepare(&self) -> PreparedSession {
+        let mut family_key = [0u8; FAMILY_KEY_BYTES];
+        rand::fill(&mut family_key);
+        PreparedSession {
+            id: random_id(),
+            family: sha256(&family_key),
+            refresh_token: RefreshToken::mint(&family_key),
+        }
+    }
+
     /// Starts a session for a login that was granted `scope`, and its first refresh token.
     pub async fn start(
         &self,
@@ -175,27 +246,64 @@ impl Sessions {
         scope: &ScopeSet,
         now: UnixTime,
     ) -> Result<(SessionRecord, RefreshToken), StoreError> {
-        let mut family_key = [0u8; FAMILY_KEY_BYTES];
-        rand::fill(&mut family_key);
-        let refresh_token = RefreshToken::mint(&family_key);
-        let record = SessionRecord {
-            id: random_id(),
-            username: username.to_owned(),
-            scope: scope.clone(),
-            created_at: now,
-            last_used_at: now,
-            expires_at: now + self.settings.max_lifetime,
-        };
-        self.store
-            .create(StoredSession {
-                record: record.clone(),
-                family: sha256(&family_key),
-                current: sha256(refresh_token.as_str().as_bytes()),
-                previous: None,
-            })
-            .await?;
+        let prepared = self.prepare();
+        let stored = prepared.stored(username, scope, None, now, self.settings.max_lifetime);
+        let record = stored.record.clone();
+        self.store.create(stored).await?;
         self.keep_per_user_bound(username, now).await?;
-        Ok((record, refresh_token))
+        Ok((record, prepared.into_refresh_token()))
+    }
+
+    /// Keeps an authorization code until it is exchanged or expires.
+    pub async fn issue_code(&self, code: StoredCode) -> Result<(), StoreError> {
+        self.codes.issue(code).await
+    }
+
+    /// Exchanges a code (see [`CodeStore::exchange`]). A code spent before ends the session
+    /// its first exchange started, here and on every replica (RFC 6749 §4.1.2, ASVS
+    /// V10.4.2): one of the two parties is an attacker, and nobody can tell which.
+    pub async fn exchange_code(
+        &self,
+        digest: &Digest,
+        now: UnixTime,
+        check: ExchangeCheck<'_>,
+    ) -> Result<Exchange, StoreError> {
+        let exchange = self.codes.exchange(digest, now, check).await?;
+        match &exchange {
+            Exchange::Spent {
+                code,
+                started: true,
+            } => self.keep_per_user_bound(&code.username, now).await?,
+            Exchange::Replayed {
+                session_id: Some(id),
+                ..
+            } => {
+                tracing::warn!(session = %id, "authorization code replayed; session ended");
+                self.end(id, now, EndReason::CodeReplayed).await?;
+            }
+            _ => {}
+        }
+        Ok(exchange)
+    }
+
+    /// Ends every session of `username` that `client_id` holds (a consent revoked).
+    pub async fn end_client_sessions(
+        &self,
+        username: &str,
+        client_id: &str,
+        now: UnixTime,
+    ) -> Result<usize, StoreError> {
+        let held = self.store.list(username).await?;
+        let mut ended = 0;
+        for session in held
+            .iter()
+            .filter(|session| session.client_id.as_deref() == Some(client_id))
+        {
+            if self.end(&session.id, now, EndReason::ClientRevoked).await? {
+                ended += 1;
+            }
+        }
+        Ok(ended)
     }
 
     async fn keep_per_user_bound(&self, username: &str, now: UnixTime) -> Result<(), StoreError> {
@@ -398,6 +506,9 @@ impl Sessions {
         self.revocations.prune(now);
         let idle_cutoff = now.saturating_sub(self.settings.idle_timeout);
         let ends_before = now.saturating_sub(self.revocations.keep_for());
+        self.codes
+            .prune_codes(now.saturating_sub(SPENT_CODE_MEMORY))
+            .await?;
         self.store.prune(now, idle_cutoff, ends_before).await
     }
 }
@@ -467,6 +578,7 @@ mod tests {
                     scope: None,
                     iss: None,
                     aud: None,
+                    client_id: None,
                 })
         );
     }

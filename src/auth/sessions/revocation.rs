@@ -103,6 +103,7 @@ mod tests {
             scope: None,
             iss: None,
             aud: None,
+            client_id: None,
         }
     }
 

@@ -24,6 +24,10 @@ pub(super) struct NewClaims<'a> {
     pub(super) iss: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) aud: Option<&'a str>,
+    /// The registered client the session belongs to (RFC 9068 §2.2); absent for a password
+    /// login, as before clients existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) client_id: Option<&'a str>,
 }
 
 /// What passflow reads from a token. Only `sub` and `exp` are required, so tokens minted by
@@ -49,6 +53,9 @@ pub struct Claims {
     /// A string or an array of strings (RFC 7519 §4.1.3), as the token carries it.
     #[serde(default)]
     pub aud: Option<serde_json::Value>,
+    /// The registered client whose code exchange started the session (RFC 9068 §2.2).
+    #[serde(default)]
+    pub client_id: Option<String>,
 }
 
 impl Claims {
@@ -79,6 +86,8 @@ pub struct SessionBound<'a> {
     pub id: &'a str,
     /// The earliest of the session's absolute and idle deadlines.
     pub ends_at: UnixTime,
+    /// The session's registered client, if a code exchange started it.
+    pub client_id: Option<&'a str>,
 }
 
 /// A minted access token and the seconds it lives (the token response's `expires_in`).

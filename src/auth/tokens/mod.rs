@@ -170,6 +170,7 @@ impl TokenKeys {
             scope: scope.to_string(),
             iss: self.settings.issuer.as_deref(),
             aud: self.settings.audience.as_deref(),
+            client_id: session.as_ref().and_then(|session| session.client_id),
         };
         Ok(AccessToken {
             token: jsonwebtoken::encode(&self.header, &claims, &self.encoding)?,

@@ -22,6 +22,60 @@ use crate::http::error::{ApiError, ValidationIssue};
 pub enum TokenRequest {
     Password(OAuth2PasswordRequestForm),
     RefreshToken(RefreshTokenForm),
+    /// `grant_type=authorization_code`: the form's fields as sent, since where no client is
+    /// registered the request is answered exactly as before the grant existed (the password
+    /// form's 422).
+    AuthorizationCode(CodeFields),
+}
+
+/// The fields of a `grant_type=authorization_code` request. `Debug` names them, never their
+/// values.
+pub struct CodeFields(Fields);
+
+impl fmt::Debug for CodeFields {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+/// The authorization-code grant's request (RFC 6749 §4.1.3, RFC 7636 §4.5). Empty values
+/// count as absent.
+pub struct CodeForm {
+    pub code: String,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+impl CodeFields {
+    /// The answer where the grant is off: the password form's 422, whose first issue is the
+    /// `grant_type` that is not `password`.
+    pub fn password_form_refusal(self) -> ApiError {
+        OAuth2PasswordRequestForm::from_fields(self.0)
+            .err()
+            .unwrap_or_else(missing_credentials)
+    }
+
+    /// The code grant's fields; `invalid_request` without a `code`.
+    pub fn into_form(mut self) -> Result<CodeForm, ApiError> {
+        let mut take = |name: &str| self.0.remove(name).filter(|value| !value.is_empty());
+        let code = take("code");
+        let form = CodeForm {
+            redirect_uri: take("redirect_uri"),
+            code_verifier: take("code_verifier"),
+            client_id: take("client_id"),
+            client_secret: take("client_secret"),
+            code: String::new(),
+        };
+        match code {
+            Some(code) => Ok(CodeForm { code, ..form }),
+            None => Err(ApiError::Protocol {
+                error: crate::http::error::OAuthError::InvalidRequest,
+                description: "Missing code".into(),
+            }),
+        }
+    }
 }
 
 /// The `/token` form as the OpenAPI document describes it: both grants' fields, and which
@@ -119,6 +173,10 @@ pub struct OAuth2PasswordRequestForm {
 pub struct RefreshTokenForm {
     pub refresh_token: String,
     pub scope: String,
+    /// A registered client's id (and secret, `client_secret_post`): checked only when the
+    /// session belongs to a client.
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
 }
 
 impl fmt::Debug for RefreshTokenForm {
@@ -146,17 +204,25 @@ impl<S: Send + Sync> FromRequest<S> for TokenRequest {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let mut fields = form_fields(req, state).await?;
-        if fields.get("grant_type").map(String::as_str) != Some("refresh_token") {
-            return OAuth2PasswordRequestForm::from_fields(fields).map(TokenRequest::Password);
+        match fields.get("grant_type").map(String::as_str) {
+            Some("refresh_token") => {}
+            Some("authorization_code") => {
+                return Ok(TokenRequest::AuthorizationCode(CodeFields(fields)));
+            }
+            _ => {
+                return OAuth2PasswordRequestForm::from_fields(fields).map(TokenRequest::Password);
+            }
         }
         let scope = fields.remove("scope").unwrap_or_default();
-        match fields
-            .remove("refresh_token")
-            .filter(|token| !token.is_empty())
-        {
+        let mut take = |name: &str| fields.remove(name).filter(|value| !value.is_empty());
+        let client_id = take("client_id");
+        let client_secret = take("client_secret");
+        match take("refresh_token") {
             Some(refresh_token) => Ok(TokenRequest::RefreshToken(RefreshTokenForm {
                 refresh_token,
                 scope,
+                client_id,
+                client_secret,
             })),
             None => Err(ApiError::missing_field("refresh_token")),
         }

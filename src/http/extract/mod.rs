@@ -2,6 +2,7 @@
 //! type in a handler's signature is also what the OpenAPI document says about the route.
 
 mod admitted;
+mod basic;
 mod bearer;
 mod client_ip;
 mod form;
@@ -9,9 +10,10 @@ mod json;
 mod user;
 
 pub use admitted::{AdmittedLogin, TokenCaller};
+pub use basic::BasicCredentials;
 pub use bearer::{BearerToken, MAX_TOKEN_LEN};
 pub use client_ip::ClientIp;
-pub use form::{OAuth2PasswordRequestForm, RefreshTokenForm, TokenRequest};
+pub use form::{CodeFields, CodeForm, OAuth2PasswordRequestForm, RefreshTokenForm, TokenRequest};
 pub(crate) use form::{TokenRequestForm, form_fields, missing_credentials};
 pub(crate) use json::{not_an_object, string_fields};
 pub use user::{ActiveUser, CurrentUser};

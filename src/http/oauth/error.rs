@@ -1,8 +1,10 @@
 //! The protocol endpoints' domain errors as answers: `/token`'s password grant in the
 //! tutorial's `{"detail": ...}` words (its clients are FastAPI's), the refresh grant, client
-//! authentication and introspection in RFC 6749 §5.2's shape.
+//! authentication and introspection in RFC 6749 §5.2's shape with `detail`, and the
+//! authorization-code grant in RFC 6749 §5.2's own words (`error_description`).
 
 use crate::auth::oauth::clients::ClientRefused;
+use crate::auth::oauth::code::{CodeError, CodeRefused};
 use crate::auth::oauth::introspection::IntrospectionError;
 use crate::auth::{LoginError, RefreshError};
 use crate::http::error::{ApiError, OAuthError};
@@ -35,9 +37,10 @@ impl From<RefreshError> for ApiError {
         let oauth = |error, detail: String| ApiError::OAuth { error, detail };
         match err {
             RefreshError::Throttled(throttled) => throttled.into(),
-            RefreshError::Refused(_) | RefreshError::UserDisabled => {
+            RefreshError::Refused(_) | RefreshError::UserDisabled | RefreshError::OtherClient => {
                 oauth(OAuthError::InvalidGrant, err.to_string())
             }
+            RefreshError::InvalidClient => ApiError::InvalidClient,
             RefreshError::InvalidScope(detail) => oauth(OAuthError::InvalidScope, detail),
             RefreshError::Store(err) => err.into(),
             RefreshError::Token(err) => ApiError::Internal(err.into()),
@@ -60,6 +63,36 @@ impl From<ClientRefused> for ApiError {
         match err {
             ClientRefused::Throttled(throttled) => throttled.into(),
             ClientRefused::InvalidClient => ApiError::InvalidClient,
+            ClientRefused::Store(err) => err.into(),
         }
+    }
+}
+
+/// The code grant's outcomes, in RFC 6749 §5.2's own shape.
+impl From<CodeError> for ApiError {
+    fn from(err: CodeError) -> Self {
+        match err {
+            CodeError::Refused(refused) => invalid_grant(refused),
+            CodeError::Store(err) => err.into(),
+            CodeError::Token(err) => ApiError::Internal(err.into()),
+        }
+    }
+}
+
+fn invalid_grant(refused: CodeRefused) -> ApiError {
+    ApiError::Protocol {
+        error: OAuthError::InvalidGrant,
+        description: refused.to_string(),
+    }
+}
+
+/// A client of the code grant that did not prove who it is.
+pub(crate) fn code_client_refused(err: ClientRefused) -> ApiError {
+    match err {
+        ClientRefused::InvalidClient => ApiError::Protocol {
+            error: OAuthError::InvalidClient,
+            description: "Client authentication failed".into(),
+        },
+        other => other.into(),
     }
 }

@@ -1,11 +1,19 @@
-//! `POST /token`: the OAuth2 password grant (RFC 6749 §4.3) and the refresh-token grant
-//! (RFC 6749 §6).
+//! `POST /token`: the OAuth2 password grant (RFC 6749 §4.3), the refresh-token grant
+//! (RFC 6749 §6) and, once a client is registered, the authorization-code grant (RFC 6749
+//! §4.1.3, RFC 7636 §4.5).
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
+
+use crate::auth::oauth::clients::ClientCredentials;
+use crate::auth::oauth::code::{CodeExchange, exchange_code};
+use crate::http::error::OAuthError;
+use crate::http::extract::{BasicCredentials, CodeFields};
+use crate::http::oauth::error::code_client_refused;
 
 use crate::auth::credentials::totp::Factor;
 use crate::auth::credentials::totp::code::DIGITS;
@@ -48,6 +56,18 @@ impl From<Grant> for Token {
             refresh_token: grant.refresh_token.into_string(),
         }
     }
+}
+
+/// The code grant's answer (RFC 6749 §5.1): [`Token`]'s fields, the refresh token only for a
+/// client registered for the refresh grant. An OpenID Connect ID token joins it later.
+#[derive(Debug, Serialize)]
+pub(crate) struct CodeToken {
+    access_token: String,
+    token_type: &'static str,
+    scope: String,
+    expires_in: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
 }
 
 /// A token response must never be cached (RFC 6749 §5.1).
@@ -118,17 +138,93 @@ pub(crate) const NO_STORE: [(HeaderName, HeaderValue); 2] = [
 pub(crate) async fn login_for_access_token(
     State(state): State<AppState>,
     caller: TokenCaller,
+    basic: BasicCredentials,
     form: Result<TokenRequest, ApiError>,
-) -> Result<([(HeaderName, HeaderValue); 2], Json<Token>), ApiError> {
+) -> Result<Response, ApiError> {
     let answer = match form {
-        Ok(TokenRequest::Password(form)) => password_grant(&state, &caller, form).await,
-        Ok(TokenRequest::RefreshToken(form)) => refresh_grant(&state, &caller, form).await,
+        Ok(TokenRequest::Password(form)) => password_grant(&state, &caller, form)
+            .await
+            .map(|grant| answer(Token::from(grant))),
+        Ok(TokenRequest::RefreshToken(form)) => refresh_grant(&state, &caller, &basic, form)
+            .await
+            .map(|grant| answer(Token::from(grant))),
+        Ok(TokenRequest::AuthorizationCode(fields)) => {
+            code_grant(&state, &caller, &basic, fields).await
+        }
         Err(err) => Err(err),
     };
     if answer.is_err() {
         caller.hold().await;
     }
-    answer.map(|grant| (NO_STORE, Json(grant.into())))
+    answer
+}
+
+fn answer(body: impl Serialize) -> Response {
+    (NO_STORE, Json(body)).into_response()
+}
+
+/// How a token request identifies its client: HTTP Basic, or `client_id` (and
+/// `client_secret`) in the form; never both ways at once (RFC 6749 §2.3).
+fn client_credentials<'a>(
+    basic: &'a BasicCredentials,
+    id: Option<&'a str>,
+    secret: Option<&'a str>,
+) -> Result<Option<ClientCredentials<'a>>, ApiError> {
+    let invalid_request = |description: &str| ApiError::Protocol {
+        error: OAuthError::InvalidRequest,
+        description: description.to_owned(),
+    };
+    match (&basic.0, id, secret) {
+        (Some(_), _, Some(_)) => Err(invalid_request(
+            "Client credentials sent both in the Authorization header and in the form",
+        )),
+        (Some((basic_id, _)), Some(id), None) if id != basic_id => Err(invalid_request(
+            "client_id differs from the Authorization header's",
+        )),
+        (Some((id, secret)), _, None) => Ok(Some(ClientCredentials::Basic { id, secret })),
+        (None, Some(id), Some(secret)) => Ok(Some(ClientCredentials::Post { id, secret })),
+        (None, Some(id), None) => Ok(Some(ClientCredentials::Public { id })),
+        (None, None, _) => Ok(None),
+    }
+}
+
+/// `grant_type=authorization_code`. Served once a client is registered and `TOKEN_ISSUER` is
+/// an issuer URL; before that the request is what it always was, a password form with the
+/// wrong `grant_type` (422).
+async fn code_grant(
+    state: &AppState,
+    caller: &TokenCaller,
+    basic: &BasicCredentials,
+    fields: CodeFields,
+) -> Result<Response, ApiError> {
+    if state.metadata.is_none() || !state.auth.clients.any().await? {
+        return Err(fields.password_form_refusal());
+    }
+    let form = fields.into_form()?;
+    let credentials = client_credentials(
+        basic,
+        form.client_id.as_deref(),
+        form.client_secret.as_deref(),
+    )?;
+    let client = state
+        .auth
+        .clients
+        .authenticate(&state.auth.guard, caller.client(), credentials)
+        .await
+        .map_err(code_client_refused)?;
+    let request = CodeExchange {
+        code: &form.code,
+        redirect_uri: form.redirect_uri.as_deref(),
+        code_verifier: form.code_verifier.as_deref(),
+    };
+    let grant = exchange_code(&state.auth, &client, request).await?;
+    Ok(answer(CodeToken {
+        access_token: grant.access_token.token,
+        token_type: "bearer",
+        scope: grant.scope.to_string(),
+        expires_in: grant.access_token.expires_in,
+        refresh_token: client.refresh.then(|| grant.refresh_token.into_string()),
+    }))
 }
 
 async fn password_grant(
@@ -162,12 +258,23 @@ fn second_factor(field: Option<&str>) -> Option<Factor> {
 async fn refresh_grant(
     state: &AppState,
     caller: &TokenCaller,
+    basic: &BasicCredentials,
     form: RefreshTokenForm,
 ) -> Result<Grant, ApiError> {
+    // Credentials that contradict each other prove no client: a client's session then
+    // refuses the refresh, a password login's ignores them as it always did.
+    let client = client_credentials(
+        basic,
+        form.client_id.as_deref(),
+        form.client_secret.as_deref(),
+    )
+    .ok()
+    .flatten();
     let request = RefreshRequest {
-        client: caller.client(),
+        address: caller.client(),
         refresh_token: &form.refresh_token,
         scope: &form.scope,
+        client,
     };
     Ok(refresh(&state.auth, request).await?)
 }

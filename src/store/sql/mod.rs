@@ -3,6 +3,8 @@
 //! from `migrations/<dialect>/`.
 
 mod admin;
+mod clients;
+mod codes;
 mod pool;
 mod sessions;
 mod throttle;
@@ -66,6 +68,7 @@ pub struct Database {
     pool: pool::Pool,
     dialect: Dialect,
     users: Cache<String, (Option<Arc<UserRecord>>, Instant)>,
+    clients: Cache<String, (Option<Arc<crate::model::client::Client>>, Instant)>,
     /// For the LISTEN connection (PostgreSQL); never printed: it may hold a password.
     url: String,
     ends_notified: std::sync::OnceLock<tokio::sync::watch::Receiver<()>>,
@@ -124,6 +127,7 @@ impl Database {
             pool,
             dialect,
             users: Cache::new(10_000),
+            clients: Cache::new(1_000),
             url,
             ends_notified: std::sync::OnceLock::new(),
             failing: AtomicBool::new(false),

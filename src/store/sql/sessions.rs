@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Connection as _, Row, Transaction};
+use sqlx::{Any, AnyConnection, Connection as _, Row, Transaction};
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -15,7 +15,7 @@ use crate::store::session::{Digest, SessionEnd, SessionRecord, SessionStore, Sto
 use crate::store::{StoreError, User, UserRecord};
 
 const SESSION_COLUMNS: &str = "id, username, scope, created_at, last_used_at, expires_at, \
-     family, current_token, previous_token, previous_used_at";
+     client_id, family, current_token, previous_token, previous_used_at";
 
 /// Rows one prune statement deletes at most: each statement locks one batch, never a large
 /// table for long, and finds it through an index.
@@ -39,6 +39,7 @@ fn record_from_row(row: &AnyRow) -> Result<SessionRecord, StoreError> {
         created_at: from_db(row.try_get("created_at").map_err(unavailable)?),
         last_used_at: from_db(row.try_get("last_used_at").map_err(unavailable)?),
         expires_at: from_db(row.try_get("expires_at").map_err(unavailable)?),
+        client_id: row.try_get("client_id").map_err(unavailable)?,
     })
 }
 
@@ -102,27 +103,38 @@ pub(super) async fn log_end(
     Ok(())
 }
 
+/// Inserts a session (on its own, or inside a code exchange's transaction).
+pub(super) async fn insert(
+    connection: &mut AnyConnection,
+    session: &StoredSession,
+) -> Result<(), sqlx::Error> {
+    let record = &session.record;
+    sqlx::query(
+        "INSERT INTO sessions (id, username, scope, created_at, last_used_at, expires_at, \
+         client_id, family, current_token, last_used_day) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&record.id)
+    .bind(&record.username)
+    .bind(record.scope.to_string())
+    .bind(to_db(record.created_at))
+    .bind(to_db(record.last_used_at))
+    .bind(to_db(record.expires_at))
+    .bind(record.client_id.as_deref())
+    .bind(session.family.0.to_vec())
+    .bind(session.current.0.to_vec())
+    .bind(to_db(record.last_used_at) / DAY)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
 #[async_trait]
 impl SessionStore for Database {
     async fn create(&self, session: StoredSession) -> Result<(), StoreError> {
-        let record = &session.record;
-        sqlx::query(
-            "INSERT INTO sessions (id, username, scope, created_at, last_used_at, expires_at, \
-             family, current_token, last_used_day) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&record.id)
-        .bind(&record.username)
-        .bind(record.scope.to_string())
-        .bind(to_db(record.created_at))
-        .bind(to_db(record.last_used_at))
-        .bind(to_db(record.expires_at))
-        .bind(session.family.0.to_vec())
-        .bind(session.current.0.to_vec())
-        .bind(to_db(record.last_used_at) / DAY)
-        .execute(&mut *self.connection().await?)
-        .await
-        .map_err(|err| self.failed(err))?;
-        Ok(())
+        insert(&mut *self.connection().await?, &session)
+            .await
+            .map_err(|err| self.failed(err))
     }
 
     async fn find_by_family(&self, family: &Digest) -> Result<Option<StoredSession>, StoreError> {
@@ -308,24 +320,25 @@ impl SessionStore for Database {
 /// table, so it reads the user's columns by subqueries on the primary key. Only a session
 /// already used today matches: its `last_used_day` is right, so the statement leaves that
 /// indexed column alone (an index entry rewritten on every refresh cost SQLite ~30 % of the
-/// statement), and the day's first refresh takes the long way, whose `rotate` moves it.
+/// statement), and the day's first refresh takes the long way, whose `rotate` moves it. A
+/// client's session takes the long way too: its client is checked before it rotates.
 /// Parameters: $1 now, $2 next digest, $3 family, $4 presented digest, $5 idle cutoff, $6
 /// now's day.
 const ROTATE_CURRENT_POSTGRES: &str = "UPDATE sessions AS s SET previous_token = s.current_token, \
      previous_used_at = $1, current_token = $2, last_used_at = $1 \
      FROM users AS u \
      WHERE s.family = $3 AND s.current_token = $4 AND s.expires_at > $1 AND s.last_used_at > $5 \
-       AND s.last_used_day = $6 \
+       AND s.last_used_day = $6 AND s.client_id IS NULL \
        AND u.username = s.username AND NOT u.disabled \
-     RETURNING s.id, s.username, s.scope, s.created_at, s.last_used_at, s.expires_at, \
+     RETURNING s.id, s.username, s.scope, s.created_at, s.last_used_at, s.expires_at, s.client_id, \
        u.email, u.full_name, u.hashed_password, u.scopes AS user_scopes";
 
 const ROTATE_CURRENT_SQLITE: &str = "UPDATE sessions SET previous_token = current_token, \
      previous_used_at = $1, current_token = $2, last_used_at = $1 \
      WHERE family = $3 AND current_token = $4 AND expires_at > $1 AND last_used_at > $5 \
-       AND last_used_day = $6 \
+       AND last_used_day = $6 AND client_id IS NULL \
        AND EXISTS (SELECT 1 FROM users u WHERE u.username = sessions.username AND NOT u.disabled) \
-     RETURNING id, username, scope, created_at, last_used_at, expires_at, \
+     RETURNING id, username, scope, created_at, last_used_at, expires_at, client_id, \
        (SELECT email FROM users u WHERE u.username = sessions.username) AS email, \
        (SELECT full_name FROM users u WHERE u.username = sessions.username) AS full_name, \
        (SELECT hashed_password FROM users u WHERE u.username = sessions.username) AS hashed_password, \

@@ -1,0 +1,142 @@
+//! Registering clients, the operator's side of [`Clients`](super::clients::Clients): what
+//! `passflow clients` checks and makes. Ids and secrets come from the OS RNG; a secret is
+//! shown once, and only its SHA-256 is kept.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::TryRngCore as _;
+use rand::rngs::OsRng;
+use sha2::{Digest as _, Sha256};
+
+use crate::model::client::{Client, PkcePolicy, RedirectUri, RedirectUriError};
+use crate::model::scopes::{ScopeCatalog, UnknownScope};
+use crate::store::StoreError;
+use crate::store::clients::ClientRegistry;
+
+/// A client as the operator describes it.
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub public: bool,
+    pub first_party: bool,
+    /// Space- or comma-separated; `None`: any scope the deployment offers.
+    pub scopes: Option<String>,
+    pub pkce: PkcePolicy,
+    pub refresh: bool,
+}
+
+/// Why a client cannot be registered (the command exits 2, naming it).
+#[derive(Debug, thiserror::Error)]
+pub enum RegistrationError {
+    #[error("the client's name is empty")]
+    EmptyName,
+    #[error("a client needs at least one --redirect-uri")]
+    NoRedirectUri,
+    #[error(transparent)]
+    RedirectUri(#[from] RedirectUriError),
+    #[error("--scopes: {0} is not offered here (OFFERED_SCOPES)")]
+    UnknownScope(UnknownScope),
+    #[error("a public client must use PKCE: --pkce optional is for confidential clients")]
+    PublicWithoutPkce,
+    #[error("client {0:?} is public: it has no secret to rotate")]
+    PublicSecret(String),
+    #[error("no client {0:?}")]
+    NoSuchClient(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A client just registered, and its secret (confidential clients), which is not kept.
+#[derive(Debug)]
+pub struct Registered {
+    pub client: Client,
+    pub secret: Option<String>,
+}
+
+/// `n` bytes from the OS RNG, base64url.
+fn random(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    // The OS RNG failing is not a state to go on from: no id or secret is better than a
+    // guessable one.
+    OsRng
+        .try_fill_bytes(&mut bytes)
+        .expect("the operating system's RNG is unavailable");
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A new secret (256 bits) and the digest kept in its place.
+fn new_secret() -> (String, [u8; 32]) {
+    let secret = random(32);
+    let digest = Sha256::digest(secret.as_bytes()).into();
+    (secret, digest)
+}
+
+/// Checks and stores a new client: redirect URIs registered as `https` or loopback `http`
+/// without a fragment, scopes the deployment offers, PKCE for every public client.
+pub async fn register(
+    registry: &dyn ClientRegistry,
+    offered: &ScopeCatalog,
+    new: NewClient,
+) -> Result<Registered, RegistrationError> {
+    let name = new.name.trim();
+    if name.is_empty() {
+        return Err(RegistrationError::EmptyName);
+    }
+    if new.redirect_uris.is_empty() {
+        return Err(RegistrationError::NoRedirectUri);
+    }
+    let redirect_uris = new
+        .redirect_uris
+        .iter()
+        .map(|uri| RedirectUri::parse(uri))
+        .collect::<Result<Vec<_>, _>>()?;
+    let scopes = new
+        .scopes
+        .as_deref()
+        .map(|scopes| offered.parse(&scopes.replace(',', " ")))
+        .transpose()
+        .map_err(RegistrationError::UnknownScope)?;
+    if new.public && new.pkce == PkcePolicy::Optional {
+        return Err(RegistrationError::PublicWithoutPkce);
+    }
+    let (secret, secret_sha256) = match new.public {
+        true => (None, None),
+        false => {
+            let (secret, digest) = new_secret();
+            (Some(secret), Some(digest))
+        }
+    };
+    let client = Client {
+        id: random(16),
+        name: name.to_owned(),
+        redirect_uris,
+        secret_sha256,
+        first_party: new.first_party,
+        scopes,
+        pkce: new.pkce,
+        refresh: new.refresh,
+    };
+    registry.add(client.clone()).await?;
+    Ok(Registered { client, secret })
+}
+
+/// A new secret for a confidential client; the old one stops working at once.
+pub async fn rotate_secret(
+    registry: &dyn ClientRegistry,
+    id: &str,
+) -> Result<String, RegistrationError> {
+    let listed = registry.list().await?;
+    let client = listed
+        .iter()
+        .find(|client| client.id == id)
+        .ok_or_else(|| RegistrationError::NoSuchClient(id.to_owned()))?;
+    if client.is_public() {
+        return Err(RegistrationError::PublicSecret(id.to_owned()));
+    }
+    let (secret, digest) = new_secret();
+    if !registry.set_secret(id, digest).await? {
+        return Err(RegistrationError::NoSuchClient(id.to_owned()));
+    }
+    Ok(secret)
+}

@@ -1,0 +1,161 @@
+//! Registered clients in the `clients` table. The server reads a client through a cache of
+//! [`USER_CACHE_TTL`], so a change made by `passflow clients` on any host reaches every
+//! replica within that.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Database, USER_CACHE_TTL, to_db, unavailable};
+use crate::model::client::{Client, PkcePolicy, RedirectUri};
+use crate::model::scopes::ScopeSet;
+use crate::model::time::now;
+use crate::store::StoreError;
+use crate::store::clients::{ClientRegistry, ClientStore};
+
+/// Booleans are read as integers: sqlx's `Any` driver cannot decode SQLite's BOOLEAN.
+const CLIENT_COLUMNS: &str = "client_id, name, redirect_uris, secret_sha256, \
+     CAST(CASE WHEN first_party THEN 1 ELSE 0 END AS BIGINT) AS first_party, scopes, pkce, \
+     CAST(CASE WHEN refresh_token THEN 1 ELSE 0 END AS BIGINT) AS refresh_token";
+
+/// A row that does not read back as a client was written by something other than passflow.
+fn corrupt(what: String) -> StoreError {
+    StoreError::Unavailable(what.into())
+}
+
+fn client_from_row(row: &AnyRow) -> Result<Client, StoreError> {
+    let id: String = row.try_get("client_id").map_err(unavailable)?;
+    let uris: String = row.try_get("redirect_uris").map_err(unavailable)?;
+    let redirect_uris = uris
+        .split_whitespace()
+        .map(RedirectUri::parse)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|err| corrupt(format!("client {id:?}: {err}")))?;
+    let secret: Option<Vec<u8>> = row.try_get("secret_sha256").map_err(unavailable)?;
+    let secret_sha256 = secret
+        .map(<[u8; 32]>::try_from)
+        .transpose()
+        .map_err(|_| corrupt(format!("client {id:?}: a secret digest is not 32 bytes")))?;
+    let scopes: Option<String> = row.try_get("scopes").map_err(unavailable)?;
+    let scopes = scopes
+        .as_deref()
+        .map(ScopeSet::read)
+        .transpose()
+        .map_err(|err| corrupt(format!("client {id:?}: {err}")))?;
+    let pkce: String = row.try_get("pkce").map_err(unavailable)?;
+    let pkce =
+        PkcePolicy::parse(&pkce).ok_or_else(|| corrupt(format!("client {id:?}: pkce {pkce:?}")))?;
+    Ok(Client {
+        name: row.try_get("name").map_err(unavailable)?,
+        redirect_uris,
+        secret_sha256,
+        first_party: row.try_get::<i64, _>("first_party").map_err(unavailable)? != 0,
+        scopes,
+        pkce,
+        refresh: row
+            .try_get::<i64, _>("refresh_token")
+            .map_err(unavailable)?
+            != 0,
+        id,
+    })
+}
+
+fn joined(uris: &[RedirectUri]) -> String {
+    uris.iter()
+        .map(RedirectUri::as_str)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl Database {
+    async fn read_client(&self, id: &str) -> Result<Option<Arc<Client>>, StoreError> {
+        let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&mut *self.connection().await?)
+            .await
+            .map_err(|err| self.failed(err))?;
+        let client = row.as_ref().map(client_from_row).transpose()?.map(Arc::new);
+        self.clients
+            .insert(id.to_owned(), (client.clone(), Instant::now()));
+        Ok(client)
+    }
+}
+
+#[async_trait]
+impl ClientStore for Database {
+    async fn client(&self, id: &str) -> Result<Option<Arc<Client>>, StoreError> {
+        if let Some((client, read_at)) = self.clients.get(id)
+            && read_at.elapsed() < USER_CACHE_TTL
+        {
+            return Ok(client);
+        }
+        self.read_client(id).await
+    }
+
+    async fn any(&self) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT client_id FROM clients LIMIT 1")
+            .fetch_optional(&mut *self.connection().await?)
+            .await
+            .map_err(|err| self.failed(err))?;
+        Ok(row.is_some())
+    }
+}
+
+#[async_trait]
+impl ClientRegistry for Database {
+    async fn add(&self, client: Client) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO clients (client_id, name, redirect_uris, secret_sha256, first_party, \
+             scopes, pkce, refresh_token, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&client.id)
+        .bind(&client.name)
+        .bind(joined(&client.redirect_uris))
+        .bind(client.secret_sha256.map(|digest| digest.to_vec()))
+        .bind(client.first_party)
+        .bind(client.scopes.as_ref().map(ToString::to_string))
+        .bind(client.pkce.as_str())
+        .bind(client.refresh)
+        .bind(to_db(now()))
+        .execute(&mut *self.connection().await?)
+        .await
+        .map_err(|err| self.failed(err))?;
+        Ok(())
+    }
+
+    async fn list(&self) -> Result<Vec<Client>, StoreError> {
+        let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY name, client_id");
+        let rows = sqlx::query(&sql)
+            .fetch_all(&mut *self.connection().await?)
+            .await
+            .map_err(|err| self.failed(err))?;
+        rows.iter().map(client_from_row).collect()
+    }
+
+    async fn remove(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        let sql = format!("DELETE FROM clients WHERE client_id = $1 RETURNING {CLIENT_COLUMNS}");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&mut *self.connection().await?)
+            .await
+            .map_err(|err| self.failed(err))?;
+        self.clients.remove(id);
+        row.as_ref().map(client_from_row).transpose()
+    }
+
+    async fn set_secret(&self, id: &str, secret_sha256: [u8; 32]) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE clients SET secret_sha256 = $1 WHERE client_id = $2")
+            .bind(secret_sha256.to_vec())
+            .bind(id)
+            .execute(&mut *self.connection().await?)
+            .await
+            .map_err(|err| self.failed(err))?;
+        self.clients.remove(id);
+        Ok(done.rows_affected() == 1)
+    }
+}

@@ -1,0 +1,526 @@
+//! The authorization-code grant at `/token` (RFC 6749 §4.1.3, RFC 7636 §4.6), each case on
+//! memory, SQLite and PostgreSQL: registered clients, codes issued by the domain call the
+//! authorization endpoint makes, exchanged over HTTP.
+
+use std::sync::Arc;
+
+use axum::Router;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use passflow::AppState;
+use passflow::auth::oauth::code::{Authorization, issue_code, s256_challenge};
+use passflow::auth::oauth::metadata::ServerMetadata;
+use passflow::auth::oauth::registration::{NewClient, Registered, register};
+use passflow::auth::sessions::SessionSettings;
+use passflow::clock::Clock;
+use passflow::model::client::PkcePolicy;
+use passflow::model::scopes::{ScopeCatalog, ScopeSet};
+use passflow::model::time::now;
+use passflow::router;
+use passflow::store::clients::{ClientRegistry, ClientsFile, InMemoryClientStore};
+use passflow::store::demo;
+use serde_json::{Value, json};
+
+use crate::database::TestDb;
+use crate::helpers::{
+    Reply, default_state, get_with_token, keys_of, post_form, post_form_authorized, str_of,
+};
+use crate::stores::{Backend, on_every_backend};
+
+const REDIRECT: &str = "https://app.example/callback";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-0123456789";
+
+/// A deployment with clients registered, on one backend.
+struct SignIn {
+    app: Router,
+    state: AppState,
+    clock: Clock,
+    /// Confidential, registered for the refresh grant.
+    web: Registered,
+    /// Public (PKCE, no secret), without the refresh grant.
+    spa: Registered,
+    /// Another confidential client.
+    other: Registered,
+    _db: Option<TestDb>,
+    _dir: tempfile::TempDir,
+}
+
+fn new_client(name: &str, public: bool, refresh: bool) -> NewClient {
+    NewClient {
+        name: name.into(),
+        redirect_uris: vec![REDIRECT.into()],
+        public,
+        first_party: false,
+        scopes: None,
+        pkce: PkcePolicy::Required,
+        refresh,
+    }
+}
+
+async fn register_all(registry: &dyn ClientRegistry) -> [Registered; 3] {
+    let offered = ScopeCatalog::default();
+    [
+        register(registry, &offered, new_client("Web", false, true))
+            .await
+            .unwrap(),
+        register(registry, &offered, new_client("SPA", true, false))
+            .await
+            .unwrap(),
+        register(registry, &offered, new_client("Other", false, true))
+            .await
+            .unwrap(),
+    ]
+}
+
+async fn sign_in(backend: Backend) -> SignIn {
+    let clock = Clock::manual(now());
+    let dir = tempfile::tempdir().unwrap();
+    let state = default_state()
+        .with_metadata(ServerMetadata::new("https://auth.example.com", false))
+        .with_clock(clock.clone());
+    let db = backend.database().await;
+    let (state, [web, spa, other]) = match &db {
+        None => {
+            let file = ClientsFile::new(dir.path().join("clients.json"));
+            let registered = register_all(&file).await;
+            let store = InMemoryClientStore::new(file.read().unwrap());
+            (state.with_clients(Arc::new(store)), registered)
+        }
+        Some(db) => {
+            let database = db.open().await;
+            for user in demo::users() {
+                database.add_user(&user).await.unwrap();
+            }
+            let registered = register_all(database.as_ref()).await;
+            let state = state
+                .with_users(Arc::clone(&database) as _)
+                .with_sessions_and_codes(
+                    Arc::clone(&database) as _,
+                    Arc::clone(&database) as _,
+                    SessionSettings::default(),
+                )
+                .with_clients(database as _);
+            (state, registered)
+        }
+    };
+    // What the upkeep task does for a server: a view of ended sessions this fresh.
+    state.auth.sessions.sync().await.unwrap();
+    SignIn {
+        app: router(state.clone()),
+        state,
+        clock,
+        web,
+        spa,
+        other,
+        _db: db,
+        _dir: dir,
+    }
+}
+
+impl SignIn {
+    /// A code for johndoe, as the authorization endpoint issues it.
+    async fn code(&self, client: &Registered, challenge: Option<&str>) -> String {
+        let authorization = Authorization {
+            client_id: client.client.id.clone(),
+            redirect_uri: Some(REDIRECT.into()),
+            code_challenge: challenge.map(str::to_owned),
+            nonce: None,
+            username: "johndoe".into(),
+            scope: ScopeSet::tutorial(),
+            auth_time: self.clock.now(),
+        };
+        issue_code(&self.state.auth, authorization, 60)
+            .await
+            .unwrap()
+    }
+
+    async fn pkce_code(&self, client: &Registered) -> String {
+        self.code(client, Some(&s256_challenge(VERIFIER))).await
+    }
+
+    /// `POST /token` with `grant_type=authorization_code`, the client's credentials over
+    /// HTTP Basic (confidential) or as `client_id` (public).
+    async fn exchange(&self, client: &Registered, extra: &[(&str, &str)]) -> Reply {
+        let mut fields = vec![("grant_type", "authorization_code")];
+        fields.extend_from_slice(extra);
+        let basic = client
+            .secret
+            .as_ref()
+            .map(|secret| basic(&client.client.id, secret));
+        if basic.is_none() {
+            fields.push(("client_id", &client.client.id));
+        }
+        post_form_authorized(&self.app, "/token", basic.as_deref(), &fields).await
+    }
+
+    async fn exchange_code(&self, client: &Registered, code: &str) -> Reply {
+        let fields = [
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ];
+        self.exchange(client, &fields).await
+    }
+}
+
+fn basic(id: &str, secret: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+}
+
+#[track_caller]
+fn assert_protocol_error(reply: &Reply, status: u16, error: &str, description: &str) {
+    assert_eq!(reply.status.as_u16(), status, "{}", reply.text());
+    assert_eq!(
+        reply.json(),
+        json!({"error": error, "error_description": description})
+    );
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+    assert_eq!(reply.header("pragma"), Some("no-cache"));
+    let challenge = (error == "invalid_client").then_some("Basic realm=\"passflow\"");
+    assert_eq!(reply.header("www-authenticate"), challenge);
+}
+
+fn claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+on_every_backend!(a_code_buys_one_session_of_its_client);
+async fn a_code_buys_one_session_of_its_client(backend: Backend) {
+    let sign_in = sign_in(backend).await;
+    let code = sign_in.pkce_code(&sign_in.web).await;
+    let reply = sign_in.exchange_code(&sign_in.web, &code).await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.text());
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+    let body = reply.json();
+    assert_eq!(
+        keys_of(&body),
+        [
+            "access_token",
+            "token_type",
+            "scope",
+            "expires_in",
+            "refresh_token"
+        ]
+    );
+    assert_eq!(body["token_type"], "bearer");
+    assert_eq!(body["scope"], "me items");
+    assert_eq!(body["expires_in"], 1800);
+    let access = str_of(&body, "access_token");
+    let claims = claims(access);
+    assert_eq!(claims["sub"], "johndoe");
+    assert_eq!(claims["client_id"], sign_in.web.client.id.as_str());
+    let me = get_with_token(&sign_in.app, "/users/me/", access).await;
+    assert_eq!(me.status.as_u16(), 200, "{}", me.text());
+    assert_eq!(me.json()["username"], "johndoe");
+}
+
+on_every_backend!(a_second_exchange_is_refused_and_ends_the_first_ones_session);
+async fn a_second_exchange_is_refused_and_ends_the_first_ones_session(backend: Backend) {
+    let sign_in = sign_in(backend).await;
+    let code = sign_in.pkce_code(&sign_in.web).await;
+    let first = sign_in.exchange_code(&sign_in.web, &code).await.json();
+    let access = str_of(&first, "access_token");
+    let refresh = str_of(&first, "refresh_token");
+    assert_eq!(
+        get_with_token(&sign_in.app, "/users/me/", access)
+            .await
+            .status
+            .as_u16(),
+        200
+    );
+    let second = sign_in.exchange_code(&sign_in.web, &code).await;
+    assert_protocol_error(
+        &second,
+        400,
+        "invalid_grant",
+        "Authorization code already used; the session it started has been ended",
+    );
+    // ASVS V10.4.2: what the first exchange got is dead.
+    get_with_token(&sign_in.app, "/users/me/", access)
+        .await
+        .assert(
+            401,
+            r#"{"detail":"Could not validate credentials"}"#,
+            Some("Bearer"),
+        );
+    let refreshed = post_form_authorized(
+        &sign_in.app,
+        "/token",
+        Some(&basic(
+            &sign_in.web.client.id,
+            sign_in.web.secret.as_ref().unwrap(),
+        )),
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+    )
+    .await;
+    assert_eq!(refreshed.status.as_u16(), 400, "{}", refreshed.text());
+    assert_eq!(refreshed.json()["error"], "invalid_grant");
+}
+
+on_every_backend!(concurrent_exchanges_of_one_code_give_exactly_one_token);
+async fn concurrent_exchanges_of_one_code_give_exactly_one_token(backend: Backend) {
+    let sign_in = Arc::new(sign_in(backend).await);
+    for _ in 0..5 {
+        let code = sign_in.pkce_code(&sign_in.web).await;
+        let exchanges: Vec<_> = (0..8)
+            .map(|_| {
+                let sign_in = Arc::clone(&sign_in);
+                let code = code.clone();
+                tokio::spawn(async move { sign_in.exchange_code(&sign_in.web, &code).await })
+            })
+            .collect();
+        let mut statuses = Vec::new();
+        for exchange in exchanges {
+            statuses.push(exchange.await.unwrap().status.as_u16());
+        }
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 400, 400, 400, 400, 400, 400, 400]);
+    }
+}
+
+on_every_backend!(a_code_is_bound_to_its_verifier_client_and_redirect_uri);
+async fn a_code_is_bound_to_its_verifier_client_and_redirect_uri(backend: Backend) {
+    let sign_in = sign_in(backend).await;
+    let wrong_verifier = "x".repeat(43);
+    for (fields, description) in [
+        (
+            vec![
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", wrong_verifier.as_str()),
+            ],
+            "code_verifier does not match the code_challenge",
+        ),
+        (
+            vec![("redirect_uri", REDIRECT)],
+            "code_verifier is required: the authorization request carried a code_challenge",
+        ),
+        (
+            vec![
+                ("redirect_uri", "https://app.example/other"),
+                ("code_verifier", VERIFIER),
+            ],
+            "redirect_uri does not match the authorization request",
+        ),
+        (
+            vec![("code_verifier", VERIFIER)],
+            "redirect_uri does not match the authorization request",
+        ),
+        // A verifier of the right digest but not RFC 7636's shape (too short).
+        (
+            vec![("redirect_uri", REDIRECT), ("code_verifier", "abc")],
+            "code_verifier does not match the code_challenge",
+        ),
+    ] {
+        let code = if fields.contains(&("code_verifier", "abc")) {
+            sign_in
+                .code(&sign_in.web, Some(&s256_challenge("abc")))
+                .await
+        } else {
+            sign_in.pkce_code(&sign_in.web).await
+        };
+        let mut fields = fields;
+        fields.push(("code", &code));
+        let reply = sign_in.exchange(&sign_in.web, &fields).await;
+        assert_protocol_error(&reply, 400, "invalid_grant", description);
+        // Spent by the failure: the right request gets nothing from it either.
+        let retry = sign_in.exchange_code(&sign_in.web, &code).await;
+        assert_protocol_error(
+            &retry,
+            400,
+            "invalid_grant",
+            "Authorization code already used; the session it started has been ended",
+        );
+    }
+    // Another client's code.
+    let code = sign_in.pkce_code(&sign_in.web).await;
+    let reply = sign_in.exchange_code(&sign_in.other, &code).await;
+    assert_protocol_error(
+        &reply,
+        400,
+        "invalid_grant",
+        "Authorization code was issued to another client",
+    );
+    // A verifier for a code issued without a challenge (a PKCE downgrade, RFC 9700 §2.1.1).
+    let code = sign_in.code(&sign_in.web, None).await;
+    let reply = sign_in.exchange_code(&sign_in.web, &code).await;
+    assert_protocol_error(
+        &reply,
+        400,
+        "invalid_grant",
+        "code_verifier sent, but the authorization request carried no code_challenge (RFC 9700 §2.1.1)",
+    );
+    // Never issued.
+    let reply = sign_in.exchange_code(&sign_in.web, "not-a-code").await;
+    assert_protocol_error(&reply, 400, "invalid_grant", "Invalid authorization code");
+    // Expired: 60 s after issue.
+    let code = sign_in.pkce_code(&sign_in.web).await;
+    sign_in.clock.advance(60);
+    let reply = sign_in.exchange_code(&sign_in.web, &code).await;
+    assert_protocol_error(&reply, 400, "invalid_grant", "Authorization code expired");
+}
+
+on_every_backend!(clients_authenticate_as_registered);
+async fn clients_authenticate_as_registered(backend: Backend) {
+    let sign_in = sign_in(backend).await;
+    let code = sign_in.pkce_code(&sign_in.web).await;
+    let id = sign_in.web.client.id.as_str();
+    let secret = sign_in.web.secret.clone().unwrap();
+    let exchange = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
+    for (authorization, extra) in [
+        (Some(basic(id, "wrong")), vec![]),
+        (None, vec![("client_id", id), ("client_secret", "wrong")]),
+        // A confidential client presenting no secret.
+        (None, vec![("client_id", id)]),
+        (Some(basic("nobody", &secret)), vec![]),
+        (None, vec![]),
+    ] {
+        let mut fields = exchange.to_vec();
+        fields.extend(extra);
+        let reply =
+            post_form_authorized(&sign_in.app, "/token", authorization.as_deref(), &fields).await;
+        assert_protocol_error(
+            &reply,
+            401,
+            "invalid_client",
+            "Client authentication failed",
+        );
+    }
+    // Two methods at once (RFC 6749 §2.3).
+    let mut fields = exchange.to_vec();
+    fields.extend([("client_id", id), ("client_secret", secret.as_str())]);
+    let reply =
+        post_form_authorized(&sign_in.app, "/token", Some(&basic(id, &secret)), &fields).await;
+    assert_protocol_error(
+        &reply,
+        400,
+        "invalid_request",
+        "Client credentials sent both in the Authorization header and in the form",
+    );
+    // None of these spent the code: client_secret_post redeems it.
+    let mut fields = exchange.to_vec();
+    fields.extend([("client_id", id), ("client_secret", secret.as_str())]);
+    let reply = post_form(&sign_in.app, &fields).await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.text());
+}
+
+on_every_backend!(a_public_client_proves_its_code_with_pkce_alone);
+async fn a_public_client_proves_its_code_with_pkce_alone(backend: Backend) {
+    let sign_in = sign_in(backend).await;
+    let code = sign_in.pkce_code(&sign_in.spa).await;
+    let reply = sign_in.exchange_code(&sign_in.spa, &code).await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.text());
+    // Not registered for the refresh grant: no refresh token.
+    assert_eq!(
+        keys_of(&reply.json()),
+        ["access_token", "token_type", "scope", "expires_in"]
+    );
+    // A secret for a public client proves nothing.
+    let code = sign_in.pkce_code(&sign_in.spa).await;
+    let reply = post_form_authorized(
+        &sign_in.app,
+        "/token",
+        Some(&basic(&sign_in.spa.client.id, "made-up")),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await;
+    assert_protocol_error(
+        &reply,
+        401,
+        "invalid_client",
+        "Client authentication failed",
+    );
+}
+
+on_every_backend!(only_the_sessions_client_refreshes_it);
+async fn only_the_sessions_client_refreshes_it(backend: Backend) {
+    let sign_in = sign_in(backend).await;
+    let code = sign_in.pkce_code(&sign_in.web).await;
+    let body = sign_in.exchange_code(&sign_in.web, &code).await.json();
+    let refresh = str_of(&body, "refresh_token").to_owned();
+    let refresh_fields = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh.as_str()),
+    ];
+    // No client credentials: the token is a client's.
+    post_form(&sign_in.app, &refresh_fields).await.assert(
+        401,
+        r#"{"error":"invalid_client","detail":"Invalid client credentials"}"#,
+        Some("Basic realm=\"passflow\""),
+    );
+    // Another client, authenticated: not its token.
+    let other = basic(
+        &sign_in.other.client.id,
+        sign_in.other.secret.as_ref().unwrap(),
+    );
+    post_form_authorized(&sign_in.app, "/token", Some(&other), &refresh_fields)
+        .await
+        .assert(
+            400,
+            r#"{"error":"invalid_grant","detail":"Refresh token was issued to another client"}"#,
+            None,
+        );
+    // Its own client: rotated, as every refresh is.
+    let web = basic(&sign_in.web.client.id, sign_in.web.secret.as_ref().unwrap());
+    let reply = post_form_authorized(&sign_in.app, "/token", Some(&web), &refresh_fields).await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.text());
+    let rotated = reply.json();
+    assert_ne!(str_of(&rotated, "refresh_token"), refresh);
+    assert_eq!(
+        claims(str_of(&rotated, "access_token"))["client_id"],
+        sign_in.web.client.id.as_str()
+    );
+}
+
+/// With no client registered, or no issuer URL, `grant_type=authorization_code` is what it
+/// was before the grant existed: the password form's 422.
+#[tokio::test]
+async fn without_a_client_the_grant_is_answered_as_before() {
+    let fields = [
+        ("grant_type", "authorization_code"),
+        ("code", "abc"),
+        ("redirect_uri", REDIRECT),
+    ];
+    let before = post_form(&crate::helpers::app(), &fields).await;
+    assert_eq!(before.status.as_u16(), 422);
+    assert_eq!(
+        before.text(),
+        r#"{"detail":[{"type":"string_pattern_mismatch","loc":["body","grant_type"],"msg":"String should match pattern '^password$'","input":"authorization_code","ctx":{"pattern":"^password$"}},{"type":"missing","loc":["body","username"],"msg":"Field required","input":null},{"type":"missing","loc":["body","password"],"msg":"Field required","input":null}]}"#
+    );
+    let with_issuer = router(
+        default_state().with_metadata(ServerMetadata::new("https://auth.example.com", false)),
+    );
+    let reply = post_form(&with_issuer, &fields).await;
+    assert_eq!((reply.status, reply.text()), (before.status, before.text()));
+    // Clients but no issuer URL: not served either (start-up refuses that configuration).
+    let dir = tempfile::tempdir().unwrap();
+    let file = ClientsFile::new(dir.path().join("clients.json"));
+    register_all(&file).await;
+    let no_issuer = router(
+        default_state().with_clients(Arc::new(InMemoryClientStore::new(file.read().unwrap()))),
+    );
+    let reply = post_form(&no_issuer, &fields).await;
+    assert_eq!((reply.status, reply.text()), (before.status, before.text()));
+}
+
+#[tokio::test]
+async fn a_code_grant_without_a_code_is_an_invalid_request() {
+    let sign_in = sign_in(Backend::Memory).await;
+    let reply = sign_in
+        .exchange(&sign_in.web, &[("redirect_uri", REDIRECT)])
+        .await;
+    assert_protocol_error(&reply, 400, "invalid_request", "Missing code");
+}
