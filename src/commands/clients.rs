@@ -31,7 +31,13 @@ pub fn run(args: &ClientsArgs) -> ExitCode {
     };
     block_on(async {
         match (&args.file, &args.database.database_url) {
-            (Some(path), _) => {
+            (Some(_), Some(_)) => Err(Failure(
+                ExitCode::from(2),
+                "--file and DATABASE_URL are both set: clients live in one place; unset \
+                 DATABASE_URL to work on the file"
+                    .into(),
+            )),
+            (Some(path), None) => {
                 let file = ClientsFile::new(path);
                 // A file that cannot be read is refused before anything is written to it.
                 file.read()

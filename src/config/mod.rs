@@ -152,7 +152,7 @@ pub struct ClientsArgs {
     pub database: DatabaseArgs,
     /// Work on this clients file (the CLIENTS_FILE format, created if missing) instead of
     /// the database.
-    #[arg(long, global = true, conflicts_with = "database_url")]
+    #[arg(long, global = true)]
     pub file: Option<PathBuf>,
     #[command(flatten)]
     pub scopes: ScopeArgs,

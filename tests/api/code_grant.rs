@@ -19,6 +19,7 @@ use passflow::model::time::now;
 use passflow::router;
 use passflow::store::clients::{ClientRegistry, ClientsFile, InMemoryClientStore};
 use passflow::store::demo;
+use passflow::store::sql::Database;
 use serde_json::{Value, json};
 
 use crate::database::TestDb;
@@ -41,6 +42,8 @@ struct SignIn {
     spa: Registered,
     /// Another confidential client.
     other: Registered,
+    /// The database's registry, on SQLite and PostgreSQL.
+    database: Option<Arc<Database>>,
     _db: Option<TestDb>,
     _dir: tempfile::TempDir,
 }
@@ -79,12 +82,12 @@ async fn sign_in(backend: Backend) -> SignIn {
         .with_metadata(ServerMetadata::new("https://auth.example.com", false))
         .with_clock(clock.clone());
     let db = backend.database().await;
-    let (state, [web, spa, other]) = match &db {
+    let (state, [web, spa, other], database) = match &db {
         None => {
             let file = ClientsFile::new(dir.path().join("clients.json"));
             let registered = register_all(&file).await;
             let store = InMemoryClientStore::new(file.read().unwrap());
-            (state.with_clients(Arc::new(store)), registered)
+            (state.with_clients(Arc::new(store)), registered, None)
         }
         Some(db) => {
             let database = db.open().await;
@@ -99,8 +102,8 @@ async fn sign_in(backend: Backend) -> SignIn {
                     Arc::clone(&database) as _,
                     SessionSettings::default(),
                 )
-                .with_clients(database as _);
-            (state, registered)
+                .with_clients(Arc::clone(&database) as _);
+            (state, registered, Some(database))
         }
     };
     // What the upkeep task does for a server: a view of ended sessions this fresh.
@@ -112,6 +115,7 @@ async fn sign_in(backend: Backend) -> SignIn {
         web,
         spa,
         other,
+        database,
         _db: db,
         _dir: dir,
     }
@@ -523,4 +527,41 @@ async fn a_code_grant_without_a_code_is_an_invalid_request() {
         .exchange(&sign_in.web, &[("redirect_uri", REDIRECT)])
         .await;
     assert_protocol_error(&reply, 400, "invalid_request", "Missing code");
+}
+
+/// `passflow clients remove` on a database: the client's sessions end with it, on every
+/// replica (the end is logged), and its codes go.
+async fn removing_a_client_ends_its_sessions_and_codes(backend: Backend) {
+    let sign_in = sign_in(backend).await;
+    let database = sign_in.database.clone().unwrap();
+    let code = sign_in.pkce_code(&sign_in.web).await;
+    let body = sign_in.exchange_code(&sign_in.web, &code).await.json();
+    let unused = sign_in.pkce_code(&sign_in.web).await;
+    let removed = database.remove(&sign_in.web.client.id).await.unwrap();
+    assert_eq!(removed.map(|client| client.name), Some("Web".to_owned()));
+    sign_in.state.auth.sessions.sync().await.unwrap();
+    get_with_token(&sign_in.app, "/users/me/", str_of(&body, "access_token"))
+        .await
+        .assert(
+            401,
+            r#"{"detail":"Could not validate credentials"}"#,
+            Some("Bearer"),
+        );
+    // Its codes are gone: to the (now unknown) client, and to anyone.
+    let reply = sign_in.exchange_code(&sign_in.other, &unused).await;
+    assert_protocol_error(&reply, 400, "invalid_grant", "Invalid authorization code");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_a_client_ends_its_sessions_and_codes_on_sqlite() {
+    removing_a_client_ends_its_sessions_and_codes(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    no_postgres,
+    ignore = "needs PostgreSQL (PASSFLOW_TEST_POSTGRES, default postgres://postgres@127.0.0.1:5432)"
+)]
+async fn removing_a_client_ends_its_sessions_and_codes_on_postgres() {
+    removing_a_client_ends_its_sessions_and_codes(Backend::Postgres).await;
 }

@@ -35,7 +35,7 @@ pub enum RegistrationError {
     NoRedirectUri,
     #[error(transparent)]
     RedirectUri(#[from] RedirectUriError),
-    #[error("--scopes: {0} is not offered here (OFFERED_SCOPES)")]
+    #[error("--scopes: {0}, not offered here (OFFERED_SCOPES)")]
     UnknownScope(UnknownScope),
     #[error("a public client must use PKCE: --pkce optional is for confidential clients")]
     PublicWithoutPkce,

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{Connection as _, Row};
 
+use super::sessions::end_where;
 use super::{Database, USER_CACHE_TTL, to_db, unavailable};
 use crate::model::client::{Client, PkcePolicy, RedirectUri};
 use crate::model::scopes::ScopeSet;
@@ -137,13 +138,24 @@ impl ClientRegistry for Database {
         rows.iter().map(client_from_row).collect()
     }
 
+    /// Removes the client, its codes and its sessions (logged as ended, so every replica
+    /// refuses their access tokens at once), in one transaction.
     async fn remove(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        let mut connection = self.connection().await?;
+        let mut tx = connection.begin().await.map_err(|err| self.failed(err))?;
         let sql = format!("DELETE FROM clients WHERE client_id = $1 RETURNING {CLIENT_COLUMNS}");
         let row = sqlx::query(&sql)
             .bind(id)
-            .fetch_optional(&mut *self.connection().await?)
+            .fetch_optional(&mut *tx)
             .await
             .map_err(|err| self.failed(err))?;
+        sqlx::query("DELETE FROM authorization_codes WHERE client_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|err| self.failed(err))?;
+        end_where(&mut tx, "client_id = $1", &[id], now()).await?;
+        tx.commit().await.map_err(|err| self.failed(err))?;
         self.clients.remove(id);
         row.as_ref().map(client_from_row).transpose()
     }
