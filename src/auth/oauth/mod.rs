@@ -3,6 +3,7 @@
 //! grant (RFC 6749 §6), token introspection (RFC 7662) and the authorization server's
 //! metadata (RFC 8414).
 
+pub mod authorize;
 pub mod clients;
 pub mod code;
 pub mod grant;
