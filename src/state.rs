@@ -73,6 +73,7 @@ impl AppState {
         let sessions = sessions(
             &tokens,
             Arc::new(InMemorySessionStore::default()),
+            None,
             SessionSettings::default(),
         );
         Self {
@@ -109,7 +110,7 @@ impl AppState {
         store: Arc<dyn SessionStore>,
         settings: SessionSettings,
     ) -> Self {
-        self.auth.sessions = sessions(&self.auth.tokens, store, settings);
+        self.auth.sessions = sessions(&self.auth.tokens, store, None, settings);
         self
     }
 
@@ -121,12 +122,7 @@ impl AppState {
         codes: Arc<dyn CodeStore>,
         settings: SessionSettings,
     ) -> Self {
-        let revocations = Revocations::new(
-            self.auth.tokens.lifetime(),
-            self.auth.tokens.longest_acceptance(),
-        );
-        self.auth.sessions =
-            Arc::new(Sessions::new(store, revocations, settings).with_codes(codes));
+        self.auth.sessions = sessions(&self.auth.tokens, store, Some(codes), settings);
         self
     }
 
@@ -204,11 +200,17 @@ impl AppState {
     }
 }
 
+/// Sessions in `store`, with their codes in `codes` (`None`: in memory beside them).
 fn sessions(
     tokens: &TokenKeys,
     store: Arc<dyn SessionStore>,
+    codes: Option<Arc<dyn CodeStore>>,
     settings: SessionSettings,
 ) -> Arc<Sessions> {
     let revocations = Revocations::new(tokens.lifetime(), tokens.longest_acceptance());
-    Arc::new(Sessions::new(store, revocations, settings))
+    let sessions = Sessions::new(store, revocations, settings);
+    Arc::new(match codes {
+        Some(codes) => sessions.with_codes(codes),
+        None => sessions,
+    })
 }

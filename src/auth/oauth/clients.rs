@@ -50,7 +50,8 @@ pub enum ClientsError {
     Duplicate(String),
 }
 
-fn digest(secret: &[u8]) -> [u8; 32] {
+/// What is kept of a client secret, and compared: its SHA-256.
+pub(crate) fn secret_digest(secret: &[u8]) -> [u8; 32] {
     Sha256::digest(secret).into()
 }
 
@@ -73,7 +74,7 @@ impl IntrospectionClients {
             if clients.iter().any(|(known, _)| known == id) {
                 return Err(ClientsError::Duplicate(id.to_owned()));
             }
-            clients.push((id.to_owned(), digest(secret.as_bytes())));
+            clients.push((id.to_owned(), secret_digest(secret.as_bytes())));
         }
         Ok(Self {
             clients: clients.into(),
@@ -83,7 +84,7 @@ impl IntrospectionClients {
     /// Whether `id` and `secret` are a registered client's. An unknown id costs the same
     /// comparison as a known one.
     pub fn authenticate(&self, id: &str, secret: &str) -> bool {
-        let presented = digest(secret.as_bytes());
+        let presented = secret_digest(secret.as_bytes());
         let expected = self
             .clients
             .iter()
@@ -215,7 +216,7 @@ impl Clients {
         let proven = match (credentials.secret(), &client) {
             (Some(secret), Some(_)) => {
                 // Compared even for a public client, so the time taken does not tell which.
-                let matches: bool = digest(secret.as_bytes())
+                let matches: bool = secret_digest(secret.as_bytes())
                     .ct_eq(&expected.unwrap_or([0; 32]))
                     .into();
                 matches && expected.is_some()

@@ -11,14 +11,13 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::TryRngCore as _;
-use rand::rngs::OsRng;
 use subtle::ConstantTimeEq as _;
 
 use crate::auth::Auth;
 use crate::auth::oauth::grant::{Grant, issue_grant};
 use crate::auth::sessions::EndReason;
 use crate::auth::tokens::refresh_token::sha256;
+use crate::auth::tokens::secret::os_random_base64url;
 use crate::model::client::Client;
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
@@ -50,11 +49,7 @@ pub async fn issue_code(
     authorization: Authorization,
     lifetime: u64,
 ) -> Result<String, StoreError> {
-    let mut bytes = [0u8; 32];
-    OsRng
-        .try_fill_bytes(&mut bytes)
-        .map_err(|err| StoreError::Unavailable(Box::new(err)))?;
-    let code = URL_SAFE_NO_PAD.encode(bytes);
+    let code = os_random_base64url(32).map_err(|err| StoreError::Unavailable(Box::new(err)))?;
     let now = auth.clock.now();
     auth.sessions
         .issue_code(StoredCode {

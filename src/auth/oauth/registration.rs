@@ -2,12 +2,8 @@
 //! `passflow clients` checks and makes. Ids and secrets come from the OS RNG; a secret is
 //! shown once, and only its SHA-256 is kept.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::TryRngCore as _;
-use rand::rngs::OsRng;
-use sha2::{Digest as _, Sha256};
-
+use super::clients::secret_digest;
+use crate::auth::tokens::secret::os_random_base64url;
 use crate::model::client::{Client, PkcePolicy, RedirectUri, RedirectUriError};
 use crate::model::scopes::{ScopeCatalog, UnknownScope};
 use crate::store::StoreError;
@@ -56,19 +52,15 @@ pub struct Registered {
 
 /// `n` bytes from the OS RNG, base64url.
 fn random(n: usize) -> String {
-    let mut bytes = vec![0u8; n];
     // The OS RNG failing is not a state to go on from: no id or secret is better than a
     // guessable one.
-    OsRng
-        .try_fill_bytes(&mut bytes)
-        .expect("the operating system's RNG is unavailable");
-    URL_SAFE_NO_PAD.encode(bytes)
+    os_random_base64url(n).expect("the operating system's RNG is unavailable")
 }
 
 /// A new secret (256 bits) and the digest kept in its place.
 fn new_secret() -> (String, [u8; 32]) {
     let secret = random(32);
-    let digest = Sha256::digest(secret.as_bytes()).into();
+    let digest = secret_digest(secret.as_bytes());
     (secret, digest)
 }
 

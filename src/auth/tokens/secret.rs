@@ -34,6 +34,16 @@ impl std::fmt::Debug for SecretKey {
     }
 }
 
+/// `n` bytes from the operating system's RNG, base64url: what must be unguessable and is
+/// handed to someone (authorization codes, client ids and secrets).
+pub(crate) fn os_random_base64url(n: usize) -> Result<String, rand::rand_core::OsError> {
+    use base64::Engine as _;
+    use rand::TryRngCore as _;
+    let mut bytes = vec![0u8; n];
+    rand::rngs::OsRng.try_fill_bytes(&mut bytes)?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
 /// `n` random bytes as lowercase hex.
 pub(crate) fn random_hex(n: usize) -> String {
     let bytes: Vec<u8> = (0..n).map(|_| rand::random::<u8>()).collect();
