@@ -203,7 +203,8 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
                 args.sessions.settings(),
             )
             .with_totp(totp)
-            .with_clients(Arc::clone(&database) as Arc<dyn ClientStore>);
+            .with_clients(Arc::clone(&database) as Arc<dyn ClientStore>)
+            .with_consents(Arc::clone(&database) as _);
             if is_postgres(url) {
                 // Replicas share one failed-login budget (SQLite serves one server).
                 state = state.with_shared_throttle(database, args.throttle.settings());
@@ -226,6 +227,11 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
         .map_err(StartupError::DatabaseRead)?;
     if signs_in {
         match args.tokens.token_issuer.as_deref().map(issuer_url) {
+            Some(Ok(url)) if url.scheme() == "http" => tracing::warn!(
+                "TOKEN_ISSUER is plain http: the login page and its cookies work without TLS \
+                 (no Secure, no __Host- prefix). Fine on localhost for development; anywhere \
+                 else, serve passflow behind https and set an https TOKEN_ISSUER"
+            ),
             Some(Ok(_)) => {}
             Some(Err(reason)) => {
                 return Err(StartupError::IssuerRequired(format!(" ({reason})")));
@@ -267,6 +273,7 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
         .with_password_policy(policy)
         .with_throttle(args.throttle.settings())
         .with_admission(args.throttle.admission())
+        .with_code_lifetime(args.sign_in.authorization_code_lifetime_seconds)
         .with_trusted_proxies(args.http.trusted_proxies.iter().copied()))
 }
 

@@ -13,7 +13,9 @@ use crate::auth::credentials::totp::SecondFactor;
 use crate::auth::guard::Guard;
 use crate::auth::guard::local::ThrottleSettings;
 use crate::auth::guard::per_address::PerAddressLimit;
+use crate::auth::login::ticket::LoginTickets;
 use crate::auth::oauth::clients::Clients;
+use crate::auth::oauth::code::DEFAULT_CODE_LIFETIME;
 use crate::auth::oauth::introspection::IntrospectionClients;
 use crate::auth::oauth::metadata::ServerMetadata;
 use crate::auth::sessions::revocation::Revocations;
@@ -23,6 +25,7 @@ use crate::clock::Clock;
 use crate::model::scopes::ScopeCatalog;
 use crate::store::clients::{ClientStore, InMemoryClientStore};
 use crate::store::codes::CodeStore;
+use crate::store::consents::{ConsentStore, InMemoryConsentStore};
 use crate::store::session::SessionStore;
 use crate::store::throttle::ThrottleStore;
 use crate::store::{InMemorySessionStore, UserStore};
@@ -63,6 +66,8 @@ pub struct AppState {
     pub metadata: Option<Arc<ServerMetadata>>,
     /// Who may call `/introspect` (`INTROSPECTION_CLIENTS`); `None`: it is not served.
     pub introspection: Option<IntrospectionClients>,
+    /// `AUTHORIZATION_CODE_LIFETIME_SECONDS`.
+    pub code_lifetime: u64,
 }
 
 impl AppState {
@@ -70,6 +75,7 @@ impl AppState {
     /// clock, and no trusted proxies.
     pub fn new(users: impl UserStore, tokens: TokenKeys, hasher: HashPool) -> Self {
         let admission = AdmissionSettings::default();
+        let tickets = Arc::new(LoginTickets::new(&tokens));
         let sessions = sessions(
             &tokens,
             Arc::new(InMemorySessionStore::default()),
@@ -88,12 +94,15 @@ impl AppState {
                 password_policy: PasswordPolicy::default(),
                 totp: Arc::new(SecondFactor::in_memory(DEFAULT_TOTP_ISSUER)),
                 clients: Clients::new(Arc::new(InMemoryClientStore::default())),
+                consents: Arc::new(InMemoryConsentStore::default()),
+                tickets,
             },
             login_admission: PerAddressLimit::new(admission.per_address),
             refusal_hold: admission.refusal_hold,
             trusted_proxies: Arc::from([]),
             metadata: None,
             introspection: None,
+            code_lifetime: DEFAULT_CODE_LIFETIME,
         }
     }
 
@@ -129,6 +138,12 @@ impl AppState {
     /// Registered clients from `store` (a database's, or `CLIENTS_FILE`'s).
     pub fn with_clients(mut self, store: Arc<dyn ClientStore>) -> Self {
         self.auth.clients = Clients::new(store);
+        self
+    }
+
+    /// Consents kept in `store` (a database's; the clients they name must live there too).
+    pub fn with_consents(mut self, store: Arc<dyn ConsentStore>) -> Self {
+        self.auth.consents = store;
         self
     }
 
@@ -188,6 +203,13 @@ impl AppState {
     pub fn with_metadata(self, metadata: ServerMetadata) -> Self {
         Self {
             metadata: Some(Arc::new(metadata)),
+            ..self
+        }
+    }
+
+    pub fn with_code_lifetime(self, seconds: u64) -> Self {
+        Self {
+            code_lifetime: seconds,
             ..self
         }
     }

@@ -1,5 +1,5 @@
 //! What the use cases work with: the stores, keys, hash pool, throttles, sessions, second
-//! factors, registered clients and clock.
+//! factors, registered clients, consents and clock.
 //! Nothing here is HTTP (client addresses arrive as arguments), so a command-line tool or a
 //! test drives the same login and refresh a route does.
 
@@ -9,12 +9,14 @@ use crate::auth::accounts::policy::PasswordPolicy;
 use crate::auth::credentials::hash_pool::HashPool;
 use crate::auth::credentials::totp::SecondFactor;
 use crate::auth::guard::Guard;
+use crate::auth::login::ticket::LoginTickets;
 use crate::auth::oauth::clients::Clients;
 use crate::auth::sessions::Sessions;
 use crate::auth::tokens::TokenKeys;
 use crate::clock::Clock;
 use crate::model::scopes::ScopeCatalog;
 use crate::store::UserStore;
+use crate::store::consents::ConsentStore;
 
 #[derive(Clone)]
 pub struct Auth {
@@ -33,4 +35,8 @@ pub struct Auth {
     pub totp: Arc<SecondFactor>,
     /// The registered clients of the authorization-code flow.
     pub clients: Clients,
+    /// What each user allowed each client.
+    pub consents: Arc<dyn ConsentStore>,
+    /// Proved passwords a login page carries to its second-factor step.
+    pub tickets: Arc<LoginTickets>,
 }

@@ -12,6 +12,7 @@ use ipnet::IpNet;
 
 use super::{DatabaseArgs, PasswordArgs, ScopeArgs, TokenArgs};
 use crate::auth::guard::local::ThrottleSettings;
+use crate::auth::oauth::code::MAX_CODE_LIFETIME;
 use crate::auth::sessions::SessionSettings;
 use crate::http::HttpOptions;
 use crate::server::ServerOptions;
@@ -51,6 +52,9 @@ pub struct ServeArgs {
 
     #[command(flatten, next_help_heading = "TOTP")]
     pub totp: TotpArgs,
+
+    #[command(flatten, next_help_heading = "Sign-in (authorization-code flow)")]
+    pub sign_in: SignInArgs,
 
     #[command(flatten, next_help_heading = "HTTP")]
     pub http: HttpArgs,
@@ -156,6 +160,17 @@ pub struct SessionArgs {
         default_value_t = 0
     )]
     pub refresh_reuse_grace_seconds: u64,
+}
+
+/// The authorization-code flow's settings.
+#[derive(Debug, Clone, Args)]
+pub struct SignInArgs {
+    /// Seconds an authorization code lives before it must be exchanged (RFC 6749 §4.1.2:
+    /// short; at most 600).
+    #[arg(long, env = "AUTHORIZATION_CODE_LIFETIME_SECONDS",
+        value_name = "AUTHORIZATION_CODE_LIFETIME_SECONDS", default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..=MAX_CODE_LIFETIME))]
+    pub authorization_code_lifetime_seconds: u64,
 }
 
 /// The TOTP second factor.

@@ -340,12 +340,11 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// Every budget's refusal, whichever guess spent it: `429` with the seconds to wait, rounded
-/// up so that a client retrying on time is admitted.
+/// Every budget's refusal, whichever guess spent it: `429` with the seconds to wait.
 impl From<Throttled> for ApiError {
-    fn from(Throttled(retry_after): Throttled) -> Self {
+    fn from(throttled: Throttled) -> Self {
         ApiError::TooManyAttempts {
-            retry_after_secs: retry_after.as_secs() + 1,
+            retry_after_secs: throttled.retry_after_secs(),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Everything HTTP, split by audience: [`api`], the JSON API a user's token opens;
-//! [`oauth`], the protocol endpoints other software calls; and [`docs`], Swagger UI. Web pages
-//! (the login page, with cookies, CSRF and HTML errors) get a folder of their own beside them.
+//! [`oauth`], the protocol endpoints other software calls; [`pages`], the login page people
+//! see (HTML, cookies, CSRF); and [`docs`], Swagger UI.
 //! Shared by all: the extractors, the error surface and the OpenAPI document.
 
 pub(crate) mod api;
@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub(crate) mod oauth;
 pub mod openapi;
+pub(crate) mod pages;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,6 +35,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::state::AppState;
 use api::account::*;
+use api::consents::*;
 use api::health::*;
 use api::sessions::*;
 use api::totp::*;
@@ -76,8 +78,11 @@ pub fn router(state: AppState) -> Router {
 
 pub fn router_with(state: AppState, options: &HttpOptions) -> Router {
     let (router, api) = api_routes(&state).split_for_parts();
+    let mut router = router.merge(docs::routes(api));
+    if state.metadata.is_some() {
+        router = router.merge(pages::routes());
+    }
     let mut router = router
-        .merge(docs::routes(api))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -193,7 +198,11 @@ pub(crate) fn api_routes(state: &AppState) -> OpenApiRouter<AppState> {
         let metadata = OpenApiRouter::new()
             .routes(routes!(authorization_server_metadata))
             .layer(Extension(Arc::clone(metadata)));
-        routes = routes.merge(metadata);
+        // The code flow's: what users allowed its clients.
+        routes = routes
+            .merge(metadata)
+            .routes(guarded_routes!(read_own_consents))
+            .routes(guarded_routes!(revoke_own_consent));
     }
     routes
 }

@@ -135,6 +135,11 @@ impl ScopeSet {
         Self(self.0.intersection(&other.0).cloned().collect())
     }
 
+    /// The scopes of either set.
+    pub fn union(&self, other: &ScopeSet) -> ScopeSet {
+        Self(self.0.union(&other.0).cloned().collect())
+    }
+
     /// Whether every scope of `other` is in this set.
     pub fn includes(&self, other: &ScopeSet) -> bool {
         other.0.is_subset(&self.0)
@@ -256,6 +261,13 @@ impl ScopeCatalog {
         self.offered
             .iter()
             .map(|(scope, description)| (scope, description.as_ref()))
+    }
+
+    /// What a user is told a scope allows (the consent page); `None` if it is not offered.
+    pub fn description(&self, scope: &Scope) -> Option<&str> {
+        self.iter()
+            .find(|(offered, _)| *offered == scope)
+            .map(|(_, description)| description)
     }
 
     /// Reads a `scope` string a client sent: every name must be offered here.

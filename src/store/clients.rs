@@ -117,6 +117,12 @@ impl FileEntry {
         if redirect_uris.is_empty() {
             return Err("no redirect_uris".into());
         }
+        // Ids are what `passflow clients add` makes: base64url. Anything else could collide
+        // with the login page's own sessions (`passflow:login-page`).
+        let base64url = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_');
+        if self.client_id.is_empty() || !self.client_id.bytes().all(base64url) {
+            return Err("client_id must be base64url (letters, digits, - and _)".into());
+        }
         let secret_sha256 = match &self.secret_sha256 {
             None => None,
             Some(digest) => Some(

@@ -3,6 +3,7 @@
 
 pub mod clients;
 pub mod codes;
+pub mod consents;
 pub mod demo;
 mod memory;
 pub mod session;

@@ -28,20 +28,22 @@ use crate::helpers::{
 };
 use crate::stores::{Backend, on_every_backend};
 
-const REDIRECT: &str = "https://app.example/callback";
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-0123456789";
+pub(crate) const REDIRECT: &str = "https://app.example/callback";
+pub(crate) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-0123456789";
 
 /// A deployment with clients registered, on one backend.
-struct SignIn {
-    app: Router,
-    state: AppState,
-    clock: Clock,
+pub(crate) struct SignIn {
+    pub(crate) app: Router,
+    pub(crate) state: AppState,
+    pub(crate) clock: Clock,
     /// Confidential, registered for the refresh grant.
-    web: Registered,
+    pub(crate) web: Registered,
     /// Public (PKCE, no secret), without the refresh grant.
-    spa: Registered,
+    pub(crate) spa: Registered,
     /// Another confidential client.
-    other: Registered,
+    pub(crate) other: Registered,
+    /// The operator's own app (public, first-party): never asks for consent.
+    pub(crate) first: Registered,
     /// The database's registry, on SQLite and PostgreSQL.
     database: Option<Arc<Database>>,
     _db: Option<TestDb>,
@@ -60,7 +62,7 @@ fn new_client(name: &str, public: bool, refresh: bool) -> NewClient {
     }
 }
 
-async fn register_all(registry: &dyn ClientRegistry) -> [Registered; 3] {
+async fn register_all(registry: &dyn ClientRegistry) -> [Registered; 4] {
     let offered = ScopeCatalog::default();
     [
         register(registry, &offered, new_client("Web", false, true))
@@ -72,17 +74,27 @@ async fn register_all(registry: &dyn ClientRegistry) -> [Registered; 3] {
         register(registry, &offered, new_client("Other", false, true))
             .await
             .unwrap(),
+        register(
+            registry,
+            &offered,
+            NewClient {
+                first_party: true,
+                ..new_client("First", true, true)
+            },
+        )
+        .await
+        .unwrap(),
     ]
 }
 
-async fn sign_in(backend: Backend) -> SignIn {
+pub(crate) async fn sign_in(backend: Backend) -> SignIn {
     let clock = Clock::manual(now());
     let dir = tempfile::tempdir().unwrap();
     let state = default_state()
         .with_metadata(ServerMetadata::new("https://auth.example.com", false))
         .with_clock(clock.clone());
     let db = backend.database().await;
-    let (state, [web, spa, other], database) = match &db {
+    let (state, [web, spa, other, first], database) = match &db {
         None => {
             let file = ClientsFile::new(dir.path().join("clients.json"));
             let registered = register_all(&file).await;
@@ -102,7 +114,8 @@ async fn sign_in(backend: Backend) -> SignIn {
                     Arc::clone(&database) as _,
                     SessionSettings::default(),
                 )
-                .with_clients(Arc::clone(&database) as _);
+                .with_clients(Arc::clone(&database) as _)
+                .with_consents(Arc::clone(&database) as _);
             (state, registered, Some(database))
         }
     };
@@ -115,6 +128,7 @@ async fn sign_in(backend: Backend) -> SignIn {
         web,
         spa,
         other,
+        first,
         database,
         _db: db,
         _dir: dir,
@@ -144,7 +158,7 @@ impl SignIn {
 
     /// `POST /token` with `grant_type=authorization_code`, the client's credentials over
     /// HTTP Basic (confidential) or as `client_id` (public).
-    async fn exchange(&self, client: &Registered, extra: &[(&str, &str)]) -> Reply {
+    pub(crate) async fn exchange(&self, client: &Registered, extra: &[(&str, &str)]) -> Reply {
         let mut fields = vec![("grant_type", "authorization_code")];
         fields.extend_from_slice(extra);
         let basic = client
@@ -167,12 +181,12 @@ impl SignIn {
     }
 }
 
-fn basic(id: &str, secret: &str) -> String {
+pub(crate) fn basic(id: &str, secret: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
 }
 
 #[track_caller]
-fn assert_protocol_error(reply: &Reply, status: u16, error: &str, description: &str) {
+pub(crate) fn assert_protocol_error(reply: &Reply, status: u16, error: &str, description: &str) {
     assert_eq!(reply.status.as_u16(), status, "{}", reply.text());
     assert_eq!(
         reply.json(),
@@ -184,7 +198,7 @@ fn assert_protocol_error(reply: &Reply, status: u16, error: &str, description: &
     assert_eq!(reply.header("www-authenticate"), challenge);
 }
 
-fn claims(token: &str) -> Value {
+pub(crate) fn claims(token: &str) -> Value {
     let payload = token.split('.').nth(1).unwrap();
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload)

@@ -11,6 +11,7 @@ use axum::http::{Method, Request, header};
 use passflow::auth::credentials::hash_pool::HashPool;
 use passflow::auth::credentials::totp::SecondFactor;
 use passflow::auth::guard::local::ThrottleSettings;
+use passflow::auth::oauth::metadata::ServerMetadata;
 use passflow::auth::sessions::SessionSettings;
 use passflow::auth::tokens::TokenKeys;
 use passflow::clock::Clock;
@@ -84,8 +85,16 @@ async fn call(app: &Router, method: &Method, path: &str, authorization: Option<&
 
 /// Makes the route at `method path` give the answer documented as `status` / `name`.
 async fn provoke(method: &Method, path: &str, status: &str, name: &str) -> Reply {
-    let app = app();
-    let concrete = path.replace("{id}", "no-such-session");
+    // The code flow's routes are served with an issuer URL only.
+    let code_flow = path.starts_with("/users/me/consents");
+    let app = if code_flow {
+        router(every_route_state())
+    } else {
+        app()
+    };
+    let concrete = path
+        .replace("{id}", "no-such-session")
+        .replace("{client_id}", "no-such-client");
     match (status, name) {
         ("401", "Not authenticated") => call(&app, method, &concrete, None).await,
         ("401", "Could not validate credentials") => {
@@ -98,10 +107,12 @@ async fn provoke(method: &Method, path: &str, status: &str, name: &str) -> Reply
             call(&app, method, &concrete, Some(&bearer(tokens::PYJWT_ALICE))).await
         }
         ("503", _) if !["/token", "/ready", "/introspect"].contains(&path) => {
-            let app = router(
-                state_with(settings(), InMemoryUserStore::default())
-                    .with_users(Arc::new(Unreachable)),
-            );
+            let mut state = state_with(settings(), InMemoryUserStore::default())
+                .with_users(Arc::new(Unreachable));
+            if code_flow {
+                state = state.with_metadata(ServerMetadata::new("https://auth.example.com", true));
+            }
+            let app = router(state);
             call(
                 &app,
                 method,

@@ -9,6 +9,7 @@ mod fixtures;
 mod helpers;
 
 mod account;
+mod authorize;
 mod code_grant;
 mod database;
 mod examples;

@@ -45,7 +45,12 @@ fn paths_of(doc: &Value) -> BTreeSet<&str> {
 }
 
 /// The routes a setting turns on: documented exactly where served.
-const OPTIONAL_PATHS: [&str; 2] = ["/introspect", "/.well-known/oauth-authorization-server"];
+const OPTIONAL_PATHS: [&str; 4] = [
+    "/introspect",
+    "/.well-known/oauth-authorization-server",
+    "/users/me/consents",
+    "/users/me/consents/{client_id}",
+];
 
 #[test]
 fn each_operation_appears_once_and_trailing_slash_twins_are_hidden() {

@@ -26,6 +26,13 @@ use shared::{SharedAttempt, SharedCodeAttempt, SharedThrottle};
 #[error("too many failed attempts; retry in {0:?}")]
 pub struct Throttled(pub Duration);
 
+impl Throttled {
+    /// The wait in whole seconds, rounded up, so that a client retrying on time is admitted.
+    pub fn retry_after_secs(&self) -> u64 {
+        self.0.as_secs() + 1
+    }
+}
+
 /// Why an attempt was not admitted.
 #[derive(Debug, thiserror::Error)]
 pub enum Refused {

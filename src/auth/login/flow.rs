@@ -10,12 +10,15 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use super::ticket::ProvenPassword;
 use super::{LoginError, authenticate_user, grant_scopes};
 use crate::auth::Auth;
 use crate::auth::credentials::totp::{self, CodeRefused, Factor};
 use crate::auth::guard::PasswordAttempt;
 use crate::auth::oauth::grant::{Grant, issue_grant};
+use crate::auth::sessions::RefreshToken;
 use crate::store::UserRecord;
+use crate::store::session::SessionRecord;
 use crate::store::totp::TotpRecord;
 
 /// Where a login stands once its password is right.
@@ -42,6 +45,33 @@ pub async fn password<'a>(
         }
         Err(other) => return Err(other),
     };
+    after_password(auth, user, attempt).await
+}
+
+/// The first step again, on a later request of a page: the password a login ticket vouches
+/// for. The (address, user) cell is taken anew, so a wrong code there counts as on `/token`.
+pub async fn password_proven<'a>(
+    auth: &'a Auth,
+    client: IpAddr,
+    proven: &ProvenPassword,
+) -> Result<PasswordStep<'a>, LoginError> {
+    let attempt = auth
+        .guard
+        .password_attempt(client, proven.username())
+        .await?;
+    // Removed since: as if unknown (the cell is refunded, nothing was guessed).
+    let user = match auth.users.find_login(proven.username()).await? {
+        Some(user) if user.username() == proven.username() => user,
+        _ => return Err(LoginError::IncorrectCredentials),
+    };
+    after_password(auth, user, attempt).await
+}
+
+async fn after_password<'a>(
+    auth: &'a Auth,
+    user: Arc<UserRecord>,
+    attempt: PasswordAttempt<'a>,
+) -> Result<PasswordStep<'a>, LoginError> {
     match totp::required(auth, user.username()).await? {
         Some(record) => Ok(PasswordStep::FactorRequired(FactorRequired {
             auth,
@@ -124,5 +154,19 @@ impl<'a> Authenticated<'a> {
             refresh_token,
             now,
         )?)
+    }
+
+    /// The last step of a page's login: a session of the login page itself (no access
+    /// token), whose refresh token the browser keeps as its cookie.
+    pub async fn start_browser_session(
+        self,
+    ) -> Result<(SessionRecord, RefreshToken, Arc<UserRecord>), LoginError> {
+        let now = self.auth.clock.now();
+        let (session, token) = self
+            .auth
+            .sessions
+            .start_browser(self.user.username(), now)
+            .await?;
+        Ok((session, token, self.user))
     }
 }

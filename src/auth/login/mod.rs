@@ -1,9 +1,11 @@
 //! The login: the password, then the factors a user has turned on, then a grant in a new
 //! session. [`flow`] runs it step by step (a page runs each step in a request of its own);
-//! [`login`] is `/token`'s password grant, all steps in one. Also the tutorial's
+//! [`login`] is `/token`'s password grant, all steps in one; [`ticket`] carries a proved
+//! password from a page's first step to its second. Also the tutorial's
 //! `authenticate_user`, and which scopes a login gets.
 
 pub mod flow;
+pub mod ticket;
 
 use std::net::IpAddr;
 use std::sync::Arc;

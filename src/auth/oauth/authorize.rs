@@ -67,6 +67,27 @@ impl AuthorizeParams {
     }
 }
 
+impl AuthorizeParams {
+    /// The parameters as sent, for a form to carry to the next step of the login.
+    pub fn pairs(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("response_type", &self.response_type),
+            ("client_id", &self.client_id),
+            ("redirect_uri", &self.redirect_uri),
+            ("scope", &self.scope),
+            ("state", &self.state),
+            ("code_challenge", &self.code_challenge),
+            ("code_challenge_method", &self.code_challenge_method),
+            ("nonce", &self.nonce),
+            ("prompt", &self.prompt),
+            ("max_age", &self.max_age),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.as_deref().map(|value| (name, value)))
+        .collect()
+    }
+}
+
 /// OpenID Connect Core §3.1.2.1's `prompt`, as far as passflow acts on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Prompt {
@@ -97,6 +118,18 @@ pub struct AuthorizeRequest {
     pub prompt: Prompt,
     /// Seconds since the user's last password after which they must give it again.
     pub max_age: Option<u64>,
+}
+
+impl AuthorizeRequest {
+    /// A refusal of this request, sent back to the client.
+    pub fn refusal(&self, error: AuthorizeError, description: &str) -> RedirectRefusal {
+        RedirectRefusal {
+            redirect_to: self.redirect_to.clone(),
+            error,
+            description: description.to_owned(),
+            state: self.state.clone(),
+        }
+    }
 }
 
 /// Why no redirect is possible: answered with an error page.

@@ -41,16 +41,21 @@ pub struct ServerMetadata {
     pub jwks_uri: String,
     pub revocation_endpoint: String,
     pub introspection_endpoint: Option<String>,
-    pub grant_types_supported: [&'static str; 2],
+    /// The login page, once a client is registered (see [`Self::with_code_flow`]).
+    pub authorization_endpoint: Option<String>,
+    pub grant_types_supported: Vec<&'static str>,
     pub scopes_supported: Vec<String>,
-    /// No authorization endpoint: no response types.
-    pub response_types_supported: [&'static str; 0],
-    /// The token endpoint serves public clients (the password grant of a first-party app)
-    /// and does not authenticate them; `client_id` and `client_secret` are accepted and
-    /// ignored, as in the tutorial.
-    pub token_endpoint_auth_methods_supported: [&'static str; 1],
+    /// Without registered clients, no authorization endpoint: no response types.
+    pub response_types_supported: Vec<&'static str>,
+    /// The password grant does not authenticate clients (`client_id` and `client_secret`
+    /// are accepted and ignored, as in the tutorial); the code grant does.
+    pub token_endpoint_auth_methods_supported: Vec<&'static str>,
     pub revocation_endpoint_auth_methods_supported: [&'static str; 1],
     pub introspection_endpoint_auth_methods_supported: Option<[&'static str; 1]>,
+    /// RFC 7636 §6.2: `S256` only (ASVS V10.4.6).
+    pub code_challenge_methods_supported: Option<[&'static str; 1]>,
+    /// RFC 9207 §3: authorization responses carry `iss`.
+    pub authorization_response_iss_parameter_supported: Option<bool>,
 }
 
 impl ServerMetadata {
@@ -64,16 +69,38 @@ impl ServerMetadata {
             jwks_uri: endpoint("/.well-known/jwks.json"),
             revocation_endpoint: endpoint("/revoke"),
             introspection_endpoint: introspection.then(|| endpoint("/introspect")),
-            grant_types_supported: ["password", "refresh_token"],
+            authorization_endpoint: None,
+            grant_types_supported: vec!["password", "refresh_token"],
             scopes_supported: ScopeCatalog::default()
                 .iter()
                 .map(|(scope, _)| scope.to_string())
                 .collect(),
-            response_types_supported: [],
-            token_endpoint_auth_methods_supported: ["none"],
+            response_types_supported: Vec::new(),
+            token_endpoint_auth_methods_supported: vec!["none"],
             revocation_endpoint_auth_methods_supported: ["none"],
             introspection_endpoint_auth_methods_supported: introspection
                 .then_some(["client_secret_basic"]),
+            code_challenge_methods_supported: None,
+            authorization_response_iss_parameter_supported: None,
+        }
+    }
+
+    /// The document once a client is registered: the authorization endpoint, the code
+    /// grant, S256 PKCE, client authentication at the token endpoint, `iss` in responses.
+    pub fn with_code_flow(&self) -> Self {
+        let endpoint = format!("{}/authorize", self.issuer.trim_end_matches('/'));
+        Self {
+            authorization_endpoint: Some(endpoint),
+            grant_types_supported: vec!["authorization_code", "password", "refresh_token"],
+            response_types_supported: vec!["code"],
+            token_endpoint_auth_methods_supported: vec![
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ],
+            code_challenge_methods_supported: Some(["S256"]),
+            authorization_response_iss_parameter_supported: Some(true),
+            ..self.clone()
         }
     }
 

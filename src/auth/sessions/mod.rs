@@ -6,6 +6,7 @@
 //! session refuses its self-contained access tokens too (ASVS V7.4.1), through
 //! [`Revocations`].
 
+pub mod browser;
 pub mod revocation;
 pub mod view;
 
@@ -96,6 +97,8 @@ pub enum EndReason {
     PasswordChanged,
     /// The user turned their second factor on or off from another session.
     SecondFactorChanged,
+    /// The browser signed in again on the login page: its earlier browser session is over.
+    SignedInAgain,
 }
 
 impl EndReason {
@@ -113,6 +116,7 @@ impl EndReason {
             EndReason::ClientRevoked => "client_revoked",
             EndReason::PasswordChanged => "password_changed",
             EndReason::SecondFactorChanged => "second_factor_changed",
+            EndReason::SignedInAgain => "signed_in_again",
         }
     }
 }
@@ -246,8 +250,19 @@ impl Sessions {
         scope: &ScopeSet,
         now: UnixTime,
     ) -> Result<(SessionRecord, RefreshToken), StoreError> {
+        self.start_owned(username, scope, None, now).await
+    }
+
+    /// [`Self::start`] for a session only `client_id` may continue.
+    async fn start_owned(
+        &self,
+        username: &str,
+        scope: &ScopeSet,
+        client_id: Option<&str>,
+        now: UnixTime,
+    ) -> Result<(SessionRecord, RefreshToken), StoreError> {
         let prepared = self.prepare();
-        let stored = prepared.stored(username, scope, None, now, self.settings.max_lifetime);
+        let stored = prepared.stored(username, scope, client_id, now, self.settings.max_lifetime);
         let record = stored.record.clone();
         self.store.create(stored).await?;
         self.keep_per_user_bound(username, now).await?;

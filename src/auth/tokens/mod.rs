@@ -178,6 +178,11 @@ impl TokenKeys {
         })
     }
 
+    /// A key for `purpose`, derived from `SECRET_KEY` (see [`SecretKey::derive`]).
+    pub fn derived_key(&self, purpose: &'static [u8]) -> [u8; 32] {
+        self.settings.secret.derive(purpose)
+    }
+
     /// `ACCESS_TOKEN_EXPIRE_MINUTES` plus the clock-skew leeway, in seconds: the longest a
     /// token minted now can be accepted.
     pub fn longest_acceptance(&self) -> u64 {

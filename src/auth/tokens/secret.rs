@@ -22,6 +22,19 @@ impl SecretKey {
         Ok(Self(secret))
     }
 
+    /// A key for another purpose than signing tokens, derived from this one with HKDF-SHA256
+    /// (RFC 5869): every server sharing `SECRET_KEY` derives the same, and what it signs can
+    /// never pass for a token, nor a token for it.
+    pub fn derive(&self, purpose: &'static [u8]) -> [u8; 32] {
+        use aws_lc_rs::hkdf;
+        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"passflow").extract(&self.0);
+        let mut key = [0u8; 32];
+        prk.expand(&[purpose], hkdf::HKDF_SHA256)
+            .and_then(|okm| okm.fill(&mut key))
+            .expect("32 bytes is HKDF-SHA256's output length");
+        key
+    }
+
     /// A fresh key, as `openssl rand -hex 32` would print it.
     pub fn random() -> Self {
         Self(random_hex(32).into_bytes())

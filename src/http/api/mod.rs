@@ -1,5 +1,5 @@
-//! The JSON API a user's token opens (the tutorial's `/users/me/`, the account, TOTP and
-//! sessions routes) and the operators' probes, one module per area. Each handler's arguments
+//! The JSON API a user's token opens (the tutorial's `/users/me/`, the account, TOTP, sessions
+//! and consents routes) and the operators' probes, one module per area. Each handler's arguments
 //! are its dependencies; its `utoipa::path` attribute documents what it returns on success
 //! (failures of protected routes are documented from their extractors, see
 //! `openapi::guarded`). Errors answer in FastAPI's `{"detail": ...}` shape ([`ApiError`]).
@@ -7,6 +7,7 @@
 //! [`ApiError`]: crate::http::error::ApiError
 
 pub(crate) mod account;
+pub(crate) mod consents;
 mod error;
 pub(crate) mod health;
 pub(crate) mod sessions;

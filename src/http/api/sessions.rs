@@ -80,7 +80,7 @@ pub(crate) struct SessionView {
     current: bool,
 }
 
-fn rfc3339(time: UnixTime) -> String {
+pub(super) fn rfc3339(time: UnixTime) -> String {
     humantime::format_rfc3339_seconds(SystemTime::UNIX_EPOCH + Duration::from_secs(time))
         .to_string()
 }

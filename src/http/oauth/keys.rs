@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use jsonwebtoken::jwk::Jwk;
 
 use crate::auth::oauth::metadata::ServerMetadata as Metadata;
+use crate::http::error::ApiError;
 use crate::state::AppState;
 
 /// How long a cache may keep the key set: short, so that a rotation (a new key first
@@ -56,6 +57,10 @@ pub(crate) struct ServerMetadata<'a> {
     /// Exactly `TOKEN_ISSUER`, and exactly the tokens' `iss`.
     #[schema(example = "https://auth.example.com")]
     issuer: &'a str,
+    /// Once a client is registered: the login page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, value_type = String)]
+    authorization_endpoint: Option<&'a str>,
     token_endpoint: &'a str,
     jwks_uri: &'a str,
     revocation_endpoint: &'a str,
@@ -71,12 +76,21 @@ pub(crate) struct ServerMetadata<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(required = false, value_type = Vec<String>)]
     introspection_endpoint_auth_methods_supported: Option<&'a [&'static str]>,
+    /// Once a client is registered: `["S256"]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, value_type = Vec<String>)]
+    code_challenge_methods_supported: Option<&'a [&'static str]>,
+    /// Once a client is registered: `true` (RFC 9207).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, value_type = bool)]
+    authorization_response_iss_parameter_supported: Option<bool>,
 }
 
 impl<'a> From<&'a Metadata> for ServerMetadata<'a> {
     fn from(metadata: &'a Metadata) -> Self {
         Self {
             issuer: &metadata.issuer,
+            authorization_endpoint: metadata.authorization_endpoint.as_deref(),
             token_endpoint: &metadata.token_endpoint,
             jwks_uri: &metadata.jwks_uri,
             revocation_endpoint: &metadata.revocation_endpoint,
@@ -91,12 +105,19 @@ impl<'a> From<&'a Metadata> for ServerMetadata<'a> {
                 .introspection_endpoint_auth_methods_supported
                 .as_ref()
                 .map(|methods| methods.as_slice()),
+            code_challenge_methods_supported: metadata
+                .code_challenge_methods_supported
+                .as_ref()
+                .map(|methods| methods.as_slice()),
+            authorization_response_iss_parameter_supported: metadata
+                .authorization_response_iss_parameter_supported,
         }
     }
 }
 
 /// The authorization server's metadata: issuer, endpoints, grants, scopes. Served (and
-/// documented) only when `TOKEN_ISSUER` is an `http(s)` URL without query or fragment.
+/// documented) only when `TOKEN_ISSUER` is an `http(s)` URL without query or fragment; the
+/// authorization-code flow's fields appear once a client is registered.
 #[utoipa::path(
     get,
     path = "/.well-known/oauth-authorization-server",
@@ -106,7 +127,12 @@ impl<'a> From<&'a Metadata> for ServerMetadata<'a> {
     ),
 )]
 pub(crate) async fn authorization_server_metadata(
+    State(state): State<AppState>,
     Extension(metadata): Extension<Arc<Metadata>>,
-) -> Response {
-    Json(ServerMetadata::from(&*metadata)).into_response()
+) -> Result<Response, ApiError> {
+    if state.auth.clients.any().await? {
+        let metadata = metadata.with_code_flow();
+        return Ok(Json(ServerMetadata::from(&metadata)).into_response());
+    }
+    Ok(Json(ServerMetadata::from(&*metadata)).into_response())
 }

@@ -16,7 +16,6 @@ use crate::http::extract::{BasicCredentials, CodeFields};
 use crate::http::oauth::error::code_client_refused;
 
 use crate::auth::credentials::totp::Factor;
-use crate::auth::credentials::totp::code::DIGITS;
 use crate::auth::oauth::refresh::narrow_scopes;
 use crate::auth::sessions::RefreshRefused;
 use crate::auth::{Grant, LoginError, LoginRequest, RefreshError, RefreshRequest, login, refresh};
@@ -238,21 +237,9 @@ async fn password_grant(
         username: &form.username,
         password: form.password.clone(),
         scope: &form.scope,
-        factor: second_factor(form.totp.as_deref()),
+        factor: form.totp.as_deref().and_then(Factor::typed),
     };
     Ok(login(&state.auth, request).await?)
-}
-
-/// What the `totp` field carries, decided here once: six digits are an authenticator's code,
-/// anything else a recovery code; blank is nothing.
-fn second_factor(field: Option<&str>) -> Option<Factor> {
-    let code = field.map(str::trim).filter(|code| !code.is_empty())?;
-    let digits = code.len() == usize::from(DIGITS) && code.bytes().all(|b| b.is_ascii_digit());
-    Some(if digits {
-        Factor::TotpCode(code.to_owned())
-    } else {
-        Factor::RecoveryCode(code.to_owned())
-    })
 }
 
 async fn refresh_grant(

@@ -5,6 +5,7 @@
 mod admin;
 mod clients;
 mod codes;
+mod consents;
 mod pool;
 mod sessions;
 mod throttle;

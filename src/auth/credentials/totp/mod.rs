@@ -200,9 +200,7 @@ impl From<Refused> for CodeRefused {
     }
 }
 
-/// A second factor as a login step receives it: which form field carried which, and which
-/// kind a string is, is decided at the edge (for `/token`'s `totp` field: six digits are an
-/// authenticator's code, anything else a recovery code). A passkey joins here later.
+/// A second factor as a login step receives it. A passkey joins here later.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Factor {
     /// The authenticator app's current code (RFC 6238).
@@ -216,6 +214,24 @@ impl std::fmt::Debug for Factor {
         f.write_str(match self {
             Factor::TotpCode(_) => "TotpCode(..)",
             Factor::RecoveryCode(_) => "RecoveryCode(..)",
+        })
+    }
+}
+
+impl Factor {
+    /// What a typed `totp` field holds (`/token`'s and the login page's): six digits are an
+    /// authenticator's code, anything else a recovery code; blank is nothing.
+    pub fn typed(field: &str) -> Option<Self> {
+        let code = field.trim();
+        if code.is_empty() {
+            return None;
+        }
+        let digits =
+            code.len() == usize::from(code::DIGITS) && code.bytes().all(|b| b.is_ascii_digit());
+        Some(if digits {
+            Factor::TotpCode(code.to_owned())
+        } else {
+            Factor::RecoveryCode(code.to_owned())
         })
     }
 }

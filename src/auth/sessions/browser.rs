@@ -1,0 +1,38 @@
+//! Browser sessions: what a login on the page starts, so the next authorization from that
+//! browser skips the password (until `max_age` or `prompt=login`). Each is a passflow session
+//! like the others — listed in `/users/me/sessions/`, ended by `/logout/all` and a password
+//! change — owned by the login page, a client no registration can name, so its token (the
+//! browser's cookie) is refused at `/token`: it mints no access token, only codes.
+
+use super::{RefreshToken, Sessions};
+use crate::model::scopes::ScopeSet;
+use crate::model::time::UnixTime;
+use crate::store::StoreError;
+use crate::store::session::SessionRecord;
+
+/// The `client_id` of the login page's own sessions. Registered ids are base64url, so no
+/// registered client can hold it, and a refresh needs the owner's authentication.
+pub const LOGIN_PAGE: &str = "passflow:login-page";
+
+impl Sessions {
+    /// Starts a browser session for `username`: it grants no scope by itself.
+    pub async fn start_browser(
+        &self,
+        username: &str,
+        now: UnixTime,
+    ) -> Result<(SessionRecord, RefreshToken), StoreError> {
+        self.start_owned(username, &ScopeSet::default(), Some(LOGIN_PAGE), now)
+            .await
+    }
+
+    /// The live browser session a cookie names; `None` for anything else (ended, expired,
+    /// not a browser session's token). Never rotates: the cookie stays as set.
+    pub async fn browser(
+        &self,
+        cookie: &str,
+        now: UnixTime,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let session = self.inspect(cookie, now).await?;
+        Ok(session.filter(|session| session.client_id.as_deref() == Some(LOGIN_PAGE)))
+    }
+}

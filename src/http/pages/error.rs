@@ -1,0 +1,95 @@
+//! The pages' error surface: what a browser is shown when no form can be, as an HTML page
+//! (never JSON, never a redirect while the client is in doubt, RFC 6749 §4.1.2.1).
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use super::render::Page;
+use crate::auth::LoginError;
+use crate::auth::oauth::authorize::PageRefusal;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum PageError {
+    /// The client or its redirect URI is in doubt: nowhere safe to send the user.
+    #[error(transparent)]
+    Refused(#[from] PageRefusal),
+    /// A form posted without this browser's CSRF token: from another site, another browser,
+    /// or a page older than the browser's cookies. Nothing was changed.
+    #[error("form without its CSRF token")]
+    Forged,
+    /// A store out of reach, or hashing saturated: worth retrying shortly.
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(String),
+}
+
+#[derive(Serialize)]
+struct ErrorPage<'a> {
+    heading: &'a str,
+    message: String,
+    advice: &'a str,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, heading, message, advice) = match &self {
+            PageError::Refused(refusal) => (
+                StatusCode::BAD_REQUEST,
+                "Sign-in request refused",
+                refusal.to_string(),
+                "Go back to the application and try again; if this persists, tell its \
+                 developers.",
+            ),
+            PageError::Forged => (
+                StatusCode::FORBIDDEN,
+                "This form has expired",
+                "The form was not sent from this browser's sign-in page, so nothing was done."
+                    .to_owned(),
+                "Go back to the application and start signing in again.",
+            ),
+            PageError::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Try again in a moment",
+                "Signing in is unavailable right now.".to_owned(),
+                "Nothing was lost: go back and send the form again.",
+            ),
+        };
+        if let PageError::Unavailable(cause) = &self {
+            tracing::warn!(cause, "login page answered 503");
+        }
+        let page = Page::render(
+            status,
+            "error.html",
+            ErrorPage {
+                heading,
+                message,
+                advice,
+            },
+        );
+        match self {
+            PageError::Unavailable(_) => page.retry_after(1).into_response(),
+            _ => page.into_response(),
+        }
+    }
+}
+
+impl From<StoreError> for PageError {
+    fn from(err: StoreError) -> Self {
+        PageError::Unavailable(err.to_string())
+    }
+}
+
+impl From<rand::rand_core::OsError> for PageError {
+    fn from(err: rand::rand_core::OsError) -> Self {
+        PageError::Unavailable(format!("OS RNG: {err}"))
+    }
+}
+
+/// A login failure no form can answer: everything but the user's own mistakes (which the
+/// login page answers itself).
+impl From<LoginError> for PageError {
+    fn from(err: LoginError) -> Self {
+        PageError::Unavailable(err.to_string())
+    }
+}

@@ -1,0 +1,77 @@
+//! `ConsentStore` on the database: the `consents` table, one row per (user, client).
+
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Database, from_db, to_db, unavailable};
+use crate::model::scopes::ScopeSet;
+use crate::store::StoreError;
+use crate::store::consents::{ConsentRecord, ConsentStore};
+
+fn consent_from_row(row: &AnyRow) -> Result<ConsentRecord, StoreError> {
+    let scope: String = row.try_get("scope").map_err(unavailable)?;
+    Ok(ConsentRecord {
+        username: row.try_get("username").map_err(unavailable)?,
+        client_id: row.try_get("client_id").map_err(unavailable)?,
+        scope: ScopeSet::read(&scope).map_err(|err| StoreError::Unavailable(err.into()))?,
+        granted_at: from_db(row.try_get("granted_at").map_err(unavailable)?),
+    })
+}
+
+#[async_trait]
+impl ConsentStore for Database {
+    async fn find(
+        &self,
+        username: &str,
+        client_id: &str,
+    ) -> Result<Option<ConsentRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT username, client_id, scope, granted_at FROM consents \
+             WHERE username = $1 AND client_id = $2",
+        )
+        .bind(username)
+        .bind(client_id)
+        .fetch_optional(&mut *self.connection().await?)
+        .await
+        .map_err(|err| self.failed(err))?;
+        row.as_ref().map(consent_from_row).transpose()
+    }
+
+    async fn put(&self, consent: ConsentRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO consents (username, client_id, scope, granted_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (username, client_id) \
+             DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at",
+        )
+        .bind(&consent.username)
+        .bind(&consent.client_id)
+        .bind(consent.scope.to_string())
+        .bind(to_db(consent.granted_at))
+        .execute(&mut *self.connection().await?)
+        .await
+        .map_err(|err| self.failed(err))?;
+        Ok(())
+    }
+
+    async fn list(&self, username: &str) -> Result<Vec<ConsentRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT username, client_id, scope, granted_at FROM consents WHERE username = $1",
+        )
+        .bind(username)
+        .fetch_all(&mut *self.connection().await?)
+        .await
+        .map_err(|err| self.failed(err))?;
+        rows.iter().map(consent_from_row).collect()
+    }
+
+    async fn revoke(&self, username: &str, client_id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM consents WHERE username = $1 AND client_id = $2")
+            .bind(username)
+            .bind(client_id)
+            .execute(&mut *self.connection().await?)
+            .await
+            .map_err(|err| self.failed(err))?;
+        Ok(done.rows_affected() == 1)
+    }
+}
