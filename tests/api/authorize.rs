@@ -21,17 +21,17 @@ const ISSUER: &str = "https://auth.example.com";
 const STATE: &str = "af0ifjsldkj&<x>";
 
 /// A browser: the cookies the server set, sent back with every request.
-struct Browser<'a> {
-    sign_in: &'a SignIn,
+struct Browser {
+    app: axum::Router,
     cookies: BTreeMap<String, String>,
     /// Every `Set-Cookie` line received, as sent.
     set_cookies: Vec<String>,
 }
 
-impl<'a> Browser<'a> {
-    fn new(sign_in: &'a SignIn) -> Self {
+impl Browser {
+    fn new(sign_in: &SignIn) -> Self {
         Self {
-            sign_in,
+            app: sign_in.app.clone(),
             cookies: BTreeMap::new(),
             set_cookies: Vec::new(),
         }
@@ -49,7 +49,7 @@ impl<'a> Browser<'a> {
         } else {
             request.header(header::COOKIE, cookie)
         };
-        let reply = send(&self.sign_in.app, request.body(body).unwrap()).await;
+        let reply = send(&self.app, request.body(body).unwrap()).await;
         for line in reply.headers.get_all(header::SET_COOKIE) {
             let line = line.to_str().unwrap().to_owned();
             let (name, value) = line.split(';').next().unwrap().split_once('=').unwrap();
@@ -218,7 +218,7 @@ async fn exchange(sign_in: &SignIn, client: &Registered, code: &str) -> Reply {
 }
 
 /// johndoe through the password and consent steps for `client`; the code.
-async fn sign_in_and_allow(browser: &mut Browser<'_>, client: &Registered) -> String {
+async fn sign_in_and_allow(browser: &mut Browser, client: &Registered) -> String {
     let login = browser.get(&authorize_url(client, &[])).await;
     assert_page(&login, 200);
     let consent = browser
@@ -798,4 +798,32 @@ async fn the_metadata_names_the_code_flow_once_a_client_is_registered() {
         json!(["client_secret_basic", "client_secret_post", "none"])
     );
     assert_eq!(body["authorization_response_iss_parameter_supported"], true);
+}
+
+#[tokio::test]
+async fn a_store_out_of_reach_is_a_503_page_and_loses_nothing() {
+    let sign_in = sign_in(Backend::Memory).await;
+    let mut browser = Browser::new(&sign_in);
+    let login = browser.get(&authorize_url(&sign_in.web, &[])).await;
+    let fields: Vec<(String, String)> = hidden_inputs(&login.text())
+        .into_iter()
+        .chain([
+            ("username".to_owned(), "johndoe".to_owned()),
+            ("password".to_owned(), "secret".to_owned()),
+        ])
+        .collect();
+    let unreachable = std::sync::Arc::new(crate::examples::Unreachable);
+    browser.app = router(sign_in.state.clone().with_users(unreachable));
+    let reply = browser.post(&fields).await;
+    assert_page(&reply, 503);
+    assert_eq!(reply.header("retry-after"), Some("1"));
+    assert_eq!(
+        message(&reply).as_deref(),
+        Some("Signing in is unavailable right now.")
+    );
+    assert_eq!(browser.session_cookie(), None);
+    // Posted again once the store is back, the same form signs in.
+    browser.app = sign_in.app.clone();
+    assert_page(&browser.post(&fields).await, 200);
+    assert!(browser.session_cookie().is_some());
 }

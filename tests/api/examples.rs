@@ -26,7 +26,7 @@ use crate::helpers::*;
 use crate::totp::{NOW, access, code_at, confirm, demo_state, enrol, log_in, remove, turn_on};
 
 /// A user store whose backing storage is out of reach.
-struct Unreachable;
+pub(crate) struct Unreachable;
 
 #[async_trait]
 impl UserStore for Unreachable {

@@ -15,16 +15,16 @@ fn clients(dir: &Path, file: &str, args: &[&str]) -> Output {
         .args(args))
 }
 
-fn stdout(output: &Output) -> String {
+pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).unwrap()
 }
 
-fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8(output.stderr.clone()).unwrap()
 }
 
 /// The value of `name: value` in a command's output.
-fn field(output: &Output, name: &str) -> String {
+pub(crate) fn field(output: &Output, name: &str) -> String {
     stdout(output)
         .lines()
         .find_map(|line| line.strip_prefix(&format!("{name}: ")))

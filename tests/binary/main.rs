@@ -10,6 +10,7 @@ mod fixtures;
 mod harness;
 mod keys;
 mod replicas;
+mod sign_in;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;

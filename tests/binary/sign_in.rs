@@ -1,0 +1,234 @@
+//! The authorization-code flow over real sockets, across two replicas of the binary on one
+//! fresh PostgreSQL database: a browser's steps land on either replica, and two concurrent
+//! exchanges of one code, one on each, give exactly one `200` (ASVS V10.4.2).
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::Value;
+use sha2::{Digest as _, Sha256};
+
+use crate::clients::{field, stderr};
+use crate::fixtures::{PostgresDb, TUTORIAL_KEY};
+use crate::harness::*;
+
+const PASSWORD: &str = "replica-tutorial-secret";
+const REDIRECT: &str = "http://127.0.0.1/cb";
+const VERIFIER: &str = "replicas-verifier-0123456789-0123456789-0123456789";
+
+/// A browser over HTTP: its cookies, kept by hand, and no redirect followed.
+struct Browser {
+    http: reqwest::Client,
+    cookies: BTreeMap<String, String>,
+}
+
+impl Browser {
+    fn new() -> Self {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            http,
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn keep(&mut self, response: reqwest::Response) -> (u16, Option<String>, String) {
+        for line in response.headers().get_all("set-cookie") {
+            let line = line.to_str().unwrap();
+            let (name, value) = line.split(';').next().unwrap().split_once('=').unwrap();
+            self.cookies.insert(name.to_owned(), value.to_owned());
+        }
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get("location")
+            .map(|value| value.to_str().unwrap().to_owned());
+        (status, location, response.text().await.unwrap())
+    }
+
+    async fn get(&mut self, url: String) -> (u16, Option<String>, String) {
+        let response = self
+            .http
+            .get(url)
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.keep(response).await
+    }
+
+    /// Posts a page's form to `server`: its hidden inputs as given, plus `typed`.
+    async fn submit(
+        &mut self,
+        server: &Server,
+        page: &str,
+        typed: &[(&str, &str)],
+    ) -> (u16, Option<String>, String) {
+        let mut fields = hidden_inputs(page);
+        fields.extend(typed.iter().map(|(n, v)| (n.to_string(), v.to_string())));
+        let response = self
+            .http
+            .post(server.url("/authorize"))
+            .header("cookie", self.cookie_header())
+            .form(&fields)
+            .send()
+            .await
+            .unwrap();
+        self.keep(response).await
+    }
+}
+
+fn hidden_inputs(html: &str) -> Vec<(String, String)> {
+    html.split("<input type=\"hidden\" ")
+        .skip(1)
+        .map(|input| {
+            let attribute = |name: &str| {
+                let start = input.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+                let end = start + input[start..].find('"').unwrap();
+                input[start..end]
+                    .replace("&#x2f;", "/")
+                    .replace("&amp;", "&")
+            };
+            (attribute("name"), attribute("value"))
+        })
+        .collect()
+}
+
+fn add_user(dir: &std::path::Path, database: &str) {
+    let added = passflow(dir)
+        .env("DATABASE_URL", database)
+        .args(["users", "add", "johndoe"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(format!("{PASSWORD}\n").as_bytes())?;
+            child.wait()
+        })
+        .unwrap();
+    assert!(added.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    no_postgres,
+    ignore = "needs PostgreSQL (PASSFLOW_TEST_POSTGRES, default postgres://postgres@127.0.0.1:5432)"
+)]
+async fn a_code_from_either_replica_is_spent_once_across_both() {
+    let database = PostgresDb::create().await;
+    let url = database.url();
+    let dir = tempfile::tempdir().unwrap();
+    add_user(dir.path(), &url);
+    let added = run(passflow(dir.path()).env("DATABASE_URL", &url).args([
+        "clients",
+        "add",
+        "Relying Party",
+        "--redirect-uri",
+        REDIRECT,
+        "--refresh-token",
+    ]));
+    assert!(added.status.success(), "{}", stderr(&added));
+    let (id, secret) = (field(&added, "client_id"), field(&added, "client_secret"));
+    let replicas: Vec<Server> = (0..2)
+        .map(|_| {
+            Server::start(
+                passflow(dir.path())
+                    .env("SECRET_KEY", TUTORIAL_KEY)
+                    .env("DATABASE_URL", &url)
+                    .env("TOKEN_ISSUER", "http://127.0.0.1"),
+            )
+        })
+        .collect();
+    let (a, b) = (&replicas[0], &replicas[1]);
+    let warned = |server: &Server| {
+        let lines = server.startup_log.iter();
+        lines
+            .filter(|line| line.contains("TOKEN_ISSUER is plain http"))
+            .count()
+    };
+    assert_eq!(
+        (warned(a), warned(b)),
+        (1, 1),
+        "said once: {:?}",
+        a.startup_log
+    );
+
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()));
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("response_type", "code"),
+            ("client_id", id.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("state", "s1"),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ])
+        .finish();
+    let mut browser = Browser::new();
+    // The page from A, the password to B, the consent to A: one browser session.
+    let (status, _, login) = browser.get(a.url(&format!("/authorize?{query}"))).await;
+    assert_eq!(status, 200, "{login}");
+    let typed = [("username", "johndoe"), ("password", PASSWORD)];
+    let (status, _, consent) = browser.submit(b, &login, &typed).await;
+    assert_eq!(status, 200, "{consent}");
+    assert!(consent.contains("Allow <strong>Relying Party</strong> access?"));
+    let (status, location, _) = browser.submit(a, &consent, &[("decision", "allow")]).await;
+    assert_eq!(status, 303);
+    let location = url::Url::parse(&location.unwrap()).unwrap();
+    let params: BTreeMap<String, String> = location.query_pairs().into_owned().collect();
+    assert_eq!(params["state"], "s1");
+    assert_eq!(params["iss"], "http://127.0.0.1");
+    let code = params["code"].clone();
+
+    // The same code to both replicas at once: exactly one session.
+    let http = reqwest::Client::new();
+    let exchange = |server: &Server| {
+        http.post(server.url("/token"))
+            .basic_auth(&id, Some(&secret))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", VERIFIER),
+            ])
+            .send()
+    };
+    let (first, second) = tokio::join!(exchange(a), exchange(b));
+    let mut replies = Vec::new();
+    for response in [first.unwrap(), second.unwrap()] {
+        let status = response.status().as_u16();
+        replies.push((status, response.json::<Value>().await.unwrap()));
+    }
+    replies.sort_by_key(|(status, _)| *status);
+    assert_eq!(replies[0].0, 200, "{replies:?}");
+    assert_eq!(replies[1].0, 400, "{replies:?}");
+    assert_eq!(replies[1].1["error"], "invalid_grant");
+    // The loser's replay ended the winner's session: its token is refused on both replicas
+    // (within the view's propagation, well under a second).
+    let access = replies[0].1["access_token"].as_str().unwrap().to_owned();
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    for replica in [a, b] {
+        let me = get_as(&http, replica.url("/users/me/"), &access).await;
+        assert_eq!(me.status().as_u16(), 401);
+    }
+
+    // Signed in on the page: the next authorization, on B, answers at once.
+    let (status, location, _) = browser.get(b.url(&format!("/authorize?{query}"))).await;
+    assert_eq!(status, 302);
+    assert!(location.unwrap().starts_with("http://127.0.0.1/cb?code="));
+}
