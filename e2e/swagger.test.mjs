@@ -6,13 +6,9 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { mkdirSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { startServer, launchChromium } from './launch.mjs';
 
-const BIN = process.env.PASSFLOW_BIN ?? new URL('../target/debug/passflow', import.meta.url).pathname;
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = new URL('./screenshots/', import.meta.url).pathname;
 
 const CONFIGURATIONS = [
@@ -32,42 +28,9 @@ let server;
 let base;
 let browser;
 
-function startServer(settings) {
-  const proc = spawn(BIN, [], {
-    env: {
-      PATH: process.env.PATH,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      SECRET_KEY: 'e2e-only-key-e2e-only-key-e2e-only-key',
-      NO_COLOR: '1',
-      RUST_LOG: 'passflow=info',
-      ...settings,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no "listening on" line in 20 s')), 20_000);
-    proc.on('exit', (code) => reject(new Error(`passflow exited early with ${code}`)));
-    createInterface({ input: proc.stdout }).on('line', (line) => {
-      const match = line.match(/listening on (http:\/\/\S+)/);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ proc, url: match[1] });
-      }
-    });
-  });
-}
-
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -1,0 +1,48 @@
+// What every browser test needs: the real passflow binary on an ephemeral port, and headless
+// Debian Chromium. PASSFLOW_BIN and CHROMIUM override the binary and browser paths.
+
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+export const BIN = process.env.PASSFLOW_BIN ?? new URL('../target/debug/passflow', import.meta.url).pathname;
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+/** Starts passflow with `settings` added to a minimal environment; resolves once it listens. */
+export function startServer(settings) {
+  const proc = spawn(BIN, [], {
+    env: {
+      PATH: process.env.PATH,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      SECRET_KEY: 'e2e-only-key-e2e-only-key-e2e-only-key',
+      NO_COLOR: '1',
+      RUST_LOG: 'passflow=info',
+      ...settings,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no "listening on" line in 20 s')), 20_000);
+    proc.on('exit', (code) => reject(new Error(`passflow exited early with ${code}`)));
+    createInterface({ input: proc.stdout }).on('line', (line) => {
+      const match = line.match(/listening on (http:\/\/\S+)/);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ proc, url: match[1] });
+      }
+    });
+  });
+}
+
+/** Headless Chromium with the flags the machine's guide lists. */
+export function launchChromium() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
