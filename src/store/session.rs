@@ -90,6 +90,9 @@ pub trait SessionStore: Send + Sync + 'static {
         Ok(None)
     }
 
+    /// Marks the session used at `now` (its idle timeout restarts), changing nothing else.
+    async fn touch(&self, id: &str, now: UnixTime) -> Result<(), StoreError>;
+
     /// The user's sessions, in no particular order.
     async fn list(&self, username: &str) -> Result<Vec<SessionRecord>, StoreError>;
 

@@ -827,3 +827,21 @@ async fn a_store_out_of_reach_is_a_503_page_and_loses_nothing() {
     assert_page(&browser.post(&fields).await, 200);
     assert!(browser.session_cookie().is_some());
 }
+
+on_every_backend!(a_browser_in_use_outlives_the_users_older_sessions);
+async fn a_browser_in_use_outlives_the_users_older_sessions(backend: Backend) {
+    let sign_in = sign_in(backend).await;
+    let mut browser = Browser::new(&sign_in);
+    let mut code = sign_in_and_allow(&mut browser, &sign_in.web).await;
+    // Past the per-user cap of 64 sessions the least recently used ends; a browser going
+    // through /authorize every second is never that one.
+    for _ in 0..70 {
+        let reply = exchange(&sign_in, &sign_in.web, &code).await;
+        assert_eq!(reply.status.as_u16(), 200, "{}", reply.text());
+        sign_in.clock.advance(1);
+        code = code_of(&browser.get(&authorize_url(&sign_in.web, &[])).await, 302);
+    }
+    let token = crate::helpers::login(&sign_in.app, "johndoe", "secret").await;
+    let sessions = get_with_token(&sign_in.app, "/users/me/sessions/", &token).await;
+    assert_eq!(sessions.json().as_array().unwrap().len(), 64);
+}

@@ -14,6 +14,10 @@ use crate::store::session::SessionRecord;
 /// registered client can hold it, and a refresh needs the owner's authentication.
 pub const LOGIN_PAGE: &str = "passflow:login-page";
 
+/// Seconds between two writes of a browser session's last use: an app redirecting its user
+/// through `/authorize` many times a minute costs one write.
+pub const TOUCH_EVERY: u64 = 60;
+
 impl Sessions {
     /// Starts a browser session for `username`: it grants no scope by itself.
     pub async fn start_browser(
@@ -26,13 +30,24 @@ impl Sessions {
     }
 
     /// The live browser session a cookie names; `None` for anything else (ended, expired,
-    /// not a browser session's token). Never rotates: the cookie stays as set.
+    /// not a browser session's token). Never rotates: the cookie stays as set. A use marks
+    /// it used (at most once a [`TOUCH_EVERY`]), so its idle timeout restarts and it is not
+    /// the least recently used session the per-user cap ends first.
     pub async fn browser(
         &self,
         cookie: &str,
         now: UnixTime,
     ) -> Result<Option<SessionRecord>, StoreError> {
-        let session = self.inspect(cookie, now).await?;
-        Ok(session.filter(|session| session.client_id.as_deref() == Some(LOGIN_PAGE)))
+        let Some(mut session) = self.inspect(cookie, now).await? else {
+            return Ok(None);
+        };
+        if session.client_id.as_deref() != Some(LOGIN_PAGE) {
+            return Ok(None);
+        }
+        if now.saturating_sub(session.last_used_at) >= TOUCH_EVERY {
+            self.store.touch(&session.id, now).await?;
+            session.last_used_at = now;
+        }
+        Ok(Some(session))
     }
 }

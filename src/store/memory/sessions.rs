@@ -99,6 +99,13 @@ impl SessionStore for InMemorySessionStore {
         Ok(true)
     }
 
+    async fn touch(&self, id: &str, now: UnixTime) -> Result<(), StoreError> {
+        if let Some(session) = self.lock().sessions.get_mut(id) {
+            session.record.last_used_at = now;
+        }
+        Ok(())
+    }
+
     async fn list(&self, username: &str) -> Result<Vec<SessionRecord>, StoreError> {
         let inner = self.lock();
         let Some(ids) = inner.by_user.get(username) else {

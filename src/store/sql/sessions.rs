@@ -172,6 +172,17 @@ impl SessionStore for Database {
         Ok(rotated.rows_affected() == 1)
     }
 
+    async fn touch(&self, id: &str, now: UnixTime) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET last_used_at = $1, last_used_day = $2 WHERE id = $3")
+            .bind(to_db(now))
+            .bind(to_db(now) / DAY)
+            .bind(id)
+            .execute(&mut *self.connection().await?)
+            .await
+            .map_err(|err| self.failed(err))?;
+        Ok(())
+    }
+
     async fn rotate_current(
         &self,
         family: &Digest,
