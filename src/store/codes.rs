@@ -1,12 +1,14 @@
 //! Authorization codes (RFC 6749 §4.1) and where they live. A store holds a code's SHA-256
-//! digest, never the code, and spends it in the same transaction that starts the session it
+//! digest, never the code, and spends it in the same statement that starts the session it
 //! buys: of two exchanges of one code, exactly one starts a session, on every backend and
 //! across replicas, and the other learns which session to end (RFC 6749 §4.1.2).
 
 use async_trait::async_trait;
 
-use super::StoreError;
-use super::session::{Digest, StoredSession};
+use std::sync::Arc;
+
+use super::session::{Digest, SessionRecord, StoredSession};
+use super::{StoreError, UserRecord, UserStore};
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
 
@@ -29,13 +31,57 @@ pub struct StoredCode {
     pub expires_at: UnixTime,
 }
 
+/// What an exchange starts besides the code's own user, scopes and client: the session's
+/// random parts, drawn before the store is asked so that one statement can spend the code
+/// and start its session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionSeed {
+    pub id: String,
+    /// Digests of the refresh token family and of its first token.
+    pub family: Digest,
+    pub current: Digest,
+    pub expires_at: UnixTime,
+}
+
+impl SessionSeed {
+    /// The session this seed grows into for `code`, started at `now`.
+    pub fn session(&self, code: &StoredCode, now: UnixTime) -> StoredSession {
+        StoredSession {
+            record: SessionRecord {
+                id: self.id.clone(),
+                username: code.username.clone(),
+                scope: code.scope.clone(),
+                created_at: now,
+                last_used_at: now,
+                expires_at: self.expires_at,
+                client_id: Some(code.client_id.clone()),
+            },
+            family: self.family,
+            current: self.current,
+            previous: None,
+        }
+    }
+}
+
+/// The session a spent code started: its user as stored at that moment (enabled), and how
+/// many other sessions the user holds, for the per-user cap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Started {
+    pub user: Arc<UserRecord>,
+    pub others: usize,
+}
+
 /// What an exchange found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Exchange {
-    /// The code was live and is spent now. `started` is true when the check accepted it and
-    /// its session was created in the same transaction.
-    Spent { code: StoredCode, started: bool },
-    /// Spent before: by an exchange that started `session_id` (or was refused, `None`).
+    /// The code was live and is spent now. `started`: its user is enabled, and the seed's
+    /// session was started in the same statement; `None`: the user is disabled or gone, and
+    /// nothing was started.
+    Spent {
+        code: StoredCode,
+        started: Option<Started>,
+    },
+    /// Spent before: by an exchange that started `session_id` (or started none, `None`).
     Replayed {
         session_id: Option<String>,
         username: String,
@@ -46,24 +92,23 @@ pub enum Exchange {
     Unknown,
 }
 
-/// Decides, inside the exchange, whether a live code buys a session: the client, redirect
-/// URI and PKCE verifier checks. `None` refuses; the code is spent either way, so a stolen
-/// code gets one try.
-pub type ExchangeCheck<'a> = &'a (dyn Fn(&StoredCode) -> Option<StoredSession> + Send + Sync);
-
 #[async_trait]
 pub trait CodeStore: Send + Sync + 'static {
     async fn issue(&self, code: StoredCode) -> Result<(), StoreError>;
 
     /// Spends the code with this digest if it is live (never spent, `now` before its
-    /// `expires_at`) and, when `check` returns a session, creates that session: both in one
-    /// transaction, so a concurrent exchange of the same code waits, then finds it
-    /// [`Exchange::Replayed`] with the session to end.
+    /// `expires_at`) and, if its user is enabled in `users`, starts the session `seed` makes
+    /// of it: atomically, so a concurrent exchange of the same code waits, then finds it
+    /// [`Exchange::Replayed`] with the session to end. The client, redirect URI and PKCE
+    /// checks are the caller's, afterwards: a code is spent whatever they decide, so a stolen
+    /// one gets a single try. A database reads the user from its own `users` table in the
+    /// same statement (its user store is itself) and ignores `users`.
     async fn exchange(
         &self,
         digest: &Digest,
         now: UnixTime,
-        check: ExchangeCheck<'_>,
+        seed: &SessionSeed,
+        users: &dyn UserStore,
     ) -> Result<Exchange, StoreError>;
 
     /// Deletes the codes that expired before `before`: a replay after that is unknown.

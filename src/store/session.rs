@@ -96,6 +96,10 @@ pub trait SessionStore: Send + Sync + 'static {
     /// The user's sessions, in no particular order.
     async fn list(&self, username: &str) -> Result<Vec<SessionRecord>, StoreError>;
 
+    /// How many sessions the user holds: whether [`Self::list`] is needed to keep them
+    /// under the per-user cap.
+    async fn count(&self, username: &str) -> Result<usize, StoreError>;
+
     /// Deletes a session, and logs the end for other servers; the record if it existed.
     async fn end(&self, id: &str, now: UnixTime) -> Result<Option<SessionRecord>, StoreError>;
 

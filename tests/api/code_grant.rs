@@ -11,7 +11,7 @@ use passflow::AppState;
 use passflow::auth::oauth::code::{Authorization, issue_code, s256_challenge};
 use passflow::auth::oauth::metadata::ServerMetadata;
 use passflow::auth::oauth::registration::{NewClient, Registered, register};
-use passflow::auth::sessions::SessionSettings;
+use passflow::auth::sessions::{MAX_SESSIONS_PER_USER, SessionSettings};
 use passflow::clock::Clock;
 use passflow::model::client::PkcePolicy;
 use passflow::model::scopes::{ScopeCatalog, ScopeSet};
@@ -138,18 +138,34 @@ pub(crate) async fn sign_in(backend: Backend) -> SignIn {
 impl SignIn {
     /// A code for johndoe, as the authorization endpoint issues it.
     async fn code(&self, client: &Registered, challenge: Option<&str>) -> String {
+        self.code_for("johndoe", client, challenge).await
+    }
+
+    async fn code_for(
+        &self,
+        username: &str,
+        client: &Registered,
+        challenge: Option<&str>,
+    ) -> String {
         let authorization = Authorization {
             client_id: client.client.id.clone(),
             redirect_uri: Some(REDIRECT.into()),
             code_challenge: challenge.map(str::to_owned),
             nonce: None,
-            username: "johndoe".into(),
+            username: username.into(),
             scope: ScopeSet::tutorial(),
             auth_time: self.clock.now(),
         };
         issue_code(&self.state.auth, authorization, 60)
             .await
             .unwrap()
+    }
+
+    /// The ids of the user's live sessions.
+    async fn session_ids(&self, username: &str) -> Vec<String> {
+        let sessions = self.state.auth.sessions.list(username, self.clock.now());
+        let sessions = sessions.await.unwrap();
+        sessions.into_iter().map(|session| session.id).collect()
     }
 
     async fn pkce_code(&self, client: &Registered) -> String {
@@ -379,6 +395,49 @@ async fn a_code_is_bound_to_its_verifier_client_and_redirect_uri(backend: Backen
     sign_in.clock.advance(60);
     let reply = sign_in.exchange_code(&sign_in.web, &code).await;
     assert_protocol_error(&reply, 400, "invalid_grant", "Authorization code expired");
+    // No refused exchange left a session behind.
+    assert_eq!(sign_in.session_ids("johndoe").await, Vec::<String>::new());
+}
+
+on_every_backend!(a_disabled_users_code_starts_nothing);
+async fn a_disabled_users_code_starts_nothing(backend: Backend) {
+    let sign_in = sign_in(backend).await;
+    // The demo's alice is disabled: as if disabled between her consent and the exchange.
+    let code = sign_in
+        .code_for("alice", &sign_in.web, Some(&s256_challenge(VERIFIER)))
+        .await;
+    let reply = sign_in.exchange_code(&sign_in.web, &code).await;
+    assert_protocol_error(&reply, 400, "invalid_grant", "The user is disabled");
+    assert_eq!(sign_in.session_ids("alice").await, Vec::<String>::new());
+    let replay = sign_in.exchange_code(&sign_in.web, &code).await;
+    assert_protocol_error(
+        &replay,
+        400,
+        "invalid_grant",
+        "Authorization code already used; the session it started has been ended",
+    );
+}
+
+on_every_backend!(exchanges_beyond_the_cap_end_the_least_recently_used_session);
+async fn exchanges_beyond_the_cap_end_the_least_recently_used_session(backend: Backend) {
+    let sign_in = sign_in(backend).await;
+    let mut started = Vec::new();
+    for _ in 0..=MAX_SESSIONS_PER_USER {
+        let code = sign_in.pkce_code(&sign_in.web).await;
+        let reply = sign_in.exchange_code(&sign_in.web, &code).await;
+        assert_eq!(reply.status.as_u16(), 200, "{}", reply.text());
+        let access = str_of(&reply.json(), "access_token").to_owned();
+        started.push((claims(&access)["sid"].as_str().unwrap().to_owned(), access));
+        sign_in.clock.advance(1);
+    }
+    let mut held = sign_in.session_ids("johndoe").await;
+    held.sort();
+    let mut newest: Vec<String> = started[1..].iter().map(|(sid, _)| sid.clone()).collect();
+    newest.sort();
+    assert_eq!(held, newest);
+    let (_, oldest) = &started[0];
+    let me = get_with_token(&sign_in.app, "/users/me/", oldest).await;
+    assert_eq!(me.status.as_u16(), 401, "{}", me.text());
 }
 
 on_every_backend!(clients_authenticate_as_registered);

@@ -4,10 +4,8 @@
 //! Codes are 256 bits from the OS RNG, stored as SHA-256 digests, live
 //! `AUTHORIZATION_CODE_LIFETIME_SECONDS` (60 by default, ASVS V10.4.3), and are bound to the
 //! client, the redirect URI, the PKCE challenge, the nonce, the scopes and the login's time.
-//! An exchange spends the code and starts the session in one transaction; a second exchange
+//! An exchange spends the code and starts the session in one statement; a second exchange
 //! is refused and ends that session (ASVS V10.4.2).
-
-use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -159,6 +157,10 @@ fn check(
 
 /// Trades a code for a session of `client` and its first token pair. The code is spent
 /// whatever the outcome: a code that failed a check cannot be tried again.
+///
+/// The store spends the code and starts its session in one statement, before the checks
+/// (one round trip, as a refresh): a check that fails ends that session at once, before any
+/// token of it exists, and a replay of the code finds it ended.
 pub async fn exchange_code(
     auth: &Auth,
     client: &Client,
@@ -166,57 +168,37 @@ pub async fn exchange_code(
 ) -> Result<Grant, CodeError> {
     let now = auth.clock.now();
     let prepared = auth.sessions.prepare();
-    let max_lifetime = auth.sessions.settings().max_lifetime;
-    let start = |code: &StoredCode| {
-        check(code, client, &request).ok().map(|()| {
-            prepared.stored(
-                &code.username,
-                &code.scope,
-                Some(&client.id),
-                now,
-                max_lifetime,
-            )
-        })
-    };
+    let seed = prepared.seed(now, auth.sessions.settings().max_lifetime);
     let digest = sha256(request.code.as_bytes());
-    let code = match auth.sessions.exchange_code(&digest, now, &start).await? {
-        Exchange::Spent {
-            code,
-            started: true,
-        } => code,
-        Exchange::Spent {
-            code,
-            started: false,
-        } => {
-            let refusal = check(&code, client, &request).err();
-            return Err(refusal.unwrap_or(CodeRefused::Unknown).into());
-        }
+    let exchange = auth
+        .sessions
+        .exchange_code(&digest, now, &seed, auth.users.as_ref())
+        .await?;
+    let (code, started) = match exchange {
+        Exchange::Spent { code, started } => (code, started),
         Exchange::Replayed { .. } => return Err(CodeRefused::Replayed.into()),
         Exchange::Expired => return Err(CodeRefused::Expired.into()),
         Exchange::Unknown => return Err(CodeRefused::Unknown.into()),
     };
-    let session = prepared.stored(
-        &code.username,
-        &code.scope,
-        Some(&client.id),
-        now,
-        max_lifetime,
-    );
-    let user = match auth.users.get_user_fresh(&code.username).await? {
-        Some(user) if !user.profile.disabled => user,
-        // Disabled between the consent and the exchange: no tokens, and the session the
-        // exchange started ends (ASVS V7.4.2).
-        _ => {
-            auth.sessions
-                .end(&session.record.id, now, EndReason::UserDisabled)
-                .await?;
-            return Err(CodeRefused::UserDisabled.into());
+    let checked = check(&code, client, &request);
+    let user = match (checked, started) {
+        (Ok(()), Some(started)) => started.user,
+        // Disabled between the consent and the exchange: nothing was started (ASVS V7.4.2).
+        (Ok(()), None) => return Err(CodeRefused::UserDisabled.into()),
+        (Err(refused), started) => {
+            if started.is_some() {
+                auth.sessions
+                    .end(&seed.id, now, EndReason::CodeRefused)
+                    .await?;
+            }
+            return Err(refused.into());
         }
     };
+    let session = seed.session(&code, now);
     let scope = code.scope.intersection(&user.scopes);
     Ok(issue_grant(
         auth,
-        Arc::clone(&user),
+        user,
         &session.record,
         scope,
         prepared.into_refresh_token(),

@@ -21,9 +21,9 @@ pub use crate::auth::tokens::refresh_token::RefreshToken;
 use crate::auth::tokens::refresh_token::{FAMILY_KEY_BYTES, Presented, random_id, sha256};
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
-use crate::store::codes::{CodeStore, Exchange, ExchangeCheck, StoredCode};
+use crate::store::codes::{CodeStore, Exchange, SessionSeed, StoredCode};
 use crate::store::session::{Digest, SessionRecord, SessionStore, StoredSession};
-use crate::store::{InMemoryCodeStore, StoreError, UserRecord};
+use crate::store::{InMemoryCodeStore, StoreError, UserRecord, UserStore};
 
 /// Session lifetimes, in seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +99,9 @@ pub enum EndReason {
     SecondFactorChanged,
     /// The browser signed in again on the login page: its earlier browser session is over.
     SignedInAgain,
+    /// The code exchange that started it failed a check (client, redirect URI, PKCE), so no
+    /// token of it was ever issued.
+    CodeRefused,
 }
 
 impl EndReason {
@@ -117,6 +120,7 @@ impl EndReason {
             EndReason::PasswordChanged => "password_changed",
             EndReason::SecondFactorChanged => "second_factor_changed",
             EndReason::SignedInAgain => "signed_in_again",
+            EndReason::CodeRefused => "code_refused",
         }
     }
 }
@@ -164,6 +168,17 @@ impl PreparedSession {
             family: self.family,
             current: sha256(self.refresh_token.as_str().as_bytes()),
             previous: None,
+        }
+    }
+
+    /// What a code exchange needs to start this session from the code, lasting at most
+    /// `max_lifetime` from `now`.
+    pub fn seed(&self, now: UnixTime, max_lifetime: u64) -> SessionSeed {
+        SessionSeed {
+            id: self.id.clone(),
+            family: self.family,
+            current: sha256(self.refresh_token.as_str().as_bytes()),
+            expires_at: now + max_lifetime,
         }
     }
 
@@ -274,21 +289,25 @@ impl Sessions {
         self.codes.issue(code).await
     }
 
-    /// Exchanges a code (see [`CodeStore::exchange`]). A code spent before ends the session
-    /// its first exchange started, here and on every replica (RFC 6749 §4.1.2, ASVS
-    /// V10.4.2): one of the two parties is an attacker, and nobody can tell which.
+    /// Spends a code and, for an enabled user, starts the session `seed` makes of it (see
+    /// [`CodeStore::exchange`]). A code spent before ends the session its first exchange
+    /// started, here and on every replica (RFC 6749 §4.1.2, ASVS V10.4.2): one of the two
+    /// parties is an attacker, and nobody can tell which.
     pub async fn exchange_code(
         &self,
         digest: &Digest,
         now: UnixTime,
-        check: ExchangeCheck<'_>,
+        seed: &SessionSeed,
+        users: &dyn UserStore,
     ) -> Result<Exchange, StoreError> {
-        let exchange = self.codes.exchange(digest, now, check).await?;
+        let exchange = self.codes.exchange(digest, now, seed, users).await?;
         match &exchange {
             Exchange::Spent {
                 code,
-                started: true,
-            } => self.keep_per_user_bound(&code.username, now).await?,
+                started: Some(started),
+            } if started.others >= MAX_SESSIONS_PER_USER => {
+                self.keep_per_user_bound(&code.username, now).await?;
+            }
             Exchange::Replayed {
                 session_id: Some(id),
                 ..
@@ -322,6 +341,9 @@ impl Sessions {
     }
 
     async fn keep_per_user_bound(&self, username: &str, now: UnixTime) -> Result<(), StoreError> {
+        if self.store.count(username).await? <= MAX_SESSIONS_PER_USER {
+            return Ok(());
+        }
         let mut sessions = self.store.list(username).await?;
         if sessions.len() <= MAX_SESSIONS_PER_USER {
             return Ok(());

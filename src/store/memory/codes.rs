@@ -9,13 +9,13 @@ use async_trait::async_trait;
 use tokio::sync::Mutex;
 
 use crate::model::time::UnixTime;
-use crate::store::StoreError;
-use crate::store::codes::{CodeStore, Exchange, ExchangeCheck, StoredCode};
+use crate::store::codes::{CodeStore, Exchange, SessionSeed, Started, StoredCode};
 use crate::store::session::{Digest, SessionStore};
+use crate::store::{StoreError, UserStore};
 
 struct Entry {
     code: StoredCode,
-    /// `Some` once spent: the session the exchange started, if it was accepted.
+    /// `Some` once spent: the session the exchange started, if it started one.
     spent: Option<Option<String>>,
 }
 
@@ -52,7 +52,8 @@ impl CodeStore for InMemoryCodeStore {
         &self,
         digest: &Digest,
         now: UnixTime,
-        check: ExchangeCheck<'_>,
+        seed: &SessionSeed,
+        users: &dyn UserStore,
     ) -> Result<Exchange, StoreError> {
         let mut codes = self.codes.lock().await;
         let Some(entry) = codes.get_mut(digest) else {
@@ -67,15 +68,22 @@ impl CodeStore for InMemoryCodeStore {
         if now >= entry.code.expires_at {
             return Ok(Exchange::Expired);
         }
-        let session = check(&entry.code);
-        let started = session.as_ref().map(|session| session.record.id.clone());
-        if let Some(session) = session {
-            self.sessions.create(session).await?;
-        }
-        entry.spent = Some(started.clone());
+        let user = users
+            .get_user_fresh(&entry.code.username)
+            .await?
+            .filter(|user| !user.profile.disabled);
+        let started = match user {
+            Some(user) => {
+                let others = self.sessions.count(&entry.code.username).await?;
+                self.sessions.create(seed.session(&entry.code, now)).await?;
+                Some(Started { user, others })
+            }
+            None => None,
+        };
+        entry.spent = Some(started.as_ref().map(|_| seed.id.clone()));
         Ok(Exchange::Spent {
             code: entry.code.clone(),
-            started: started.is_some(),
+            started,
         })
     }
 

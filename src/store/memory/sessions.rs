@@ -118,6 +118,10 @@ impl SessionStore for InMemorySessionStore {
             .collect())
     }
 
+    async fn count(&self, username: &str) -> Result<usize, StoreError> {
+        Ok(self.lock().by_user.get(username).map_or(0, HashSet::len))
+    }
+
     async fn end(&self, id: &str, _now: UnixTime) -> Result<Option<SessionRecord>, StoreError> {
         Ok(self.lock().remove(id))
     }

@@ -1,22 +1,64 @@
-//! `CodeStore` on the database: a code is spent by one conditional `UPDATE` inside the
-//! transaction that inserts its session. PostgreSQL makes a concurrent exchange of the same
-//! code wait on the row lock and then re-check the condition, which the first exchange's
-//! commit has made false; SQLite admits one writer at a time.
+//! `CodeStore` on the database: one statement spends a code and starts its session, as one
+//! statement rotates a refresh token (a transaction of several would hold SQLite's single
+//! connection, and PostgreSQL's row lock, across round trips). On PostgreSQL the `UPDATE`
+//! that spends the code feeds an `INSERT` of the session in the same statement; on SQLite,
+//! which has no data-modifying `WITH`, the `UPDATE` carries the session's random parts and a
+//! trigger inserts it (migration `20261206000001`). PostgreSQL makes a concurrent exchange
+//! of the same code wait on the row lock and then re-check the condition, which the first
+//! exchange's commit has made false; SQLite admits one writer at a time.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{Connection as _, Row};
 
-use super::sessions::insert;
-use super::{Database, digest_of, from_db, to_db, unavailable};
+use super::sessions::enabled_user_from_row;
+use super::{Database, Dialect, digest_of, from_db, to_db, unavailable};
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
-use crate::store::StoreError;
-use crate::store::codes::{CodeStore, Exchange, ExchangeCheck, StoredCode};
+use crate::store::codes::{CodeStore, Exchange, SessionSeed, Started, StoredCode};
 use crate::store::session::Digest;
+use crate::store::{StoreError, UserStore};
 
-const CODE_COLUMNS: &str = "digest, client_id, redirect_uri, code_challenge, nonce, username, \
-     scope, auth_time, expires_at";
+/// Parameters: $1 now, $2 the code's digest, $3 the session's id, $4 its `expires_at`, $5 its
+/// family's digest, $6 its first refresh token's digest. The session is started (and its id
+/// recorded on the code) only for an enabled user, whose columns come back with the code's;
+/// `others` counts the user's sessions before this one.
+const EXCHANGE_POSTGRES: &str = "WITH spent AS ( \
+       UPDATE authorization_codes AS c SET spent_at = $1, session_id = CASE WHEN EXISTS \
+         (SELECT 1 FROM users u WHERE u.username = c.username AND NOT u.disabled) THEN $3 END \
+       WHERE c.digest = $2 AND c.spent_at IS NULL AND c.expires_at > $1 \
+       RETURNING c.digest, c.client_id, c.redirect_uri, c.code_challenge, c.nonce, c.username, \
+         c.scope, c.auth_time, c.expires_at, c.session_id \
+     ), started AS ( \
+       INSERT INTO sessions (id, username, scope, created_at, last_used_at, expires_at, \
+         client_id, family, current_token, last_used_day) \
+       SELECT session_id, username, scope, $1, $1, $4, client_id, $5, $6, $1 / 86400 \
+       FROM spent WHERE session_id IS NOT NULL \
+     ) \
+     SELECT spent.*, u.email, u.full_name, u.hashed_password, u.scopes AS user_scopes, \
+       (SELECT COUNT(*) FROM sessions s WHERE s.username = spent.username) AS others \
+     FROM spent LEFT JOIN users u ON u.username = spent.username";
+
+/// As [`EXCHANGE_POSTGRES`]; the trigger `authorization_code_starts_session` inserts the
+/// session when `session_id` is set, after `RETURNING` has counted the others.
+const EXCHANGE_SQLITE: &str = "UPDATE authorization_codes SET spent_at = $1, \
+       session_id = CASE WHEN EXISTS (SELECT 1 FROM users u \
+         WHERE u.username = authorization_codes.username AND NOT u.disabled) THEN $3 END, \
+       session_expires_at = $4, session_family = $5, session_token = $6 \
+     WHERE digest = $2 AND spent_at IS NULL AND expires_at > $1 \
+     RETURNING digest, client_id, redirect_uri, code_challenge, nonce, username, scope, \
+       auth_time, expires_at, session_id, \
+       (SELECT email FROM users u WHERE u.username = authorization_codes.username) AS email, \
+       (SELECT full_name FROM users u WHERE u.username = authorization_codes.username) \
+         AS full_name, \
+       (SELECT hashed_password FROM users u WHERE u.username = authorization_codes.username) \
+         AS hashed_password, \
+       (SELECT scopes FROM users u WHERE u.username = authorization_codes.username) \
+         AS user_scopes, \
+       (SELECT COUNT(*) FROM sessions s WHERE s.username = authorization_codes.username) \
+         AS others";
 
 fn code_from_row(row: &AnyRow) -> Result<StoredCode, StoreError> {
     let scope: String = row.try_get("scope").map_err(unavailable)?;
@@ -60,42 +102,43 @@ impl CodeStore for Database {
         &self,
         digest: &Digest,
         now: UnixTime,
-        check: ExchangeCheck<'_>,
+        seed: &SessionSeed,
+        _users: &dyn UserStore,
     ) -> Result<Exchange, StoreError> {
+        let sql = match self.dialect {
+            Dialect::Postgres => EXCHANGE_POSTGRES,
+            Dialect::Sqlite => EXCHANGE_SQLITE,
+        };
         let mut connection = self.connection().await?;
-        let mut tx = connection.begin().await.map_err(|err| self.failed(err))?;
-        let sql = format!(
-            "UPDATE authorization_codes SET spent_at = $1 \
-             WHERE digest = $2 AND spent_at IS NULL AND expires_at > $1 RETURNING {CODE_COLUMNS}"
-        );
-        let taken = sqlx::query(&sql)
+        let taken = sqlx::query(sql)
             .bind(to_db(now))
             .bind(digest.0.to_vec())
-            .fetch_optional(&mut *tx)
+            .bind(&seed.id)
+            .bind(to_db(seed.expires_at))
+            .bind(seed.family.0.to_vec())
+            .bind(seed.current.0.to_vec())
+            .fetch_optional(&mut *connection)
             .await
             .map_err(|err| self.failed(err))?;
         let Some(row) = taken else {
-            drop(tx);
             return self.not_live(digest, &mut connection).await;
         };
         let code = code_from_row(&row)?;
-        let session = check(&code);
-        if let Some(session) = &session {
-            insert(&mut tx, session)
-                .await
-                .map_err(|err| self.failed(err))?;
-            sqlx::query("UPDATE authorization_codes SET session_id = $1 WHERE digest = $2")
-                .bind(&session.record.id)
-                .bind(digest.0.to_vec())
-                .execute(&mut *tx)
-                .await
-                .map_err(|err| self.failed(err))?;
-        }
-        tx.commit().await.map_err(|err| self.failed(err))?;
-        Ok(Exchange::Spent {
-            code,
-            started: session.is_some(),
-        })
+        let session_id: Option<String> = row.try_get("session_id").map_err(unavailable)?;
+        let started = match session_id {
+            Some(_) => {
+                let user = Arc::new(enabled_user_from_row(&row, &code.username)?);
+                // Read by the statement that started the session: token checks may use it.
+                self.remember_user(&user);
+                let others: i64 = row.try_get("others").map_err(unavailable)?;
+                Some(Started {
+                    user,
+                    others: usize::try_from(others).unwrap_or(0),
+                })
+            }
+            None => None,
+        };
+        Ok(Exchange::Spent { code, started })
     }
 
     async fn prune_codes(&self, before: UnixTime) -> Result<usize, StoreError> {

@@ -104,7 +104,7 @@ pub(super) async fn log_end(
 }
 
 /// Inserts a session (on its own, or inside a code exchange's transaction).
-pub(super) async fn insert(
+async fn insert(
     connection: &mut AnyConnection,
     session: &StoredSession,
 ) -> Result<(), sqlx::Error> {
@@ -205,7 +205,7 @@ impl SessionStore for Database {
             return Ok(None);
         };
         let session = record_from_row(&row)?;
-        let user = Arc::new(rotated_user_from_row(&row, &session.username)?);
+        let user = Arc::new(enabled_user_from_row(&row, &session.username)?);
         // What the statement read is the user as stored now: token checks may use it.
         self.remember_user(&user);
         Ok(Some((session, user)))
@@ -219,6 +219,16 @@ impl SessionStore for Database {
             .await
             .map_err(|err| self.failed(err))?;
         rows.iter().map(record_from_row).collect()
+    }
+
+    async fn count(&self, username: &str) -> Result<usize, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS held FROM sessions WHERE username = $1")
+            .bind(username)
+            .fetch_one(&mut *self.connection().await?)
+            .await
+            .map_err(|err| self.failed(err))?;
+        let held: i64 = row.try_get("held").map_err(unavailable)?;
+        Ok(usize::try_from(held).unwrap_or(0))
     }
 
     async fn end(&self, id: &str, now: UnixTime) -> Result<Option<SessionRecord>, StoreError> {
@@ -363,8 +373,12 @@ pub fn rotate_current_sql(dialect: Dialect) -> &'static str {
     }
 }
 
-/// The user columns of a rotation's row; the statement only matches enabled users.
-fn rotated_user_from_row(row: &AnyRow, username: &str) -> Result<UserRecord, StoreError> {
+/// The user columns of a row a statement read only for an enabled user (a rotation, a code
+/// exchange that started its session).
+pub(super) fn enabled_user_from_row(
+    row: &AnyRow,
+    username: &str,
+) -> Result<UserRecord, StoreError> {
     let scopes: String = row.try_get("user_scopes").map_err(unavailable)?;
     Ok(UserRecord {
         profile: Arc::new(User {
