@@ -15,6 +15,12 @@
 #                                 on PostgreSQL and SQLite, each server alone and both loaded
 #                                 together; pgbench's one-UPDATE rate in the same run; the
 #                                 prunes' plans and times at full tables
+#   scripts/bench.sh --sign-in    only the code flow's figures, on memory, SQLite and
+#                                 PostgreSQL: code exchanges/s ÷ refresh grants/s (16
+#                                 connections, from one address and from 16; the codes minted
+#                                 through the login page beforehand) and page logins/s ÷ /token
+#                                 logins/s, the argon2 ceiling (4 connections), BENCH_ROUNDS
+#                                 interleaved rounds; BENCH_SIGN_IN_STORES picks stores
 #   scripts/bench.sh --compare=OLD  only a before/after: the binary OLD (an older build) against
 #                                 this checkout's, each on a database of its own (SQLite and
 #                                 PostgreSQL), /health, /users/me/, refresh grants and logins,
@@ -36,6 +42,7 @@ SWEEP=0
 CHAINS_ONLY=0
 KEYS_ONLY=0
 SCALE_ONLY=0
+SIGN_IN_ONLY=0
 COMPARE_BEFORE=
 for arg in "$@"; do
   case "$arg" in
@@ -44,8 +51,9 @@ for arg in "$@"; do
     --chains) CHAINS_ONLY=1 ;;
     --keys) KEYS_ONLY=1 ;;
     --scale) SCALE_ONLY=1 ;;
+    --sign-in) SIGN_IN_ONLY=1 ;;
     --compare=*) COMPARE_BEFORE=${arg#--compare=} ;;
-    *) echo "usage: $0 [--fastapi] [--sweep] [--chains] [--keys] [--scale] [--compare=OLD_BINARY]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--fastapi] [--sweep] [--chains] [--keys] [--scale] [--sign-in] [--compare=OLD_BINARY]" >&2; exit 2 ;;
   esac
 done
 SECONDS_PER_RUN=${BENCH_SECONDS:-5}
@@ -235,6 +243,172 @@ keys_table() {
   echo
   echo "| algorithm | \`/health\` req/s | \`/users/me/\` req/s | ÷ | logins/s (4 connections) | ÷ HS256 |"
   echo "|---|---|---|---|---|---|"
+  printf '%s\n' "${rows[@]}"
+}
+# --sign-in. A first-party confidential client registered for the refresh grant; codes
+# living 10 minutes so that a run's can be minted first. The codes go to SIGN_IN_USERS users
+# (bench1 …), CODES_PER_USER each, minted by a browser per user signed in on the login page
+# just before: a gateway trading codes for many users, none of them at the cap of 64 sessions
+# per user (which would end one session per exchange; /token's logins pay that too). Every
+# exchange run starts from a server whose client has no sessions yet (a restart in memory;
+# `clients remove` and `add` on a database). Refresh chains: the chain users' sessions.
+SIGN_IN_USERS=${BENCH_SIGN_IN_USERS:-512}
+# In memory an exchange is fast enough to trade 512 users' codes in well under the run.
+SIGN_IN_USERS_MEMORY=${BENCH_SIGN_IN_USERS_MEMORY:-1536}
+SIGN_IN_STORES=${BENCH_SIGN_IN_STORES:-memory sqlite postgres}
+CODES_PER_USER=60
+EXCHANGE_CONNECTIONS=16
+EXCHANGE_SECONDS=${BENCH_EXCHANGE_SECONDS:-2}
+BENCH_REDIRECT=http%3A%2F%2F127.0.0.1%2Fcb
+BENCH_VERIFIER=bench-verifier-0123456789-0123456789-0123456789-abc
+SIGN_IN_ENV=(PORT=0 SECRET_KEY=09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7
+  TOKEN_ISSUER=http://127.0.0.1 AUTHORIZATION_CODE_LIFETIME_SECONDS=600 TRUSTED_PROXIES=127.0.0.1/32
+  LOGIN_FAILURES_PER_USER=100000000 LOGIN_ATTEMPTS_PER_IP=100000000
+  LOGIN_CONCURRENCY_PER_IP=10000 CONNECTIONS_PER_IP=100000 NO_COLOR=1)
+# The users file every store starts from: johndoe, the chain users and the bench users.
+sign_in_users_file() {
+  local hash
+  hash=$(printf '%s' "$DB_PASSWORD" | "$PASSFLOW" hash-password)
+  { printf '{'
+    for user in johndoe "${CHAIN_USERS[@]}" $(seq -f 'bench%g' 1 "$((SIGN_IN_USERS > SIGN_IN_USERS_MEMORY ? SIGN_IN_USERS : SIGN_IN_USERS_MEMORY))"); do
+      printf '"%s": {"username": "%s", "full_name": null, "email": null, "hashed_password": "%s", "disabled": false},' \
+        "$user" "$user" "$hash"
+    done | sed 's/,$//'
+    printf '}'; } >"$OUT/sign-in-users.json"
+}
+# The Bench client, registered anew (on the database, or in a fresh clients file):
+# SIGN_ID, SIGN_FORM (an authorization request's parameters) and SIGN_BASIC.
+sign_in_client() { # DATABASE_URL-or-empty
+  local added env=(DATABASE_URL="$1") clients=(clients) challenge
+  if [ -z "$1" ]; then
+    rm -f "$OUT/sign-in-clients.json"
+    env=()
+    clients=(clients --file "$OUT/sign-in-clients.json")
+  elif [ -n "${SIGN_ID:-}" ]; then
+    DATABASE_URL="$1" "$PASSFLOW" clients remove "$SIGN_ID" >/dev/null
+  fi
+  added=$(env "${env[@]}" "$PASSFLOW" "${clients[@]}" add Bench --redirect-uri http://127.0.0.1/cb \
+    --first-party --refresh-token 2>/dev/null)
+  SIGN_ID=$(awk '/^client_id:/ { print $2 }' <<<"$added")
+  SIGN_BASIC=$(printf '%s:%s' "$SIGN_ID" "$(awk '/^client_secret:/ { print $2 }' <<<"$added")" | base64 -w0)
+  challenge=$(printf '%s' "$BENCH_VERIFIER" | openssl dgst -sha256 -binary | base64 -w0 | tr '+/' '-_' | tr -d '=')
+  SIGN_FORM="response_type=code&client_id=$SIGN_ID&redirect_uri=$BENCH_REDIRECT&code_challenge=$challenge&code_challenge_method=S256"
+}
+# A server for `store` with a fresh Bench client: SIGN_URL (its pid last in PIDS).
+sign_in_server() { # store DATABASE_URL-or-empty
+  local env=(DATABASE_URL="$2")
+  [ -n "$2" ] || env=(USERS_FILE="$OUT/sign-in-users.json" CLIENTS_FILE="$OUT/sign-in-clients.json")
+  sign_in_client "$2"
+  env "${env[@]}" "${SIGN_IN_ENV[@]}" "$PASSFLOW" >"$OUT/sign-in-$1.log" 2>&1 &
+  PIDS+=("$!")
+  SIGN_URL=$(wait_for_port "$OUT/sign-in-$1.log")
+}
+# A browser signed in on the login page as `user`: its cookies, as a Cookie header's value.
+page_session() { # user
+  local session
+  session=$(curl -s -D - -o /dev/null -H 'Cookie: passflow-csrf=bench-csrf-token' -X POST "$SIGN_URL/authorize" \
+    --data "$SIGN_FORM&csrf=bench-csrf-token&username=$1&password=$DB_PASSWORD" |
+    tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \(passflow-session=[^;]*\).*/\1/p')
+  [ -n "$session" ] || { echo "no page login for $1" >&2; return 1; }
+  echo "passflow-csrf=bench-csrf-token; $session"
+}
+export -f page_session
+# CODES_PER_USER codes for each bench user, one file per wrk thread; minted until all are
+# (wrk is stopped once the files hold them).
+mint_codes() {
+  # A thread's last answer can arrive after it stopped: up to one code a thread goes unsaved.
+  local cookies=() expected=$((ROW_USERS * CODES_PER_USER - EXCHANGE_CONNECTIONS)) pid minted=0
+  mapfile -t cookies < <(seq -f 'bench%g' 1 "$ROW_USERS" |
+    SIGN_URL=$SIGN_URL SIGN_FORM=$SIGN_FORM DB_PASSWORD=$DB_PASSWORD xargs -P 4 -I{} bash -c 'page_session {}')
+  [ "${#cookies[@]}" = "$ROW_USERS" ] || { echo "page logins failed" >&2; exit 1; }
+  rm -rf "$OUT/codes" && mkdir -p "$OUT/codes"
+  CODES_DIR=$OUT/codes CODES_PER_COOKIE=$CODES_PER_USER MINT_THREADS=$EXCHANGE_CONNECTIONS wrk -t"$EXCHANGE_CONNECTIONS" -c"$EXCHANGE_CONNECTIONS" \
+    -d120s -s scripts/code-mint.lua "$SIGN_URL/authorize?$SIGN_FORM" -- "${cookies[@]}" >"$OUT/sign-in-mint.txt" &
+  pid=$!
+  while [ "$minted" -lt "$expected" ] && kill -0 "$pid" 2>/dev/null; do
+    sleep 0.2
+    minted=$(cat "$OUT"/codes/codes-*.txt 2>/dev/null | wc -l)
+  done
+  kill -INT "$pid" 2>/dev/null || true
+  wait "$pid" || true
+  [ "$minted" -ge "$expected" ] && grep -q 'Unexpected answers (not 302 with a code): 0$' "$OUT/sign-in-mint.txt" ||
+    { echo "minting failed ($minted of $expected):" >&2; cat "$OUT/sign-in-mint.txt" >&2; exit 1; }
+}
+# "<exchanges/s> <non-2xx>": every minted code traded once.
+exchange_run() { # spread(0|1) out
+  CODES_DIR=$OUT/codes EXCHANGE_SPREAD=$1 wrk -t"$EXCHANGE_CONNECTIONS" -c"$EXCHANGE_CONNECTIONS" \
+    -d"$EXCHANGE_SECONDS"s --timeout 10s -s scripts/code-exchange.lua "$SIGN_URL/token" -- \
+    "$SIGN_BASIC" "$BENCH_VERIFIER" "$BENCH_REDIRECT" >"$2"
+  echo "$(rps <"$2") $(non_2xx <"$2")"
+}
+# One store's row: ROUNDS rounds of, from one address and then from 16, a fresh server,
+# codes minted, refresh chains and the exchange run; then page logins and /token logins.
+# Medians of the rounds' ratios, non-2xx summed.
+sign_in_row() { # store DATABASE_URL-or-empty
+  local store=$1 rounds="$OUT/sign-in-$1" spread
+  SIGN_ID=
+  ROW_USERS=$SIGN_IN_USERS
+  [ "$store" != memory ] || ROW_USERS=$SIGN_IN_USERS_MEMORY
+  if [ -n "$2" ]; then
+    DATABASE_URL="$2" "$PASSFLOW" users import "$OUT/sign-in-users.json" >/dev/null
+  fi
+  for spread in 0 1; do : >"$rounds-exchange-$spread.rounds"; : >"$rounds-refresh-$spread.rounds"; done
+  : >"$rounds-page.rounds"
+  : >"$rounds-token.rounds"
+  for _ in $(seq "$ROUNDS"); do
+    for spread in 0 1; do
+      sign_in_server "$store" "$2"
+      mint_codes
+      PASSWORD=$DB_PASSWORD refresh_chains "$SIGN_URL" "$EXCHANGE_CONNECTIONS" "$EXCHANGE_SECONDS" "$spread" \
+        "$OUT/sign-in-refresh.txt" "${CHAIN_USERS[@]}" | awk '{ print $1, $2 }' >>"$rounds-refresh-$spread.rounds"
+      exchange_run "$spread" "$OUT/sign-in-exchange.txt" >>"$rounds-exchange-$spread.rounds"
+      [ "$spread" = 1 ] || stop_last
+    done
+    LOGIN_PASSWORD=$DB_PASSWORD wrk -t2 -c4 -d10s --timeout 10s -s scripts/page-login.lua "$SIGN_URL/authorize" -- "$SIGN_FORM" \
+      >"$OUT/sign-in-page.txt"
+    echo "$(rps <"$OUT/sign-in-page.txt") $(awk '/^Unexpected answers/ { print $NF }' "$OUT/sign-in-page.txt")" \
+      >>"$rounds-page.rounds"
+    LOGIN_PASSWORD=$DB_PASSWORD wrk -t2 -c4 -d10s --timeout 10s -s scripts/login.lua "$SIGN_URL/token" \
+      >"$OUT/sign-in-token.txt"
+    echo "$(rps <"$OUT/sign-in-token.txt") $(non_2xx <"$OUT/sign-in-token.txt")" >>"$rounds-token.rounds"
+    stop_last
+  done
+  local cells=()
+  for spread in 0 1; do
+    cells+=("$(rounds_summary "$rounds-exchange-$spread.rounds" | awk '{ printf "%s (%s)", $1, $2 }')")
+    cells+=("$(rounds_summary "$rounds-refresh-$spread.rounds" | awk '{ printf "%s (%s)", $1, $2 }')")
+    cells+=("**$(rounds_ratio "$rounds-refresh-$spread.rounds" "$rounds-exchange-$spread.rounds")**")
+  done
+  cells+=("$(rounds_summary "$rounds-page.rounds" | awk '{ printf "%s (%s)", $1, $2 }')")
+  cells+=("$(rounds_summary "$rounds-token.rounds" | awk '{ printf "%s (%s)", $1, $2 }')")
+  cells+=("**$(rounds_ratio "$rounds-token.rounds" "$rounds-page.rounds")**")
+  printf '| %s ' "$store" "${cells[@]}"
+  echo '|'
+}
+sign_in_table() {
+  local rows=() pg=${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}
+  sign_in_users_file
+  [[ " $SIGN_IN_STORES " != *" memory "* ]] || rows+=("$(sign_in_row memory "")")
+  rm -f "$OUT"/sign-in.db*
+  [[ " $SIGN_IN_STORES " != *" sqlite "* ]] || rows+=("$(sign_in_row sqlite "sqlite:$OUT/sign-in.db")")
+  if [[ " $SIGN_IN_STORES " != *" postgres "* ]]; then
+    :
+  elif psql "$pg/postgres" -qc 'DROP DATABASE IF EXISTS passflow_sign_in' >/dev/null 2>&1 &&
+    psql "$pg/postgres" -qc 'CREATE DATABASE passflow_sign_in' >/dev/null; then
+    rows+=("$(sign_in_row postgres "$pg/passflow_sign_in")")
+    sleep 0.5
+    psql "$pg/postgres" -qc 'DROP DATABASE passflow_sign_in WITH (FORCE)' >/dev/null
+  else
+    rows+=("| postgres | no server at $pg (BENCH_POSTGRES) | | | | | | | | |")
+  fi
+  echo
+  echo "Sign-in: $ROUNDS interleaved rounds, medians (non-2xx summed in brackets). Exchanges and refresh"
+  echo "grants: $EXCHANGE_CONNECTIONS connections, ${EXCHANGE_SECONDS} s, from one address, then each from an address"
+  echo "of its own; codes for $SIGN_IN_USERS users ($SIGN_IN_USERS_MEMORY in memory), $CODES_PER_USER each, more than a run trades. Page and /token logins: 4 connections,"
+  echo "10 s. Targets: exchanges ÷ refresh ≥ 0.8; page logins ÷ /token logins ≥ 0.85."
+  echo
+  echo "| store | exchanges/s, 1 address | refresh grants/s, 1 address | ÷ | exchanges/s, $EXCHANGE_CONNECTIONS addresses | refresh grants/s, $EXCHANGE_CONNECTIONS addresses | ÷ | page logins/s | \`/token\` logins/s | ÷ |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
 }
 # --scale. Per store, an empty database and one seeded by SQL (scripts/scale/), each served by
@@ -580,7 +754,8 @@ if [ -n "$COMPARE_BEFORE" ]; then
   compare_table
   exit 0
 fi
-if [ "$CHAINS_ONLY" = 1 ] || [ "$KEYS_ONLY" = 1 ] || [ "$SCALE_ONLY" = 1 ]; then
+if [ "$CHAINS_ONLY" = 1 ] || [ "$KEYS_ONLY" = 1 ] || [ "$SCALE_ONLY" = 1 ] || [ "$SIGN_IN_ONLY" = 1 ]; then
+  [ "$SIGN_IN_ONLY" = 0 ] || sign_in_table
   [ "$KEYS_ONLY" = 0 ] || keys_table
   [ "$CHAINS_ONLY" = 0 ] || chains_table
   [ "$SCALE_ONLY" = 0 ] || scale_table
