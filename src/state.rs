@@ -123,7 +123,7 @@ impl AppState {
         self
     }
 
-    /// Sessions in `store` and codes in `codes`: one database, whose transaction spends a
+    /// Sessions in `store` and codes in `codes`: one database, whose single statement spends a
     /// code and starts its session together.
     pub fn with_sessions_and_codes(
         mut self,

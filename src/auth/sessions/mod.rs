@@ -226,7 +226,7 @@ impl Sessions {
     }
 
     /// Authorization codes kept in `codes` (a database's: it must be the one holding the
-    /// sessions, since an exchange creates its session in the same transaction).
+    /// sessions, since an exchange creates its session in the same statement).
     pub fn with_codes(mut self, codes: Arc<dyn CodeStore>) -> Self {
         self.codes = codes;
         self
