@@ -21,6 +21,7 @@
 #                                 through the login page beforehand) and page logins/s ÷ /token
 #                                 logins/s, the argon2 ceiling (4 connections), BENCH_ROUNDS
 #                                 interleaved rounds; BENCH_SIGN_IN_STORES picks stores
+#   (scripts/exchange-sql/run.sh: the exchange statement against the refresh's in pgbench)
 #   scripts/bench.sh --compare=OLD  only a before/after: the binary OLD (an older build) against
 #                                 this checkout's, each on a database of its own (SQLite and
 #                                 PostgreSQL), /health, /users/me/, refresh grants and logins,
