@@ -44,22 +44,34 @@ pub struct SessionSeed {
 }
 
 impl SessionSeed {
-    /// The session this seed grows into for `code`, started at `now`.
-    pub fn session(&self, code: &StoredCode, now: UnixTime) -> StoredSession {
+    /// The session this seed grows into for `username` with `scope`, started at `now` (and
+    /// only `client_id` may continue it, if any).
+    pub fn start(
+        &self,
+        username: &str,
+        scope: &ScopeSet,
+        client_id: Option<&str>,
+        now: UnixTime,
+    ) -> StoredSession {
         StoredSession {
             record: SessionRecord {
                 id: self.id.clone(),
-                username: code.username.clone(),
-                scope: code.scope.clone(),
+                username: username.to_owned(),
+                scope: scope.clone(),
                 created_at: now,
                 last_used_at: now,
                 expires_at: self.expires_at,
-                client_id: Some(code.client_id.clone()),
+                client_id: client_id.map(str::to_owned),
             },
             family: self.family,
             current: self.current,
             previous: None,
         }
+    }
+
+    /// The session an exchange of `code` at `now` starts.
+    pub fn session(&self, code: &StoredCode, now: UnixTime) -> StoredSession {
+        self.start(&code.username, &code.scope, Some(&code.client_id), now)
     }
 }
 

@@ -96,9 +96,11 @@ pub trait SessionStore: Send + Sync + 'static {
     /// The user's sessions, in no particular order.
     async fn list(&self, username: &str) -> Result<Vec<SessionRecord>, StoreError>;
 
-    /// How many sessions the user holds: whether [`Self::list`] is needed to keep them
-    /// under the per-user cap.
-    async fn count(&self, username: &str) -> Result<usize, StoreError>;
+    /// How many sessions the user holds. Stores that index sessions by user answer without
+    /// building the list; a database counts inside its exchange statement instead.
+    async fn count(&self, username: &str) -> Result<usize, StoreError> {
+        Ok(self.list(username).await?.len())
+    }
 
     /// Deletes a session, and logs the end for other servers; the record if it existed.
     async fn end(&self, id: &str, now: UnixTime) -> Result<Option<SessionRecord>, StoreError>;

@@ -155,20 +155,8 @@ impl PreparedSession {
         now: UnixTime,
         max_lifetime: u64,
     ) -> StoredSession {
-        StoredSession {
-            record: SessionRecord {
-                id: self.id.clone(),
-                username: username.to_owned(),
-                scope: scope.clone(),
-                created_at: now,
-                last_used_at: now,
-                expires_at: now + max_lifetime,
-                client_id: client_id.map(str::to_owned),
-            },
-            family: self.family,
-            current: sha256(self.refresh_token.as_str().as_bytes()),
-            previous: None,
-        }
+        self.seed(now, max_lifetime)
+            .start(username, scope, client_id, now)
     }
 
     /// What a code exchange needs to start this session from the code, lasting at most
@@ -341,9 +329,6 @@ impl Sessions {
     }
 
     async fn keep_per_user_bound(&self, username: &str, now: UnixTime) -> Result<(), StoreError> {
-        if self.store.count(username).await? <= MAX_SESSIONS_PER_USER {
-            return Ok(());
-        }
         let mut sessions = self.store.list(username).await?;
         if sessions.len() <= MAX_SESSIONS_PER_USER {
             return Ok(());

@@ -221,16 +221,6 @@ impl SessionStore for Database {
         rows.iter().map(record_from_row).collect()
     }
 
-    async fn count(&self, username: &str) -> Result<usize, StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) AS held FROM sessions WHERE username = $1")
-            .bind(username)
-            .fetch_one(&mut *self.connection().await?)
-            .await
-            .map_err(|err| self.failed(err))?;
-        let held: i64 = row.try_get("held").map_err(unavailable)?;
-        Ok(usize::try_from(held).unwrap_or(0))
-    }
-
     async fn end(&self, id: &str, now: UnixTime) -> Result<Option<SessionRecord>, StoreError> {
         let mut connection = self.connection().await?;
         let mut tx = connection.begin().await.map_err(|err| self.failed(err))?;
