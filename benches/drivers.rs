@@ -34,6 +34,7 @@ async fn prepared(url: &str) -> Database {
             last_used_at: now,
             expires_at: now + 86_400,
             client_id: None,
+            pending: false,
         },
         family: Digest(FAMILY),
         current: Digest(TOKENS[0]),

@@ -197,11 +197,7 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
                 hasher,
             )
             .with_users(Arc::clone(&database) as Arc<dyn UserStore>)
-            .with_sessions_and_codes(
-                Arc::clone(&database) as _,
-                Arc::clone(&database) as _,
-                args.sessions.settings(),
-            )
+            .with_sessions(Arc::clone(&database) as _, args.sessions.settings())
             .with_totp(totp)
             .with_clients(Arc::clone(&database) as Arc<dyn ClientStore>)
             .with_consents(Arc::clone(&database) as _);

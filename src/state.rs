@@ -24,7 +24,6 @@ use crate::auth::tokens::TokenKeys;
 use crate::clock::Clock;
 use crate::model::scopes::ScopeCatalog;
 use crate::store::clients::{ClientStore, InMemoryClientStore};
-use crate::store::codes::CodeStore;
 use crate::store::consents::{ConsentStore, InMemoryConsentStore};
 use crate::store::session::SessionStore;
 use crate::store::throttle::ThrottleStore;
@@ -79,7 +78,6 @@ impl AppState {
         let sessions = sessions(
             &tokens,
             Arc::new(InMemorySessionStore::default()),
-            None,
             SessionSettings::default(),
         );
         Self {
@@ -112,26 +110,13 @@ impl AppState {
         self
     }
 
-    /// Sessions in `store`, and the authorization codes that start some of them in memory
-    /// beside it.
+    /// Sessions, and the authorization codes that start some of them, in `store`.
     pub fn with_sessions(
         mut self,
         store: Arc<dyn SessionStore>,
         settings: SessionSettings,
     ) -> Self {
-        self.auth.sessions = sessions(&self.auth.tokens, store, None, settings);
-        self
-    }
-
-    /// Sessions in `store` and codes in `codes`: one database, whose single statement spends a
-    /// code and starts its session together.
-    pub fn with_sessions_and_codes(
-        mut self,
-        store: Arc<dyn SessionStore>,
-        codes: Arc<dyn CodeStore>,
-        settings: SessionSettings,
-    ) -> Self {
-        self.auth.sessions = sessions(&self.auth.tokens, store, Some(codes), settings);
+        self.auth.sessions = sessions(&self.auth.tokens, store, settings);
         self
     }
 
@@ -222,17 +207,11 @@ impl AppState {
     }
 }
 
-/// Sessions in `store`, with their codes in `codes` (`None`: in memory beside them).
 fn sessions(
     tokens: &TokenKeys,
     store: Arc<dyn SessionStore>,
-    codes: Option<Arc<dyn CodeStore>>,
     settings: SessionSettings,
 ) -> Arc<Sessions> {
     let revocations = Revocations::new(tokens.lifetime(), tokens.longest_acceptance());
-    let sessions = Sessions::new(store, revocations, settings);
-    Arc::new(match codes {
-        Some(codes) => sessions.with_codes(codes),
-        None => sessions,
-    })
+    Arc::new(Sessions::new(store, revocations, settings))
 }

@@ -17,7 +17,7 @@ use async_trait::async_trait;
 
 use crate::model::scopes::ScopeSet;
 
-pub use memory::{InMemoryCodeStore, InMemorySessionStore, InMemoryTotpStore, InMemoryUserStore};
+pub use memory::{InMemorySessionStore, InMemoryTotpStore, InMemoryUserStore};
 
 /// A user's profile: the tutorial's `User` model, never the hash.
 #[derive(Debug, Clone, PartialEq, Eq)]

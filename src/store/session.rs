@@ -1,14 +1,17 @@
 //! Login sessions and where they live, behind a trait a database can implement.
 //!
-//! A session is what one password login starts: the refresh tokens rotated from it and
-//! every access token minted under its id (`sid`). A store holds SHA-256 digests of the
-//! refresh token, never the token, so a copy of the store cannot refresh anything.
+//! A session is what one login starts: the refresh tokens rotated from it and every access
+//! token minted under its id (`sid`). A store holds SHA-256 digests of the refresh token,
+//! never the token, so a copy of the store cannot refresh anything. A session an
+//! authorization code starts is stored when the code is issued, pending until the code is
+//! exchanged (see [`super::codes`]).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{StoreError, UserRecord};
+use super::codes::{NotStarted, Started, StoredCode};
+use super::{StoreError, UserRecord, UserStore};
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
 
@@ -38,6 +41,9 @@ pub struct SessionRecord {
     /// The registered client whose code exchange started it; `None`: a password login.
     /// Only that client may refresh it.
     pub client_id: Option<String>,
+    /// Stored with an authorization code not exchanged yet: no token of it exists, nothing
+    /// refreshes it and the session list hides it, but the per-user cap counts it.
+    pub pending: bool,
 }
 
 /// A session with the digests of its refresh token family.
@@ -58,7 +64,8 @@ pub struct StoredSession {
 pub trait SessionStore: Send + Sync + 'static {
     async fn create(&self, session: StoredSession) -> Result<(), StoreError>;
 
-    /// The session whose refresh tokens carry this family key.
+    /// The session whose refresh tokens carry this family key, unless it is pending (its only
+    /// token is an authorization code, which no refresh may use).
     async fn find_by_family(&self, family: &Digest) -> Result<Option<StoredSession>, StoreError>;
 
     /// Makes `next` the session's refresh token if `expected` still is (compare-and-swap,
@@ -93,14 +100,32 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Marks the session used at `now` (its idle timeout restarts), changing nothing else.
     async fn touch(&self, id: &str, now: UnixTime) -> Result<(), StoreError>;
 
-    /// The user's sessions, in no particular order.
+    /// The user's sessions, pending ones included, in no particular order.
     async fn list(&self, username: &str) -> Result<Vec<SessionRecord>, StoreError>;
 
-    /// How many sessions the user holds. Stores that index sessions by user answer without
-    /// building the list; a database counts inside its exchange statement instead.
-    async fn count(&self, username: &str) -> Result<usize, StoreError> {
-        Ok(self.list(username).await?.len())
-    }
+    /// Stores `session` pending, with `code` (whose digest is the session's current token)
+    /// beside it, together.
+    async fn issue_code(&self, code: StoredCode, session: StoredSession) -> Result<(), StoreError>;
+
+    /// Exchanges the code with this digest, of the session family `family`: if its session is
+    /// pending, the code live (`now` before its `expires_at`) and its user enabled in `users`,
+    /// the session starts now with `next` as its current token, atomically, so of concurrent
+    /// exchanges exactly one does and the others find it [`NotStarted::Replayed`]. The client,
+    /// redirect URI and PKCE checks are the caller's, afterwards. A database reads the user
+    /// from its own `users` table in the same statement (its user store is itself) and
+    /// ignores `users`.
+    async fn exchange_code(
+        &self,
+        family: &Digest,
+        digest: &Digest,
+        next: Digest,
+        now: UnixTime,
+        users: &dyn UserStore,
+    ) -> Result<Result<Started, NotStarted>, StoreError>;
+
+    /// Deletes the codes that expired by `now`, and their sessions still pending. Returns how
+    /// many codes.
+    async fn prune_codes(&self, now: UnixTime) -> Result<usize, StoreError>;
 
     /// Deletes a session, and logs the end for other servers; the record if it existed.
     async fn end(&self, id: &str, now: UnixTime) -> Result<Option<SessionRecord>, StoreError>;

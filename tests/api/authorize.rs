@@ -12,7 +12,9 @@ use passflow::auth::oauth::registration::Registered;
 use passflow::router;
 use serde_json::{Value, json};
 
-use crate::code_grant::{REDIRECT, SignIn, VERIFIER, basic, claims, sign_in};
+use crate::code_grant::{
+    ENDED, REDIRECT, SignIn, VERIFIER, assert_protocol_error, basic, claims, sign_in,
+};
 use crate::helpers::{Reply, default_state, get, get_with_token, post_form, send, str_of};
 use crate::stores::{Backend, on_every_backend};
 use crate::totp::{code_at, confirm, enrol};
@@ -698,7 +700,7 @@ async fn a_wider_scope_asks_again_and_a_revoked_consent_ends_the_clients_session
     assert_page(&wider, 200);
     assert!(wider.text().contains("<code>items</code>"));
     let done = browser.submit(&wider, &[("decision", "allow")]).await;
-    code_of(&done, 303);
+    let unexchanged = code_of(&done, 303);
 
     let access = str_of(&pair, "access_token");
     let refresh = str_of(&pair, "refresh_token");
@@ -718,6 +720,9 @@ async fn a_wider_scope_asks_again_and_a_revoked_consent_ends_the_clients_session
             .await;
     assert_eq!(reply.status.as_u16(), 400, "{}", reply.text());
     assert_eq!(reply.json()["error"], "invalid_grant");
+    // Its code not yet exchanged went with them.
+    let reply = exchange(&sign_in, &sign_in.web, &unexchanged).await;
+    assert_protocol_error(&reply, 400, "invalid_grant", ENDED);
     // The browser is still signed in, but the client must ask again.
     let again = browser.get(&authorize_url(&sign_in.web, &[])).await;
     assert_page(&again, 200);
@@ -841,6 +846,9 @@ async fn a_browser_in_use_outlives_the_users_older_sessions(backend: Backend) {
         sign_in.clock.advance(1);
         code = code_of(&browser.get(&authorize_url(&sign_in.web, &[])).await, 302);
     }
+    // A code not yet exchanged holds its place under the cap too: the browser keeps its own.
+    let reply = exchange(&sign_in, &sign_in.web, &code).await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.text());
     let token = crate::helpers::login(&sign_in.app, "johndoe", "secret").await;
     let sessions = get_with_token(&sign_in.app, "/users/me/sessions/", &token).await;
     assert_eq!(sessions.json().as_array().unwrap().len(), 64);

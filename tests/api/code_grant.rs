@@ -29,6 +29,9 @@ use crate::helpers::{
 use crate::stores::{Backend, on_every_backend};
 
 pub(crate) const REDIRECT: &str = "https://app.example/callback";
+/// A live code whose session has ended before it started.
+pub(crate) const ENDED: &str =
+    "Authorization code no longer valid: already used, or its session has ended";
 pub(crate) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-0123456789";
 
 /// A deployment with clients registered, on one backend.
@@ -109,11 +112,7 @@ pub(crate) async fn sign_in(backend: Backend) -> SignIn {
             let registered = register_all(database.as_ref()).await;
             let state = state
                 .with_users(Arc::clone(&database) as _)
-                .with_sessions_and_codes(
-                    Arc::clone(&database) as _,
-                    Arc::clone(&database) as _,
-                    SessionSettings::default(),
-                )
+                .with_sessions(Arc::clone(&database) as _, SessionSettings::default())
                 .with_clients(Arc::clone(&database) as _)
                 .with_consents(Arc::clone(&database) as _);
             (state, registered, Some(database))
@@ -362,12 +361,7 @@ async fn a_code_is_bound_to_its_verifier_client_and_redirect_uri(backend: Backen
         assert_protocol_error(&reply, 400, "invalid_grant", description);
         // Spent by the failure: the right request gets nothing from it either.
         let retry = sign_in.exchange_code(&sign_in.web, &code).await;
-        assert_protocol_error(
-            &retry,
-            400,
-            "invalid_grant",
-            "Authorization code already used; the session it started has been ended",
-        );
+        assert_protocol_error(&retry, 400, "invalid_grant", ENDED);
     }
     // Another client's code.
     let code = sign_in.pkce_code(&sign_in.web).await;
@@ -410,12 +404,86 @@ async fn a_disabled_users_code_starts_nothing(backend: Backend) {
     assert_protocol_error(&reply, 400, "invalid_grant", "The user is disabled");
     assert_eq!(sign_in.session_ids("alice").await, Vec::<String>::new());
     let replay = sign_in.exchange_code(&sign_in.web, &code).await;
-    assert_protocol_error(
-        &replay,
-        400,
-        "invalid_grant",
-        "Authorization code already used; the session it started has been ended",
-    );
+    assert_protocol_error(&replay, 400, "invalid_grant", ENDED);
+}
+
+on_every_backend!(a_code_is_no_refresh_token);
+/// A code is the first token of its session, never a refresh token: presented to the refresh
+/// grant before its exchange it is unknown, and the exchange still works; presented after, it
+/// is a used token of that session, which ends (RFC 6749 §4.1.2, RFC 9700 §4.14.2).
+async fn a_code_is_no_refresh_token(backend: Backend) {
+    let sign_in = sign_in(backend).await;
+    let web = basic(&sign_in.web.client.id, sign_in.web.secret.as_ref().unwrap());
+    let code = sign_in.pkce_code(&sign_in.web).await;
+    let as_refresh = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", code.as_str()),
+    ];
+    post_form_authorized(&sign_in.app, "/token", Some(&web), &as_refresh)
+        .await
+        .assert(
+            400,
+            r#"{"error":"invalid_grant","detail":"Invalid refresh token"}"#,
+            None,
+        );
+    let reply = sign_in.exchange_code(&sign_in.web, &code).await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.text());
+    let access = str_of(&reply.json(), "access_token").to_owned();
+    post_form_authorized(&sign_in.app, "/token", Some(&web), &as_refresh)
+        .await
+        .assert(
+            400,
+            r#"{"error":"invalid_grant","detail":"Refresh token already used; the session has been ended"}"#,
+            None,
+        );
+    get_with_token(&sign_in.app, "/users/me/", &access)
+        .await
+        .assert(
+            401,
+            r#"{"detail":"Could not validate credentials"}"#,
+            Some("Bearer"),
+        );
+}
+
+on_every_backend!(a_logout_everywhere_ends_the_codes_not_yet_exchanged);
+/// A code's session exists from the code's issue, unlisted: logging out everywhere ends it,
+/// and the code can start nothing after.
+async fn a_logout_everywhere_ends_the_codes_not_yet_exchanged(backend: Backend) {
+    let sign_in = sign_in(backend).await;
+    let code = sign_in.pkce_code(&sign_in.web).await;
+    assert_eq!(sign_in.session_ids("johndoe").await, Vec::<String>::new());
+    let token = crate::helpers::login(&sign_in.app, "johndoe", "secret").await;
+    let logout = post_form_authorized(
+        &sign_in.app,
+        "/logout/all",
+        Some(&format!("Bearer {token}")),
+        &[],
+    )
+    .await;
+    assert_eq!(logout.status.as_u16(), 204, "{}", logout.text());
+    let reply = sign_in.exchange_code(&sign_in.web, &code).await;
+    assert_protocol_error(&reply, 400, "invalid_grant", ENDED);
+    assert_eq!(sign_in.session_ids("johndoe").await, Vec::<String>::new());
+}
+
+on_every_backend!(a_code_never_exchanged_leaves_nothing_once_pruned);
+/// The prune deletes an expired code and its pending session; a live one stays.
+async fn a_code_never_exchanged_leaves_nothing_once_pruned(backend: Backend) {
+    let sign_in = sign_in(backend).await;
+    let sessions = &sign_in.state.auth.sessions;
+    let expired = sign_in.pkce_code(&sign_in.web).await;
+    sign_in.clock.advance(30);
+    let live = sign_in.pkce_code(&sign_in.web).await;
+    sign_in.clock.advance(31);
+    sessions.prune(sign_in.clock.now()).await.unwrap();
+    // Only the live code's session was left to end.
+    let client = &sign_in.web.client.id;
+    let ended = sessions.end_client_sessions("johndoe", client, sign_in.clock.now());
+    assert_eq!(ended.await.unwrap(), 1);
+    let reply = sign_in.exchange_code(&sign_in.web, &expired).await;
+    assert_protocol_error(&reply, 400, "invalid_grant", "Invalid authorization code");
+    let reply = sign_in.exchange_code(&sign_in.web, &live).await;
+    assert_protocol_error(&reply, 400, "invalid_grant", ENDED);
 }
 
 on_every_backend!(exchanges_beyond_the_cap_end_the_least_recently_used_session);

@@ -165,6 +165,7 @@ fn session(id: &str, username: &str, created_at: u64) -> StoredSession {
             last_used_at: created_at,
             expires_at: created_at + 3600,
             client_id: None,
+            pending: false,
         },
         family: digest(id.as_bytes()[0]),
         current: digest(100 + id.as_bytes()[0]),

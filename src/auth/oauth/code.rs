@@ -1,11 +1,12 @@
 //! The authorization-code grant (RFC 6749 §4.1) with PKCE (RFC 7636): a code issued when a
 //! user allows a client, traded once at the token endpoint for a session of that client.
 //!
-//! Codes are 256 bits from the OS RNG, stored as SHA-256 digests, live
+//! Codes are 384 bits from the OS RNG, stored as SHA-256 digests, live
 //! `AUTHORIZATION_CODE_LIFETIME_SECONDS` (60 by default, ASVS V10.4.3), and are bound to the
 //! client, the redirect URI, the PKCE challenge, the nonce, the scopes and the login's time.
-//! An exchange spends the code and starts the session in one statement; a second exchange
-//! is refused and ends that session (ASVS V10.4.2).
+//! A code is the first token of the session it starts, stored pending when the code is
+//! issued: the exchange rotates it out for a refresh token in one statement, as a refresh
+//! does, and a second exchange is refused and ends that session (ASVS V10.4.2).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -15,12 +16,11 @@ use crate::auth::Auth;
 use crate::auth::oauth::grant::{Grant, issue_grant};
 use crate::auth::sessions::EndReason;
 use crate::auth::tokens::refresh_token::sha256;
-use crate::auth::tokens::secret::os_random_base64url;
 use crate::model::client::Client;
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
 use crate::store::StoreError;
-use crate::store::codes::{Exchange, StoredCode};
+use crate::store::codes::{NotStarted, Started, StoredCode};
 
 /// Default and longest code lifetimes, in seconds (RFC 6749 §4.1.2 recommends at most ten
 /// minutes).
@@ -41,28 +41,31 @@ pub struct Authorization {
     pub auth_time: UnixTime,
 }
 
-/// Issues a code for `authorization`, valid for `lifetime` seconds from now.
+/// Issues a code for `authorization`, valid for `lifetime` seconds from now, with its
+/// session stored pending.
 pub async fn issue_code(
     auth: &Auth,
     authorization: Authorization,
     lifetime: u64,
 ) -> Result<String, StoreError> {
-    let code = os_random_base64url(32).map_err(|err| StoreError::Unavailable(Box::new(err)))?;
+    let prepared = auth
+        .sessions
+        .prepare_code()
+        .map_err(|err| StoreError::Unavailable(Box::new(err)))?;
     let now = auth.clock.now();
-    auth.sessions
-        .issue_code(StoredCode {
-            digest: sha256(code.as_bytes()),
-            client_id: authorization.client_id,
-            redirect_uri: authorization.redirect_uri,
-            code_challenge: authorization.code_challenge,
-            nonce: authorization.nonce,
-            username: authorization.username,
-            scope: authorization.scope,
-            auth_time: authorization.auth_time,
-            expires_at: now + lifetime,
-        })
-        .await?;
-    Ok(code)
+    let code = StoredCode {
+        digest: prepared.first_digest(),
+        session_id: prepared.id().to_owned(),
+        client_id: authorization.client_id,
+        redirect_uri: authorization.redirect_uri,
+        code_challenge: authorization.code_challenge,
+        nonce: authorization.nonce,
+        username: authorization.username,
+        scope: authorization.scope,
+        auth_time: authorization.auth_time,
+        expires_at: now + lifetime,
+    };
+    auth.sessions.issue_code(prepared, code, now).await
 }
 
 /// A token request with `grant_type=authorization_code`, from an authenticated client.
@@ -82,6 +85,8 @@ pub enum CodeRefused {
     Expired,
     #[error("Authorization code already used; the session it started has been ended")]
     Replayed,
+    #[error("Authorization code no longer valid: already used, or its session has ended")]
+    Ended,
     #[error("Authorization code was issued to another client")]
     OtherClient,
     #[error("redirect_uri does not match the authorization request")]
@@ -158,50 +163,48 @@ fn check(
 /// Trades a code for a session of `client` and its first token pair. The code is spent
 /// whatever the outcome: a code that failed a check cannot be tried again.
 ///
-/// The store spends the code and starts its session in one statement, before the checks
-/// (one round trip, as a refresh): a check that fails ends that session at once, before any
-/// token of it exists, and a replay of the code finds it ended.
+/// The store starts the code's session in one statement, before the checks (one round trip,
+/// as a refresh): a check that fails ends that session at once, before any token of it
+/// exists, and a replay of the code finds it ended.
 pub async fn exchange_code(
     auth: &Auth,
     client: &Client,
     request: CodeExchange<'_>,
 ) -> Result<Grant, CodeError> {
     let now = auth.clock.now();
-    let prepared = auth.sessions.prepare();
-    let seed = prepared.seed(now, auth.sessions.settings().max_lifetime);
-    let digest = sha256(request.code.as_bytes());
-    let exchange = auth
+    let exchanged = auth
         .sessions
-        .exchange_code(&digest, now, &seed, auth.users.as_ref())
+        .exchange_code(request.code, now, auth.users.as_ref())
         .await?;
-    let (code, started) = match exchange {
-        Exchange::Spent { code, started } => (code, started),
-        Exchange::Replayed { .. } => return Err(CodeRefused::Replayed.into()),
-        Exchange::Expired => return Err(CodeRefused::Expired.into()),
-        Exchange::Unknown => return Err(CodeRefused::Unknown.into()),
+    let (
+        Started {
+            code,
+            session,
+            user,
+        },
+        refresh_token,
+    ) = match exchanged {
+        Ok(started) => started,
+        // Disabled between the consent and the exchange: nothing started (ASVS V7.4.2).
+        Err(NotStarted::UserDisabled { .. }) => return Err(CodeRefused::UserDisabled.into()),
+        Err(NotStarted::Replayed { .. }) => return Err(CodeRefused::Replayed.into()),
+        Err(NotStarted::Ended) => return Err(CodeRefused::Ended.into()),
+        Err(NotStarted::Expired) => return Err(CodeRefused::Expired.into()),
+        Err(NotStarted::Unknown) => return Err(CodeRefused::Unknown.into()),
     };
-    let checked = check(&code, client, &request);
-    let user = match (checked, started) {
-        (Ok(()), Some(started)) => started.user,
-        // Disabled between the consent and the exchange: nothing was started (ASVS V7.4.2).
-        (Ok(()), None) => return Err(CodeRefused::UserDisabled.into()),
-        (Err(refused), started) => {
-            if started.is_some() {
-                auth.sessions
-                    .end(&seed.id, now, EndReason::CodeRefused)
-                    .await?;
-            }
-            return Err(refused.into());
-        }
-    };
-    let session = seed.session(&code, now);
+    if let Err(refused) = check(&code, client, &request) {
+        auth.sessions
+            .end(&session.id, now, EndReason::CodeRefused)
+            .await?;
+        return Err(refused.into());
+    }
     let scope = code.scope.intersection(&user.scopes);
     Ok(issue_grant(
         auth,
         user,
-        &session.record,
+        &session,
         scope,
-        prepared.into_refresh_token(),
+        refresh_token,
         now,
     )?)
 }

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use crate::auth::Auth;
 use crate::auth::oauth::authorize::Prompt;
-use crate::auth::sessions::EndReason;
 use crate::model::client::Client;
 use crate::model::scopes::ScopeSet;
 use crate::store::StoreError;
@@ -77,7 +76,8 @@ pub async fn consents_of(auth: &Auth, username: &str) -> Result<Vec<GivenConsent
 
 /// Withdraws the user's consent to a client and ends the user's sessions of that client
 /// (ASVS V10.7.3): its access tokens are refused from the next request, on every replica,
-/// and its refresh tokens are dead. `false`: there was no such consent, and nothing changed.
+/// its refresh tokens are dead, and its codes not yet exchanged with them. `false`: there
+/// was no such consent, and nothing changed.
 pub async fn revoke_consent(
     auth: &Auth,
     username: &str,
@@ -87,12 +87,8 @@ pub async fn revoke_consent(
         return Ok(false);
     }
     let now = auth.clock.now();
-    for session in auth.sessions.list(username, now).await? {
-        if session.client_id.as_deref() == Some(client_id) {
-            auth.sessions
-                .end(&session.id, now, EndReason::ClientRevoked)
-                .await?;
-        }
-    }
+    auth.sessions
+        .end_client_sessions(username, client_id, now)
+        .await?;
     Ok(true)
 }

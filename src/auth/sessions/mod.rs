@@ -21,9 +21,9 @@ pub use crate::auth::tokens::refresh_token::RefreshToken;
 use crate::auth::tokens::refresh_token::{FAMILY_KEY_BYTES, Presented, random_id, sha256};
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
-use crate::store::codes::{CodeStore, Exchange, SessionSeed, StoredCode};
+use crate::store::codes::{NotStarted, Started, StoredCode};
 use crate::store::session::{Digest, SessionRecord, SessionStore, StoredSession};
-use crate::store::{InMemoryCodeStore, StoreError, UserRecord, UserStore};
+use crate::store::{StoreError, UserRecord, UserStore};
 
 /// Session lifetimes, in seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,16 +133,13 @@ pub struct Redeemable {
     expected: Digest,
 }
 
-/// How long a spent authorization code is remembered after it expires: a replay within it
-/// still finds, and ends, the session the code started.
-pub const SPENT_CODE_MEMORY: u64 = 24 * 60 * 60;
-
-/// A session about to start: its id and first refresh token are drawn before the store is
-/// asked, so that a code exchange creates it inside the store's transaction.
+/// A session about to start: its id and first token are drawn before the store is asked.
+/// For a password login the first token is a refresh token; for an authorization code, the
+/// code itself.
 pub struct PreparedSession {
     id: String,
     family: Digest,
-    refresh_token: RefreshToken,
+    first_token: RefreshToken,
 }
 
 impl PreparedSession {
@@ -155,23 +152,34 @@ impl PreparedSession {
         now: UnixTime,
         max_lifetime: u64,
     ) -> StoredSession {
-        self.seed(now, max_lifetime)
-            .start(username, scope, client_id, now)
-    }
-
-    /// What a code exchange needs to start this session from the code, lasting at most
-    /// `max_lifetime` from `now`.
-    pub fn seed(&self, now: UnixTime, max_lifetime: u64) -> SessionSeed {
-        SessionSeed {
-            id: self.id.clone(),
+        StoredSession {
+            record: SessionRecord {
+                id: self.id.clone(),
+                username: username.to_owned(),
+                scope: scope.clone(),
+                created_at: now,
+                last_used_at: now,
+                expires_at: now + max_lifetime,
+                client_id: client_id.map(str::to_owned),
+                pending: false,
+            },
             family: self.family,
-            current: sha256(self.refresh_token.as_str().as_bytes()),
-            expires_at: now + max_lifetime,
+            current: self.first_digest(),
+            previous: None,
         }
     }
 
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The digest the store keeps of the first token.
+    pub fn first_digest(&self) -> Digest {
+        sha256(self.first_token.as_str().as_bytes())
+    }
+
     pub fn into_refresh_token(self) -> RefreshToken {
-        self.refresh_token
+        self.first_token
     }
 }
 
@@ -179,7 +187,6 @@ impl PreparedSession {
 /// them revoked.
 pub struct Sessions {
     store: Arc<dyn SessionStore>,
-    codes: Arc<dyn CodeStore>,
     revocations: Revocations,
     settings: SessionSettings,
     /// Where the replay of the store's log of ends has got to.
@@ -203,7 +210,6 @@ impl Sessions {
         settings: SessionSettings,
     ) -> Self {
         Self {
-            codes: Arc::new(InMemoryCodeStore::new(Arc::clone(&store))),
             store,
             revocations,
             settings,
@@ -211,13 +217,6 @@ impl Sessions {
             synced: AtomicU64::new(0),
             born: Instant::now(),
         }
-    }
-
-    /// Authorization codes kept in `codes` (a database's: it must be the one holding the
-    /// sessions, since an exchange creates its session in the same statement).
-    pub fn with_codes(mut self, codes: Arc<dyn CodeStore>) -> Self {
-        self.codes = codes;
-        self
     }
 
     pub fn settings(&self) -> SessionSettings {
@@ -242,8 +241,19 @@ impl Sessions {
         PreparedSession {
             id: random_id(),
             family: sha256(&family_key),
-            refresh_token: RefreshToken::mint(&family_key),
+            first_token: RefreshToken::mint(&family_key),
         }
+    }
+
+    /// A new session whose first token is an authorization code: every byte of it from the OS
+    /// RNG (RFC 6749 §10.10; 384 bits, ASVS V10.4.3 asks for 128).
+    pub fn prepare_code(&self) -> Result<PreparedSession, rand::rand_core::OsError> {
+        let (first_token, family_key) = RefreshToken::from_os()?;
+        Ok(PreparedSession {
+            id: random_id(),
+            family: sha256(&family_key),
+            first_token,
+        })
     }
 
     /// Starts a session for a login that was granted `scope`, and its first refresh token.
@@ -272,43 +282,74 @@ impl Sessions {
         Ok((record, prepared.into_refresh_token()))
     }
 
-    /// Keeps an authorization code until it is exchanged or expires.
-    pub async fn issue_code(&self, code: StoredCode) -> Result<(), StoreError> {
-        self.codes.issue(code).await
+    /// Issues `code`, whose first token `prepared` drew: its session is stored pending
+    /// beside it, and counts against the user's cap from now (the least recently used goes
+    /// beyond it, as at a password login). Returns the code as the client gets it.
+    pub async fn issue_code(
+        &self,
+        prepared: PreparedSession,
+        code: StoredCode,
+        now: UnixTime,
+    ) -> Result<String, StoreError> {
+        let mut session = prepared.stored(
+            &code.username,
+            &code.scope,
+            Some(&code.client_id),
+            now,
+            self.settings.max_lifetime,
+        );
+        session.record.pending = true;
+        let username = code.username.clone();
+        self.store.issue_code(code, session).await?;
+        self.keep_per_user_bound(&username, now).await?;
+        Ok(prepared.into_refresh_token().into_string())
     }
 
-    /// Spends a code and, for an enabled user, starts the session `seed` makes of it (see
-    /// [`CodeStore::exchange`]). A code spent before ends the session its first exchange
-    /// started, here and on every replica (RFC 6749 §4.1.2, ASVS V10.4.2): one of the two
-    /// parties is an attacker, and nobody can tell which.
+    /// Exchanges `code`: its pending session starts, with the refresh token returned beside
+    /// it as its current one, if the code is live and its user enabled (see
+    /// [`SessionStore::exchange_code`]). A code exchanged before ends the session its first
+    /// exchange started, here and on every replica (RFC 6749 §4.1.2, ASVS V10.4.2): one of the
+    /// two parties is an attacker, and nobody can tell which. A disabled user's code ends its
+    /// pending session: it cannot be tried again.
     pub async fn exchange_code(
         &self,
-        digest: &Digest,
+        code: &str,
         now: UnixTime,
-        seed: &SessionSeed,
         users: &dyn UserStore,
-    ) -> Result<Exchange, StoreError> {
-        let exchange = self.codes.exchange(digest, now, seed, users).await?;
-        match &exchange {
-            Exchange::Spent {
-                code,
-                started: Some(started),
-            } if started.others >= MAX_SESSIONS_PER_USER => {
-                self.keep_per_user_bound(&code.username, now).await?;
-            }
-            Exchange::Replayed {
-                session_id: Some(id),
-                ..
-            } => {
+    ) -> Result<Result<(Started, RefreshToken), NotStarted>, StoreError> {
+        let Some(presented) = Presented::parse(code) else {
+            return Ok(Err(NotStarted::Unknown));
+        };
+        let next = RefreshToken::mint(&presented.family_key);
+        let not_started = match self
+            .store
+            .exchange_code(
+                &presented.family,
+                &presented.token,
+                sha256(next.as_str().as_bytes()),
+                now,
+                users,
+            )
+            .await?
+        {
+            Ok(started) => return Ok(Ok((started, next))),
+            Err(not_started) => not_started,
+        };
+        match &not_started {
+            NotStarted::Replayed { session_id: id } => {
                 tracing::warn!(session = %id, "authorization code replayed; session ended");
                 self.end(id, now, EndReason::CodeReplayed).await?;
             }
-            _ => {}
+            NotStarted::UserDisabled { session_id } => {
+                self.end(session_id, now, EndReason::UserDisabled).await?;
+            }
+            NotStarted::Ended | NotStarted::Expired | NotStarted::Unknown => {}
         }
-        Ok(exchange)
+        Ok(Err(not_started))
     }
 
-    /// Ends every session of `username` that `client_id` holds (a consent revoked).
+    /// Ends every session of `username` that `client_id` holds, pending ones included (a
+    /// consent revoked: the client's codes not yet exchanged die with them).
     pub async fn end_client_sessions(
         &self,
         username: &str,
@@ -511,14 +552,14 @@ impl Sessions {
         }
     }
 
-    /// The user's live sessions, newest first.
+    /// The user's live sessions, newest first (pending ones are not sessions yet).
     pub async fn list(
         &self,
         username: &str,
         now: UnixTime,
     ) -> Result<Vec<SessionRecord>, StoreError> {
         let mut sessions = self.store.list(username).await?;
-        sessions.retain(|session| now < self.deadline(session));
+        sessions.retain(|session| !session.pending && now < self.deadline(session));
         sessions.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
         Ok(sessions)
     }
@@ -528,9 +569,7 @@ impl Sessions {
         self.revocations.prune(now);
         let idle_cutoff = now.saturating_sub(self.settings.idle_timeout);
         let ends_before = now.saturating_sub(self.revocations.keep_for());
-        self.codes
-            .prune_codes(now.saturating_sub(SPENT_CODE_MEMORY))
-            .await?;
+        self.store.prune_codes(now).await?;
         self.store.prune(now, idle_cutoff, ends_before).await
     }
 }

@@ -32,6 +32,17 @@ impl RefreshToken {
         Self(URL_SAFE_NO_PAD.encode(bytes))
     }
 
+    /// The first token of a new family, every byte from the OS RNG, with its family key: an
+    /// authorization code (the first token of the session it starts).
+    pub(crate) fn from_os() -> Result<(Self, [u8; FAMILY_KEY_BYTES]), rand::rand_core::OsError> {
+        use rand::TryRngCore as _;
+        let mut bytes = [0u8; FAMILY_KEY_BYTES + SECRET_BYTES];
+        rand::rngs::OsRng.try_fill_bytes(&mut bytes)?;
+        let mut family_key = [0u8; FAMILY_KEY_BYTES];
+        family_key.copy_from_slice(&bytes[..FAMILY_KEY_BYTES]);
+        Ok((Self(URL_SAFE_NO_PAD.encode(bytes)), family_key))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

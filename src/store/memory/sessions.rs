@@ -1,6 +1,6 @@
-//! Sessions in memory: one map under one lock. Sessions are touched by logins, refreshes and
-//! logouts only (a few per second at most, bounded by password hashing), never by requests
-//! that merely carry an access token, so the lock is not on any hot path.
+//! Sessions, and the authorization codes that start some of them, in memory: maps under one
+//! lock. Sessions are touched by logins, refreshes, code exchanges and logouts only, never by
+//! requests that merely carry an access token, so the lock is not on any hot path.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
@@ -8,8 +8,9 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use crate::model::time::UnixTime;
-use crate::store::StoreError;
+use crate::store::codes::{NotStarted, Started, StoredCode, not_started};
 use crate::store::session::{Digest, SessionRecord, SessionStore, StoredSession};
+use crate::store::{StoreError, UserStore};
 
 #[derive(Debug, Default)]
 pub struct InMemorySessionStore {
@@ -21,9 +22,47 @@ struct Inner {
     sessions: HashMap<String, StoredSession>,
     by_family: HashMap<Digest, String>,
     by_user: HashMap<String, HashSet<String>>,
+    codes: HashMap<Digest, StoredCode>,
 }
 
 impl Inner {
+    fn insert(&mut self, session: StoredSession) {
+        let id = session.record.id.clone();
+        self.by_family.insert(session.family, id.clone());
+        self.by_user
+            .entry(session.record.username.clone())
+            .or_default()
+            .insert(id.clone());
+        self.sessions.insert(id, session);
+    }
+
+    /// The live code `digest`, if the session of `family` is still pending with it.
+    fn pending(&self, family: &Digest, digest: &Digest, now: UnixTime) -> Option<&StoredCode> {
+        let code = self
+            .codes
+            .get(digest)
+            .filter(|code| now < code.expires_at)?;
+        let session = self.sessions.get(self.by_family.get(family)?)?;
+        (session.record.pending && session.current == *digest).then_some(code)
+    }
+
+    /// Starts the session of `family` if it is still pending with the live code `digest`.
+    fn start(
+        &mut self,
+        family: &Digest,
+        digest: &Digest,
+        next: Digest,
+        now: UnixTime,
+    ) -> Option<SessionRecord> {
+        self.pending(family, digest, now)?;
+        let session = self.sessions.get_mut(self.by_family.get(family)?)?;
+        session.record.pending = false;
+        session.record.created_at = now;
+        session.record.last_used_at = now;
+        session.current = next;
+        Some(session.record.clone())
+    }
+
     fn remove(&mut self, id: &str) -> Option<SessionRecord> {
         let session = self.sessions.remove(id)?;
         self.by_family.remove(&session.family);
@@ -39,6 +78,18 @@ impl Inner {
 }
 
 impl InMemorySessionStore {
+    /// Why an exchange started nothing, from what is held now (see [`not_started`]).
+    fn not_started(&self, family: &Digest, digest: &Digest, now: UnixTime) -> NotStarted {
+        let inner = self.lock();
+        let session = inner
+            .by_family
+            .get(family)
+            .and_then(|id| inner.sessions.get(id))
+            .map(|session| (session.record.id.clone(), session.record.pending));
+        let code = inner.codes.get(digest).map(|code| code.expires_at);
+        not_started(session, code, now)
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner
             .lock()
@@ -58,15 +109,7 @@ impl InMemorySessionStore {
 #[async_trait]
 impl SessionStore for InMemorySessionStore {
     async fn create(&self, session: StoredSession) -> Result<(), StoreError> {
-        let mut inner = self.lock();
-        let id = session.record.id.clone();
-        inner.by_family.insert(session.family, id.clone());
-        inner
-            .by_user
-            .entry(session.record.username.clone())
-            .or_default()
-            .insert(id.clone());
-        inner.sessions.insert(id, session);
+        self.lock().insert(session);
         Ok(())
     }
 
@@ -76,6 +119,7 @@ impl SessionStore for InMemorySessionStore {
             .by_family
             .get(family)
             .and_then(|id| inner.sessions.get(id))
+            .filter(|session| !session.record.pending)
             .cloned())
     }
 
@@ -118,8 +162,61 @@ impl SessionStore for InMemorySessionStore {
             .collect())
     }
 
-    async fn count(&self, username: &str) -> Result<usize, StoreError> {
-        Ok(self.lock().by_user.get(username).map_or(0, HashSet::len))
+    async fn issue_code(&self, code: StoredCode, session: StoredSession) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        inner.codes.insert(code.digest, code);
+        inner.insert(session);
+        Ok(())
+    }
+
+    async fn exchange_code(
+        &self,
+        family: &Digest,
+        digest: &Digest,
+        next: Digest,
+        now: UnixTime,
+        users: &dyn UserStore,
+    ) -> Result<Result<Started, NotStarted>, StoreError> {
+        // The user is read without the lock held; the session starts only if it is still
+        // pending afterwards, so of concurrent exchanges exactly one does.
+        let code = self.lock().pending(family, digest, now).cloned();
+        let Some(code) = code else {
+            return Ok(Err(self.not_started(family, digest, now)));
+        };
+        let user = users.get_user_fresh(&code.username).await?;
+        let Some(user) = user.filter(|user| !user.profile.disabled) else {
+            return Ok(Err(self.not_started(family, digest, now)));
+        };
+        let started = self.lock().start(family, digest, next, now);
+        let Some(session) = started else {
+            return Ok(Err(self.not_started(family, digest, now)));
+        };
+        Ok(Ok(Started {
+            code,
+            session,
+            user,
+        }))
+    }
+
+    async fn prune_codes(&self, now: UnixTime) -> Result<usize, StoreError> {
+        let mut inner = self.lock();
+        let expired: Vec<StoredCode> = inner
+            .codes
+            .values()
+            .filter(|code| code.expires_at <= now)
+            .cloned()
+            .collect();
+        for code in &expired {
+            inner.codes.remove(&code.digest);
+            if inner
+                .sessions
+                .get(&code.session_id)
+                .is_some_and(|session| session.record.pending)
+            {
+                inner.remove(&code.session_id);
+            }
+        }
+        Ok(expired.len())
     }
 
     async fn end(&self, id: &str, _now: UnixTime) -> Result<Option<SessionRecord>, StoreError> {

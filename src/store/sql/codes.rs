@@ -1,89 +1,113 @@
-//! `CodeStore` on the database: one statement spends a code and starts its session, as one
-//! statement rotates a refresh token (a transaction of several would hold SQLite's single
-//! connection, and PostgreSQL's row lock, across round trips). On PostgreSQL the `UPDATE`
-//! that spends the code feeds an `INSERT` of the session in the same statement; on SQLite,
-//! which has no data-modifying `WITH`, the `UPDATE` carries the session's random parts and a
-//! trigger inserts it (migration `20261206000001`). PostgreSQL makes a concurrent exchange
-//! of the same code wait on the row lock and then re-check the condition, which the first
-//! exchange's commit has made false; SQLite admits one writer at a time.
+//! The authorization codes of `SessionStore` on the database. Issuing a code stores its
+//! session pending beside it; the exchange is one `UPDATE` of that session's row, conditional
+//! on it being pending with this code as its current token, the code live and the user
+//! enabled, as one statement rotates a refresh token: it writes no index (PostgreSQL updates
+//! the row in place), and a concurrent exchange of the same code waits on the row lock, then
+//! finds the condition false (PostgreSQL) or runs after it (SQLite admits one writer).
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{Connection as _, Row};
 
-use super::sessions::enabled_user_from_row;
-use super::{Database, Dialect, digest_of, from_db, to_db, unavailable};
-use crate::model::scopes::ScopeSet;
+use super::sessions::{enabled_user_from_row, insert, record_from_row};
+use super::{Database, Dialect, from_db, to_db, unavailable};
 use crate::model::time::UnixTime;
-use crate::store::codes::{CodeStore, Exchange, SessionSeed, Started, StoredCode};
-use crate::store::session::Digest;
-use crate::store::{StoreError, UserStore};
+use crate::store::StoreError;
+use crate::store::codes::{NotStarted, Started, StoredCode, not_started};
+use crate::store::session::{Digest, StoredSession};
 
-/// Parameters: $1 now, $2 the code's digest, $3 the session's id, $4 its `expires_at`, $5 its
-/// family's digest, $6 its first refresh token's digest. The session is started (and its id
-/// recorded on the code) only for an enabled user, whose columns come back with the code's;
-/// `others` counts the user's sessions before this one.
-const EXCHANGE_POSTGRES: &str = "WITH spent AS ( \
-       UPDATE authorization_codes AS c SET spent_at = $1, session_id = CASE WHEN EXISTS \
-         (SELECT 1 FROM users u WHERE u.username = c.username AND NOT u.disabled) THEN $3 END \
-       WHERE c.digest = $2 AND c.spent_at IS NULL AND c.expires_at > $1 \
-       RETURNING c.digest, c.client_id, c.redirect_uri, c.code_challenge, c.nonce, c.username, \
-         c.scope, c.auth_time, c.expires_at, c.session_id \
-     ), started AS ( \
-       INSERT INTO sessions (id, username, scope, created_at, last_used_at, expires_at, \
-         client_id, family, current_token, last_used_day) \
-       SELECT session_id, username, scope, $1, $1, $4, client_id, $5, $6, $1 / 86400 \
-       FROM spent WHERE session_id IS NOT NULL \
-     ) \
-     SELECT spent.*, u.email, u.full_name, u.hashed_password, u.scopes AS user_scopes, \
-       (SELECT COUNT(*) FROM sessions s WHERE s.username = spent.username) AS others \
-     FROM spent LEFT JOIN users u ON u.username = spent.username";
+/// Parameters: $1 now, $2 the next refresh token's digest, $3 the family's digest, $4 the
+/// code's digest. `previous_token` stays empty: the code is no refresh token, so presenting it
+/// again is reuse, never a retry within the grace. `last_used_day` and `expires_at` keep
+/// their values from the issue (indexed: rewriting them would cost an index entry each).
+const EXCHANGE_POSTGRES: &str = "UPDATE sessions AS s SET pending = FALSE, current_token = $2, \
+       created_at = $1, last_used_at = $1 \
+     FROM authorization_codes AS c, users AS u \
+     WHERE s.family = $3 AND s.current_token = $4 AND s.pending \
+       AND c.digest = $4 AND c.session_id = s.id AND c.expires_at > $1 \
+       AND u.username = s.username AND NOT u.disabled \
+     RETURNING s.id, s.username, s.scope, s.created_at, s.last_used_at, s.expires_at, \
+       s.client_id, CAST(0 AS BIGINT) AS pending, c.redirect_uri, c.code_challenge, c.nonce, \
+       c.auth_time, c.expires_at AS code_expires_at, \
+       u.email, u.full_name, u.hashed_password, u.scopes AS user_scopes";
 
-/// As [`EXCHANGE_POSTGRES`]; the trigger `authorization_code_starts_session` inserts the
-/// session when `session_id` is set, after `RETURNING` has counted the others.
-const EXCHANGE_SQLITE: &str = "UPDATE authorization_codes SET spent_at = $1, \
-       session_id = CASE WHEN EXISTS (SELECT 1 FROM users u \
-         WHERE u.username = authorization_codes.username AND NOT u.disabled) THEN $3 END, \
-       session_expires_at = $4, session_family = $5, session_token = $6 \
-     WHERE digest = $2 AND spent_at IS NULL AND expires_at > $1 \
-     RETURNING digest, client_id, redirect_uri, code_challenge, nonce, username, scope, \
-       auth_time, expires_at, session_id, \
-       (SELECT email FROM users u WHERE u.username = authorization_codes.username) AS email, \
-       (SELECT full_name FROM users u WHERE u.username = authorization_codes.username) \
-         AS full_name, \
-       (SELECT hashed_password FROM users u WHERE u.username = authorization_codes.username) \
+/// As [`EXCHANGE_POSTGRES`]; SQLite's `RETURNING` cannot name a joined table, so the code's
+/// and the user's columns come from subqueries on their primary keys.
+const EXCHANGE_SQLITE: &str = "UPDATE sessions SET pending = FALSE, current_token = $2, \
+       created_at = $1, last_used_at = $1 \
+     WHERE family = $3 AND current_token = $4 AND pending \
+       AND EXISTS (SELECT 1 FROM authorization_codes c \
+         WHERE c.digest = $4 AND c.session_id = sessions.id AND c.expires_at > $1) \
+       AND EXISTS (SELECT 1 FROM users u WHERE u.username = sessions.username AND NOT u.disabled) \
+     RETURNING id, username, scope, created_at, last_used_at, expires_at, client_id, \
+       CAST(0 AS BIGINT) AS pending, \
+       (SELECT redirect_uri FROM authorization_codes c WHERE c.digest = $4) AS redirect_uri, \
+       (SELECT code_challenge FROM authorization_codes c WHERE c.digest = $4) AS code_challenge, \
+       (SELECT nonce FROM authorization_codes c WHERE c.digest = $4) AS nonce, \
+       (SELECT auth_time FROM authorization_codes c WHERE c.digest = $4) AS auth_time, \
+       (SELECT expires_at FROM authorization_codes c WHERE c.digest = $4) AS code_expires_at, \
+       (SELECT email FROM users u WHERE u.username = sessions.username) AS email, \
+       (SELECT full_name FROM users u WHERE u.username = sessions.username) AS full_name, \
+       (SELECT hashed_password FROM users u WHERE u.username = sessions.username) \
          AS hashed_password, \
-       (SELECT scopes FROM users u WHERE u.username = authorization_codes.username) \
-         AS user_scopes, \
-       (SELECT COUNT(*) FROM sessions s WHERE s.username = authorization_codes.username) \
-         AS others";
+       (SELECT scopes FROM users u WHERE u.username = sessions.username) AS user_scopes";
 
-fn code_from_row(row: &AnyRow) -> Result<StoredCode, StoreError> {
-    let scope: String = row.try_get("scope").map_err(unavailable)?;
+/// Codes one prune statement deletes at most, with their pending sessions.
+const PRUNE_BATCH: i64 = 1000;
+
+/// PostgreSQL deletes a batch of expired codes and their pending sessions in one statement.
+const PRUNE_POSTGRES: &str = "WITH gone AS ( \
+       DELETE FROM authorization_codes WHERE digest IN \
+         (SELECT digest FROM authorization_codes WHERE expires_at <= $1 LIMIT $2) \
+       RETURNING session_id \
+     ), ended AS ( \
+       DELETE FROM sessions WHERE pending AND id IN (SELECT session_id FROM gone) \
+     ) \
+     SELECT COUNT(*) AS codes FROM gone";
+
+/// SQLite, one writer at a time, deletes the sessions then the codes in one transaction.
+const PRUNE_SQLITE_SESSIONS: &str = "DELETE FROM sessions WHERE pending AND id IN \
+     (SELECT session_id FROM authorization_codes WHERE expires_at <= $1 \
+      ORDER BY expires_at, digest LIMIT $2)";
+const PRUNE_SQLITE_CODES: &str = "DELETE FROM authorization_codes WHERE digest IN \
+     (SELECT digest FROM authorization_codes WHERE expires_at <= $1 \
+      ORDER BY expires_at, digest LIMIT $2)";
+
+fn code_from_row(row: &AnyRow, digest: &Digest) -> Result<StoredCode, StoreError> {
+    let session = record_from_row(row)?;
     Ok(StoredCode {
-        digest: digest_of(row.try_get("digest").map_err(unavailable)?)?,
-        client_id: row.try_get("client_id").map_err(unavailable)?,
+        digest: *digest,
+        session_id: session.id,
+        client_id: session.client_id.unwrap_or_default(),
         redirect_uri: row.try_get("redirect_uri").map_err(unavailable)?,
         code_challenge: row.try_get("code_challenge").map_err(unavailable)?,
         nonce: row.try_get("nonce").map_err(unavailable)?,
-        username: row.try_get("username").map_err(unavailable)?,
-        scope: ScopeSet::read(&scope).map_err(|err| StoreError::Unavailable(Box::new(err)))?,
+        username: session.username,
+        scope: session.scope,
         auth_time: from_db(row.try_get("auth_time").map_err(unavailable)?),
-        expires_at: from_db(row.try_get("expires_at").map_err(unavailable)?),
+        expires_at: from_db(row.try_get("code_expires_at").map_err(unavailable)?),
     })
 }
 
-#[async_trait]
-impl CodeStore for Database {
-    async fn issue(&self, code: StoredCode) -> Result<(), StoreError> {
+impl Database {
+    pub(super) async fn issue_code_and_session(
+        &self,
+        code: StoredCode,
+        session: StoredSession,
+    ) -> Result<(), StoreError> {
+        let mut connection = self.connection().await?;
+        let mut tx = connection.begin().await.map_err(|err| self.failed(err))?;
+        insert(&mut tx, &session)
+            .await
+            .map_err(|err| self.failed(err))?;
         sqlx::query(
-            "INSERT INTO authorization_codes (digest, client_id, redirect_uri, code_challenge, \
-             nonce, username, scope, auth_time, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO authorization_codes (digest, session_id, client_id, redirect_uri, \
+             code_challenge, nonce, username, scope, auth_time, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(code.digest.0.to_vec())
+        .bind(&code.session_id)
         .bind(&code.client_id)
         .bind(code.redirect_uri.as_deref())
         .bind(code.code_challenge.as_deref())
@@ -92,90 +116,110 @@ impl CodeStore for Database {
         .bind(code.scope.to_string())
         .bind(to_db(code.auth_time))
         .bind(to_db(code.expires_at))
-        .execute(&mut *self.connection().await?)
+        .execute(&mut *tx)
         .await
         .map_err(|err| self.failed(err))?;
-        Ok(())
+        tx.commit().await.map_err(|err| self.failed(err))
     }
 
-    async fn exchange(
+    pub(super) async fn exchange(
         &self,
+        family: &Digest,
         digest: &Digest,
+        next: Digest,
         now: UnixTime,
-        seed: &SessionSeed,
-        _users: &dyn UserStore,
-    ) -> Result<Exchange, StoreError> {
+    ) -> Result<Result<Started, NotStarted>, StoreError> {
         let sql = match self.dialect {
             Dialect::Postgres => EXCHANGE_POSTGRES,
             Dialect::Sqlite => EXCHANGE_SQLITE,
         };
         let mut connection = self.connection().await?;
-        let taken = sqlx::query(sql)
+        let started = sqlx::query(sql)
             .bind(to_db(now))
+            .bind(next.0.to_vec())
+            .bind(family.0.to_vec())
             .bind(digest.0.to_vec())
-            .bind(&seed.id)
-            .bind(to_db(seed.expires_at))
-            .bind(seed.family.0.to_vec())
-            .bind(seed.current.0.to_vec())
             .fetch_optional(&mut *connection)
             .await
             .map_err(|err| self.failed(err))?;
-        let Some(row) = taken else {
-            return self.not_live(digest, &mut connection).await;
+        let Some(row) = started else {
+            return Ok(Err(self
+                .not_started(family, digest, now, &mut connection)
+                .await?));
         };
-        let code = code_from_row(&row)?;
-        let session_id: Option<String> = row.try_get("session_id").map_err(unavailable)?;
-        let started = match session_id {
-            Some(_) => {
-                let user = Arc::new(enabled_user_from_row(&row, &code.username)?);
-                // Read by the statement that started the session: token checks may use it.
-                self.remember_user(&user);
-                let others: i64 = row.try_get("others").map_err(unavailable)?;
-                Some(Started {
-                    user,
-                    others: usize::try_from(others).unwrap_or(0),
-                })
-            }
-            None => None,
-        };
-        Ok(Exchange::Spent { code, started })
+        let code = code_from_row(&row, digest)?;
+        let session = record_from_row(&row)?;
+        let user = Arc::new(enabled_user_from_row(&row, &session.username)?);
+        // Read by the statement that started the session: token checks may use it.
+        self.remember_user(&user);
+        Ok(Ok(Started {
+            code,
+            session,
+            user,
+        }))
     }
 
-    async fn prune_codes(&self, before: UnixTime) -> Result<usize, StoreError> {
-        let done = sqlx::query("DELETE FROM authorization_codes WHERE expires_at < $1")
-            .bind(to_db(before))
-            .execute(&mut *self.connection().await?)
-            .await
-            .map_err(|err| self.failed(err))?;
-        Ok(usize::try_from(done.rows_affected()).unwrap_or(usize::MAX))
-    }
-}
-
-impl Database {
-    /// Why a code could not be spent: read after the failed `UPDATE`, so a concurrent
-    /// exchange that won has committed its session by now.
-    async fn not_live(
+    /// Why an exchange started nothing: read after the failed `UPDATE`, so a concurrent
+    /// exchange that won has committed by now.
+    async fn not_started(
         &self,
+        family: &Digest,
         digest: &Digest,
+        now: UnixTime,
         connection: &mut sqlx::AnyConnection,
-    ) -> Result<Exchange, StoreError> {
+    ) -> Result<NotStarted, StoreError> {
         let row = sqlx::query(
-            "SELECT username, session_id, spent_at FROM authorization_codes WHERE digest = $1",
+            "SELECT (SELECT id FROM sessions WHERE family = $1) AS session_id, \
+             (SELECT CAST(CASE WHEN pending THEN 1 ELSE 0 END AS BIGINT) FROM sessions \
+               WHERE family = $1) AS pending, \
+             (SELECT expires_at FROM authorization_codes WHERE digest = $2) AS code_expires_at",
         )
+        .bind(family.0.to_vec())
         .bind(digest.0.to_vec())
-        .fetch_optional(connection)
+        .fetch_one(connection)
         .await
         .map_err(|err| self.failed(err))?;
-        let Some(row) = row else {
-            return Ok(Exchange::Unknown);
-        };
-        let spent: Option<i64> = row.try_get("spent_at").map_err(unavailable)?;
-        Ok(match spent {
-            Some(_) => Exchange::Replayed {
-                session_id: row.try_get("session_id").map_err(unavailable)?,
-                username: row.try_get("username").map_err(unavailable)?,
-            },
-            None => Exchange::Expired,
-        })
+        let id: Option<String> = row.try_get("session_id").map_err(unavailable)?;
+        let pending: Option<i64> = row.try_get("pending").map_err(unavailable)?;
+        let expires_at: Option<i64> = row.try_get("code_expires_at").map_err(unavailable)?;
+        let session = id.zip(pending).map(|(id, pending)| (id, pending != 0));
+        Ok(not_started(session, expires_at.map(from_db), now))
+    }
+
+    pub(super) async fn prune_expired_codes(&self, now: UnixTime) -> Result<usize, StoreError> {
+        let mut pruned = 0;
+        loop {
+            let mut connection = self.connection().await?;
+            let batch: i64 = match self.dialect {
+                Dialect::Postgres => sqlx::query(PRUNE_POSTGRES)
+                    .bind(to_db(now))
+                    .bind(PRUNE_BATCH)
+                    .fetch_one(&mut *connection)
+                    .await
+                    .and_then(|row| row.try_get("codes"))
+                    .map_err(|err| self.failed(err))?,
+                Dialect::Sqlite => {
+                    let mut tx = connection.begin().await.map_err(|err| self.failed(err))?;
+                    sqlx::query(PRUNE_SQLITE_SESSIONS)
+                        .bind(to_db(now))
+                        .bind(PRUNE_BATCH)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|err| self.failed(err))?;
+                    let codes = sqlx::query(PRUNE_SQLITE_CODES)
+                        .bind(to_db(now))
+                        .bind(PRUNE_BATCH)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|err| self.failed(err))?;
+                    tx.commit().await.map_err(|err| self.failed(err))?;
+                    i64::try_from(codes.rows_affected()).unwrap_or(i64::MAX)
+                }
+            };
+            pruned += usize::try_from(batch).unwrap_or(0);
+            if batch < PRUNE_BATCH {
+                return Ok(pruned);
+            }
+        }
     }
 }

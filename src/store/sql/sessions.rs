@@ -11,11 +11,14 @@ use std::sync::atomic::Ordering;
 use super::{Database, Dialect, ENDS_CHANNEL, digest_of, from_db, to_db, unavailable};
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
+use crate::store::codes::{NotStarted, Started, StoredCode};
 use crate::store::session::{Digest, SessionEnd, SessionRecord, SessionStore, StoredSession};
-use crate::store::{StoreError, User, UserRecord};
+use crate::store::{StoreError, User, UserRecord, UserStore};
 
+/// `pending` is read as an integer: sqlx's `Any` driver cannot decode SQLite's BOOLEAN.
 const SESSION_COLUMNS: &str = "id, username, scope, created_at, last_used_at, expires_at, \
-     client_id, family, current_token, previous_token, previous_used_at";
+     client_id, family, current_token, previous_token, previous_used_at, \
+     CAST(CASE WHEN pending THEN 1 ELSE 0 END AS BIGINT) AS pending";
 
 /// Rows one prune statement deletes at most: each statement locks one batch, never a large
 /// table for long, and finds it through an index.
@@ -30,7 +33,7 @@ const DAY: i64 = 86_400;
 /// harmless.
 const ENDS_OVERLAP: i64 = 256;
 
-fn record_from_row(row: &AnyRow) -> Result<SessionRecord, StoreError> {
+pub(super) fn record_from_row(row: &AnyRow) -> Result<SessionRecord, StoreError> {
     let scope: String = row.try_get("scope").map_err(unavailable)?;
     Ok(SessionRecord {
         id: row.try_get("id").map_err(unavailable)?,
@@ -40,6 +43,7 @@ fn record_from_row(row: &AnyRow) -> Result<SessionRecord, StoreError> {
         last_used_at: from_db(row.try_get("last_used_at").map_err(unavailable)?),
         expires_at: from_db(row.try_get("expires_at").map_err(unavailable)?),
         client_id: row.try_get("client_id").map_err(unavailable)?,
+        pending: row.try_get::<i64, _>("pending").map_err(unavailable)? != 0,
     })
 }
 
@@ -103,16 +107,16 @@ pub(super) async fn log_end(
     Ok(())
 }
 
-/// Inserts a session (on its own, or inside a code exchange's transaction).
-async fn insert(
+/// Inserts a session (on its own, or pending with the code that starts it).
+pub(super) async fn insert(
     connection: &mut AnyConnection,
     session: &StoredSession,
 ) -> Result<(), sqlx::Error> {
     let record = &session.record;
     sqlx::query(
         "INSERT INTO sessions (id, username, scope, created_at, last_used_at, expires_at, \
-         client_id, family, current_token, last_used_day) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         client_id, family, current_token, last_used_day, pending) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(&record.id)
     .bind(&record.username)
@@ -124,6 +128,7 @@ async fn insert(
     .bind(session.family.0.to_vec())
     .bind(session.current.0.to_vec())
     .bind(to_db(record.last_used_at) / DAY)
+    .bind(record.pending)
     .execute(connection)
     .await?;
     Ok(())
@@ -138,7 +143,8 @@ impl SessionStore for Database {
     }
 
     async fn find_by_family(&self, family: &Digest) -> Result<Option<StoredSession>, StoreError> {
-        let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE family = $1");
+        let sql =
+            format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE family = $1 AND NOT pending");
         let row = sqlx::query(&sql)
             .bind(family.0.to_vec())
             .fetch_optional(&mut *self.connection().await?)
@@ -219,6 +225,25 @@ impl SessionStore for Database {
             .await
             .map_err(|err| self.failed(err))?;
         rows.iter().map(record_from_row).collect()
+    }
+
+    async fn issue_code(&self, code: StoredCode, session: StoredSession) -> Result<(), StoreError> {
+        self.issue_code_and_session(code, session).await
+    }
+
+    async fn exchange_code(
+        &self,
+        family: &Digest,
+        digest: &Digest,
+        next: Digest,
+        now: UnixTime,
+        _users: &dyn UserStore,
+    ) -> Result<Result<Started, NotStarted>, StoreError> {
+        self.exchange(family, digest, next, now).await
+    }
+
+    async fn prune_codes(&self, now: UnixTime) -> Result<usize, StoreError> {
+        self.prune_expired_codes(now).await
     }
 
     async fn end(&self, id: &str, now: UnixTime) -> Result<Option<SessionRecord>, StoreError> {
@@ -342,7 +367,7 @@ const ROTATE_CURRENT_POSTGRES: &str = "UPDATE sessions AS s SET previous_token =
        AND s.last_used_day = $6 AND s.client_id IS NULL \
        AND u.username = s.username AND NOT u.disabled \
      RETURNING s.id, s.username, s.scope, s.created_at, s.last_used_at, s.expires_at, s.client_id, \
-       u.email, u.full_name, u.hashed_password, u.scopes AS user_scopes";
+       CAST(0 AS BIGINT) AS pending, u.email, u.full_name, u.hashed_password, u.scopes AS user_scopes";
 
 const ROTATE_CURRENT_SQLITE: &str = "UPDATE sessions SET previous_token = current_token, \
      previous_used_at = $1, current_token = $2, last_used_at = $1 \
@@ -350,6 +375,7 @@ const ROTATE_CURRENT_SQLITE: &str = "UPDATE sessions SET previous_token = curren
        AND last_used_day = $6 AND client_id IS NULL \
        AND EXISTS (SELECT 1 FROM users u WHERE u.username = sessions.username AND NOT u.disabled) \
      RETURNING id, username, scope, created_at, last_used_at, expires_at, client_id, \
+       CAST(0 AS BIGINT) AS pending, \
        (SELECT email FROM users u WHERE u.username = sessions.username) AS email, \
        (SELECT full_name FROM users u WHERE u.username = sessions.username) AS full_name, \
        (SELECT hashed_password FROM users u WHERE u.username = sessions.username) AS hashed_password, \
@@ -364,7 +390,7 @@ pub fn rotate_current_sql(dialect: Dialect) -> &'static str {
 }
 
 /// The user columns of a row a statement read only for an enabled user (a rotation, a code
-/// exchange that started its session).
+/// exchange).
 pub(super) fn enabled_user_from_row(
     row: &AnyRow,
     username: &str,
