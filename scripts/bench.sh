@@ -250,7 +250,7 @@ keys_table() {
 # living 10 minutes so that a run's can be minted first. The codes go to SIGN_IN_USERS users
 # (bench1 …), CODES_PER_USER each, minted by a browser per user signed in on the login page
 # just before: a gateway trading codes for many users, none of them at the cap of 64 sessions
-# per user (which would end one session per exchange; /token's logins pay that too). Every
+# per user (a code's pending session counts: at the cap each code minted would end one). Every
 # exchange run starts from a server whose client has no sessions yet (a restart in memory;
 # `clients remove` and `add` on a database). Refresh chains: the chain users' sessions.
 SIGN_IN_USERS=${BENCH_SIGN_IN_USERS:-512}
@@ -286,7 +286,7 @@ sign_in_client() { # DATABASE_URL-or-empty
     env=()
     clients=(clients --file "$OUT/sign-in-clients.json")
   elif [ -n "${SIGN_ID:-}" ]; then
-    DATABASE_URL="$1" "$PASSFLOW" clients remove "$SIGN_ID" >/dev/null
+    DATABASE_URL="$1" "$PASSFLOW" clients remove -- "$SIGN_ID" >/dev/null
   fi
   added=$(env "${env[@]}" "$PASSFLOW" "${clients[@]}" add Bench --redirect-uri http://127.0.0.1/cb \
     --first-party --refresh-token 2>/dev/null)

@@ -196,9 +196,16 @@ pub enum ClientsCommand {
         json: bool,
     },
     /// Remove a client: its codes and sessions stop working.
-    Remove { client_id: String },
+    Remove {
+        // Ids registered by earlier versions may begin with `-`.
+        #[arg(allow_hyphen_values = true)]
+        client_id: String,
+    },
     /// Give a confidential client a new secret (printed once); the old one stops working.
-    RotateSecret { client_id: String },
+    RotateSecret {
+        #[arg(allow_hyphen_values = true)]
+        client_id: String,
+    },
 }
 
 /// The scopes this deployment offers beside the tutorial's, for the server and the `users`

@@ -125,6 +125,31 @@ fn the_clients_file_is_managed_from_the_command_line() {
 }
 
 #[test]
+fn an_id_that_begins_with_a_dash_is_still_an_id() {
+    // New ids never begin with `-`; ones registered by earlier versions may, and the commands
+    // that take an id must not read them as options.
+    let dir = tempfile::tempdir().unwrap();
+    let added = clients(
+        dir.path(),
+        "clients.json",
+        &["add", "Old", "--redirect-uri", "https://old.example/cb"],
+    );
+    let id = field(&added, "client_id");
+    assert!(!id.starts_with('-'));
+    let old_id = format!("-v{}", &id[2..]);
+    let path = dir.path().join("clients.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace(&id, &old_id)).unwrap();
+
+    let rotated = clients(dir.path(), "clients.json", &["rotate-secret", &old_id]);
+    assert!(rotated.status.success(), "{}", stderr(&rotated));
+    assert_eq!(field(&rotated, "client_secret").len(), 43);
+    let removed = clients(dir.path(), "clients.json", &["remove", &old_id]);
+    assert_eq!(stdout(&removed), format!("removed {old_id} (Old)\n"));
+    assert_eq!(stdout(&clients(dir.path(), "clients.json", &["list"])), "");
+}
+
+#[test]
 fn bad_registrations_exit_2_naming_what_is_wrong() {
     let dir = tempfile::tempdir().unwrap();
     for (args, message) in [

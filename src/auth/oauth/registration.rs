@@ -57,6 +57,18 @@ fn random(n: usize) -> String {
     os_random_base64url(n).expect("the operating system's RNG is unavailable")
 }
 
+/// A new client id (128 bits). Never one that begins with `-`, which a shell command line
+/// (`passflow clients remove ID`, `curl -u ID:…`) would read as an option: one draw in 64
+/// is drawn again.
+fn new_client_id() -> String {
+    loop {
+        let id = random(16);
+        if !id.starts_with('-') {
+            return id;
+        }
+    }
+}
+
 /// A new secret (256 bits) and the digest kept in its place.
 fn new_secret() -> (String, [u8; 32]) {
     let secret = random(32);
@@ -100,7 +112,7 @@ pub async fn register(
         }
     };
     let client = Client {
-        id: random(16),
+        id: new_client_id(),
         name: name.to_owned(),
         redirect_uris,
         secret_sha256,
@@ -131,4 +143,20 @@ pub async fn rotate_secret(
         return Err(RegistrationError::NoSuchClient(id.to_owned()));
     }
     Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_ids_never_begin_with_a_dash() {
+        // Of 4 096 base64url ids, about 64 would begin with `-` if nothing prevented it.
+        let ids: Vec<String> = (0..4096).map(|_| new_client_id()).collect();
+        assert!(ids.iter().all(|id| id.len() == 22 && !id.starts_with('-')));
+        assert!(
+            ids.iter().any(|id| id.contains('-')),
+            "dashes elsewhere are kept"
+        );
+    }
 }
