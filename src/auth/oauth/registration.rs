@@ -57,9 +57,9 @@ fn random(n: usize) -> String {
     os_random_base64url(n).expect("the operating system's RNG is unavailable")
 }
 
-/// A new client id (128 bits). Never one that begins with `-`, which a shell command line
-/// (`passflow clients remove ID`, `curl -u ID:…`) would read as an option: one draw in 64
-/// is drawn again.
+/// A new client id (128 bits). Never one that begins with `-`, which a command line taking
+/// the id as its own argument (`passflow clients remove ID`, older passflow builds and other
+/// tools alike) would read as an option: one draw in 64 is drawn again.
 fn new_client_id() -> String {
     loop {
         let id = random(16);
