@@ -33,8 +33,9 @@ pub enum StartupError {
     SecretKey(#[from] KeyError),
     #[error(
         "SECRET_KEY is not set, and DATABASE_URL is PostgreSQL: servers sharing a database \
-         must sign with one key, or their tokens fail on each other. Set SECRET_KEY \
-         (`openssl rand -hex 32`) on every one"
+         must share SECRET_KEY, or what one server makes fails on the others (HS256 tokens, \
+         the login page's tickets, the tags that tell a spent refresh token from a forged \
+         one). Set SECRET_KEY (`openssl rand -hex 32`) on every one"
     )]
     SharedKeyMissing,
     #[error(transparent)]
@@ -113,9 +114,7 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
         .transpose()?;
     let signing_keys = signing_keys(&args.tokens)?;
     let (settings, random_key) = args.tokens.settings(signing_keys)?;
-    let hs256 = settings.signing_keys.is_empty();
-    if hs256
-        && random_key
+    if random_key
         && args
             .storage
             .database

@@ -21,6 +21,7 @@ use crate::auth::oauth::metadata::ServerMetadata;
 use crate::auth::sessions::revocation::Revocations;
 use crate::auth::sessions::{SessionSettings, Sessions};
 use crate::auth::tokens::TokenKeys;
+use crate::auth::tokens::refresh_token::TokenTags;
 use crate::clock::Clock;
 use crate::model::scopes::ScopeCatalog;
 use crate::store::clients::{ClientStore, InMemoryClientStore};
@@ -213,5 +214,6 @@ fn sessions(
     settings: SessionSettings,
 ) -> Arc<Sessions> {
     let revocations = Revocations::new(tokens.lifetime(), tokens.longest_acceptance());
-    Arc::new(Sessions::new(store, revocations, settings))
+    let tags = TokenTags::new(tokens.derived_keys(TokenTags::PURPOSE));
+    Arc::new(Sessions::new(store, revocations, settings, tags))
 }

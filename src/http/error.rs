@@ -96,6 +96,11 @@ pub enum ApiError {
     /// the request).
     #[error("Service temporarily unavailable")]
     Unavailable(#[source] Cause),
+    /// A value the request carried that the store cannot hold (a NUL byte): bad input, never
+    /// an outage. The edges refuse such values before a store sees them; this is the last
+    /// word where one got through.
+    #[error("Invalid request")]
+    Unstorable,
     /// The view of ended sessions is too old to trust (a shared store out of reach): fail
     /// closed. Not logged per request; the upkeep task logs the store's failures.
     #[error("Service temporarily unavailable")]
@@ -226,6 +231,7 @@ impl ApiError {
             | ApiError::Protocol { .. }
             | ApiError::IncorrectPassword
             | ApiError::IncorrectCode
+            | ApiError::Unstorable
             | ApiError::WeakPassword(_) => StatusCode::BAD_REQUEST,
             ApiError::PasswordChangedMeanwhile
             | ApiError::TotpAlreadyEnabled
@@ -336,6 +342,7 @@ impl From<StoreError> for ApiError {
         match err {
             StoreError::Unavailable(_) => ApiError::Unavailable(err.into()),
             StoreError::NoSuchUser(_) => ApiError::Internal(err.into()),
+            StoreError::Unstorable(_) => ApiError::Unstorable,
         }
     }
 }

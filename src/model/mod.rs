@@ -2,6 +2,7 @@
 //! crate, so the stores below the domain and the HTTP layer above it can both use them.
 
 pub mod client;
+pub mod description;
 pub mod scopes;
 pub mod time;
 pub mod username;

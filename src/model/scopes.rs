@@ -79,7 +79,8 @@ impl fmt::Display for Scope {
     }
 }
 
-/// A name that is not a scope: not offered here, or not a scope-token at all.
+/// A name that is not a scope: not offered here, or not a scope-token at all. A protocol
+/// answer repeats the name only where RFC 6749 allows it ([`crate::model::description`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown scope: {0}")]
 pub struct UnknownScope(pub String);

@@ -55,28 +55,56 @@ pub enum NotStarted {
     /// Live, but its session has ended: by an earlier exchange's refusal or replay, a logout
     /// everywhere, a revoked consent (the code's issue is remembered until it expires).
     Ended,
-    /// Past its lifetime, never exchanged.
+    /// Past its lifetime, exchanged or not: it changes nothing any more.
     Expired,
-    /// Never issued, pruned, or its session ended before any exchange and the code expired.
+    /// Never issued (a forgery with a session's family bytes), or pruned.
     Unknown,
 }
 
 /// How a store tells the failed exchanges apart, from what it holds for the code's family
-/// and digest once the update matched nothing.
+/// and digest once the update matched nothing. Only the code itself (its digest is stored)
+/// within its lifetime can end the session it started (RFC 6749 §4.1.2): a code seen later
+/// in a log or a browser's history, or a forgery made of its family bytes, changes nothing.
 pub(crate) fn not_started(
     session: Option<(String, bool)>,
     code_expires_at: Option<UnixTime>,
     now: UnixTime,
 ) -> NotStarted {
     match (session, code_expires_at) {
-        // The code, or a forgery by someone who holds the family key (only holders of the
-        // session's tokens do), once the session has started: as with a reused refresh token,
-        // the session ends (RFC 6749 §4.1.2).
-        (Some((id, false)), _) => NotStarted::Replayed { session_id: id },
-        (Some(_), None) => NotStarted::Unknown,
+        (_, None) => NotStarted::Unknown,
         (_, Some(expires_at)) if now >= expires_at => NotStarted::Expired,
+        (Some((id, false)), Some(_)) => NotStarted::Replayed { session_id: id },
         (Some((id, true)), Some(_)) => NotStarted::UserDisabled { session_id: id },
         (None, Some(_)) => NotStarted::Ended,
-        (None, None) => NotStarted::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: UnixTime = 1_800_000_000;
+
+    #[test]
+    fn only_the_live_code_itself_is_a_replay() {
+        let started = || Some(("s".to_owned(), false));
+        assert_eq!(
+            not_started(started(), Some(NOW + 1), NOW),
+            NotStarted::Replayed {
+                session_id: "s".into()
+            }
+        );
+        // Spent and past its lifetime: the session lives.
+        assert_eq!(not_started(started(), Some(NOW), NOW), NotStarted::Expired);
+        // The family bytes with another secret: no code has that digest.
+        assert_eq!(not_started(started(), None, NOW), NotStarted::Unknown);
+        assert_eq!(
+            not_started(Some(("s".into(), true)), Some(NOW + 1), NOW),
+            NotStarted::UserDisabled {
+                session_id: "s".into()
+            }
+        );
+        assert_eq!(not_started(None, Some(NOW + 1), NOW), NotStarted::Ended);
+        assert_eq!(not_started(None, None, NOW), NotStarted::Unknown);
     }
 }

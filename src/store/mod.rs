@@ -53,6 +53,19 @@ pub enum StoreError {
     /// A write named a user the store does not hold.
     #[error("no user named {0:?}")]
     NoSuchUser(String),
+    /// The store cannot hold a value the request carried (PostgreSQL's SQLSTATE classes 22
+    /// and 54: a NUL byte in text, a value past an index's limit). The request's fault, not an
+    /// outage: nothing was written, and the store still counts as reachable.
+    #[error("the store cannot hold a value the request carried")]
+    Unstorable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Whether `text` can be stored as text everywhere: PostgreSQL's `text` holds no NUL (SQLite's
+/// would, but nothing stored has one). A lookup by a value that cannot be stored finds nothing
+/// and need not ask; a value to store that cannot be is the request's error, refused before
+/// any store sees it.
+pub fn storable(text: &str) -> bool {
+    !text.contains('\0')
 }
 
 /// Where users come from. The in-memory store below is the demo; a database implements the

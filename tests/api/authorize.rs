@@ -670,6 +670,27 @@ async fn deny_prompt_and_max_age(backend: Backend) {
         .await;
     assert_page(&reply, 200);
     assert!(reply.text().contains("autocomplete=\"current-password\""));
+
+    // max_age=0 asks for the password at once, even in the second of the login (OpenID
+    // Connect Core §3.1.2.1); the login it asks for then answers with a code.
+    let login = browser
+        .get(&authorize_url(&sign_in.web, &[("prompt", "login")]))
+        .await;
+    code_of(
+        &browser
+            .submit(&login, &[("username", "johndoe"), ("password", "secret")])
+            .await,
+        303,
+    );
+    let login = browser
+        .get(&authorize_url(&sign_in.web, &[("max_age", "0")]))
+        .await;
+    assert_page(&login, 200);
+    assert!(login.text().contains("autocomplete=\"current-password\""));
+    let done = browser
+        .submit(&login, &[("username", "johndoe"), ("password", "secret")])
+        .await;
+    code_of(&done, 303);
 }
 
 on_every_backend!(a_wider_scope_asks_again_and_a_revoked_consent_ends_the_clients_sessions);

@@ -407,42 +407,178 @@ async fn a_disabled_users_code_starts_nothing(backend: Backend) {
     assert_protocol_error(&replay, 400, "invalid_grant", ENDED);
 }
 
-on_every_backend!(a_code_is_no_refresh_token);
-/// A code is the first token of its session, never a refresh token: presented to the refresh
-/// grant before its exchange it is unknown, and the exchange still works; presented after, it
-/// is a used token of that session, which ends (RFC 6749 §4.1.2, RFC 9700 §4.14.2).
-async fn a_code_is_no_refresh_token(backend: Backend) {
+/// What someone who saw a code once (in a URL, a log, a browser's history) could send: the
+/// code itself, and tokens made of its family bytes with a secret never issued, untagged (a
+/// code's length) and tagged with a guess (a refresh token's length).
+pub(crate) fn made_from_code(code: &str) -> [String; 3] {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let bytes = URL_SAFE_NO_PAD.decode(code).unwrap();
+    let forged = |len: usize| {
+        let mut forged = vec![0x5a; len];
+        forged[..16].copy_from_slice(&bytes[..16]);
+        URL_SAFE_NO_PAD.encode(forged)
+    };
+    [code.to_owned(), forged(48), forged(64)]
+}
+
+impl SignIn {
+    /// `POST /revoke` with `fields`, and `Authorization` when given.
+    async fn revoke(&self, authorization: Option<&str>, fields: &[(&str, &str)]) -> Reply {
+        post_form_authorized(&self.app, "/revoke", authorization, fields).await
+    }
+
+    /// Whether the access token still opens `/users/me/` (its session lives).
+    async fn lives(&self, access: &str) -> bool {
+        let reply = get_with_token(&self.app, "/users/me/", access).await;
+        match reply.status.as_u16() {
+            200 => true,
+            401 => false,
+            other => panic!("{other}: {}", reply.text()),
+        }
+    }
+}
+
+on_every_backend!(a_spent_code_is_no_kill_switch);
+/// A code is the first token of its session, never a refresh token. Once spent, nothing made
+/// of it ends the session: not as a refresh token (with the client's credentials: unknown;
+/// without: `invalid_client` before anything else runs), not at `/revoke`, and not as a code
+/// after its lifetime. Only its replay within its lifetime ends the session (RFC 6749
+/// §4.1.2; that case: `a_second_exchange_is_refused_and_ends_the_first_ones_session`).
+async fn a_spent_code_is_no_kill_switch(backend: Backend) {
     let sign_in = sign_in(backend).await;
     let web = basic(&sign_in.web.client.id, sign_in.web.secret.as_ref().unwrap());
     let code = sign_in.pkce_code(&sign_in.web).await;
-    let as_refresh = [
-        ("grant_type", "refresh_token"),
-        ("refresh_token", code.as_str()),
-    ];
-    post_form_authorized(&sign_in.app, "/token", Some(&web), &as_refresh)
-        .await
-        .assert(
+    let as_refresh = |token: &str| {
+        vec![
+            ("grant_type", "refresh_token".to_owned()),
+            ("refresh_token", token.to_owned()),
+        ]
+    };
+    let refresh = |token: String, authorization: Option<String>| {
+        let app = sign_in.app.clone();
+        async move {
+            let fields = as_refresh(&token);
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            post_form_authorized(&app, "/token", authorization.as_deref(), &fields).await
+        }
+    };
+    // Before its exchange the code is no refresh token either, and the exchange still works.
+    refresh(code.clone(), Some(web.clone())).await.assert(
+        400,
+        r#"{"error":"invalid_grant","detail":"Invalid refresh token"}"#,
+        None,
+    );
+    let reply = sign_in.exchange_code(&sign_in.web, &code).await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.text());
+    let access = str_of(&reply.json(), "access_token").to_owned();
+    for token in made_from_code(&code) {
+        let reply = refresh(token.clone(), Some(web.clone())).await;
+        reply.assert(
             400,
             r#"{"error":"invalid_grant","detail":"Invalid refresh token"}"#,
             None,
         );
-    let reply = sign_in.exchange_code(&sign_in.web, &code).await;
-    assert_eq!(reply.status.as_u16(), 200, "{}", reply.text());
-    let access = str_of(&reply.json(), "access_token").to_owned();
-    post_form_authorized(&sign_in.app, "/token", Some(&web), &as_refresh)
-        .await
-        .assert(
-            400,
-            r#"{"error":"invalid_grant","detail":"Refresh token already used; the session has been ended"}"#,
-            None,
-        );
-    get_with_token(&sign_in.app, "/users/me/", &access)
-        .await
-        .assert(
+        assert_eq!(reply.header("cache-control"), Some("no-store"));
+        refresh(token.clone(), None).await.assert(
             401,
-            r#"{"detail":"Could not validate credentials"}"#,
-            Some("Bearer"),
+            r#"{"error":"invalid_client","detail":"Invalid client credentials"}"#,
+            Some("Basic realm=\"passflow\""),
         );
+        for authorization in [None, Some(web.as_str())] {
+            let revoked = sign_in.revoke(authorization, &[("token", &token)]).await;
+            assert_eq!(revoked.status.as_u16(), 200, "{}", revoked.text());
+        }
+        assert!(sign_in.lives(&access).await, "{token}");
+    }
+    // Past its lifetime the code is merely expired, spent or not.
+    sign_in.clock.advance(61);
+    assert_protocol_error(
+        &sign_in.exchange_code(&sign_in.web, &code).await,
+        400,
+        "invalid_grant",
+        "Authorization code expired",
+    );
+    assert!(sign_in.lives(&access).await);
+    // The code's family bytes as a code: never issued, unknown.
+    for forged in &made_from_code(&code)[1..] {
+        assert_protocol_error(
+            &sign_in.exchange_code(&sign_in.web, forged).await,
+            400,
+            "invalid_grant",
+            "Invalid authorization code",
+        );
+    }
+    assert!(sign_in.lives(&access).await);
+}
+
+on_every_backend!(a_clients_session_is_revoked_by_that_client_only);
+/// RFC 7009 §2.1: a token bound to a client is that client's to give back. Without its
+/// credentials (or with wrong ones) `/revoke` is `invalid_client` and nothing ends; another
+/// client's credentials end nothing either; the client itself ends the session, with either
+/// of its tokens.
+async fn a_clients_session_is_revoked_by_that_client_only(backend: Backend) {
+    let sign_in = sign_in(backend).await;
+    let web = basic(&sign_in.web.client.id, sign_in.web.secret.as_ref().unwrap());
+    let other = basic(
+        &sign_in.other.client.id,
+        sign_in.other.secret.as_ref().unwrap(),
+    );
+    let wrong = basic(&sign_in.web.client.id, "not-the-secret");
+    let code = sign_in.pkce_code(&sign_in.web).await;
+    let tokens = sign_in.exchange_code(&sign_in.web, &code).await.json();
+    let access = str_of(&tokens, "access_token").to_owned();
+    let refresh_token = str_of(&tokens, "refresh_token").to_owned();
+    for token in [&access, &refresh_token] {
+        for authorization in [None, Some(&wrong)] {
+            sign_in
+                .revoke(authorization.map(String::as_str), &[("token", token)])
+                .await
+                .assert(
+                    401,
+                    r#"{"error":"invalid_client","detail":"Invalid client credentials"}"#,
+                    Some("Basic realm=\"passflow\""),
+                );
+        }
+        // A confidential client's id alone proves nothing.
+        sign_in
+            .revoke(
+                None,
+                &[("token", token), ("client_id", &sign_in.web.client.id)],
+            )
+            .await
+            .assert(
+                401,
+                r#"{"error":"invalid_client","detail":"Invalid client credentials"}"#,
+                Some("Basic realm=\"passflow\""),
+            );
+        let reply = sign_in.revoke(Some(&other), &[("token", token)]).await;
+        assert_eq!(reply.status.as_u16(), 200, "{}", reply.text());
+        assert!(sign_in.lives(&access).await);
+    }
+    let reply = sign_in
+        .revoke(Some(&web), &[("token", &refresh_token)])
+        .await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.text());
+    assert!(!sign_in.lives(&access).await);
+
+    // A public client names itself with its client_id.
+    let code = sign_in.pkce_code(&sign_in.spa).await;
+    let access = str_of(
+        &sign_in.exchange_code(&sign_in.spa, &code).await.json(),
+        "access_token",
+    )
+    .to_owned();
+    let reply = sign_in.revoke(None, &[("token", &access)]).await;
+    assert_eq!(reply.status.as_u16(), 401, "{}", reply.text());
+    assert!(sign_in.lives(&access).await);
+    let reply = sign_in
+        .revoke(
+            None,
+            &[("token", &access), ("client_id", &sign_in.spa.client.id)],
+        )
+        .await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.text());
+    assert!(!sign_in.lives(&access).await);
 }
 
 on_every_backend!(a_logout_everywhere_ends_the_codes_not_yet_exchanged);

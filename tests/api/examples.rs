@@ -13,7 +13,7 @@ use passflow::auth::credentials::totp::SecondFactor;
 use passflow::auth::guard::local::ThrottleSettings;
 use passflow::auth::oauth::metadata::ServerMetadata;
 use passflow::auth::sessions::SessionSettings;
-use passflow::auth::tokens::TokenKeys;
+use passflow::auth::tokens::{SessionBound, TokenKeys};
 use passflow::clock::Clock;
 use passflow::http::openapi::document;
 use passflow::state::AdmissionSettings;
@@ -135,6 +135,23 @@ async fn provoke(method: &Method, path: &str, status: &str, name: &str) -> Reply
 }
 
 const CLIENT_SECRET: &str = INTROSPECTION_SECRET;
+
+/// An access token of a session a registered client (`web`) holds, as a code exchange mints
+/// it: `/revoke` asks that client to authenticate.
+fn client_token() -> String {
+    let session = SessionBound {
+        id: "session-of-web",
+        ends_at: u64::MAX,
+        client_id: Some("web"),
+    };
+    let minted = TokenKeys::new(settings()).create_access_token_at(
+        "johndoe",
+        &passflow::model::scopes::ScopeSet::tutorial(),
+        Some(session),
+        passflow::model::time::now(),
+    );
+    minted.unwrap().token
+}
 
 fn introspection_state() -> AppState {
     every_route_state()
@@ -293,6 +310,19 @@ async fn provoke_route(app: Router, path: &str, status: &str, name: &str) -> Rep
             get(&router(state), "/ready", None).await
         }
         ("/revoke", "400", _) => post_form_to(&app, "/revoke", &[]).await,
+        ("/revoke", "401", _) => post_form_to(&app, "/revoke", &[("token", &client_token())]).await,
+        ("/revoke", "429", _) => {
+            let app = router(default_state().with_throttle(ThrottleSettings {
+                per_ip: 1,
+                ..ThrottleSettings::default()
+            }));
+            let token = client_token();
+            let wrong = client_basic("wrong");
+            let fields = [("token", token.as_str())];
+            let first = post_form_authorized(&app, "/revoke", Some(&wrong), &fields).await;
+            assert_eq!(first.status, 401);
+            post_form_authorized(&app, "/revoke", Some(&wrong), &fields).await
+        }
         ("/token", "400", "Unknown scope") => {
             post_form(
                 &app,

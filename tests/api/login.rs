@@ -47,8 +47,8 @@ async fn login_returns_a_bearer_token_that_is_not_cached() {
     );
     assert_eq!(body["expires_in"], 1800);
     let refresh_token = body["refresh_token"].as_str().unwrap();
-    // 48 random bytes, URL-safe base64 without padding; not a JWT.
-    assert_eq!(refresh_token.len(), 64);
+    // 48 random bytes and a 16-byte tag, URL-safe base64 without padding; not a JWT.
+    assert_eq!(refresh_token.len(), 86);
     assert!(
         refresh_token
             .bytes()

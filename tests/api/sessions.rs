@@ -374,6 +374,32 @@ async fn a_used_refresh_token_ends_the_whole_session() {
     refreshed(&app, str_of(&other, "refresh_token")).await;
 }
 
+crate::stores::on_every_backend!(only_a_token_the_session_was_given_counts_as_reuse);
+/// A session's family bytes with a secret never issued (and a guessed tag, or none) are an
+/// unknown token, at `/token` and at `/revoke`: the session lives. A token it really was
+/// given, spent however many rotations ago, still ends it.
+async fn only_a_token_the_session_was_given_counts_as_reuse(backend: crate::stores::Backend) {
+    let sign_in = crate::code_grant::sign_in(backend).await;
+    let app = &sign_in.app;
+    let first = password_grant(app, "johndoe", "secret", "").await;
+    let second = refreshed(app, str_of(&first, "refresh_token")).await;
+    let third = refreshed(app, str_of(&second, "refresh_token")).await;
+    let spent = str_of(&first, "refresh_token");
+    for forged in &crate::code_grant::made_from_code(spent)[1..] {
+        refresh_grant(app, forged, None)
+            .await
+            .assert(400, INVALID_REFRESH, None);
+        assert_empty(&revoke(app, &[("token", forged)]).await, 200);
+    }
+    get_with_token(app, "/users/me/", str_of(&third, "access_token"))
+        .await
+        .assert(200, JOHNDOE_JSON, None);
+    refresh_grant(app, spent, None)
+        .await
+        .assert(400, REUSED_REFRESH, None);
+    assert_refused(app, str_of(&third, "access_token")).await;
+}
+
 #[tokio::test]
 async fn the_reuse_grace_allows_a_retry_of_the_replaced_token_only_briefly() {
     let Fixture { app, clock } = fixture_with(SessionSettings {

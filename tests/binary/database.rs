@@ -390,6 +390,21 @@ fn servers_sharing_postgres_must_share_a_key_and_old_keys_must_be_long_enough() 
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("SECRET_KEY is not set"), "{stderr}");
+    // With an asymmetric signing key too: SECRET_KEY still keys what replicas must share.
+    let key = dir.path().join("ed25519.pem");
+    std::fs::write(
+        &key,
+        passflow::auth::tokens::keys::generate(passflow::auth::tokens::keys::TokenAlgorithm::EdDsa)
+            .unwrap(),
+    )
+    .unwrap();
+    let output = run(passflow(dir.path())
+        .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/x")
+        .env("TOKEN_ALGORITHM", "EdDSA")
+        .env("SIGNING_KEY_FILE", &key));
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("SECRET_KEY is not set"), "{stderr}");
 
     let output = run(passflow(dir.path())
         .env("SECRET_KEY", TUTORIAL_KEY)

@@ -13,6 +13,7 @@ use quick_cache::sync::Cache;
 
 use super::{Refused, Throttled};
 use crate::auth::guard::local::ThrottleSettings;
+use crate::auth::tokens::refresh_token::sha256;
 use crate::model::username::canonical;
 use crate::store::StoreError;
 use crate::store::throttle::ThrottleStore;
@@ -38,11 +39,15 @@ enum Key<'a> {
 }
 
 impl Key<'_> {
+    /// A name is kept as the SHA-256 of its key: whatever was typed (a NUL byte, 16 KiB of
+    /// text), the row's key is short text any database holds, so a strange name is one more
+    /// failed login, never a statement the database refuses.
     fn row(&self) -> String {
+        let name = |username: &str| hex::encode(sha256(canonical(username).as_bytes()).0);
         match self {
             Key::Address(ip) => format!("a|{ip}"),
-            Key::AddressUser(ip, username) => format!("u|{ip}|{}", canonical(username)),
-            Key::Codes(username) => format!("c|{}", canonical(username)),
+            Key::AddressUser(ip, username) => format!("u|{ip}|{}", name(username)),
+            Key::Codes(username) => format!("c|{}", name(username)),
         }
     }
 }

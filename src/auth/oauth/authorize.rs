@@ -13,8 +13,11 @@ use url::Url;
 
 use crate::auth::oauth::clients::Clients;
 use crate::model::client::Client;
-use crate::model::scopes::{ScopeCatalog, ScopeSet};
+use crate::model::description::naming;
+use crate::model::scopes::{ScopeCatalog, ScopeSet, UnknownScope};
+use crate::model::time::UnixTime;
 use crate::store::StoreError;
+use crate::store::storable;
 
 /// An authorization request's parameters, each as sent (RFC 6749 §3.1: a repeated one is
 /// refused). Unknown parameters are ignored.
@@ -121,6 +124,17 @@ pub struct AuthorizeRequest {
 }
 
 impl AuthorizeRequest {
+    /// Whether a browser whose password was given at `auth_time` must give it again: at
+    /// `prompt=login`, or once `max_age` seconds have passed. Times are whole seconds, so a
+    /// login exactly `max_age` ago may be up to a second older and counts as too old;
+    /// `max_age=0` asks every time (OpenID Connect Core §3.1.2.1, as `prompt=login`).
+    pub fn wants_password(&self, auth_time: UnixTime, now: UnixTime) -> bool {
+        self.prompt == Prompt::Login
+            || self
+                .max_age
+                .is_some_and(|max_age| now.saturating_sub(auth_time) >= max_age)
+    }
+
     /// A refusal of this request, sent back to the client.
     pub fn refusal(&self, error: AuthorizeError, description: &str) -> RedirectRefusal {
         RedirectRefusal {
@@ -280,6 +294,15 @@ pub async fn check_request(
     if let Some(name) = &params.repeated {
         return refuse(InvalidRequest, format!("{name} is repeated"));
     }
+    // What no store can hold (the nonce is stored with the code) is bad input, refused here on
+    // every store alike, never a database error.
+    if let Some((name, _)) = params
+        .pairs()
+        .into_iter()
+        .find(|(_, value)| !storable(value))
+    {
+        return refuse(InvalidRequest, format!("{name} holds a NUL character"));
+    }
     match params.response_type.as_deref() {
         None => return refuse(InvalidRequest, "response_type is missing".into()),
         Some("code") => {}
@@ -330,7 +353,7 @@ pub async fn check_request(
         None | Some("") => allowed.clone(),
         Some(asked) => match offered.parse(asked) {
             Ok(scope) => scope,
-            Err(unknown) => return refuse(InvalidScope, unknown.to_string()),
+            Err(UnknownScope(name)) => return refuse(InvalidScope, naming("unknown scope", &name)),
         },
     };
     if let Some(beyond) = scope.iter().find(|scope| !allowed.contains(scope)) {

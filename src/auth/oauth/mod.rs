@@ -12,3 +12,4 @@ pub mod introspection;
 pub mod metadata;
 pub mod refresh;
 pub mod registration;
+pub mod revocation;

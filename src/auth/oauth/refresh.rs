@@ -9,6 +9,7 @@ use crate::auth::guard::Throttled;
 use crate::auth::oauth::clients::ClientCredentials;
 use crate::auth::oauth::grant::{Grant, issue_grant};
 use crate::auth::sessions::{EndReason, RefreshRefused, RefreshToken};
+use crate::model::description::naming;
 use crate::model::scopes::{ScopeCatalog, ScopeSet, UnknownScope};
 use crate::model::time::UnixTime;
 use crate::store::session::SessionRecord;
@@ -112,18 +113,25 @@ async fn redeem(auth: &Auth, request: &RefreshRequest<'_>) -> Result<Grant, Refr
     )?)
 }
 
-/// Find, check, rotate: what tells the refusals apart. A rotation lost to a concurrent
-/// refresh of the same token redeems again, which then finds the token used: of concurrent
-/// refreshes exactly one succeeds.
+/// Find, check, rotate: what tells the refusals apart. A session a client's code exchange
+/// started authenticates that client first (RFC 6749 §6): without its credentials nothing
+/// else runs, so neither reuse detection nor any change to the session can be set off by a
+/// caller who is not that client. A rotation lost to a concurrent refresh of the same token
+/// redeems again, which then finds the token used: of concurrent refreshes exactly one
+/// succeeds.
 async fn long_way(
     auth: &Auth,
     request: &RefreshRequest<'_>,
     now: UnixTime,
 ) -> Result<(SessionRecord, Arc<UserRecord>, ScopeSet, RefreshToken), RefreshError> {
+    let mut client_proven = false;
     loop {
-        let redeemable = auth.sessions.redeem(request.refresh_token, now).await??;
-        let session = &redeemable.session;
-        if let Some(owner) = &session.client_id {
+        let Some(found) = auth.sessions.find(request.refresh_token).await? else {
+            return Err(RefreshRefused::Unknown.into());
+        };
+        if let Some(owner) = &found.session().client_id
+            && !client_proven
+        {
             let client = match request.client {
                 Some(credentials) => auth.clients.verify(credentials).await?,
                 None => None,
@@ -131,9 +139,11 @@ async fn long_way(
             match client {
                 None => return Err(RefreshError::InvalidClient),
                 Some(client) if client.id != *owner => return Err(RefreshError::OtherClient),
-                Some(_) => {}
+                Some(_) => client_proven = true,
             }
         }
+        let redeemable = auth.sessions.judge(found, now).await??;
+        let session = &redeemable.session;
         let user = match auth.users.get_user_fresh(&session.username).await? {
             Some(user) if !user.profile.disabled => user,
             _ => {
@@ -165,9 +175,9 @@ pub fn narrow_scopes(
     requested: &str,
     granted: &ScopeSet,
 ) -> Result<ScopeSet, RefreshError> {
-    let requested = offered.parse(requested).map_err(|UnknownScope(name)| {
-        RefreshError::InvalidScope(format!("Unknown scope: {name}"))
-    })?;
+    let requested = offered
+        .parse(requested)
+        .map_err(|UnknownScope(name)| RefreshError::InvalidScope(naming("Unknown scope", &name)))?;
     if let Some(beyond) = requested.iter().find(|scope| !granted.contains(scope)) {
         return Err(RefreshError::InvalidScope(format!(
             "Scope not granted to this session: {beyond}"

@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 
 use crate::auth::sessions::revocation::Revocations;
 pub use crate::auth::tokens::refresh_token::RefreshToken;
-use crate::auth::tokens::refresh_token::{FAMILY_KEY_BYTES, Presented, random_id, sha256};
+use crate::auth::tokens::refresh_token::{
+    FAMILY_KEY_BYTES, Presented, TokenTags, random_id, sha256,
+};
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
 use crate::store::codes::{NotStarted, Started, StoredCode};
@@ -59,7 +61,8 @@ pub const MAX_SESSIONS_PER_USER: usize = 64;
 /// Why a refresh token was refused; all are RFC 6749 §5.2 `invalid_grant`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum RefreshRefused {
-    /// Malformed, never issued, or its session has ended.
+    /// Malformed, never issued (a code, a forgery with a session's family bytes), or its
+    /// session has ended.
     #[error("Invalid refresh token")]
     Unknown,
     /// The session's idle or absolute timeout has passed.
@@ -122,6 +125,37 @@ impl EndReason {
             EndReason::SignedInAgain => "signed_in_again",
             EndReason::CodeRefused => "code_refused",
         }
+    }
+}
+
+/// A presented refresh token and the session its family names, found without changing
+/// anything: what a caller checks (the session's client) before [`Sessions::judge`] acts.
+pub struct Found {
+    presented: Presented,
+    stored: StoredSession,
+}
+
+impl Found {
+    pub fn session(&self) -> &SessionRecord {
+        &self.stored.record
+    }
+
+    /// Whether the token is one this session was really given: its current or previous token
+    /// (their digests are the proof), or a spent one whose tag proves passflow minted it.
+    /// Anything else (an authorization code, the family bytes with a made-up secret) is not
+    /// this session's token, and must change nothing.
+    pub fn genuine(&self) -> bool {
+        self.is_current() || self.is_previous() || self.presented.minted
+    }
+
+    fn is_current(&self) -> bool {
+        self.presented.token == self.stored.current
+    }
+
+    fn is_previous(&self) -> bool {
+        self.stored
+            .previous
+            .is_some_and(|(previous, _)| previous == self.presented.token)
     }
 }
 
@@ -188,6 +222,8 @@ impl PreparedSession {
 pub struct Sessions {
     store: Arc<dyn SessionStore>,
     revocations: Revocations,
+    /// What mints and recognises this deployment's refresh tokens.
+    tags: TokenTags,
     settings: SessionSettings,
     /// Where the replay of the store's log of ends has got to.
     cursor: AtomicI64,
@@ -208,10 +244,12 @@ impl Sessions {
         store: Arc<dyn SessionStore>,
         revocations: Revocations,
         settings: SessionSettings,
+        tags: TokenTags,
     ) -> Self {
         Self {
             store,
             revocations,
+            tags,
             settings,
             cursor: AtomicI64::new(0),
             synced: AtomicU64::new(0),
@@ -241,7 +279,7 @@ impl Sessions {
         PreparedSession {
             id: random_id(),
             family: sha256(&family_key),
-            first_token: RefreshToken::mint(&family_key),
+            first_token: RefreshToken::mint(&family_key, &self.tags),
         }
     }
 
@@ -317,10 +355,10 @@ impl Sessions {
         now: UnixTime,
         users: &dyn UserStore,
     ) -> Result<Result<(Started, RefreshToken), NotStarted>, StoreError> {
-        let Some(presented) = Presented::parse(code) else {
+        let Some(presented) = Presented::parse(code, &self.tags) else {
             return Ok(Err(NotStarted::Unknown));
         };
-        let next = RefreshToken::mint(&presented.family_key);
+        let next = RefreshToken::mint(&presented.family_key, &self.tags);
         let not_started = match self
             .store
             .exchange_code(
@@ -381,36 +419,58 @@ impl Sessions {
         Ok(())
     }
 
-    /// Checks a presented refresh token. A used one (outside its grace) ends its session
-    /// here and now: the legitimate client and a thief cannot be told apart.
-    pub async fn redeem(
+    /// The session a presented refresh token's family names, if any; changes nothing.
+    pub async fn find(&self, token: &str) -> Result<Option<Found>, StoreError> {
+        let Some(presented) = Presented::parse(token, &self.tags) else {
+            return Ok(None);
+        };
+        let stored = self.store.find_by_family(&presented.family).await?;
+        Ok(stored.map(|stored| Found { presented, stored }))
+    }
+
+    /// Judges a found refresh token. A spent one (outside its grace) ends its session here and
+    /// now: the legitimate client and a thief cannot be told apart (RFC 9700 §4.14.2). A token
+    /// the session was never given is unknown and changes nothing, so seeing a code or a
+    /// family key is no way to end someone's session.
+    pub async fn judge(
         &self,
-        token: &str,
+        found: Found,
         now: UnixTime,
     ) -> Result<Result<Redeemable, RefreshRefused>, StoreError> {
-        let Some(presented) = Presented::parse(token) else {
+        if !found.genuine() {
             return Ok(Err(RefreshRefused::Unknown));
-        };
-        let Some(stored) = self.store.find_by_family(&presented.family).await? else {
-            return Ok(Err(RefreshRefused::Unknown));
-        };
+        }
+        let stored = &found.stored;
         if now >= self.deadline(&stored.record) {
             self.end(&stored.record.id, now, EndReason::Expired).await?;
             return Ok(Err(RefreshRefused::Expired));
         }
-        let retry_in_grace = stored.previous.is_some_and(|(previous, used_at)| {
-            previous == presented.token && now - used_at < self.settings.reuse_grace
-        });
-        if presented.token != stored.current && !retry_in_grace {
+        let retry_in_grace = found.is_previous()
+            && stored
+                .previous
+                .is_some_and(|(_, used_at)| now - used_at < self.settings.reuse_grace);
+        if !found.is_current() && !retry_in_grace {
             tracing::warn!(session = %stored.record.id, "refresh token reused; session ended");
             self.end(&stored.record.id, now, EndReason::Reused).await?;
             return Ok(Err(RefreshRefused::Reused));
         }
         Ok(Ok(Redeemable {
-            session: stored.record,
-            family_key: presented.family_key,
             expected: stored.current,
+            family_key: found.presented.family_key,
+            session: found.stored.record,
         }))
+    }
+
+    /// [`Self::find`], then [`Self::judge`]: for a session no client owns.
+    pub async fn redeem(
+        &self,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<Result<Redeemable, RefreshRefused>, StoreError> {
+        match self.find(token).await? {
+            Some(found) => self.judge(found, now).await,
+            None => Ok(Err(RefreshRefused::Unknown)),
+        }
     }
 
     /// The success path of a refresh, in one round trip where the store offers it: `token`
@@ -422,10 +482,10 @@ impl Sessions {
         token: &str,
         now: UnixTime,
     ) -> Result<Option<(SessionRecord, Arc<UserRecord>, RefreshToken)>, StoreError> {
-        let Some(presented) = Presented::parse(token) else {
+        let Some(presented) = Presented::parse(token, &self.tags) else {
             return Ok(None);
         };
-        let next = RefreshToken::mint(&presented.family_key);
+        let next = RefreshToken::mint(&presented.family_key, &self.tags);
         let idle_cutoff = now.saturating_sub(self.settings.idle_timeout);
         let rotated = self
             .store
@@ -448,14 +508,11 @@ impl Sessions {
         token: &str,
         now: UnixTime,
     ) -> Result<Option<SessionRecord>, StoreError> {
-        let Some(presented) = Presented::parse(token) else {
+        let Some(found) = self.find(token).await? else {
             return Ok(None);
         };
-        let Some(stored) = self.store.find_by_family(&presented.family).await? else {
-            return Ok(None);
-        };
-        let live = now < self.deadline(&stored.record) && presented.token == stored.current;
-        Ok(live.then_some(stored.record))
+        let live = now < self.deadline(found.session()) && found.is_current();
+        Ok(live.then_some(found.stored.record))
     }
 
     /// Replaces the redeemed token with a new one of the same family. `None` if another
@@ -465,7 +522,7 @@ impl Sessions {
         redeemable: &Redeemable,
         now: UnixTime,
     ) -> Result<Option<(SessionRecord, RefreshToken)>, StoreError> {
-        let next = RefreshToken::mint(&redeemable.family_key);
+        let next = RefreshToken::mint(&redeemable.family_key, &self.tags);
         let rotated = self
             .store
             .rotate(
@@ -537,21 +594,6 @@ impl Sessions {
         Ok(())
     }
 
-    /// Ends the session a refresh token belongs to, current or used (RFC 7009 §2.1).
-    pub async fn revoke_refresh_token(
-        &self,
-        token: &str,
-        now: UnixTime,
-    ) -> Result<bool, StoreError> {
-        let Some(presented) = Presented::parse(token) else {
-            return Ok(false);
-        };
-        match self.store.find_by_family(&presented.family).await? {
-            Some(stored) => self.end(&stored.record.id, now, EndReason::Revoked).await,
-            None => Ok(false),
-        }
-    }
-
     /// The user's live sessions, newest first (pending ones are not sessions yet).
     pub async fn list(
         &self,
@@ -586,6 +628,7 @@ mod tests {
             store,
             Revocations::new(1800, 1800),
             SessionSettings::default(),
+            TokenTags::random(),
         )
     }
 
@@ -597,7 +640,7 @@ mod tests {
             .start("johndoe", &ScopeSet::tutorial(), NOW)
             .await
             .unwrap();
-        let presented = Presented::parse(token.as_str()).unwrap();
+        let presented = Presented::parse(token.as_str(), &sessions.tags).unwrap();
         let stored = store
             .find_by_family(&presented.family)
             .await
@@ -655,6 +698,7 @@ mod tests {
                 max_lifetime: 1000,
                 ..SessionSettings::default()
             },
+            TokenTags::random(),
         );
         let (_, idle) = sessions
             .start("johndoe", &ScopeSet::tutorial(), NOW)

@@ -183,6 +183,15 @@ impl TokenKeys {
         self.settings.secret.derive(purpose)
     }
 
+    /// [`Self::derived_key`], then the same from each of `PREVIOUS_SECRET_KEYS`: what
+    /// recognises what was made for `purpose` before a rotation.
+    pub fn derived_keys(&self, purpose: &'static [u8]) -> Vec<[u8; 32]> {
+        std::iter::once(&self.settings.secret)
+            .chain(&self.settings.previous)
+            .map(|secret| secret.derive(purpose))
+            .collect()
+    }
+
     /// `ACCESS_TOKEN_EXPIRE_MINUTES` plus the clock-skew leeway, in seconds: the longest a
     /// token minted now can be accepted.
     pub fn longest_acceptance(&self) -> u64 {

@@ -10,7 +10,7 @@ mod json;
 mod user;
 
 pub use admitted::{AdmittedLogin, TokenCaller};
-pub use basic::BasicCredentials;
+pub use basic::{BasicCredentials, ConflictingCredentials};
 pub use bearer::{BearerToken, MAX_TOKEN_LEN};
 pub use client_ip::ClientIp;
 pub use form::{CodeFields, CodeForm, OAuth2PasswordRequestForm, RefreshTokenForm, TokenRequest};

@@ -4,9 +4,9 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
 use utoipa::ToSchema;
 
-use crate::auth::sessions::EndReason;
-use crate::http::error::{ApiError, OAuthErrorBody};
-use crate::http::extract::form_fields;
+use crate::auth::oauth::revocation::{Revocation, revoke as revoke_token};
+use crate::http::error::{ApiError, ErrorDetail, OAuthError, OAuthErrorBody};
+use crate::http::extract::{BasicCredentials, TokenCaller, form_fields};
 use crate::state::AppState;
 
 /// The RFC 7009 revocation request; RFC 7662's introspection request has the same fields.
@@ -18,6 +18,13 @@ pub(crate) struct RevocationRequest {
     /// `access_token` or `refresh_token`: a hint only; both kinds are looked for anyway.
     #[schema(nullable = false)]
     token_type_hint: Option<String>,
+    /// A registered client's id, when its credentials are not sent with HTTP Basic: needed
+    /// for a token of a code-flow session (a public client's id alone proves it).
+    #[schema(nullable = false)]
+    client_id: Option<String>,
+    /// With `client_id`: a confidential client's secret (`client_secret_post`).
+    #[schema(format = Password, nullable = false)]
+    client_secret: Option<String>,
 }
 
 impl<S: Send + Sync> FromRequest<S> for RevocationRequest {
@@ -25,20 +32,22 @@ impl<S: Send + Sync> FromRequest<S> for RevocationRequest {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let mut fields = form_fields(req, state).await?;
-        let token = fields
-            .remove("token")
-            .filter(|token| !token.is_empty())
-            .ok_or_else(|| ApiError::missing_field("token"))?;
+        let mut take = |name: &str| fields.remove(name).filter(|value| !value.is_empty());
+        let token = take("token").ok_or_else(|| ApiError::missing_field("token"))?;
         Ok(Self {
             token,
-            token_type_hint: fields.remove("token_type_hint"),
+            token_type_hint: take("token_type_hint"),
+            client_id: take("client_id"),
+            client_secret: take("client_secret"),
         })
     }
 }
 
 /// Revoke a token (RFC 7009): either token of a session ends the session.
 ///
-/// Answers 200 for any token, also unknown, malformed or expired ones, so the answer tells
+/// A token of a code-flow session is its client's to revoke: the client authenticates as at
+/// `/token` (HTTP Basic, `client_secret_post`, or a public client's `client_id`). Otherwise
+/// answers 200 for any token, also unknown, malformed or expired ones, so the answer tells
 /// nothing about a token (RFC 7009 §2.2).
 #[utoipa::path(
     post,
@@ -47,35 +56,44 @@ impl<S: Send + Sync> FromRequest<S> for RevocationRequest {
     request_body(content((RevocationRequest = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "The token is no longer valid, if it ever was"),
-        (status = 400, description = "`invalid_request`: no `token`", body = OAuthErrorBody,
+        (status = 400, description = "`invalid_request`: no `token`, or client credentials sent two ways", body = OAuthErrorBody,
             example = json!(ApiError::missing_field("token").body())),
+        (status = 401, description = "`invalid_client`: the token belongs to a registered client, and the request does not \
+            authenticate as it", body = OAuthErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Basic realm=\"passflow\"`")),
+            example = json!(ApiError::InvalidClient.body())),
+        (status = 429, description = "Too many failed client authentications from this address; retry after `Retry-After` seconds",
+            body = ErrorDetail, headers(("Retry-After" = u64, description = "Seconds to wait")),
+            example = json!(ApiError::TooManyAttempts { retry_after_secs: 1 }.body())),
     ),
 )]
 pub(crate) async fn revoke(
     State(state): State<AppState>,
+    caller: TokenCaller,
+    basic: BasicCredentials,
     request: RevocationRequest,
 ) -> Result<StatusCode, ApiError> {
-    let now = state.auth.clock.now();
-    // The hint is not needed: access tokens are JWTs and refresh tokens are not, so each
-    // kind is recognised by trying it (RFC 7009 §2.1 allows extending the search).
-    let _ = request.token_type_hint;
-    match state.auth.tokens.decode_at(&request.token, now) {
-        Ok(claims) => {
-            if let Some(sid) = &claims.sid {
-                state
-                    .auth
-                    .sessions
-                    .end(sid, now, EndReason::Revoked)
-                    .await?;
-            }
-        }
-        Err(_) => {
-            state
-                .auth
-                .sessions
-                .revoke_refresh_token(&request.token, now)
-                .await?;
+    // The hint is not needed: access tokens are JWTs and refresh tokens are not.
+    let _ = &request.token_type_hint;
+    let client = basic
+        .with_form(
+            request.client_id.as_deref(),
+            request.client_secret.as_deref(),
+        )
+        .map_err(|conflict| ApiError::OAuth {
+            error: OAuthError::InvalidRequest,
+            detail: conflict.to_string(),
+        })?;
+    let revocation = Revocation {
+        address: caller.client(),
+        token: &request.token,
+        client,
+    };
+    match revoke_token(&state.auth, revocation).await {
+        Ok(()) => Ok(StatusCode::OK),
+        Err(err) => {
+            caller.hold().await;
+            Err(err.into())
         }
     }
-    Ok(StatusCode::OK)
 }

@@ -9,7 +9,6 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::oauth::clients::ClientCredentials;
 use crate::auth::oauth::code::{CodeExchange, exchange_code};
 use crate::http::error::OAuthError;
 use crate::http::extract::{BasicCredentials, CodeFields};
@@ -139,52 +138,33 @@ pub(crate) async fn login_for_access_token(
     caller: TokenCaller,
     basic: BasicCredentials,
     form: Result<TokenRequest, ApiError>,
-) -> Result<Response, ApiError> {
+) -> Response {
     let answer = match form {
         Ok(TokenRequest::Password(form)) => password_grant(&state, &caller, form)
             .await
-            .map(|grant| answer(Token::from(grant))),
+            .map(|grant| answer(Token::from(grant)))
+            .map_err(IntoResponse::into_response),
+        // A client's grant is never cached, refusals included (RFC 6749 §5.1, §5.2).
         Ok(TokenRequest::RefreshToken(form)) => refresh_grant(&state, &caller, &basic, form)
             .await
-            .map(|grant| answer(Token::from(grant))),
+            .map(|grant| answer(Token::from(grant)))
+            .map_err(|err| (NO_STORE, err).into_response()),
         Ok(TokenRequest::AuthorizationCode(fields)) => {
             code_grant(&state, &caller, &basic, fields).await
         }
-        Err(err) => Err(err),
+        Err(err) => Err(err.into_response()),
     };
-    if answer.is_err() {
-        caller.hold().await;
+    match answer {
+        Ok(response) => response,
+        Err(refusal) => {
+            caller.hold().await;
+            refusal
+        }
     }
-    answer
 }
 
 fn answer(body: impl Serialize) -> Response {
     (NO_STORE, Json(body)).into_response()
-}
-
-/// How a token request identifies its client: HTTP Basic, or `client_id` (and
-/// `client_secret`) in the form; never both ways at once (RFC 6749 §2.3).
-fn client_credentials<'a>(
-    basic: &'a BasicCredentials,
-    id: Option<&'a str>,
-    secret: Option<&'a str>,
-) -> Result<Option<ClientCredentials<'a>>, ApiError> {
-    let invalid_request = |description: &str| ApiError::Protocol {
-        error: OAuthError::InvalidRequest,
-        description: description.to_owned(),
-    };
-    match (&basic.0, id, secret) {
-        (Some(_), _, Some(_)) => Err(invalid_request(
-            "Client credentials sent both in the Authorization header and in the form",
-        )),
-        (Some((basic_id, _)), Some(id), None) if id != basic_id => Err(invalid_request(
-            "client_id differs from the Authorization header's",
-        )),
-        (Some((id, secret)), _, None) => Ok(Some(ClientCredentials::Basic { id, secret })),
-        (None, Some(id), Some(secret)) => Ok(Some(ClientCredentials::Post { id, secret })),
-        (None, Some(id), None) => Ok(Some(ClientCredentials::Public { id })),
-        (None, None, _) => Ok(None),
-    }
 }
 
 /// `grant_type=authorization_code`. Served once a client is registered and `TOKEN_ISSUER` is
@@ -195,16 +175,36 @@ async fn code_grant(
     caller: &TokenCaller,
     basic: &BasicCredentials,
     fields: CodeFields,
-) -> Result<Response, ApiError> {
-    if state.metadata.is_none() || !state.auth.clients.any().await? {
-        return Err(fields.password_form_refusal());
+) -> Result<Response, Response> {
+    let served = state.metadata.is_some()
+        && state
+            .auth
+            .clients
+            .any()
+            .await
+            .map_err(|err| ApiError::from(err).into_response())?;
+    if !served {
+        return Err(fields.password_form_refusal().into_response());
     }
+    exchange(state, caller, basic, fields)
+        .await
+        .map_err(|err| (NO_STORE, err).into_response())
+}
+
+/// The code grant, served: its refusals are RFC 6749 §5.2's, never cached.
+async fn exchange(
+    state: &AppState,
+    caller: &TokenCaller,
+    basic: &BasicCredentials,
+    fields: CodeFields,
+) -> Result<Response, ApiError> {
     let form = fields.into_form()?;
-    let credentials = client_credentials(
-        basic,
-        form.client_id.as_deref(),
-        form.client_secret.as_deref(),
-    )?;
+    let credentials = basic
+        .with_form(form.client_id.as_deref(), form.client_secret.as_deref())
+        .map_err(|conflict| ApiError::Protocol {
+            error: OAuthError::InvalidRequest,
+            description: conflict.to_string(),
+        })?;
     let client = state
         .auth
         .clients
@@ -250,13 +250,10 @@ async fn refresh_grant(
 ) -> Result<Grant, ApiError> {
     // Credentials that contradict each other prove no client: a client's session then
     // refuses the refresh, a password login's ignores them as it always did.
-    let client = client_credentials(
-        basic,
-        form.client_id.as_deref(),
-        form.client_secret.as_deref(),
-    )
-    .ok()
-    .flatten();
+    let client = basic
+        .with_form(form.client_id.as_deref(), form.client_secret.as_deref())
+        .ok()
+        .flatten();
     let request = RefreshRequest {
         address: caller.client(),
         refresh_token: &form.refresh_token,

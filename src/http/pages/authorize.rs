@@ -473,13 +473,8 @@ impl<'a> Visit<'a> {
         let Some(session) = auth.sessions.browser(cookie, now).await? else {
             return Ok(None);
         };
-        if fresh {
-            let too_old = request
-                .max_age
-                .is_some_and(|max_age| now.saturating_sub(session.created_at) > max_age);
-            if request.prompt == Prompt::Login || too_old {
-                return Ok(None);
-            }
+        if fresh && request.wants_password(session.created_at, now) {
+            return Ok(None);
         }
         match auth.users.get_user_fresh(&session.username).await? {
             Some(user) if !user.profile.disabled => Ok(Some(SignedIn { session, user })),

@@ -22,6 +22,9 @@ pub(crate) enum PageError {
     /// A store out of reach, or hashing saturated: worth retrying shortly.
     #[error("temporarily unavailable: {0}")]
     Unavailable(String),
+    /// A value the form or link carried that no store can hold (a NUL byte).
+    #[error("a value that cannot be stored")]
+    Unstorable,
 }
 
 #[derive(Serialize)]
@@ -47,6 +50,13 @@ impl IntoResponse for PageError {
                 "The form was not sent from this browser's sign-in page, so nothing was done."
                     .to_owned(),
                 "Go back to the application and start signing in again.",
+            ),
+            PageError::Unstorable => (
+                StatusCode::BAD_REQUEST,
+                "Sign-in request refused",
+                "The request carries characters that cannot be used here.".to_owned(),
+                "Go back to the application and try again; if this persists, tell its \
+                 developers.",
             ),
             PageError::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -76,7 +86,10 @@ impl IntoResponse for PageError {
 
 impl From<StoreError> for PageError {
     fn from(err: StoreError) -> Self {
-        PageError::Unavailable(err.to_string())
+        match err {
+            StoreError::Unstorable(_) => PageError::Unstorable,
+            other => PageError::Unavailable(other.to_string()),
+        }
     }
 }
 

@@ -14,8 +14,8 @@ use super::{Database, USER_CACHE_TTL, to_db, unavailable};
 use crate::model::client::{Client, PkcePolicy, RedirectUri};
 use crate::model::scopes::ScopeSet;
 use crate::model::time::now;
-use crate::store::StoreError;
 use crate::store::clients::{ClientRegistry, ClientStore};
+use crate::store::{StoreError, storable};
 
 /// Booleans are read as integers: sqlx's `Any` driver cannot decode SQLite's BOOLEAN.
 const CLIENT_COLUMNS: &str = "client_id, name, redirect_uris, secret_sha256, \
@@ -73,6 +73,9 @@ fn joined(uris: &[RedirectUri]) -> String {
 
 impl Database {
     async fn read_client(&self, id: &str) -> Result<Option<Arc<Client>>, StoreError> {
+        if !storable(id) {
+            return Ok(None);
+        }
         let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = $1");
         let row = sqlx::query(&sql)
             .bind(id)

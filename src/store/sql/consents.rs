@@ -6,8 +6,8 @@ use sqlx::any::AnyRow;
 
 use super::{Database, from_db, to_db, unavailable};
 use crate::model::scopes::ScopeSet;
-use crate::store::StoreError;
 use crate::store::consents::{ConsentRecord, ConsentStore};
+use crate::store::{StoreError, storable};
 
 fn consent_from_row(row: &AnyRow) -> Result<ConsentRecord, StoreError> {
     let scope: String = row.try_get("scope").map_err(unavailable)?;
@@ -26,6 +26,9 @@ impl ConsentStore for Database {
         username: &str,
         client_id: &str,
     ) -> Result<Option<ConsentRecord>, StoreError> {
+        if !storable(client_id) {
+            return Ok(None);
+        }
         let row = sqlx::query(
             "SELECT username, client_id, scope, granted_at FROM consents \
              WHERE username = $1 AND client_id = $2",
@@ -66,6 +69,9 @@ impl ConsentStore for Database {
     }
 
     async fn revoke(&self, username: &str, client_id: &str) -> Result<bool, StoreError> {
+        if !storable(client_id) {
+            return Ok(false);
+        }
         let done = sqlx::query("DELETE FROM consents WHERE username = $1 AND client_id = $2")
             .bind(username)
             .bind(client_id)

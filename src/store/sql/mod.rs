@@ -188,8 +188,14 @@ impl Database {
     }
 
     /// Maps a failed statement to [`StoreError::Unavailable`] and remembers the failure until
-    /// the next successful read of the ends log (which every replica polls).
+    /// the next successful read of the ends log (which every replica polls). A statement the
+    /// database refused for the data it carried is [`StoreError::Unstorable`]: the database
+    /// answered, so it is no outage, and `/ready` must not say it is (one request with a NUL
+    /// byte would otherwise pull a replica from its load balancer).
     fn failed(&self, err: sqlx::Error) -> StoreError {
+        if refused_for_its_data(&err) {
+            return StoreError::Unstorable(Box::new(err));
+        }
         self.failing.store(true, Ordering::Release);
         self.pool.failed();
         unavailable(err)
@@ -235,6 +241,14 @@ fn dialect_of(url: &str) -> Option<Dialect> {
 /// The part of a URL before `:`, never the credentials after it.
 fn scheme_of(url: &str) -> String {
     url.split(':').next().unwrap_or_default().to_owned()
+}
+
+/// PostgreSQL's SQLSTATE class 22 (data exception: a NUL byte, an invalid encoding, a value
+/// out of range) and 54 (program limit exceeded: an index entry too large).
+fn refused_for_its_data(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .and_then(|db| db.code())
+        .is_some_and(|code| code.len() == 5 && (code.starts_with("22") || code.starts_with("54")))
 }
 
 /// Any driver failure: the database is out of reach or refused the statement. Clients get a

@@ -11,7 +11,7 @@ use sqlx::any::AnyRow;
 use super::{Database, USER_CACHE_TTL, unavailable};
 use crate::model::scopes::ScopeSet;
 use crate::model::username::{canonical, pick};
-use crate::store::{StoreError, User, UserRecord, UserStore};
+use crate::store::{StoreError, User, UserRecord, UserStore, storable};
 
 /// `disabled` is read as an integer: sqlx's `Any` driver cannot decode SQLite's BOOLEAN.
 pub(super) const USER_COLUMNS: &str = "username, email, full_name, hashed_password, \
@@ -37,6 +37,9 @@ impl Database {
         &self,
         username: &str,
     ) -> Result<Option<Arc<UserRecord>>, StoreError> {
+        if !storable(username) {
+            return Ok(None);
+        }
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
         let row = sqlx::query(&sql)
             .bind(username)
@@ -65,6 +68,9 @@ impl Database {
     /// The users a typed name may mean: those sharing its key, and the exact spelling (whose
     /// key may be missing: a row written by a passflow from before keys).
     pub(super) async fn users_like(&self, typed: &str) -> Result<Vec<Arc<UserRecord>>, StoreError> {
+        if !storable(typed) {
+            return Ok(Vec::new());
+        }
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users WHERE username_key = $1 OR username = $2 \
              ORDER BY username"
