@@ -26,6 +26,9 @@
 #                                 this checkout's, each on a database of its own (SQLite and
 #                                 PostgreSQL), /health, /users/me/, refresh grants and logins,
 #                                 each alone and both loaded together, BENCH_ROUNDS rounds
+#   scripts/bench.sh --sign-in --compare=OLD  the sign-in rows' code exchanges and refresh
+#                                 grants (1 address, 16 addresses), the binary OLD against this
+#                                 checkout's, sides alternating within each round: after ÷ before
 #
 # BENCH_SECONDS (default 5) and BENCH_ROUNDS (default 3; for --scale 6, and always even
 # there) set each run's length and how many interleaved rounds the medians come from
@@ -412,6 +415,75 @@ sign_in_table() {
   echo "|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
 }
+# --sign-in --compare=OLD. One store's row: per round, each side (the old binary, then this
+# checkout's; the order alternating between rounds) serves the store from a fresh server, its
+# codes minted, then the refresh chains and the exchange run from one address and from 16.
+# The sides share the database in turn (no migration between them). after ÷ before: the
+# median of the rounds' ratios.
+sign_in_compare_row() { # store DATABASE_URL-or-empty
+  local store=$1 rounds="$OUT/sign-in-compare-$1" spread side order=(before after) cells=()
+  declare -A binary=([before]=$COMPARE_BEFORE [after]=$PASSFLOW)
+  local this=$PASSFLOW
+  SIGN_ID=
+  ROW_USERS=$SIGN_IN_USERS
+  [ "$store" != memory ] || ROW_USERS=$SIGN_IN_USERS_MEMORY
+  if [ -n "$2" ]; then
+    DATABASE_URL="$2" "$PASSFLOW" users import "$OUT/sign-in-users.json" >/dev/null
+  fi
+  for side in before after; do
+    for spread in 0 1; do
+      : >"$rounds-$side-exchange-$spread.rounds"
+      : >"$rounds-$side-refresh-$spread.rounds"
+    done
+  done
+  for _ in $(seq "$ROUNDS"); do
+    for side in "${order[@]}"; do
+      PASSFLOW=${binary[$side]}
+      for spread in 0 1; do
+        sign_in_server "$store" "$2"
+        mint_codes
+        PASSWORD=$DB_PASSWORD refresh_chains "$SIGN_URL" "$EXCHANGE_CONNECTIONS" "$EXCHANGE_SECONDS" "$spread" \
+          "$OUT/sign-in-refresh.txt" "${CHAIN_USERS[@]}" | awk '{ print $1, $2 }' >>"$rounds-$side-refresh-$spread.rounds"
+        exchange_run "$spread" "$OUT/sign-in-exchange.txt" >>"$rounds-$side-exchange-$spread.rounds"
+        stop_last
+      done
+    done
+    order=("${order[1]}" "${order[0]}")
+  done
+  PASSFLOW=$this
+  for spread in 0 1; do
+    for scenario in exchange refresh; do
+      cells+=("$(rounds_summary "$rounds-before-$scenario-$spread.rounds" | awk '{ printf "%s (%s)", $1, $2 }')")
+      cells+=("$(rounds_summary "$rounds-after-$scenario-$spread.rounds" | awk '{ printf "%s (%s)", $1, $2 }')")
+      cells+=("**$(rounds_ratio "$rounds-before-$scenario-$spread.rounds" "$rounds-after-$scenario-$spread.rounds")**")
+    done
+  done
+  printf '| %s ' "$store" "${cells[@]}"
+  echo '|'
+}
+sign_in_compare_table() {
+  local rows=() pg=${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}
+  sign_in_users_file
+  [[ " $SIGN_IN_STORES " != *" memory "* ]] || rows+=("$(sign_in_compare_row memory "")")
+  rm -f "$OUT"/sign-in.db*
+  [[ " $SIGN_IN_STORES " != *" sqlite "* ]] || rows+=("$(sign_in_compare_row sqlite "sqlite:$OUT/sign-in.db")")
+  if [[ " $SIGN_IN_STORES " == *" postgres "* ]]; then
+    psql "$pg/postgres" -qc 'DROP DATABASE IF EXISTS passflow_sign_in' >/dev/null
+    psql "$pg/postgres" -qc 'CREATE DATABASE passflow_sign_in' >/dev/null
+    rows+=("$(sign_in_compare_row postgres "$pg/passflow_sign_in")")
+    sleep 0.5
+    psql "$pg/postgres" -qc 'DROP DATABASE passflow_sign_in WITH (FORCE)' >/dev/null
+  fi
+  echo
+  echo "Sign-in before/after: $COMPARE_BEFORE (before) and $PASSFLOW (after), sides alternating in each"
+  echo "of $ROUNDS rounds, each on a fresh server; medians (non-2xx summed, in brackets); after ÷ before"
+  echo "the median of the rounds' ratios. $EXCHANGE_CONNECTIONS connections, ${EXCHANGE_SECONDS} s, from one address, then"
+  echo "each from an address of its own."
+  echo
+  echo "| store | exchanges/s before, 1 address | after | ÷ | refresh grants/s before | after | ÷ | exchanges/s before, $EXCHANGE_CONNECTIONS addresses | after | ÷ | refresh grants/s before | after | ÷ |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  printf '%s\n' "${rows[@]}"
+}
 # --scale. Per store, an empty database and one seeded by SQL (scripts/scale/), each served by
 # a server with the caps lifted (as for the main figures); see scale_rows.
 SCALE_USERS=${BENCH_SCALE_USERS:-100000}
@@ -750,6 +822,10 @@ if [ -n "${BENCH_BINARY:-}" ]; then
 else
   cargo build --release --quiet
   PASSFLOW=./target/release/passflow
+fi
+if [ -n "$COMPARE_BEFORE" ] && [ "$SIGN_IN_ONLY" = 1 ]; then
+  sign_in_compare_table
+  exit 0
 fi
 if [ -n "$COMPARE_BEFORE" ]; then
   compare_table

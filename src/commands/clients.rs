@@ -137,9 +137,9 @@ async fn command(
                 refresh: *refresh_token,
             };
             let registered = register(registry, offered, new).await?;
-            println!("client_id: {}", registered.client.id);
+            say!("client_id: {}", registered.client.id);
             if let Some(secret) = registered.secret {
-                println!("client_secret: {secret}");
+                say!("client_secret: {secret}");
                 eprintln!("the secret is shown this once; passflow keeps only its digest");
             }
         }
@@ -147,10 +147,10 @@ async fn command(
             let clients = registry.list().await.map_err(RegistrationError::from)?;
             if *json {
                 let clients: Vec<_> = clients.iter().map(as_json).collect();
-                println!("{}", serde_json::Value::from(clients));
+                say!("{}", serde_json::Value::from(clients));
             } else {
                 for client in &clients {
-                    println!("{}", row(client));
+                    say!("{}", row(client));
                 }
             }
         }
@@ -160,13 +160,13 @@ async fn command(
                 .await
                 .map_err(RegistrationError::from)?;
             match removed {
-                Some(client) => println!("removed {} ({})", client.id, client.name),
+                Some(client) => say!("removed {} ({})", client.id, client.name),
                 None => return Err(RegistrationError::NoSuchClient(client_id.clone()).into()),
             }
         }
         ClientsCommand::RotateSecret { client_id } => {
             let secret = rotate_secret(registry, client_id).await?;
-            println!("client_secret: {secret}");
+            say!("client_secret: {secret}");
             eprintln!("the old secret no longer works; the new one is shown this once");
         }
     }

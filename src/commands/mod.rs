@@ -2,8 +2,33 @@
 //! `migrate` and `users` in [`users`], and `clients` in [`clients`]. Each prints a one-line
 //! reason and exits non-zero when it cannot do its job; bad input exits 2.
 
+/// `println!` for a command's output. A reader that stopped reading (`passflow clients add |
+/// head -1`) is no error of the command's: it ends quietly, its work done, instead of the
+/// panic `println!` raises on a closed pipe.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::commands::written(std::io::Write::write_fmt(
+            &mut std::io::stdout().lock(),
+            format_args!("{}\n", format_args!($($arg)*)),
+        ))
+    };
+}
+
 pub mod clients;
 pub mod users;
+
+/// What `say!` does with a failed write: a closed pipe ends the process with success (as
+/// coreutils' readers expect of a writer); any other failure is reported.
+pub(crate) fn written(result: std::io::Result<()>) {
+    match result {
+        Ok(()) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(err) => {
+            eprintln!("error: cannot write to standard output: {err}");
+            std::process::exit(1);
+        }
+    }
+}
 
 use std::io::{IsTerminal, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -54,7 +79,7 @@ pub(crate) fn read_password() -> Result<String, (ExitCode, String)> {
 pub fn hash_password() -> ExitCode {
     match read_password() {
         Ok(password) => {
-            println!("{}", argon2id_hash(&password));
+            say!("{}", argon2id_hash(&password));
             ExitCode::SUCCESS
         }
         Err((code, reason)) => {
@@ -73,7 +98,10 @@ pub fn generate_key(algorithm: &str) -> ExitCode {
         .and_then(crate::auth::tokens::keys::generate);
     match key {
         Some(pem) => {
-            print!("{pem}");
+            written(std::io::Write::write_all(
+                &mut std::io::stdout().lock(),
+                pem.as_bytes(),
+            ));
             ExitCode::SUCCESS
         }
         None => {
@@ -84,7 +112,7 @@ pub fn generate_key(algorithm: &str) -> ExitCode {
 }
 
 pub fn gen_secret() -> ExitCode {
-    println!("{}", random_hex(32));
+    say!("{}", random_hex(32));
     ExitCode::SUCCESS
 }
 

@@ -42,7 +42,7 @@ pub fn migrate(args: &DatabaseArgs) -> ExitCode {
             eprintln!("warning: {}", look_alikes_warning(names));
         }
         database.close().await;
-        println!("the database schema is up to date");
+        say!("the database schema is up to date");
         Ok(())
     })
 }
@@ -135,7 +135,7 @@ async fn command(
                 scopes,
             };
             operator.add(&user).await?;
-            println!("added {name}");
+            say!("added {name}");
         }
         UsersCommand::List { json } => {
             let users = database.list_users().await.map_err(AdminError::from)?;
@@ -159,7 +159,7 @@ async fn command(
                         entry
                     })
                     .collect();
-                println!("{}", serde_json::Value::from(users));
+                say!("{}", serde_json::Value::from(users));
             } else {
                 for user in &users {
                     // A seventh column only for a user another name looks like.
@@ -167,7 +167,7 @@ async fn command(
                         .get(user.username())
                         .map(|others| format!("\tlooks like {}", others.join(",")))
                         .unwrap_or_default();
-                    println!(
+                    say!(
                         "{}\t{}\t{}\t{}\t{}\t{}{marked}",
                         user.username(),
                         user.profile.email.as_deref().unwrap_or("-"),
@@ -189,16 +189,16 @@ async fn command(
         }
         UsersCommand::Disable { name } => {
             let name = operator.disable(name, now()).await?;
-            println!("disabled {name}; their sessions have ended");
+            say!("disabled {name}; their sessions have ended");
         }
         UsersCommand::Enable { name } => {
             let name = operator.enable(name).await?;
-            println!("enabled {name}");
+            say!("enabled {name}");
         }
         UsersCommand::SetPassword { name } => {
             let hash = password_hash(policy, name)?;
             let name = operator.set_password(name, &hash, now()).await?;
-            println!("new password set for {name}; their sessions have ended");
+            say!("new password set for {name}; their sessions have ended");
         }
         // Answered by `run` without opening the database.
         UsersCommand::CheckPassword { .. } => {}
@@ -209,25 +209,25 @@ async fn command(
             let name = operator
                 .set_scopes(name, &scopes(offered, allowed)?)
                 .await?;
-            println!("scopes of {name} set");
+            say!("scopes of {name} set");
         }
         UsersCommand::TotpReset { name } => {
             let (name, was_on) = operator.reset_totp(name).await?;
             if was_on {
-                println!("TOTP turned off for {name}; they log in with their password alone");
+                say!("TOTP turned off for {name}; they log in with their password alone");
             } else {
-                println!("TOTP was not enabled for {name}; nothing to turn off");
+                say!("TOTP was not enabled for {name}; nothing to turn off");
             }
         }
         UsersCommand::Delete { name } => {
             let name = operator.delete(name, now()).await?;
-            println!("deleted {name}; their sessions have ended");
+            say!("deleted {name}; their sessions have ended");
         }
         UsersCommand::Import { file, replace } => {
             let users = read_users_file(file, "users import", offered)
                 .map_err(|err| Failure(ExitCode::from(2), err.to_string()))?;
             operator.import(&users, *replace, now()).await?;
-            println!("imported {} users", users.len());
+            say!("imported {} users", users.len());
         }
     }
     Ok(())

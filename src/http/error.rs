@@ -270,6 +270,11 @@ impl ApiError {
                     HeaderValue::from_static("Basic realm=\"passflow\""),
                 );
             }
+            ApiError::OAuth { .. } => {
+                // RFC 6749 §5.2: a client's refusals, like its answers, are not cached.
+                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+            }
             ApiError::Protocol { error, .. } => {
                 // RFC 6749 §5.2: token endpoint errors, like its answers, are not cached.
                 headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -23,7 +23,7 @@ const ISSUER: &str = "https://auth.example.com";
 const STATE: &str = "af0ifjsldkj&<x>";
 
 /// A browser: the cookies the server set, sent back with every request.
-struct Browser {
+pub(crate) struct Browser {
     app: axum::Router,
     cookies: BTreeMap<String, String>,
     /// Every `Set-Cookie` line received, as sent.
@@ -31,9 +31,14 @@ struct Browser {
 }
 
 impl Browser {
-    fn new(sign_in: &SignIn) -> Self {
+    pub(crate) fn new(sign_in: &SignIn) -> Self {
+        Self::on(sign_in.app.clone())
+    }
+
+    /// A browser of `app`, a deployment built otherwise than [`SignIn`]'s.
+    pub(crate) fn on(app: axum::Router) -> Self {
         Self {
-            app: sign_in.app.clone(),
+            app,
             cookies: BTreeMap::new(),
             set_cookies: Vec::new(),
         }
@@ -61,7 +66,7 @@ impl Browser {
         reply
     }
 
-    async fn get(&mut self, path: &str) -> Reply {
+    pub(crate) async fn get(&mut self, path: &str) -> Reply {
         self.send(Request::get(path), Body::empty()).await
     }
 
@@ -75,7 +80,7 @@ impl Browser {
     }
 
     /// Posts `page`'s form: its hidden inputs as given, plus what the user typed or clicked.
-    async fn submit(&mut self, page: &Reply, typed: &[(&str, &str)]) -> Reply {
+    pub(crate) async fn submit(&mut self, page: &Reply, typed: &[(&str, &str)]) -> Reply {
         let mut fields = hidden_inputs(&page.text());
         fields.extend(typed.iter().map(|(n, v)| (n.to_string(), v.to_string())));
         self.post(&fields).await
@@ -89,7 +94,7 @@ impl Browser {
 }
 
 /// An authorization request of `client` with PKCE and `state`, plus `extra`.
-fn authorize_url(client: &Registered, extra: &[(&str, &str)]) -> String {
+pub(crate) fn authorize_url(client: &Registered, extra: &[(&str, &str)]) -> String {
     let challenge = s256_challenge(VERIFIER);
     let mut pairs = vec![
         ("response_type", "code"),
@@ -135,7 +140,7 @@ fn unescape(text: &str) -> String {
 
 /// Asserts an HTML page with `status` and every header a page must carry.
 #[track_caller]
-fn assert_page(reply: &Reply, status: u16) {
+pub(crate) fn assert_page(reply: &Reply, status: u16) {
     assert_eq!(reply.status.as_u16(), status, "{}", reply.text());
     assert_eq!(
         reply.header("content-type"),
@@ -162,7 +167,7 @@ fn assert_security_headers(reply: &Reply) {
 }
 
 /// The message a page shows (`id="message"`), if any.
-fn message(reply: &Reply) -> Option<String> {
+pub(crate) fn message(reply: &Reply) -> Option<String> {
     let html = reply.text();
     let start = html.find("id=\"message\">")? + "id=\"message\">".len();
     let end = start + html[start..].find("</p>")?;
@@ -184,7 +189,7 @@ fn redirected(reply: &Reply, status: u16) -> (String, BTreeMap<String, String>) 
 /// Asserts a redirect back to the client carrying `error`, `error_description`, the request's
 /// `state` and the issuer (RFC 9207).
 #[track_caller]
-fn assert_redirected_error(reply: &Reply, status: u16, error: &str, description: &str) {
+pub(crate) fn assert_redirected_error(reply: &Reply, status: u16, error: &str, description: &str) {
     let (uri, params) = redirected(reply, status);
     assert_eq!(uri, REDIRECT);
     let expected: BTreeMap<String, String> = [

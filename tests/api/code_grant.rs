@@ -135,6 +135,12 @@ pub(crate) async fn sign_in(backend: Backend) -> SignIn {
 }
 
 impl SignIn {
+    /// The database behind this deployment, and its URL (SQLite and PostgreSQL).
+    pub(crate) fn database(&self) -> Option<(Arc<Database>, &str)> {
+        let database = self.database.clone()?;
+        Some((database, &self._db.as_ref()?.url))
+    }
+
     /// A code for johndoe, as the authorization endpoint issues it.
     async fn code(&self, client: &Registered, challenge: Option<&str>) -> String {
         self.code_for("johndoe", client, challenge).await
@@ -161,7 +167,7 @@ impl SignIn {
     }
 
     /// The ids of the user's live sessions.
-    async fn session_ids(&self, username: &str) -> Vec<String> {
+    pub(crate) async fn session_ids(&self, username: &str) -> Vec<String> {
         let sessions = self.state.auth.sessions.list(username, self.clock.now());
         let sessions = sessions.await.unwrap();
         sessions.into_iter().map(|session| session.id).collect()

@@ -10,6 +10,7 @@ mod helpers;
 
 mod account;
 mod authorize;
+mod bad_input;
 mod code_grant;
 mod database;
 mod examples;

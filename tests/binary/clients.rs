@@ -312,3 +312,27 @@ fn clients_live_in_the_database_when_there_is_one() {
         stderr(&refused)
     );
 }
+
+#[test]
+fn a_reader_that_stops_reading_ends_a_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    // `passflow clients add … | head -0`: the reading end is closed before anything is written.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = passflow(dir.path())
+        .args(["clients", "--file", "clients.json", "add", "Web"])
+        .args(["--redirect-uri", "https://app.example/cb"])
+        .stdin(std::process::Stdio::null())
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    // No panic message, no complaint: the reader chose to stop.
+    assert_eq!(stderr(&output), "");
+    // The client was registered: the command did its work before it had a reader to lose.
+    let listed = clients(dir.path(), "clients.json", &["list", "--json"]);
+    let listed: Value = serde_json::from_str(&stdout(&listed)).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["client_name"], "Web");
+}

@@ -1,6 +1,7 @@
 //! The authorization-code flow over real sockets, across two replicas of the binary on one
-//! fresh PostgreSQL database: a browser's steps land on either replica, and two concurrent
-//! exchanges of one code, one on each, give exactly one `200` (ASVS V10.4.2).
+//! fresh PostgreSQL database: a browser's steps land on either replica, two concurrent
+//! exchanges of one code, one on each, give exactly one `200` (ASVS V10.4.2), and a spent code
+//! or its family bytes sent to the other replica end nothing (issue 40 §1).
 
 use std::collections::BTreeMap;
 
@@ -230,5 +231,98 @@ async fn a_code_from_either_replica_is_spent_once_across_both() {
     // Signed in on the page: the next authorization, on B, answers at once.
     let (status, location, _) = browser.get(b.url(&format!("/authorize?{query}"))).await;
     assert_eq!(status, 302);
-    assert!(location.unwrap().starts_with("http://127.0.0.1/cb?code="));
+    let location = url::Url::parse(&location.unwrap()).unwrap();
+    assert!(location.as_str().starts_with("http://127.0.0.1/cb?code="));
+    let code = location
+        .query_pairs()
+        .find(|(name, _)| name == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let exchange = |server: &Server| {
+        http.post(server.url("/token"))
+            .basic_auth(&id, Some(&secret))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", VERIFIER),
+            ])
+            .send()
+    };
+
+    // Issue 40 §1, across replicas: exchanged on A, then everything someone who saw the code
+    // could send goes to B. Nothing ends the session.
+    let reply = exchange(a).await.unwrap();
+    assert_eq!(reply.status().as_u16(), 200);
+    let tokens: Value = reply.json().await.unwrap();
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let refresh_token = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let family = &URL_SAFE_NO_PAD.decode(&code).unwrap()[..16];
+    let forged = |len: usize| {
+        let mut bytes = vec![0x5a; len];
+        bytes[..16].copy_from_slice(family);
+        URL_SAFE_NO_PAD.encode(bytes)
+    };
+    for token in [code.clone(), forged(48), forged(64)] {
+        let refresh = |with_client: bool| {
+            let request = http.post(b.url("/token")).form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", token.as_str()),
+            ]);
+            let request = if with_client {
+                request.basic_auth(&id, Some(&secret))
+            } else {
+                request
+            };
+            request.send()
+        };
+        let with = refresh(true).await.unwrap();
+        assert_eq!(with.status().as_u16(), 400);
+        assert_eq!(with.headers()["cache-control"], "no-store");
+        assert_eq!(
+            with.text().await.unwrap(),
+            r#"{"error":"invalid_grant","detail":"Invalid refresh token"}"#
+        );
+        let without = refresh(false).await.unwrap();
+        assert_eq!(without.status().as_u16(), 401);
+        assert_eq!(
+            without.text().await.unwrap(),
+            r#"{"error":"invalid_client","detail":"Invalid client credentials"}"#
+        );
+        let revoked = http
+            .post(b.url("/revoke"))
+            .form(&[("token", token.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(revoked.status().as_u16(), 200);
+    }
+    // The real refresh token without the client's credentials, at B: refused, nothing ends.
+    let revoked = http
+        .post(b.url("/revoke"))
+        .form(&[("token", refresh_token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status().as_u16(), 401);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    for replica in [a, b] {
+        let me = get_as(&http, replica.url("/users/me/"), &access).await;
+        assert_eq!(me.status().as_u16(), 200, "the session lives");
+    }
+    // The client itself revokes it at B: refused on both replicas.
+    let revoked = http
+        .post(b.url("/revoke"))
+        .basic_auth(&id, Some(&secret))
+        .form(&[("token", refresh_token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status().as_u16(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    for replica in [a, b] {
+        let me = get_as(&http, replica.url("/users/me/"), &access).await;
+        assert_eq!(me.status().as_u16(), 401);
+    }
 }

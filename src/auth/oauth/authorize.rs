@@ -611,6 +611,30 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// RFC 6749 §5.2: whatever a request sends, its refusal describes it in NQSCHAR only.
+        #[test]
+        fn a_refusal_repeats_only_what_rfc_6749_allows(
+            name in proptest::sample::select(vec![
+                "response_type", "scope", "state", "code_challenge", "code_challenge_method",
+                "nonce", "prompt", "max_age",
+            ]),
+            value in "\\PC{0,12}|[\\x00-\\x7f]{0,12}",
+        ) {
+            let mut pairs = SPA.to_vec();
+            pairs.retain(|(n, _)| *n != name);
+            pairs.push((name, value.as_str()));
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            if let Err(Refusal::Redirect(refusal)) = runtime.block_on(check(&pairs)) {
+                proptest::prop_assert!(
+                    crate::model::description::describable(&refusal.description),
+                    "{:?}",
+                    refusal.description
+                );
+            }
+        }
+    }
+
     #[tokio::test]
     async fn a_code_answer_carries_code_state_and_iss() {
         let request = check(&with(&[("state", "xyz")])).await.unwrap();

@@ -14,7 +14,8 @@ use utoipa::ToSchema;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ObjectBuilder, Schema, Type};
 
-use crate::http::error::{ApiError, ValidationIssue};
+use crate::http::error::{ApiError, OAuthError, ValidationIssue};
+use crate::model::description::naming;
 
 /// The `/token` body: FastAPI's password grant, or the refresh-token grant (RFC 6749 §6)
 /// when `grant_type` is `refresh_token`.
@@ -34,7 +35,7 @@ pub struct CodeFields(Fields);
 
 impl fmt::Debug for CodeFields {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.0.keys()).finish()
+        f.debug_set().entries(self.0.values.keys()).finish()
     }
 }
 
@@ -57,8 +58,14 @@ impl CodeFields {
             .unwrap_or_else(missing_credentials)
     }
 
-    /// The code grant's fields; `invalid_request` without a `code`.
+    /// The code grant's fields; `invalid_request` without a `code`, or with a field repeated.
     pub fn into_form(mut self) -> Result<CodeForm, ApiError> {
+        self.0
+            .refuse_repeats()
+            .map_err(|description| ApiError::Protocol {
+                error: OAuthError::InvalidRequest,
+                description,
+            })?;
         let mut take = |name: &str| self.0.remove(name).filter(|value| !value.is_empty());
         let code = take("code");
         let form = CodeForm {
@@ -71,7 +78,7 @@ impl CodeFields {
         match code {
             Some(code) => Ok(CodeForm { code, ..form }),
             None => Err(ApiError::Protocol {
-                error: crate::http::error::OAuthError::InvalidRequest,
+                error: OAuthError::InvalidRequest,
                 description: "Missing code".into(),
             }),
         }
@@ -204,7 +211,7 @@ impl<S: Send + Sync> FromRequest<S> for TokenRequest {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let mut fields = form_fields(req, state).await?;
-        match fields.get("grant_type").map(String::as_str) {
+        match fields.get("grant_type") {
             Some("refresh_token") => {}
             Some("authorization_code") => {
                 return Ok(TokenRequest::AuthorizationCode(CodeFields(fields)));
@@ -213,6 +220,10 @@ impl<S: Send + Sync> FromRequest<S> for TokenRequest {
                 return OAuth2PasswordRequestForm::from_fields(fields).map(TokenRequest::Password);
             }
         }
+        fields.refuse_repeats().map_err(|detail| ApiError::OAuth {
+            error: OAuthError::InvalidRequest,
+            detail,
+        })?;
         let scope = fields.remove("scope").unwrap_or_default();
         let mut take = |name: &str| fields.remove(name).filter(|value| !value.is_empty());
         let client_id = take("client_id");
@@ -239,12 +250,58 @@ pub(crate) async fn form_fields<S: Send + Sync>(
     match form_type(req.headers()) {
         Some(FormType::UrlEncoded) => urlencoded_fields(req, state).await,
         Some(FormType::Multipart) => multipart_fields(req, state).await,
-        None => Ok(Fields::new()),
+        None => Ok(Fields::default()),
     }
 }
 
-/// Field name → value; a repeated field keeps its last value, as Starlette's form does.
-pub(crate) type Fields = HashMap<String, String>;
+/// Field name → value. A repeated field keeps its last value, as Starlette's form does (the
+/// tutorial's password grant reads it so), and the first name sent twice is remembered: a
+/// client's grant refuses it (RFC 6749 §3.2).
+#[derive(Default)]
+pub(crate) struct Fields {
+    values: HashMap<String, String>,
+    repeated: Option<String>,
+}
+
+impl Fields {
+    fn insert(&mut self, name: String, value: String) {
+        if self.repeated.is_none() && self.values.contains_key(&name) {
+            self.repeated = Some(name.clone());
+        }
+        self.values.insert(name, value);
+    }
+
+    pub(crate) fn remove(&mut self, name: &str) -> Option<String> {
+        self.values.remove(name)
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
+    }
+
+    /// The first field sent more than once, if any.
+    fn repeated(&self) -> Option<&str> {
+        self.repeated.as_deref()
+    }
+
+    /// `invalid_request` for a repeated field, naming it where RFC 6749 allows.
+    fn refuse_repeats(&self) -> Result<(), String> {
+        match self.repeated() {
+            Some(name) => Err(naming("A parameter is repeated", name)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl FromIterator<(String, String)> for Fields {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Self {
+        let mut fields = Fields::default();
+        for (name, value) in pairs {
+            fields.insert(name, value);
+        }
+        fields
+    }
+}
 
 enum FormType {
     UrlEncoded,
@@ -271,9 +328,9 @@ async fn multipart_fields<S: Send + Sync>(req: Request, state: &S) -> Result<Fie
     // A multipart body that cannot be parsed (no boundary, truncated, malformed) is treated
     // like a body that is not a form at all: its fields are missing.
     let Ok(mut multipart) = Multipart::from_request(req, state).await else {
-        return Ok(Fields::new());
+        return Ok(Fields::default());
     };
-    let mut fields = Fields::new();
+    let mut fields = Fields::default();
     loop {
         match multipart.next_field().await {
             Ok(Some(field)) => {
@@ -294,7 +351,7 @@ async fn multipart_fields<S: Send + Sync>(req: Request, state: &S) -> Result<Fie
 fn broken_multipart(status: StatusCode) -> Result<Fields, ApiError> {
     match body_error(status) {
         ApiError::PayloadTooLarge => Err(ApiError::PayloadTooLarge),
-        _ => Ok(Fields::new()),
+        _ => Ok(Fields::default()),
     }
 }
 
