@@ -198,18 +198,18 @@ async fn a_code_from_either_replica_is_spent_once_across_both() {
 
     // The same code to both replicas at once: exactly one session.
     let http = reqwest::Client::new();
-    let exchange = |server: &Server| {
+    let exchange = |server: &Server, code: &str| {
         http.post(server.url("/token"))
             .basic_auth(&id, Some(&secret))
             .form(&[
                 ("grant_type", "authorization_code"),
-                ("code", code.as_str()),
+                ("code", code),
                 ("redirect_uri", REDIRECT),
                 ("code_verifier", VERIFIER),
             ])
             .send()
     };
-    let (first, second) = tokio::join!(exchange(a), exchange(b));
+    let (first, second) = tokio::join!(exchange(a, &code), exchange(b, &code));
     let mut replies = Vec::new();
     for response in [first.unwrap(), second.unwrap()] {
         let status = response.status().as_u16();
@@ -239,21 +239,10 @@ async fn a_code_from_either_replica_is_spent_once_across_both() {
         .unwrap()
         .1
         .into_owned();
-    let exchange = |server: &Server| {
-        http.post(server.url("/token"))
-            .basic_auth(&id, Some(&secret))
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("code", code.as_str()),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", VERIFIER),
-            ])
-            .send()
-    };
 
     // Issue 40 §1, across replicas: exchanged on A, then everything someone who saw the code
     // could send goes to B. Nothing ends the session.
-    let reply = exchange(a).await.unwrap();
+    let reply = exchange(a, &code).await.unwrap();
     assert_eq!(reply.status().as_u16(), 200);
     let tokens: Value = reply.json().await.unwrap();
     let access = tokens["access_token"].as_str().unwrap().to_owned();

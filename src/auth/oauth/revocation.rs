@@ -11,7 +11,6 @@
 use std::net::IpAddr;
 
 use crate::auth::Auth;
-use crate::auth::guard::Throttled;
 use crate::auth::oauth::clients::{ClientCredentials, ClientRefused};
 use crate::auth::sessions::EndReason;
 use crate::store::StoreError;
@@ -27,38 +26,15 @@ pub struct Revocation<'a> {
     pub client: Option<ClientCredentials<'a>>,
 }
 
-/// Why a revocation was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum RevocationError {
-    /// Too many failed client authentications from this address.
-    #[error(transparent)]
-    Throttled(#[from] Throttled),
-    /// Credentials that prove no registered client, or none for a token bound to one (RFC 6749
-    /// §5.2 `invalid_client`). Nothing ended.
-    #[error("client authentication failed")]
-    InvalidClient,
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl From<ClientRefused> for RevocationError {
-    fn from(refused: ClientRefused) -> Self {
-        match refused {
-            ClientRefused::Throttled(throttled) => throttled.into(),
-            ClientRefused::InvalidClient => RevocationError::InvalidClient,
-            ClientRefused::Store(err) => err.into(),
-        }
-    }
-}
-
 /// The session a token belongs to, and the client that owns it.
 struct Target {
     session_id: String,
     client_id: Option<String>,
 }
 
-/// Ends the session `request.token` belongs to, if the caller may end it.
-pub async fn revoke(auth: &Auth, request: Revocation<'_>) -> Result<(), RevocationError> {
+/// Ends the session `request.token` belongs to, if the caller may end it. The only refusal is
+/// a client's ([`ClientRefused`]): nothing ended.
+pub async fn revoke(auth: &Auth, request: Revocation<'_>) -> Result<(), ClientRefused> {
     let Some(target) = target(auth, request.token).await? else {
         return Ok(());
     };

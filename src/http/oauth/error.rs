@@ -6,7 +6,6 @@
 use crate::auth::oauth::clients::ClientRefused;
 use crate::auth::oauth::code::{CodeError, CodeRefused};
 use crate::auth::oauth::introspection::IntrospectionError;
-use crate::auth::oauth::revocation::RevocationError;
 use crate::auth::{LoginError, RefreshError};
 use crate::http::error::{ApiError, OAuthError};
 
@@ -65,17 +64,6 @@ impl From<ClientRefused> for ApiError {
             ClientRefused::Throttled(throttled) => throttled.into(),
             ClientRefused::InvalidClient => ApiError::InvalidClient,
             ClientRefused::Store(err) => err.into(),
-        }
-    }
-}
-
-/// A revocation refused (RFC 7009 §2.2.1).
-impl From<RevocationError> for ApiError {
-    fn from(err: RevocationError) -> Self {
-        match err {
-            RevocationError::Throttled(throttled) => throttled.into(),
-            RevocationError::InvalidClient => ApiError::InvalidClient,
-            RevocationError::Store(err) => err.into(),
         }
     }
 }
