@@ -828,6 +828,11 @@ async fn the_metadata_names_the_code_flow_once_a_client_is_registered() {
         body["token_endpoint_auth_methods_supported"],
         json!(["client_secret_basic", "client_secret_post", "none"])
     );
+    // A client's session is revoked by that client (RFC 7009 §2.1).
+    assert_eq!(
+        body["revocation_endpoint_auth_methods_supported"],
+        json!(["client_secret_basic", "client_secret_post", "none"])
+    );
     assert_eq!(body["authorization_response_iss_parameter_supported"], true);
 }
 

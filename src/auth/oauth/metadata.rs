@@ -50,7 +50,9 @@ pub struct ServerMetadata {
     /// The password grant does not authenticate clients (`client_id` and `client_secret`
     /// are accepted and ignored, as in the tutorial); the code grant does.
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
-    pub revocation_endpoint_auth_methods_supported: [&'static str; 1],
+    /// `none` for the tutorial's sessions; a client's session is revoked by that client,
+    /// authenticated as at the token endpoint (RFC 7009 §2.1).
+    pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
     pub introspection_endpoint_auth_methods_supported: Option<[&'static str; 1]>,
     /// RFC 7636 §6.2: `S256` only (ASVS V10.4.6).
     pub code_challenge_methods_supported: Option<[&'static str; 1]>,
@@ -77,7 +79,7 @@ impl ServerMetadata {
                 .collect(),
             response_types_supported: Vec::new(),
             token_endpoint_auth_methods_supported: vec!["none"],
-            revocation_endpoint_auth_methods_supported: ["none"],
+            revocation_endpoint_auth_methods_supported: vec!["none"],
             introspection_endpoint_auth_methods_supported: introspection
                 .then_some(["client_secret_basic"]),
             code_challenge_methods_supported: None,
@@ -94,6 +96,11 @@ impl ServerMetadata {
             grant_types_supported: vec!["authorization_code", "password", "refresh_token"],
             response_types_supported: vec!["code"],
             token_endpoint_auth_methods_supported: vec![
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ],
+            revocation_endpoint_auth_methods_supported: vec![
                 "client_secret_basic",
                 "client_secret_post",
                 "none",
