@@ -1,7 +1,9 @@
 //! What a user changes about their own account, and what an operator changes about anyone's:
-//! the password policy (OWASP ASVS V6.2), a password change, the users file.
+//! the password policy (OWASP ASVS V6.2), a password change, the second factor turned on and
+//! off, the users file.
 
 pub mod admin;
 pub mod password_change;
 pub mod policy;
+pub mod totp;
 pub mod users_file;

@@ -13,7 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use subtle::ConstantTimeEq as _;
 
 use crate::auth::Auth;
-use crate::auth::oauth::grant::{Grant, issue_grant};
+use crate::auth::oauth::grant::{TokenResponse, issue_grant};
 use crate::auth::sessions::EndReason;
 use crate::auth::tokens::refresh_token::sha256;
 use crate::model::client::Client;
@@ -160,8 +160,9 @@ fn check(
     }
 }
 
-/// Trades a code for a session of `client` and its first token pair. The code is spent
-/// whatever the outcome: a code that failed a check cannot be tried again.
+/// Trades a code for a session of `client` and its first tokens: the refresh token only for a
+/// client registered for the refresh grant. The code is spent whatever the outcome: a code
+/// that failed a check cannot be tried again.
 ///
 /// The store starts the code's session in one statement, before the checks (one round trip,
 /// as a refresh): a check that fails ends that session at once, before any token of it
@@ -170,7 +171,7 @@ pub async fn exchange_code(
     auth: &Auth,
     client: &Client,
     request: CodeExchange<'_>,
-) -> Result<Grant, CodeError> {
+) -> Result<TokenResponse, CodeError> {
     let now = auth.clock.now();
     let exchanged = auth
         .sessions
@@ -199,12 +200,10 @@ pub async fn exchange_code(
         return Err(refused.into());
     }
     let scope = code.scope.intersection(&user.scopes);
-    Ok(issue_grant(
-        auth,
-        user,
-        &session,
-        scope,
-        refresh_token,
-        now,
-    )?)
+    let grant = issue_grant(auth, user, &session, scope, refresh_token, now)?;
+    Ok(TokenResponse {
+        refresh_token: client.refresh.then_some(grant.refresh_token),
+        access_token: grant.access_token,
+        scope: grant.scope,
+    })
 }

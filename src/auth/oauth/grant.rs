@@ -21,6 +21,27 @@ pub struct Grant {
     pub session_id: String,
 }
 
+/// What the token endpoint answers, whichever grant gave it (RFC 6749 §5.1): the access
+/// token, the scope granted, and the session's refresh token where the client may hold one.
+#[derive(Debug)]
+pub struct TokenResponse {
+    pub access_token: AccessToken,
+    pub scope: ScopeSet,
+    /// `None` for a client not registered for the refresh grant.
+    pub refresh_token: Option<RefreshToken>,
+}
+
+/// A password login's or a refresh's grant, answered whole.
+impl From<Grant> for TokenResponse {
+    fn from(grant: Grant) -> Self {
+        Self {
+            access_token: grant.access_token,
+            scope: grant.scope,
+            refresh_token: Some(grant.refresh_token),
+        }
+    }
+}
+
 /// Mints the access token for `session`: its `sid`, and an `exp` no later than the
 /// session's deadline.
 pub(crate) fn issue_grant(

@@ -1,7 +1,7 @@
 //! The JSON API's domain errors as answers, in the tutorial's `{"detail": ...}` shape.
 
 use crate::auth::accounts::password_change::{PasswordChangeError, PasswordProofError};
-use crate::auth::credentials::totp::TotpError;
+use crate::auth::accounts::totp::TotpError;
 use crate::http::error::ApiError;
 
 /// A user's own account changes: `400`s worded for the person who typed the password.

@@ -7,7 +7,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::credentials::totp::{confirm, disable, enrol};
+use crate::auth::accounts::totp::{confirm, disable, enrol};
 use crate::http::error::{ApiError, ErrorDetail, ValidationErrorBody};
 use crate::http::extract::{ActiveUser, ClientIp, not_an_object, string_fields};
 use crate::http::oauth::token::NO_STORE;

@@ -15,8 +15,10 @@ use crate::http::extract::{BasicCredentials, CodeFields};
 use crate::http::oauth::error::code_client_refused;
 
 use crate::auth::credentials::totp::Factor;
+use crate::auth::oauth::grant::TokenResponse;
 use crate::auth::oauth::refresh::narrow_scopes;
 use crate::auth::sessions::RefreshRefused;
+use crate::auth::sessions::RefreshToken;
 use crate::auth::{Grant, LoginError, LoginRequest, RefreshError, RefreshRequest, login, refresh};
 use crate::http::error::{ApiError, ErrorDetail, OAuthErrorBody, ValidationErrorBody};
 use crate::http::extract::{
@@ -28,6 +30,7 @@ use crate::state::AppState;
 
 /// The `/token` response (RFC 6749 §5.1): the tutorial's `Token` model plus the granted
 /// `scope`, the access token's lifetime and the session's refresh token.
+// Every grant answers with it; the domain's `TokenResponse` says what it holds.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Token {
     pub(crate) access_token: String,
@@ -41,31 +44,23 @@ pub(crate) struct Token {
     pub(crate) expires_in: u64,
     /// Opaque; trade it at `/token` with `grant_type=refresh_token` for a new pair. Each
     /// works once.
-    pub(crate) refresh_token: String,
+    // Always there for the password and refresh grants, which the document describes; the
+    // code grant leaves it out for a client not registered for the refresh grant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = true, nullable = false, value_type = String)]
+    pub(crate) refresh_token: Option<String>,
 }
 
-impl From<Grant> for Token {
-    fn from(grant: Grant) -> Self {
+impl From<TokenResponse> for Token {
+    fn from(response: TokenResponse) -> Self {
         Token {
-            access_token: grant.access_token.token,
+            access_token: response.access_token.token,
             token_type: "bearer",
-            scope: grant.scope.to_string(),
-            expires_in: grant.access_token.expires_in,
-            refresh_token: grant.refresh_token.into_string(),
+            scope: response.scope.to_string(),
+            expires_in: response.access_token.expires_in,
+            refresh_token: response.refresh_token.map(RefreshToken::into_string),
         }
     }
-}
-
-/// The code grant's answer (RFC 6749 §5.1): [`Token`]'s fields, the refresh token only for a
-/// client registered for the refresh grant. An OpenID Connect ID token joins it later.
-#[derive(Debug, Serialize)]
-pub(crate) struct CodeToken {
-    access_token: String,
-    token_type: &'static str,
-    scope: String,
-    expires_in: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    refresh_token: Option<String>,
 }
 
 /// A token response must never be cached (RFC 6749 §5.1).
@@ -142,12 +137,12 @@ pub(crate) async fn login_for_access_token(
     let answer = match form {
         Ok(TokenRequest::Password(form)) => password_grant(&state, &caller, form)
             .await
-            .map(|grant| answer(Token::from(grant)))
+            .map(|grant| answer(Token::from(TokenResponse::from(grant))))
             .map_err(IntoResponse::into_response),
         // A client's grant is never cached, refusals included (RFC 6749 §5.1, §5.2).
         Ok(TokenRequest::RefreshToken(form)) => refresh_grant(&state, &caller, &basic, form)
             .await
-            .map(|grant| answer(Token::from(grant)))
+            .map(|grant| answer(Token::from(TokenResponse::from(grant))))
             .map_err(|err| (NO_STORE, err).into_response()),
         Ok(TokenRequest::AuthorizationCode(fields)) => {
             code_grant(&state, &caller, &basic, fields).await
@@ -216,14 +211,8 @@ async fn exchange(
         redirect_uri: form.redirect_uri.as_deref(),
         code_verifier: form.code_verifier.as_deref(),
     };
-    let grant = exchange_code(&state.auth, &client, request).await?;
-    Ok(answer(CodeToken {
-        access_token: grant.access_token.token,
-        token_type: "bearer",
-        scope: grant.scope.to_string(),
-        expires_in: grant.access_token.expires_in,
-        refresh_token: client.refresh.then(|| grant.refresh_token.into_string()),
-    }))
+    let response = exchange_code(&state.auth, &client, request).await?;
+    Ok(answer(Token::from(response)))
 }
 
 async fn password_grant(

@@ -1,22 +1,19 @@
-//! The second factor: RFC 6238 time-based one-time codes (ASVS V6.5, V6.6). A user enrols,
-//! confirms with a first code (then receives recovery codes), and from then on a password
-//! login must carry a code or a recovery code. Each code is accepted once (RFC 6238 §5.2,
-//! ASVS V6.5.1), on every server sharing the store.
+//! The second factor: RFC 6238 time-based one-time codes (ASVS V6.5, V6.6), as a login checks
+//! them: once TOTP is on, a password login must carry a code or a recovery code, each accepted
+//! once (RFC 6238 §5.2, ASVS V6.5.1) on every server sharing the store. Turning it on and off
+//! is the account's business ([`crate::auth::accounts::totp`]).
 
 pub mod code;
 pub mod recovery;
 pub mod sealing;
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::auth::Auth;
-use crate::auth::accounts::password_change::{PasswordProofError, prove_password};
 use crate::auth::guard::{Refused, Throttled};
-use crate::auth::sessions::EndReason;
 use crate::store::totp::{TotpRecord, TotpStore};
 use crate::store::{InMemoryTotpStore, StoreError};
-use code::{TotpSecret, otpauth_uri};
+use code::TotpSecret;
 use sealing::{SecretCipher, Unsealable};
 
 /// Where second factors are kept and how their secrets are sealed.
@@ -50,130 +47,30 @@ impl SecondFactor {
         self.cipher.is_some()
     }
 
-    fn open(&self, username: &str, record: &TotpRecord) -> Result<TotpSecret, Unsealable> {
+    /// What seals secrets; `None` where enrolment is off.
+    pub(crate) fn cipher(&self) -> Option<&SecretCipher> {
+        self.cipher.as_ref()
+    }
+
+    pub(crate) fn store(&self) -> &dyn TotpStore {
+        self.store.as_ref()
+    }
+
+    /// The `issuer` of the otpauth URIs (`TOTP_ISSUER`).
+    pub(crate) fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    pub(crate) fn open(
+        &self,
+        username: &str,
+        record: &TotpRecord,
+    ) -> Result<TotpSecret, Unsealable> {
         self.cipher
             .as_ref()
             .ok_or(Unsealable)?
             .open(username, &record.sealed_secret)
     }
-}
-
-/// What a user is shown to add passflow to an authenticator app.
-#[derive(Debug)]
-pub struct Enrolment {
-    /// Base32, 160 bits.
-    pub secret: String,
-    pub otpauth_uri: String,
-}
-
-/// Why an enrolment, confirmation or removal did not happen.
-#[derive(Debug, thiserror::Error)]
-pub enum TotpError {
-    #[error("TOTP is not offered by this server")]
-    NotOffered,
-    #[error("TOTP is already enabled")]
-    AlreadyEnabled,
-    #[error("no TOTP enrolment is pending")]
-    NotPending,
-    #[error("incorrect code")]
-    IncorrectCode,
-    #[error(transparent)]
-    Password(#[from] PasswordProofError),
-    #[error(transparent)]
-    Unsealable(#[from] Unsealable),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// Starts an enrolment, replacing a pending one. The secret is stored sealed and returned
-/// once; TOTP stays off until [`confirm`].
-pub async fn enrol(auth: &Auth, username: &str) -> Result<Enrolment, TotpError> {
-    let factor = &auth.totp;
-    let cipher = factor.cipher.as_ref().ok_or(TotpError::NotOffered)?;
-    let secret = TotpSecret::generate();
-    if !factor
-        .store
-        .begin_totp(username, cipher.seal(username, &secret))
-        .await?
-    {
-        return Err(TotpError::AlreadyEnabled);
-    }
-    Ok(Enrolment {
-        secret: secret.to_base32(),
-        otpauth_uri: otpauth_uri(&factor.issuer, username, &secret),
-    })
-}
-
-/// Turns TOTP on with a first code from the pending secret, and returns the recovery codes,
-/// which are never shown again. The user's other sessions end (ASVS V7.4.3): none of them
-/// passed the factor now required.
-pub async fn confirm(
-    auth: &Auth,
-    username: &str,
-    session: Option<&str>,
-    code: &str,
-) -> Result<Vec<String>, TotpError> {
-    let factor = &auth.totp;
-    if !factor.offered() {
-        return Err(TotpError::NotOffered);
-    }
-    let record = factor
-        .store
-        .totp(username)
-        .await?
-        .ok_or(TotpError::NotPending)?;
-    if record.enabled {
-        return Err(TotpError::AlreadyEnabled);
-    }
-    let secret = factor.open(username, &record)?;
-    let step = secret
-        .matching_step(code.trim(), auth.clock.now())
-        .ok_or(TotpError::IncorrectCode)?;
-    let (codes, digests) = recovery::generate();
-    if !factor
-        .store
-        .enable_totp(username, &record.sealed_secret, step, &digests)
-        .await?
-    {
-        // Confirmed meanwhile, or replaced by a newer enrolment this code is not from.
-        return Err(match factor.store.totp(username).await? {
-            Some(record) if record.enabled => TotpError::AlreadyEnabled,
-            _ => TotpError::IncorrectCode,
-        });
-    }
-    end_other_sessions(auth, username, session).await?;
-    tracing::info!(username, "TOTP enabled; other sessions ended");
-    Ok(codes)
-}
-
-/// Turns TOTP off (or drops a pending enrolment) once the password is proven, counted like
-/// a login. Removing a factor ends the user's other sessions too (ASVS V7.4.3).
-pub async fn disable(
-    auth: &Auth,
-    client: IpAddr,
-    username: &str,
-    session: Option<&str>,
-    password: String,
-) -> Result<(), TotpError> {
-    prove_password(auth, client, username, password).await?;
-    if auth.totp.store.remove_totp(username).await? {
-        end_other_sessions(auth, username, session).await?;
-        tracing::info!(username, "TOTP disabled; other sessions ended");
-    }
-    Ok(())
-}
-
-/// A factor turned on or off: the sessions that passed (or skipped) the old one end, the one
-/// that made the change goes on (ASVS V7.4.3).
-async fn end_other_sessions(
-    auth: &Auth,
-    username: &str,
-    session: Option<&str>,
-) -> Result<(), StoreError> {
-    let now = auth.clock.now();
-    auth.sessions
-        .end_all_but(username, session, now, EndReason::SecondFactorChanged)
-        .await
 }
 
 /// Why a second factor was not accepted.
