@@ -557,6 +557,18 @@ async fn a_clients_session_is_revoked_by_that_client_only(backend: Backend) {
                 r#"{"error":"invalid_client","detail":"Invalid client credentials"}"#,
                 Some("Basic realm=\"passflow\""),
             );
+        // Credentials sent two ways that disagree prove no client.
+        sign_in
+            .revoke(
+                Some(&web),
+                &[("token", token), ("client_id", &sign_in.other.client.id)],
+            )
+            .await
+            .assert(
+                401,
+                r#"{"error":"invalid_client","detail":"Invalid client credentials"}"#,
+                Some("Basic realm=\"passflow\""),
+            );
         let reply = sign_in.revoke(Some(&other), &[("token", token)]).await;
         assert_eq!(reply.status.as_u16(), 200, "{}", reply.text());
         assert!(sign_in.lives(&access).await);

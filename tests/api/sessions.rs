@@ -659,6 +659,25 @@ async fn revoking_a_used_refresh_token_ends_its_session_too() {
     assert_refused(&app, str_of(&second, "access_token")).await;
 }
 
+#[tokio::test]
+async fn a_tutorial_session_is_revoked_whatever_client_credentials_come_with_it() {
+    let Fixture { app, .. } = fixture();
+    let pair = password_grant(&app, "johndoe", "secret", "").await;
+    // HTTP Basic of some client, and a form client_id that disagrees: ignored, as before.
+    let reply = post_form_authorized(
+        &app,
+        "/revoke",
+        Some("Basic YXBpOnNlY3JldA=="),
+        &[
+            ("token", str_of(&pair, "refresh_token")),
+            ("client_id", "other"),
+        ],
+    )
+    .await;
+    assert_empty(&reply, 200);
+    assert_refused(&app, str_of(&pair, "access_token")).await;
+}
+
 // 9. The session list.
 
 #[tokio::test]
