@@ -133,6 +133,7 @@ impl EndReason {
 pub struct Found {
     presented: Presented,
     stored: StoredSession,
+    tags: TokenTags,
 }
 
 impl Found {
@@ -145,7 +146,7 @@ impl Found {
     /// Anything else (an authorization code, the family bytes with a made-up secret) is not
     /// this session's token, and must change nothing.
     pub fn genuine(&self) -> bool {
-        self.is_current() || self.is_previous() || self.presented.minted
+        self.is_current() || self.is_previous() || self.presented.minted(&self.tags)
     }
 
     fn is_current(&self) -> bool {
@@ -355,7 +356,7 @@ impl Sessions {
         now: UnixTime,
         users: &dyn UserStore,
     ) -> Result<Result<(Started, RefreshToken), NotStarted>, StoreError> {
-        let Some(presented) = Presented::parse(code, &self.tags) else {
+        let Some(presented) = Presented::parse(code) else {
             return Ok(Err(NotStarted::Unknown));
         };
         let next = RefreshToken::mint(&presented.family_key, &self.tags);
@@ -421,11 +422,15 @@ impl Sessions {
 
     /// The session a presented refresh token's family names, if any; changes nothing.
     pub async fn find(&self, token: &str) -> Result<Option<Found>, StoreError> {
-        let Some(presented) = Presented::parse(token, &self.tags) else {
+        let Some(presented) = Presented::parse(token) else {
             return Ok(None);
         };
         let stored = self.store.find_by_family(&presented.family).await?;
-        Ok(stored.map(|stored| Found { presented, stored }))
+        Ok(stored.map(|stored| Found {
+            presented,
+            stored,
+            tags: self.tags.clone(),
+        }))
     }
 
     /// Judges a found refresh token. A spent one (outside its grace) ends its session here and
@@ -482,7 +487,7 @@ impl Sessions {
         token: &str,
         now: UnixTime,
     ) -> Result<Option<(SessionRecord, Arc<UserRecord>, RefreshToken)>, StoreError> {
-        let Some(presented) = Presented::parse(token, &self.tags) else {
+        let Some(presented) = Presented::parse(token) else {
             return Ok(None);
         };
         let next = RefreshToken::mint(&presented.family_key, &self.tags);
@@ -640,7 +645,7 @@ mod tests {
             .start("johndoe", &ScopeSet::tutorial(), NOW)
             .await
             .unwrap();
-        let presented = Presented::parse(token.as_str(), &sessions.tags).unwrap();
+        let presented = Presented::parse(token.as_str()).unwrap();
         let stored = store
             .find_by_family(&presented.family)
             .await

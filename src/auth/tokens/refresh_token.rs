@@ -123,34 +123,38 @@ impl RefreshToken {
 }
 
 /// A presented token (a refresh token, or an authorization code), as the store can look it
-/// up: its family and its digest, and whether its tag proves passflow minted it as a refresh
-/// token.
+/// up: its family and its digest. Whether its tag proves passflow minted it is asked only
+/// where it matters ([`Self::minted`]): the refresh grant's common case is decided by the
+/// current token's digest alone, and pays for no HMAC.
 pub(crate) struct Presented {
     pub(crate) family_key: [u8; FAMILY_KEY_BYTES],
     pub(crate) family: Digest,
     pub(crate) token: Digest,
-    /// The tag verifies. `false` for a code, a forgery, and a refresh token minted before
-    /// tags existed: such a token still works while it is its session's current one (its
-    /// digest is the proof), but is never taken for a spent one.
-    pub(crate) minted: bool,
+    bytes: Vec<u8>,
 }
 
 impl Presented {
-    pub(crate) fn parse(token: &str, tags: &TokenTags) -> Option<Self> {
+    pub(crate) fn parse(token: &str) -> Option<Self> {
         let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
-        let minted = match bytes.len() {
-            TAGGED_BYTES => tags.verifies(&bytes[..UNTAGGED_BYTES], &bytes[UNTAGGED_BYTES..]),
-            UNTAGGED_BYTES => false,
-            _ => return None,
-        };
+        if bytes.len() != TAGGED_BYTES && bytes.len() != UNTAGGED_BYTES {
+            return None;
+        }
         let mut family_key = [0u8; FAMILY_KEY_BYTES];
         family_key.copy_from_slice(&bytes[..FAMILY_KEY_BYTES]);
         Some(Self {
             family_key,
             family: sha256(&family_key),
             token: sha256(token.as_bytes()),
-            minted,
+            bytes,
         })
+    }
+
+    /// Whether the tag verifies. `false` for a code, a forgery, and a refresh token minted
+    /// before tags existed: such a token still works while it is its session's current one
+    /// (its digest is the proof), but is never taken for a spent one.
+    pub(crate) fn minted(&self, tags: &TokenTags) -> bool {
+        self.bytes.len() == TAGGED_BYTES
+            && tags.verifies(&self.bytes[..UNTAGGED_BYTES], &self.bytes[UNTAGGED_BYTES..])
     }
 }
 
@@ -178,30 +182,30 @@ mod tests {
         let tags = TokenTags::new([old]);
         let token = RefreshToken::mint(&family(), &tags);
         assert_eq!(token.as_str().len(), 86);
-        assert!(Presented::parse(token.as_str(), &tags).unwrap().minted);
+        assert!(Presented::parse(token.as_str()).unwrap().minted(&tags));
         // After a rotation, the old key still verifies what it tagged.
         let rotated = TokenTags::new([[2u8; 32], old]);
-        assert!(Presented::parse(token.as_str(), &rotated).unwrap().minted);
+        assert!(Presented::parse(token.as_str()).unwrap().minted(&rotated));
         // Another deployment's key does not.
         let other = TokenTags::new([[3u8; 32]]);
-        assert!(!Presented::parse(token.as_str(), &other).unwrap().minted);
+        assert!(!Presented::parse(token.as_str()).unwrap().minted(&other));
     }
 
     #[test]
     fn codes_and_forgeries_with_the_family_bytes_are_not_minted_tokens() {
         let tags = TokenTags::random();
         let (code, family_key) = RefreshToken::from_os().unwrap();
-        let code = Presented::parse(code.as_str(), &tags).unwrap();
-        assert!(!code.minted);
+        let code = Presented::parse(code.as_str()).unwrap();
+        assert!(!code.minted(&tags));
         assert_eq!(code.family, sha256(&family_key));
         // The family bytes, a secret never issued, and a tag guessed.
         let mut forged = [7u8; TAGGED_BYTES];
         forged[..FAMILY_KEY_BYTES].copy_from_slice(&family_key);
-        let forged = Presented::parse(&URL_SAFE_NO_PAD.encode(forged), &tags).unwrap();
-        assert!(!forged.minted);
+        let forged = Presented::parse(&URL_SAFE_NO_PAD.encode(forged)).unwrap();
+        assert!(!forged.minted(&tags));
         assert_eq!(forged.family, code.family);
         // Neither length: not a token at all.
-        assert!(Presented::parse(&URL_SAFE_NO_PAD.encode([0u8; 40]), &tags).is_none());
-        assert!(Presented::parse("not base64!", &tags).is_none());
+        assert!(Presented::parse(&URL_SAFE_NO_PAD.encode([0u8; 40])).is_none());
+        assert!(Presented::parse("not base64!").is_none());
     }
 }
