@@ -27,7 +27,10 @@ pub fn install(addr: SocketAddr) -> Result<(), BuildError> {
             ],
         )?
         .install()?;
-    describe_counter!(LOGINS, "Password-grant logins by outcome");
+    describe_counter!(
+        LOGINS,
+        "Password logins (the password grant and the login page) by outcome"
+    );
     describe_counter!(REFRESHES, "Refresh-token grants by outcome");
     describe_counter!(SESSIONS_ENDED, "Sessions ended, by reason");
     describe_gauge!(

@@ -66,8 +66,6 @@ pub struct AppState {
     pub metadata: Option<Arc<ServerMetadata>>,
     /// Who may call `/introspect` (`INTROSPECTION_CLIENTS`); `None`: it is not served.
     pub introspection: Option<IntrospectionClients>,
-    /// `AUTHORIZATION_CODE_LIFETIME_SECONDS`.
-    pub code_lifetime: u64,
 }
 
 impl AppState {
@@ -95,13 +93,13 @@ impl AppState {
                 clients: Clients::new(Arc::new(InMemoryClientStore::default())),
                 consents: Arc::new(InMemoryConsentStore::default()),
                 tickets,
+                code_lifetime: DEFAULT_CODE_LIFETIME,
             },
             login_admission: PerAddressLimit::new(admission.per_address),
             refusal_hold: admission.refusal_hold,
             trusted_proxies: Arc::from([]),
             metadata: None,
             introspection: None,
-            code_lifetime: DEFAULT_CODE_LIFETIME,
         }
     }
 
@@ -193,11 +191,9 @@ impl AppState {
         }
     }
 
-    pub fn with_code_lifetime(self, seconds: u64) -> Self {
-        Self {
-            code_lifetime: seconds,
-            ..self
-        }
+    pub fn with_code_lifetime(mut self, seconds: u64) -> Self {
+        self.auth.code_lifetime = seconds;
+        self
     }
 
     pub fn with_trusted_proxies(self, proxies: impl IntoIterator<Item = IpNet>) -> Self {

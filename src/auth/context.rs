@@ -39,4 +39,7 @@ pub struct Auth {
     pub consents: Arc<dyn ConsentStore>,
     /// Proved passwords a login page carries to its second-factor step.
     pub tickets: Arc<LoginTickets>,
+    /// How long an authorization code lives, in seconds
+    /// (`AUTHORIZATION_CODE_LIFETIME_SECONDS`).
+    pub code_lifetime: u64,
 }

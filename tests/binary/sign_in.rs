@@ -145,14 +145,19 @@ async fn a_code_from_either_replica_is_spent_once_across_both() {
     ]));
     assert!(added.status.success(), "{}", stderr(&added));
     let (id, secret) = (field(&added, "client_id"), field(&added, "client_secret"));
+    // B serves metrics: a page's sign-in counts as a login, as `/token`'s does.
+    let metrics = format!("127.0.0.1:{}", crate::free_port());
     let replicas: Vec<Server> = (0..2)
-        .map(|_| {
-            Server::start(
-                passflow(dir.path())
-                    .env("SECRET_KEY", TUTORIAL_KEY)
-                    .env("DATABASE_URL", &url)
-                    .env("TOKEN_ISSUER", "http://127.0.0.1"),
-            )
+        .map(|replica| {
+            let mut command = passflow(dir.path());
+            command
+                .env("SECRET_KEY", TUTORIAL_KEY)
+                .env("DATABASE_URL", &url)
+                .env("TOKEN_ISSUER", "http://127.0.0.1");
+            if replica == 1 {
+                command.env("METRICS_ADDR", &metrics);
+            }
+            Server::start(&mut command)
         })
         .collect();
     let (a, b) = (&replicas[0], &replicas[1]);
@@ -184,10 +189,26 @@ async fn a_code_from_either_replica_is_spent_once_across_both() {
     // The page from A, the password to B, the consent to A: one browser session.
     let (status, _, login) = browser.get(a.url(&format!("/authorize?{query}"))).await;
     assert_eq!(status, 200, "{login}");
+    let wrong = [("username", "johndoe"), ("password", "not-the-password")];
+    let (status, _, again) = browser.submit(b, &login, &wrong).await;
+    assert_eq!(status, 401, "{again}");
+    assert!(again.contains("Incorrect username or password"), "{again}");
     let typed = [("username", "johndoe"), ("password", PASSWORD)];
-    let (status, _, consent) = browser.submit(b, &login, &typed).await;
+    let (status, _, consent) = browser.submit(b, &again, &typed).await;
     assert_eq!(status, 200, "{consent}");
     assert!(consent.contains("Allow <strong>Relying Party</strong> access?"));
+    let counted = reqwest::get(format!("http://{metrics}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        r#"passflow_logins_total{outcome="failure"} 1"#,
+        r#"passflow_logins_total{outcome="success"} 1"#,
+    ] {
+        assert!(counted.lines().any(|l| l == line), "no {line:?} in:\n{counted}");
+    }
     let (status, location, _) = browser.submit(a, &consent, &[("decision", "allow")]).await;
     assert_eq!(status, 303);
     let location = url::Url::parse(&location.unwrap()).unwrap();

@@ -97,8 +97,14 @@ impl From<jsonwebtoken::errors::Error> for LoginError {
 /// else (busy, a store failure, a cancelled request) refunds it as if it never happened.
 pub async fn login(auth: &Auth, request: LoginRequest<'_>) -> Result<Grant, LoginError> {
     let outcome = attempt_login(auth, request).await;
-    crate::metrics::login(match &outcome {
-        Ok(_) => "success",
+    count(outcome.as_ref().map(|_| ()));
+    outcome
+}
+
+/// Counts a login's outcome in the metrics, the password grant's and the login page's alike.
+pub(crate) fn count(outcome: Result<(), &LoginError>) {
+    crate::metrics::login(match outcome {
+        Ok(()) => "success",
         Err(LoginError::IncorrectCredentials | LoginError::IncorrectTotp) => "failure",
         Err(LoginError::TotpRequired) => "totp_required",
         Err(LoginError::Throttled(_)) => "throttled",
@@ -106,7 +112,6 @@ pub async fn login(auth: &Auth, request: LoginRequest<'_>) -> Result<Grant, Logi
         Err(LoginError::UnknownScope(_) | LoginError::ScopeNotAllowed(_)) => "invalid_scope",
         Err(LoginError::Store(_) | LoginError::Token(_) | LoginError::Unsealable(_)) => "error",
     });
-    outcome
 }
 
 /// The password grant: every step at once. A user with TOTP on who sent no factor is told

@@ -1,5 +1,6 @@
 //! OAuth 2.0's pieces beyond the password login: the grant every token endpoint answers with,
-//! registered clients and what users allowed them, the authorization-code grant (RFC 6749 §4.1, RFC 7636), the refresh
+//! registered clients and what users allowed them, the authorization endpoint's sign-in
+//! ([`sign_in`]), the authorization-code grant (RFC 6749 §4.1, RFC 7636), the refresh
 //! grant (RFC 6749 §6), token introspection (RFC 7662) and the authorization server's
 //! metadata (RFC 8414).
 
@@ -13,3 +14,4 @@ pub mod metadata;
 pub mod refresh;
 pub mod registration;
 pub mod revocation;
+pub mod sign_in;

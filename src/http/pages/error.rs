@@ -103,6 +103,9 @@ impl From<rand::rand_core::OsError> for PageError {
 /// login page answers itself).
 impl From<LoginError> for PageError {
     fn from(err: LoginError) -> Self {
-        PageError::Unavailable(err.to_string())
+        match err {
+            LoginError::Store(err) => err.into(),
+            other => PageError::Unavailable(other.to_string()),
+        }
     }
 }
