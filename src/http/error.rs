@@ -76,6 +76,11 @@ pub enum ApiError {
         error: OAuthError,
         description: String,
     },
+    /// A registered client asked for a grant passflow does not serve: RFC 6749 §5.2's
+    /// `unsupported_grant_type`, in the code grant's shape, never cached. Not part of
+    /// [`OAuthError`], whose schema the tutorial's documents show unchanged.
+    #[error("{0}")]
+    UnsupportedGrantType(String),
     /// The request body failed validation; rendered in FastAPI's 422 shape.
     #[error("request validation failed")]
     Validation(Vec<ValidationIssue>),
@@ -201,6 +206,10 @@ impl ApiError {
                 error: *error,
                 error_description: description.clone(),
             }),
+            ApiError::UnsupportedGrantType(description) => Ok(serde_json::json!({
+                "error": "unsupported_grant_type",
+                "error_description": description,
+            })),
             ApiError::InvalidClient => serde_json::to_value(OAuthErrorBody {
                 error: OAuthError::InvalidClient,
                 detail: self.to_string(),
@@ -229,6 +238,7 @@ impl ApiError {
             | ApiError::InvalidScope(_)
             | ApiError::OAuth { .. }
             | ApiError::Protocol { .. }
+            | ApiError::UnsupportedGrantType(_)
             | ApiError::IncorrectPassword
             | ApiError::IncorrectCode
             | ApiError::Unstorable
@@ -270,7 +280,7 @@ impl ApiError {
                     HeaderValue::from_static("Basic realm=\"passflow\""),
                 );
             }
-            ApiError::OAuth { .. } => {
+            ApiError::OAuth { .. } | ApiError::UnsupportedGrantType(_) => {
                 // RFC 6749 §5.2: a client's refusals, like its answers, are not cached.
                 headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
                 headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));

@@ -9,6 +9,7 @@ use axum::http::{Request, header};
 use passflow::auth::oauth::code::s256_challenge;
 use passflow::auth::oauth::metadata::ServerMetadata;
 use passflow::auth::oauth::registration::Registered;
+use passflow::model::scopes::ScopeCatalog;
 use passflow::router;
 use serde_json::{Value, json};
 
@@ -480,6 +481,46 @@ async fn a_wrong_password_shows_the_form_again_and_the_throttle_stops_guessing(b
     .await;
     assert_eq!(reply.status.as_u16(), 429);
     assert_eq!(browser.session_cookie(), None);
+}
+
+/// Issue 41 §7: the code flow grants scopes by `/token`'s rule. Fewer than asked may be
+/// granted, and the token's `scope` says which; none at all is `invalid_scope`, never a
+/// token without scopes.
+#[tokio::test]
+async fn a_code_grants_what_the_user_may_have_and_never_nothing() {
+    let sign_in = sign_in(Backend::Memory).await;
+    let offered = ScopeCatalog::with([("billing", "See your invoices")]).unwrap();
+    let mut browser = Browser::on(router(sign_in.state.clone().with_scopes(offered)));
+    let first = &sign_in.first;
+    let login = browser
+        .get(&authorize_url(first, &[("scope", "billing")]))
+        .await;
+    assert_page(&login, 200);
+    let typed = [("username", "johndoe"), ("password", "secret")];
+    let refused = browser.submit(&login, &typed).await;
+    assert_redirected_error(
+        &refused,
+        303,
+        "invalid_scope",
+        "None of the requested scopes is allowed for this user",
+    );
+    // Signed in now: the same request is refused at once, as prompt=none would be.
+    let again = browser
+        .get(&authorize_url(first, &[("scope", "billing")]))
+        .await;
+    assert_redirected_error(
+        &again,
+        302,
+        "invalid_scope",
+        "None of the requested scopes is allowed for this user",
+    );
+    let some = browser
+        .get(&authorize_url(first, &[("scope", "me billing")]))
+        .await;
+    let code = code_of(&some, 302);
+    let reply = exchange(&sign_in, first, &code).await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.text());
+    assert_eq!(reply.json()["scope"], "me");
 }
 
 on_every_backend!(a_disabled_user_gets_no_code);

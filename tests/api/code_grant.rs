@@ -711,6 +711,45 @@ async fn clients_authenticate_as_registered(backend: Backend) {
     assert_eq!(reply.status.as_u16(), 200, "{}", reply.text());
 }
 
+/// Every byte as `%XX`: form-urlencoding may escape any byte, and the strictest clients
+/// escape more than they must (RFC 6749 §2.3.1; `openid-client` sends `-` as `%2D`).
+fn form_urlencoded_all(value: &str) -> String {
+    value.bytes().map(|b| format!("%{b:02X}")).collect()
+}
+
+on_every_backend!(basic_credentials_are_form_urldecoded);
+async fn basic_credentials_are_form_urldecoded(backend: Backend) {
+    let sign_in = sign_in(backend).await;
+    let code = sign_in.pkce_code(&sign_in.web).await;
+    let id = form_urlencoded_all(&sign_in.web.client.id);
+    let secret = form_urlencoded_all(sign_in.web.secret.as_deref().unwrap());
+    let encoded = basic(&id, &secret);
+    let fields = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
+    let reply = post_form_authorized(&sign_in.app, "/token", Some(&encoded), &fields).await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.text());
+    let refresh_token = str_of(&reply.json(), "refresh_token").to_owned();
+    let fields = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token.as_str()),
+    ];
+    let reply = post_form_authorized(&sign_in.app, "/token", Some(&encoded), &fields).await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.text());
+    // The secret encoded wrongly is no secret.
+    let wrong = basic(&id, &format!("{secret}%2D"));
+    post_form_authorized(&sign_in.app, "/token", Some(&wrong), &fields)
+        .await
+        .assert(
+            401,
+            r#"{"error":"invalid_client","detail":"Invalid client credentials"}"#,
+            Some("Basic realm=\"passflow\""),
+        );
+}
+
 on_every_backend!(a_public_client_proves_its_code_with_pkce_alone);
 async fn a_public_client_proves_its_code_with_pkce_alone(backend: Backend) {
     let sign_in = sign_in(backend).await;
@@ -813,6 +852,48 @@ async fn without_a_client_the_grant_is_answered_as_before() {
     );
     let reply = post_form(&no_issuer, &fields).await;
     assert_eq!((reply.status, reply.text()), (before.status, before.text()));
+}
+
+/// RFC 6749 §5.2: a grant passflow does not serve is `unsupported_grant_type` for a client
+/// that proves itself; the tutorial's anonymous form, and a client that proves nothing, get
+/// the password form's 422 as before.
+#[tokio::test]
+async fn an_unknown_grant_is_unsupported_for_a_registered_client_only() {
+    let sign_in = sign_in(Backend::Memory).await;
+    let (web, spa) = (&sign_in.web, &sign_in.spa);
+    let secret = web.secret.as_deref().unwrap();
+    let grant = ("grant_type", "client_credentials");
+    let unsupported = r#"{"error":"unsupported_grant_type","error_description":"unsupported grant_type: client_credentials"}"#;
+    let by_basic = basic(&web.client.id, secret);
+    for (authorization, fields) in [
+        (Some(by_basic.as_str()), vec![grant]),
+        (
+            None,
+            vec![
+                grant,
+                ("client_id", web.client.id.as_str()),
+                ("client_secret", secret),
+            ],
+        ),
+        (None, vec![grant, ("client_id", spa.client.id.as_str())]),
+    ] {
+        let reply = post_form_authorized(&sign_in.app, "/token", authorization, &fields).await;
+        reply.assert(400, unsupported, None);
+        assert_eq!(reply.header("cache-control"), Some("no-store"));
+        assert_eq!(reply.header("pragma"), Some("no-cache"));
+    }
+    let before = post_form(&crate::helpers::app(), &[grant]).await;
+    assert_eq!(before.status.as_u16(), 422);
+    let wrong = basic(&web.client.id, "wrong");
+    for (authorization, fields) in [
+        (None, vec![grant]),
+        (Some(wrong.as_str()), vec![grant]),
+        (None, vec![grant, ("client_id", "nobody")]),
+    ] {
+        let reply = post_form_authorized(&sign_in.app, "/token", authorization, &fields).await;
+        assert_eq!((reply.status, reply.text()), (before.status, before.text()));
+        assert_eq!(reply.header("cache-control"), None);
+    }
 }
 
 #[tokio::test]

@@ -222,3 +222,37 @@ async fn anything_not_live_is_exactly_inactive() {
         introspect(&app, token).await.assert(200, INACTIVE, None);
     }
 }
+
+/// RFC 6749 §2.3.1: a resource server may form-urlencode its id and secret; one that sends
+/// them as they are (as passflow read them before) is still let in.
+#[tokio::test]
+async fn a_secret_is_accepted_form_urlencoded_or_as_configured() {
+    const ODD: &str = "resource+server%secret 0123456789abcdef";
+    let clients = IntrospectionClients::parse(&format!("api:{ODD}")).unwrap();
+    let app = router(state_with(settings(), InMemoryUserStore::demo()).with_introspection(clients));
+    let pair = password_grant(&app, "johndoe", "secret", "").await;
+    let token = pair["access_token"].as_str().unwrap();
+    for secret in [ODD, "resource%2Bserver%25secret+0123456789abcdef"] {
+        let reply = post_form_authorized(
+            &app,
+            "/introspect",
+            Some(&basic("api", secret)),
+            &[("token", token)],
+        )
+        .await;
+        assert_eq!(reply.status, 200, "{secret}: {}", reply.text());
+        assert_eq!(reply.json()["active"], true);
+    }
+    // `+` decodes to a space: neither reading of this one is the secret.
+    post_form_authorized(
+        &app,
+        "/introspect",
+        Some(&basic(
+            "api",
+            "resource%2Bserver%25secret%2B0123456789abcdef",
+        )),
+        &[("token", token)],
+    )
+    .await
+    .assert(401, INVALID_CLIENT, Some("Basic realm=\"passflow\""));
+}

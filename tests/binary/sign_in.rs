@@ -207,7 +207,10 @@ async fn a_code_from_either_replica_is_spent_once_across_both() {
         r#"passflow_logins_total{outcome="failure"} 1"#,
         r#"passflow_logins_total{outcome="success"} 1"#,
     ] {
-        assert!(counted.lines().any(|l| l == line), "no {line:?} in:\n{counted}");
+        assert!(
+            counted.lines().any(|l| l == line),
+            "no {line:?} in:\n{counted}"
+        );
     }
     let (status, location, _) = browser.submit(a, &consent, &[("decision", "allow")]).await;
     assert_eq!(status, 303);

@@ -34,8 +34,8 @@ pub enum UsersFileError {
 }
 
 /// One user as the tutorial's `fake_users_db` writes it. Every field must be present;
-/// `email` and `full_name` may be null. `scopes` is optional and defaults to every scope,
-/// so a file from the JWT chapter (no scopes) behaves as it did there.
+/// `email` and `full_name` may be null. `scopes` is optional and defaults to the tutorial's
+/// two, `me` and `items`, so a file from the JWT chapter (no scopes) behaves as it did there.
 #[derive(Deserialize)]
 struct UserEntry {
     username: String,

@@ -110,16 +110,18 @@ pub enum ClientRefused {
 }
 
 impl IntrospectionClients {
-    /// Client authentication (RFC 6749 §2.3.1), the first thing a client's request does. A
-    /// wrong secret is a guess like a wrong password: it takes a cell of the address's budget.
+    /// Client authentication (RFC 6749 §2.3.1), the first thing a client's request does, with
+    /// each reading of the credentials sent (decoded, and as sent). A wrong secret is a guess
+    /// like a wrong password: it takes one cell of the address's budget.
     pub async fn admit(
         &self,
         guard: &Guard,
         address: IpAddr,
-        credentials: Option<(&str, &str)>,
+        readings: impl IntoIterator<Item = (&str, &str)>,
     ) -> Result<(), ClientRefused> {
         let attempt = guard.address_attempt(address)?;
-        if credentials.is_some_and(|(id, secret)| self.authenticate(id, secret)) {
+        let mut readings = readings.into_iter();
+        if readings.any(|(id, secret)| self.authenticate(id, secret)) {
             attempt.succeeded();
             Ok(())
         } else {

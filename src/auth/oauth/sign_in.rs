@@ -370,7 +370,16 @@ impl<'a> Visit<'a> {
 
     /// Signed in: consent if the client needs it and the user has not given it, else the code.
     async fn proceed(self, signed_in: SignedIn) -> Result<Next, LoginError> {
+        // One rule with `/token`: fewer scopes than asked may be granted (the token's
+        // `scope` says which, RFC 6749 §3.3), none at all is refused, never a token for
+        // nothing.
         let scope = self.request.scope.intersection(&signed_in.user.scopes);
+        if scope.is_empty() {
+            return Ok(self.refuse(
+                AuthorizeError::InvalidScope,
+                "None of the requested scopes is allowed for this user",
+            ));
+        }
         let username = signed_in.user.username();
         let request = &self.request;
         if !consent_needed(self.auth, &request.client, username, &scope, request.prompt).await? {

@@ -26,14 +26,17 @@ pub enum TokenRequest {
     /// `grant_type=authorization_code`: the form's fields as sent, since where no client is
     /// registered the request is answered exactly as before the grant existed (the password
     /// form's 422).
-    AuthorizationCode(CodeFields),
+    AuthorizationCode(GrantFields),
+    /// Any other `grant_type`: the fields as sent. A registered client's request is
+    /// `unsupported_grant_type` (RFC 6749 §5.2); anyone else's the password form's 422, as
+    /// FastAPI answers it.
+    Other(GrantFields),
 }
 
-/// The fields of a `grant_type=authorization_code` request. `Debug` names them, never their
-/// values.
-pub struct CodeFields(Fields);
+/// The fields of a client's grant request, as sent. `Debug` names them, never their values.
+pub struct GrantFields(Fields);
 
-impl fmt::Debug for CodeFields {
+impl fmt::Debug for GrantFields {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_set().entries(self.0.values.keys()).finish()
     }
@@ -49,7 +52,18 @@ pub struct CodeForm {
     pub client_secret: Option<String>,
 }
 
-impl CodeFields {
+impl GrantFields {
+    /// The client credentials of the form: `client_id` and `client_secret`, empty as absent.
+    pub fn client(&self) -> (Option<&str>, Option<&str>) {
+        let field = |name| self.0.get(name).filter(|value| !value.is_empty());
+        (field("client_id"), field("client_secret"))
+    }
+
+    /// The `grant_type` sent.
+    pub fn grant_type(&self) -> Option<&str> {
+        self.0.get("grant_type")
+    }
+
     /// The answer where the grant is off: the password form's 422, whose first issue is the
     /// `grant_type` that is not `password`.
     pub fn password_form_refusal(self) -> ApiError {
@@ -214,11 +228,12 @@ impl<S: Send + Sync> FromRequest<S> for TokenRequest {
         match fields.get("grant_type") {
             Some("refresh_token") => {}
             Some("authorization_code") => {
-                return Ok(TokenRequest::AuthorizationCode(CodeFields(fields)));
+                return Ok(TokenRequest::AuthorizationCode(GrantFields(fields)));
             }
-            _ => {
+            None | Some("password") => {
                 return OAuth2PasswordRequestForm::from_fields(fields).map(TokenRequest::Password);
             }
+            Some(_) => return Ok(TokenRequest::Other(GrantFields(fields))),
         }
         fields.refuse_repeats().map_err(|detail| ApiError::OAuth {
             error: OAuthError::InvalidRequest,

@@ -13,7 +13,7 @@ pub use admitted::{AdmittedLogin, TokenCaller};
 pub use basic::{BasicCredentials, ConflictingCredentials};
 pub use bearer::{BearerToken, MAX_TOKEN_LEN};
 pub use client_ip::ClientIp;
-pub use form::{CodeFields, CodeForm, OAuth2PasswordRequestForm, RefreshTokenForm, TokenRequest};
+pub use form::{CodeForm, GrantFields, OAuth2PasswordRequestForm, RefreshTokenForm, TokenRequest};
 pub(crate) use form::{TokenRequestForm, form_fields, missing_credentials};
 pub(crate) use json::{not_an_object, string_fields};
 pub use user::{ActiveUser, CurrentUser};

@@ -1,10 +1,8 @@
 //! `POST /introspect`: token introspection (RFC 7662) for registered resource servers.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::http::{HeaderName, HeaderValue};
 use axum::{Extension, Json};
-use axum_extra::headers::authorization::Basic;
-use axum_extra::headers::{Authorization, HeaderMapExt};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -12,7 +10,7 @@ use super::revoke::RevocationRequest;
 use super::token::NO_STORE;
 use crate::auth::oauth::introspection::{Introspection, IntrospectionClients, introspect};
 use crate::http::error::{ApiError, ErrorDetail, OAuthErrorBody};
-use crate::http::extract::ClientIp;
+use crate::http::extract::{BasicCredentials, ClientIp};
 use crate::state::AppState;
 
 /// The introspection response (RFC 7662 §2.2): `{"active": false}` alone for anything not
@@ -116,16 +114,12 @@ pub(crate) async fn introspect_token(
     State(state): State<AppState>,
     Extension(clients): Extension<IntrospectionClients>,
     ClientIp(client): ClientIp,
-    headers: HeaderMap,
+    basic: BasicCredentials,
     request: Result<RevocationRequest, ApiError>,
 ) -> Result<([(HeaderName, HeaderValue); 2], Json<IntrospectionResponse>), ApiError> {
     // Client authentication comes first (RFC 7662 §2.1).
-    let basic = headers.typed_get::<Authorization<Basic>>();
-    let credentials = basic
-        .as_ref()
-        .map(|basic| (basic.username(), basic.password()));
     clients
-        .admit(&state.auth.guard, client, credentials)
+        .admit(&state.auth.guard, client, basic.readings())
         .await?;
     let request = request?;
     let found = introspect(&state.auth, &request.token).await?;

@@ -11,10 +11,11 @@ use utoipa::ToSchema;
 
 use crate::auth::oauth::code::{CodeExchange, exchange_code};
 use crate::http::error::OAuthError;
-use crate::http::extract::{BasicCredentials, CodeFields};
+use crate::http::extract::{BasicCredentials, GrantFields};
 use crate::http::oauth::error::code_client_refused;
 
 use crate::auth::credentials::totp::Factor;
+use crate::auth::oauth::clients::ClientRefused;
 use crate::auth::oauth::grant::TokenResponse;
 use crate::auth::oauth::refresh::narrow_scopes;
 use crate::auth::sessions::RefreshRefused;
@@ -25,6 +26,7 @@ use crate::http::extract::{
     OAuth2PasswordRequestForm, RefreshTokenForm, TokenCaller, TokenRequest, TokenRequestForm,
     missing_credentials,
 };
+use crate::model::description::naming;
 use crate::model::scopes::{Scope, ScopeCatalog, ScopeSet};
 use crate::state::AppState;
 
@@ -147,6 +149,9 @@ pub(crate) async fn login_for_access_token(
         Ok(TokenRequest::AuthorizationCode(fields)) => {
             code_grant(&state, &caller, &basic, fields).await
         }
+        Ok(TokenRequest::Other(fields)) => other_grant(&state, &caller, &basic, fields)
+            .await
+            .map_err(IntoResponse::into_response),
         Err(err) => Err(err.into_response()),
     };
     match answer {
@@ -169,7 +174,7 @@ async fn code_grant(
     state: &AppState,
     caller: &TokenCaller,
     basic: &BasicCredentials,
-    fields: CodeFields,
+    fields: GrantFields,
 ) -> Result<Response, Response> {
     let served = state.metadata.is_some()
         && state
@@ -186,12 +191,48 @@ async fn code_grant(
         .map_err(|err| (NO_STORE, err).into_response())
 }
 
+/// Any other `grant_type`. A registered client that proves itself is told the grant is
+/// not served (RFC 6749 §5.2 `unsupported_grant_type`); any other request gets the password
+/// form's 422, as the tutorial's clients always have. Proving a client is client
+/// authentication like any other: a wrong secret takes a cell of the address's budget.
+async fn other_grant(
+    state: &AppState,
+    caller: &TokenCaller,
+    basic: &BasicCredentials,
+    fields: GrantFields,
+) -> Result<Response, ApiError> {
+    let (id, secret) = fields.client();
+    let credentials = basic.with_form(id, secret).ok().flatten();
+    let served =
+        credentials.is_some() && state.metadata.is_some() && state.auth.clients.any().await?;
+    if !served {
+        return Err(fields.password_form_refusal());
+    }
+    let auth = &state.auth;
+    match auth
+        .clients
+        .authenticate(&auth.guard, caller.client(), credentials)
+        .await
+    {
+        Ok(_) => {
+            let grant_type = fields.grant_type().unwrap_or_default();
+            Err(ApiError::UnsupportedGrantType(naming(
+                "unsupported grant_type",
+                grant_type,
+            )))
+        }
+        Err(ClientRefused::InvalidClient) => Err(fields.password_form_refusal()),
+        Err(ClientRefused::Throttled(throttled)) => Err(throttled.into()),
+        Err(ClientRefused::Store(err)) => Err(err.into()),
+    }
+}
+
 /// The code grant, served: its refusals are RFC 6749 §5.2's, never cached.
 async fn exchange(
     state: &AppState,
     caller: &TokenCaller,
     basic: &BasicCredentials,
-    fields: CodeFields,
+    fields: GrantFields,
 ) -> Result<Response, ApiError> {
     let form = fields.into_form()?;
     let credentials = basic
