@@ -3,7 +3,9 @@
 //! themselves from one URL. Not OpenID Connect: passflow issues no ID tokens, so it publishes
 //! no `openid-configuration`.
 
+use serde::Serialize;
 use url::Url;
+use utoipa::ToSchema;
 
 use crate::model::scopes::ScopeCatalog;
 
@@ -31,32 +33,48 @@ pub fn issuer_url(issuer: &str) -> Result<Url, NotAnIssuerUrl> {
     Ok(url)
 }
 
-/// What the metadata document (RFC 8414 §2) says; `http/` writes it. `issuer` is exactly
-/// `TOKEN_ISSUER`, the tokens' `iss`; each endpoint is the issuer with the route's path
-/// appended.
-#[derive(Debug, Clone)]
+// What the metadata document (RFC 8414 §2) says, declared once: the wire shape and the
+// OpenAPI schema derive from these fields. `issuer` is exactly `TOKEN_ISSUER`, the tokens'
+// `iss`; each endpoint is the issuer with the route's path appended. The doc comments are
+// the schema's descriptions; `//` comments are for readers of the code only.
+/// The RFC 8414 metadata, as the OpenAPI document describes it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ServerMetadata {
+    /// Exactly `TOKEN_ISSUER`, and exactly the tokens' `iss`.
+    #[schema(example = "https://auth.example.com")]
     pub issuer: String,
+    /// Once a client is registered: the login page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, value_type = String)]
+    pub authorization_endpoint: Option<String>,
     pub token_endpoint: String,
     pub jwks_uri: String,
     pub revocation_endpoint: String,
+    /// When introspection is on (`INTROSPECTION_CLIENTS`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, value_type = String)]
     pub introspection_endpoint: Option<String>,
-    /// The login page, once a client is registered (see [`Self::with_code_flow`]).
-    pub authorization_endpoint: Option<String>,
     pub grant_types_supported: Vec<&'static str>,
     pub scopes_supported: Vec<String>,
-    /// Without registered clients, no authorization endpoint: no response types.
+    // Without registered clients, no authorization endpoint: no response types.
     pub response_types_supported: Vec<&'static str>,
-    /// The password grant does not authenticate clients (`client_id` and `client_secret`
-    /// are accepted and ignored, as in the tutorial); the code grant does.
+    // The password grant does not authenticate clients (`client_id` and `client_secret` are
+    // accepted and ignored, as in the tutorial); the code grant does.
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
-    /// `none` for the tutorial's sessions; a client's session is revoked by that client,
-    /// authenticated as at the token endpoint (RFC 7009 §2.1).
+    // `none` for the tutorial's sessions; a client's session is revoked by that client,
+    // authenticated as at the token endpoint (RFC 7009 §2.1).
     pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, value_type = Vec<String>)]
     pub introspection_endpoint_auth_methods_supported: Option<[&'static str; 1]>,
-    /// RFC 7636 §6.2: `S256` only (ASVS V10.4.6).
+    // RFC 7636 §6.2: `S256` only (ASVS V10.4.6).
+    /// Once a client is registered: `["S256"]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, value_type = Vec<String>)]
     pub code_challenge_methods_supported: Option<[&'static str; 1]>,
-    /// RFC 9207 §3: authorization responses carry `iss`.
+    /// Once a client is registered: `true` (RFC 9207).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, value_type = bool)]
     pub authorization_response_iss_parameter_supported: Option<bool>,
 }
 
