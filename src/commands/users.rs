@@ -16,6 +16,7 @@ use crate::auth::credentials::password::hash_password;
 use crate::config::{DatabaseArgs, UsersArgs, UsersCommand};
 use crate::model::scopes::{ScopeCatalog, ScopeSet};
 use crate::model::time::now;
+use crate::model::user_id::UserId;
 use crate::model::username::{canonical, look_alikes_warning};
 use crate::store::sql::{AdminError, Database};
 use crate::store::{User, UserRecord};
@@ -125,6 +126,7 @@ async fn command(
         } => {
             let scopes = scopes(offered, allowed)?;
             let user = UserRecord {
+                id: UserId::random(),
                 profile: Arc::new(User {
                     username: name.clone(),
                     email: email.clone(),
@@ -226,6 +228,14 @@ async fn command(
         UsersCommand::Import { file, replace } => {
             let users = read_users_file(file, "users import", offered)
                 .map_err(|err| Failure(ExitCode::from(2), err.to_string()))?;
+            // On a database every account gets a random id, never one derived from its name.
+            let users: Vec<UserRecord> = users
+                .into_iter()
+                .map(|user| UserRecord {
+                    id: UserId::random(),
+                    ..user
+                })
+                .collect();
             operator.import(&users, *replace, now()).await?;
             say!("imported {} users", users.len());
         }

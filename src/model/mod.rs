@@ -5,4 +5,5 @@ pub mod client;
 pub mod description;
 pub mod scopes;
 pub mod time;
+pub mod user_id;
 pub mod username;

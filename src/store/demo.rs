@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::{User, UserRecord};
 use crate::model::scopes::ScopeSet;
+use crate::model::user_id::UserId;
 
 /// johndoe's hash from the tutorial (pwdlib argon2id) for the password `secret`.
 pub const JOHNDOE_HASH: &str = "$argon2id$v=19$m=65536,t=3,p=4$wagCPXjifgvUFBzq4hqe3w$CYaIb8sB+wtD+Vu/P4uod1+Qof8h+1g7bbDlBID48Rc";
@@ -44,6 +45,7 @@ pub fn users() -> Vec<UserRecord> {
     ]
     .into_iter()
     .map(|(username, full_name, email, hash, disabled)| UserRecord {
+        id: UserId::of_name(username),
         profile: Arc::new(User {
             username: username.to_owned(),
             email: Some(email.to_owned()),

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::model::scopes::ScopeSet;
+use crate::model::user_id::UserId;
 
 pub use memory::{InMemorySessionStore, InMemoryTotpStore, InMemoryUserStore};
 
@@ -31,6 +32,8 @@ pub struct User {
 /// A stored user: the tutorial's `UserInDB`, plus the scopes the user may be granted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRecord {
+    /// The stable id: OpenID Connect's `sub`.
+    pub id: UserId,
     /// Shared by every copy of the record the caches hand out.
     pub profile: Arc<User>,
     pub hashed_password: String,

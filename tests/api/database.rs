@@ -894,3 +894,99 @@ async fn a_refresh_costs_one_statement_on_postgres() {
         "its session ended"
     );
 }
+
+on_both!(every_user_has_a_stable_id_never_reassigned);
+/// OpenID Connect's `sub` (issue 41 §1): users from before the migration are given an id,
+/// each their own; it stays what it is; a user deleted and added again is someone new.
+async fn every_user_has_a_stable_id_never_reassigned(db: TestDb) {
+    use passflow::model::user_id::UserId;
+    // The database as passflow left it before ids: every migration up to theirs.
+    let dialect = if db.url.starts_with("sqlite") {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(dialect);
+    let mut before = sqlx::migrate::Migrator::new(folder).await.unwrap();
+    let earlier: Vec<_> = before
+        .migrations
+        .iter()
+        .filter(|migration| migration.version < 20261207000002)
+        .cloned()
+        .collect();
+    before.migrations = earlier.into();
+    sqlx::any::install_default_drivers();
+    let url = match dialect {
+        "sqlite" => format!("{}?mode=rwc", db.url),
+        _ => db.url.clone(),
+    };
+    let mut raw = sqlx::AnyConnection::connect(&url).await.unwrap();
+    before.run(&mut raw).await.unwrap();
+    for name in ["zoe", "ann"] {
+        sqlx::query(
+            "INSERT INTO users (username, hashed_password, disabled, scopes) \
+             VALUES ($1, $2, FALSE, 'me items')",
+        )
+        .bind(name)
+        .bind(demo::JOHNDOE_HASH)
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    }
+    raw.close().await.unwrap();
+
+    let database = db.open().await;
+    let id_of = |name: &'static str| {
+        let database = Arc::clone(&database);
+        async move {
+            database
+                .get_user_fresh(name)
+                .await
+                .unwrap()
+                .unwrap()
+                .id
+                .clone()
+        }
+    };
+    let (zoe, ann) = (id_of("zoe").await, id_of("ann").await);
+    assert_ne!(zoe, ann);
+    assert!(zoe.as_str().len() >= 22, "{zoe}");
+    assert_eq!(id_of("zoe").await, zoe, "stable");
+    database.close().await;
+    let database = db.open().await;
+    assert_eq!(
+        database.get_user_fresh("zoe").await.unwrap().unwrap().id,
+        zoe,
+        "stable across a restart"
+    );
+    database.delete_user("zoe", 0).await.unwrap();
+    let again = UserRecord {
+        id: UserId::random(),
+        ..database
+            .get_user_fresh("ann")
+            .await
+            .unwrap()
+            .unwrap()
+            .as_ref()
+            .clone()
+    };
+    let again = UserRecord {
+        profile: Arc::new(passflow::store::User {
+            username: "zoe".into(),
+            ..again.profile.as_ref().clone()
+        }),
+        ..again
+    };
+    database.add_user(&again).await.unwrap();
+    let new = database
+        .get_user_fresh("zoe")
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+        .clone();
+    assert_ne!(new, zoe, "a new zoe is someone else");
+    assert_ne!(new, ann);
+}

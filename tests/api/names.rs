@@ -31,6 +31,7 @@ const INCORRECT: &str = r#"{"detail":"Incorrect username or password"}"#;
 
 fn user(name: &str, hashed_password: &str) -> UserRecord {
     UserRecord {
+        id: passflow::model::user_id::UserId::of_name(name),
         profile: Arc::new(User {
             username: name.into(),
             email: None,
@@ -255,8 +256,8 @@ async fn look_alikes_from_before_keys_log_in_by_exact_spelling_only(db: TestDb) 
         ("ann", demo::JOHNDOE_HASH),
     ] {
         sqlx::query(
-            "INSERT INTO users (username, hashed_password, disabled, scopes) \
-             VALUES ($1, $2, FALSE, 'me items')",
+            "INSERT INTO users (username, hashed_password, disabled, scopes, subject) \
+             VALUES ($1, $2, FALSE, 'me items', $1)",
         )
         .bind(name)
         .bind(hash)

@@ -187,6 +187,7 @@ async fn a_disabled_user_with_the_right_scopes_is_still_inactive() {
 /// A user `robot` / `beep` with no email or full name, allowed `scopes`.
 fn robot(scopes: &[Scope]) -> axum::Router {
     let robot = UserRecord {
+        id: passflow::model::user_id::UserId::of_name("robot"),
         profile: Arc::new(User {
             username: "robot".into(),
             email: None,

@@ -92,6 +92,7 @@ pub(crate) use on_every_backend;
 
 fn user(name: &str) -> UserRecord {
     UserRecord {
+        id: passflow::model::user_id::UserId::of_name(name),
         profile: Arc::new(User {
             username: name.into(),
             email: Some(format!("{name}@example.com")),

@@ -578,8 +578,8 @@ async fn the_users_commands_compare_names_as_people_read_them() {
         .await
         .unwrap();
     sqlx::query(
-        "INSERT INTO users (username, hashed_password, disabled, scopes) \
-         VALUES ('Zoe', $1, FALSE, 'me items')",
+        "INSERT INTO users (username, hashed_password, disabled, scopes, subject) \
+         VALUES ('Zoe', $1, FALSE, 'me items', 'subject-of-Zoe')",
     )
     .bind(passflow::store::demo::JOHNDOE_HASH)
     .execute(&mut raw)

@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use crate::auth::credentials::password::check_hash;
 use crate::model::scopes::{ScopeCatalog, ScopeSet};
+use crate::model::user_id::UserId;
 use crate::model::username::canonical;
 use crate::store::{InMemoryUserStore, User, UserRecord};
 
@@ -108,6 +109,7 @@ pub fn read_users_file(
             )));
         }
         users.push(UserRecord {
+            id: UserId::of_name(&entry.username),
             profile: Arc::new(User {
                 username: entry.username,
                 email: entry.email,

@@ -9,6 +9,7 @@ use super::users::{USER_COLUMNS, user_from_row};
 use super::{Database, unavailable};
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
+use crate::model::user_id::UserId;
 use crate::model::username::{canonical, pick};
 use crate::store::{StoreError, UserRecord};
 
@@ -48,7 +49,8 @@ pub enum UserChange<'a> {
 }
 
 const INSERT_USER: &str = "INSERT INTO users (username, email, full_name, hashed_password, \
-     disabled, scopes, username_key) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING";
+     disabled, scopes, username_key, subject) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+     ON CONFLICT DO NOTHING";
 
 /// Inserts `user`, or names the existing user in the way: `Exists` for the same name,
 /// `LookAlike` for one that shares its key.
@@ -62,6 +64,7 @@ async fn insert_user(tx: &mut Transaction<'_, Any>, user: &UserRecord) -> Result
         .bind(user.profile.disabled)
         .bind(user.scopes.to_string())
         .bind(key.as_ref())
+        .bind(user.id.as_str())
         .execute(&mut **tx)
         .await?;
     if inserted.rows_affected() == 1 {
@@ -142,11 +145,14 @@ impl Database {
             }
             // Sessions first: deleting the user would cascade them away unlogged.
             end_everything(&mut tx, user.username(), now).await?;
-            sqlx::query("DELETE FROM users WHERE username = $1")
-                .bind(user.username())
-                .execute(&mut *tx)
-                .await?;
-            insert_user(&mut tx, user).await?;
+            // The same account, replaced: it keeps its stable id (`sub`).
+            let kept: Option<String> =
+                sqlx::query_scalar("DELETE FROM users WHERE username = $1 RETURNING subject")
+                    .bind(user.username())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let id = kept.map_or_else(|| user.id.clone(), UserId::stored);
+            insert_user(&mut tx, &UserRecord { id, ..user.clone() }).await?;
         }
         tx.commit().await?;
         for user in users {

@@ -30,7 +30,7 @@ const EXCHANGE_POSTGRES: &str = "UPDATE sessions AS s SET pending = FALSE, curre
      RETURNING s.id, s.username, s.scope, s.created_at, s.last_used_at, s.expires_at, \
        s.client_id, CAST(0 AS BIGINT) AS pending, c.redirect_uri, c.code_challenge, c.nonce, \
        c.auth_time, c.expires_at AS code_expires_at, \
-       u.email, u.full_name, u.hashed_password, u.scopes AS user_scopes";
+       u.email, u.full_name, u.hashed_password, u.scopes AS user_scopes, u.subject";
 
 /// As [`EXCHANGE_POSTGRES`]; SQLite's `RETURNING` cannot name a joined table, so the code's
 /// and the user's columns come from subqueries on their primary keys.
@@ -51,7 +51,8 @@ const EXCHANGE_SQLITE: &str = "UPDATE sessions SET pending = FALSE, current_toke
        (SELECT full_name FROM users u WHERE u.username = sessions.username) AS full_name, \
        (SELECT hashed_password FROM users u WHERE u.username = sessions.username) \
          AS hashed_password, \
-       (SELECT scopes FROM users u WHERE u.username = sessions.username) AS user_scopes";
+       (SELECT scopes FROM users u WHERE u.username = sessions.username) AS user_scopes, \
+       (SELECT subject FROM users u WHERE u.username = sessions.username) AS subject";
 
 /// Codes one prune statement deletes at most, with their pending sessions.
 const PRUNE_BATCH: i64 = 1000;

@@ -11,6 +11,7 @@ use std::sync::atomic::Ordering;
 use super::{Database, Dialect, ENDS_CHANNEL, digest_of, from_db, to_db, unavailable};
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
+use crate::model::user_id::UserId;
 use crate::store::codes::{NotStarted, Started, StoredCode};
 use crate::store::session::{Digest, SessionEnd, SessionRecord, SessionStore, StoredSession};
 use crate::store::{StoreError, User, UserRecord, UserStore};
@@ -367,7 +368,8 @@ const ROTATE_CURRENT_POSTGRES: &str = "UPDATE sessions AS s SET previous_token =
        AND s.last_used_day = $6 AND s.client_id IS NULL \
        AND u.username = s.username AND NOT u.disabled \
      RETURNING s.id, s.username, s.scope, s.created_at, s.last_used_at, s.expires_at, s.client_id, \
-       CAST(0 AS BIGINT) AS pending, u.email, u.full_name, u.hashed_password, u.scopes AS user_scopes";
+       CAST(0 AS BIGINT) AS pending, u.email, u.full_name, u.hashed_password, u.scopes AS user_scopes, \
+       u.subject";
 
 const ROTATE_CURRENT_SQLITE: &str = "UPDATE sessions SET previous_token = current_token, \
      previous_used_at = $1, current_token = $2, last_used_at = $1 \
@@ -379,7 +381,8 @@ const ROTATE_CURRENT_SQLITE: &str = "UPDATE sessions SET previous_token = curren
        (SELECT email FROM users u WHERE u.username = sessions.username) AS email, \
        (SELECT full_name FROM users u WHERE u.username = sessions.username) AS full_name, \
        (SELECT hashed_password FROM users u WHERE u.username = sessions.username) AS hashed_password, \
-       (SELECT scopes FROM users u WHERE u.username = sessions.username) AS user_scopes";
+       (SELECT scopes FROM users u WHERE u.username = sessions.username) AS user_scopes, \
+       (SELECT subject FROM users u WHERE u.username = sessions.username) AS subject";
 
 /// The statement `rotate_current` runs on `dialect` (public for `benches/drivers.rs`).
 pub fn rotate_current_sql(dialect: Dialect) -> &'static str {
@@ -397,6 +400,7 @@ pub(super) fn enabled_user_from_row(
 ) -> Result<UserRecord, StoreError> {
     let scopes: String = row.try_get("user_scopes").map_err(unavailable)?;
     Ok(UserRecord {
+        id: UserId::stored(row.try_get("subject").map_err(unavailable)?),
         profile: Arc::new(User {
             username: username.to_owned(),
             email: row.try_get("email").map_err(unavailable)?,

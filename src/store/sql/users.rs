@@ -10,17 +10,19 @@ use sqlx::any::AnyRow;
 
 use super::{Database, USER_CACHE_TTL, unavailable};
 use crate::model::scopes::ScopeSet;
+use crate::model::user_id::UserId;
 use crate::model::username::{canonical, pick};
 use crate::store::{StoreError, User, UserRecord, UserStore, storable};
 
 /// `disabled` is read as an integer: sqlx's `Any` driver cannot decode SQLite's BOOLEAN.
 pub(super) const USER_COLUMNS: &str = "username, email, full_name, hashed_password, \
-     CAST(CASE WHEN disabled THEN 1 ELSE 0 END AS BIGINT) AS disabled, scopes";
+     CAST(CASE WHEN disabled THEN 1 ELSE 0 END AS BIGINT) AS disabled, scopes, subject";
 
 pub(super) fn user_from_row(row: &AnyRow) -> Result<UserRecord, StoreError> {
     let field = |err: sqlx::Error| unavailable(err);
     let scopes: String = row.try_get("scopes").map_err(field)?;
     Ok(UserRecord {
+        id: UserId::stored(row.try_get("subject").map_err(field)?),
         profile: Arc::new(User {
             username: row.try_get("username").map_err(field)?,
             email: row.try_get("email").map_err(field)?,
