@@ -16,7 +16,8 @@ use crate::auth::oauth::introspection::{ClientsError, IntrospectionClients};
 use crate::auth::oauth::metadata::{ServerMetadata, issuer_url};
 use crate::auth::sessions::spawn_upkeep;
 use crate::auth::tokens::TokenKeys;
-use crate::auth::tokens::keys::SigningKey;
+use crate::auth::tokens::id_token::IdTokens;
+use crate::auth::tokens::keys::{SigningKey, TokenAlgorithm, generate};
 use crate::config::{KeyError, ScopesError, ServeArgs, TokenArgs};
 use crate::model::username::look_alikes_warning;
 use crate::state::AppState;
@@ -89,6 +90,15 @@ pub enum StartupError {
          key they were sealed with"
     )]
     TotpKeyWrong,
+    #[error(
+        "ID_TOKEN_SIGNING_KEY_FILE is not set, DATABASE_URL is PostgreSQL and clients are \
+         registered: replicas must sign id_tokens with one key, or a client that fetched the \
+         JWKS from one refuses the id_tokens of another. Name a PEM RSA key on every one \
+         (`passflow keys generate --algorithm RS256 > id-token.pem`)"
+    )]
+    IdTokenKeyRequired,
+    #[error("ID_TOKEN_SIGNING_KEY_FILE is not set, and no RSA key could be made in its place")]
+    IdTokenKeyUnmade,
     #[error("METRICS_ADDR: cannot serve metrics there")]
     Metrics(#[source] metrics_exporter_prometheus::BuildError),
 }
@@ -113,6 +123,7 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
         .map(SecretCipher::from_hex)
         .transpose()?;
     let signing_keys = signing_keys(&args.tokens)?;
+    let id_token_keys = id_token_keys(&args.tokens, &signing_keys)?;
     let (settings, random_key) = args.tokens.settings(signing_keys)?;
     if random_key
         && args
@@ -245,6 +256,12 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
         Some(clients) => state.with_introspection(clients),
         None => state,
     };
+    let postgres = args
+        .storage
+        .database
+        .database_url
+        .as_deref()
+        .is_some_and(is_postgres);
     let state = match args
         .tokens
         .token_issuer
@@ -252,24 +269,82 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
         .map(|issuer| (issuer, issuer_url(issuer)))
     {
         Some((issuer, Ok(_))) => {
-            state.with_metadata(ServerMetadata::new(issuer, introspects).offering(&offered))
+            let lifetime = state.auth.tokens.lifetime();
+            let mut state = state.with_scopes(offered.clone());
+            if let Some(keys) = id_tokens(id_token_keys, signs_in, postgres)? {
+                state = state.with_id_tokens(IdTokens::new(keys, issuer, lifetime));
+            }
+            let metadata = ServerMetadata::new(issuer, introspects).offering(&state.auth.scopes);
+            state.with_metadata(metadata)
         }
         Some((issuer, Err(reason))) => {
             tracing::warn!(
                 "TOKEN_ISSUER {issuer:?} is not an RFC 8414 issuer URL ({reason}): tokens carry \
                  it as `iss`, but /.well-known/oauth-authorization-server is not served"
             );
-            state
+            state.with_scopes(offered)
         }
-        None => state,
+        None => state.with_scopes(offered),
     };
     Ok(state
-        .with_scopes(offered)
         .with_password_policy(policy)
         .with_throttle(args.throttle.settings())
         .with_admission(args.throttle.admission())
         .with_code_lifetime(args.sign_in.authorization_code_lifetime_seconds)
         .with_trusted_proxies(args.http.trusted_proxies.iter().copied()))
+}
+
+/// The id_token keys (`ID_TOKEN_SIGNING_KEY_FILE`, then the previous ones): RS256, and none
+/// of them an access-token key, so that no id_token is ever accepted as an access token.
+fn id_token_keys(
+    args: &TokenArgs,
+    access_keys: &[SigningKey],
+) -> Result<Vec<SigningKey>, KeyError> {
+    let mut keys = Vec::new();
+    for (setting, path) in args.id_token_key_files()? {
+        let key = read_key(setting, path, TokenAlgorithm::Rs256)?;
+        if access_keys.iter().any(|access| access.kid() == key.kid()) {
+            return Err(KeyError::IdTokenKeyShared {
+                setting,
+                path: path.clone(),
+            });
+        }
+        keys.push(key);
+    }
+    Ok(keys)
+}
+
+/// What signs id_tokens, once the issuer is a URL: the configured keys; else, with a client
+/// registered, a key made now (one process, so one key), except on PostgreSQL, whose
+/// replicas must share one. `None`: OpenID Connect stays off.
+fn id_tokens(
+    configured: Vec<SigningKey>,
+    signs_in: bool,
+    postgres: bool,
+) -> Result<Option<Vec<SigningKey>>, StartupError> {
+    if !configured.is_empty() {
+        tracing::info!(
+            kid = configured[0].kid(),
+            "signing id_tokens with ID_TOKEN_SIGNING_KEY_FILE"
+        );
+        return Ok(Some(configured));
+    }
+    if !signs_in {
+        return Ok(None);
+    }
+    if postgres {
+        return Err(StartupError::IdTokenKeyRequired);
+    }
+    let made = generate(TokenAlgorithm::Rs256)
+        .and_then(|pem| SigningKey::from_pem(TokenAlgorithm::Rs256, pem.as_bytes()).ok())
+        .ok_or(StartupError::IdTokenKeyUnmade)?;
+    tracing::warn!(
+        kid = made.kid(),
+        "ID_TOKEN_SIGNING_KEY_FILE is not set: signing id_tokens with an RSA key made at \
+         start-up; clients that cached the JWKS refuse them after a restart. Set \
+         ID_TOKEN_SIGNING_KEY_FILE (`passflow keys generate --algorithm RS256`)"
+    );
+    Ok(Some(vec![made]))
 }
 
 /// `CLIENTS_FILE`, read whole: every client well-formed and allowed only offered scopes.
@@ -326,22 +401,28 @@ async fn totp_cipher(
 /// `PREVIOUS_SIGNING_KEY_FILES`); a file that cannot be read or holds the wrong key refuses
 /// the start, naming the setting and the file.
 fn signing_keys(args: &TokenArgs) -> Result<Vec<SigningKey>, KeyError> {
-    let algorithm = args.token_algorithm;
-    let mut keys = Vec::new();
-    for (setting, path) in args.signing_key_files()? {
-        let text = std::fs::read(path).map_err(|source| KeyError::Unreadable {
-            setting,
-            path: path.clone(),
-            source,
-        })?;
-        let key = SigningKey::from_pem(algorithm, &text).map_err(|refusal| KeyError::Refused {
-            setting,
-            path: path.clone(),
-            refusal,
-        })?;
-        keys.push(key);
-    }
-    Ok(keys)
+    args.signing_key_files()?
+        .into_iter()
+        .map(|(setting, path)| read_key(setting, path, args.token_algorithm))
+        .collect()
+}
+
+/// The PEM key at `path`, named by `setting`, for `algorithm`.
+fn read_key(
+    setting: &'static str,
+    path: &std::path::PathBuf,
+    algorithm: TokenAlgorithm,
+) -> Result<SigningKey, KeyError> {
+    let text = std::fs::read(path).map_err(|source| KeyError::Unreadable {
+        setting,
+        path: path.clone(),
+        source,
+    })?;
+    SigningKey::from_pem(algorithm, &text).map_err(|refusal| KeyError::Refused {
+        setting,
+        path: path.clone(),
+        refusal,
+    })
 }
 
 /// Binds `HOST:PORT` and serves `state` until `shutdown` resolves, then drains.

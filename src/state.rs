@@ -21,6 +21,7 @@ use crate::auth::oauth::metadata::ServerMetadata;
 use crate::auth::sessions::revocation::Revocations;
 use crate::auth::sessions::{SessionSettings, Sessions};
 use crate::auth::tokens::TokenKeys;
+use crate::auth::tokens::id_token::IdTokens;
 use crate::auth::tokens::refresh_token::TokenTags;
 use crate::clock::Clock;
 use crate::model::scopes::ScopeCatalog;
@@ -94,6 +95,7 @@ impl AppState {
                 consents: Arc::new(InMemoryConsentStore::default()),
                 tickets,
                 code_lifetime: DEFAULT_CODE_LIFETIME,
+                id_tokens: None,
             },
             login_admission: PerAddressLimit::new(admission.per_address),
             refusal_hold: admission.refusal_hold,
@@ -184,11 +186,26 @@ impl AppState {
         }
     }
 
+    /// The RFC 8414 document; with OpenID Connect on, it names the identity scopes too.
     pub fn with_metadata(self, metadata: ServerMetadata) -> Self {
+        let metadata = metadata.identifying(&self.auth.scopes);
         Self {
             metadata: Some(Arc::new(metadata)),
             ..self
         }
+    }
+
+    /// OpenID Connect on: id_tokens signed by `id_tokens`, and the identity scopes
+    /// (`openid`, `profile`, `email`, `offline_access`) offered beside the API's.
+    pub fn with_id_tokens(mut self, id_tokens: IdTokens) -> Self {
+        self.auth.id_tokens = Some(Arc::new(id_tokens));
+        self.auth.scopes = Arc::new(ScopeCatalog::clone(&self.auth.scopes).with_identity());
+        // The metadata, if already set, lists them once a client is registered.
+        if let Some(metadata) = self.metadata.take() {
+            let metadata = ServerMetadata::clone(&metadata).identifying(&self.auth.scopes);
+            self.metadata = Some(Arc::new(metadata));
+        }
+        self
     }
 
     pub fn with_code_lifetime(mut self, seconds: u64) -> Self {

@@ -13,6 +13,7 @@ use crate::auth::login::ticket::LoginTickets;
 use crate::auth::oauth::clients::Clients;
 use crate::auth::sessions::Sessions;
 use crate::auth::tokens::TokenKeys;
+use crate::auth::tokens::id_token::IdTokens;
 use crate::clock::Clock;
 use crate::model::scopes::ScopeCatalog;
 use crate::store::UserStore;
@@ -42,4 +43,6 @@ pub struct Auth {
     /// How long an authorization code lives, in seconds
     /// (`AUTHORIZATION_CODE_LIFETIME_SECONDS`).
     pub code_lifetime: u64,
+    /// What signs id_tokens; `None`: OpenID Connect is off (no identity scope is offered).
+    pub id_tokens: Option<Arc<IdTokens>>,
 }

@@ -79,6 +79,26 @@ pub struct TokenArgs {
     )]
     pub previous_signing_key_files: Vec<PathBuf>,
 
+    /// The PEM RSA private key (at least 2048 bits) that signs OpenID Connect id_tokens
+    /// (RS256), never access tokens. Unset: a key is made at each start when a client is
+    /// registered; required with PostgreSQL (replicas must share it).
+    #[arg(
+        long,
+        env = "ID_TOKEN_SIGNING_KEY_FILE",
+        value_name = "ID_TOKEN_SIGNING_KEY_FILE"
+    )]
+    pub id_token_signing_key_file: Option<PathBuf>,
+
+    /// Earlier ID_TOKEN_SIGNING_KEY_FILEs, comma-separated: still published in the JWKS so
+    /// id_tokens they signed verify, never signing.
+    #[arg(
+        long,
+        env = "PREVIOUS_ID_TOKEN_SIGNING_KEY_FILES",
+        value_name = "PREVIOUS_ID_TOKEN_SIGNING_KEY_FILES",
+        value_delimiter = ','
+    )]
+    pub previous_id_token_signing_key_files: Vec<PathBuf>,
+
     /// When set, tokens carry this `iss` and must carry it to be accepted.
     #[arg(long, env = "TOKEN_ISSUER", value_name = "TOKEN_ISSUER")]
     pub token_issuer: Option<String>,
@@ -119,6 +139,21 @@ pub enum KeyError {
          set TOKEN_ALGORITHM to the key's algorithm (EdDSA, ES256 or RS256)"
     )]
     SigningKeyUnused,
+    #[error(
+        "PREVIOUS_ID_TOKEN_SIGNING_KEY_FILES is set, but ID_TOKEN_SIGNING_KEY_FILE is not: \
+         name the key that signs id_tokens now"
+    )]
+    IdTokenKeyMissing,
+    #[error(
+        "{setting}: {} is also an access-token key (SIGNING_KEY_FILE or \
+         PREVIOUS_SIGNING_KEY_FILES): id_tokens need a key of their own, so that none is ever \
+         accepted as an access token (`passflow keys generate --algorithm RS256`)",
+        path.display()
+    )]
+    IdTokenKeyShared {
+        setting: &'static str,
+        path: PathBuf,
+    },
     #[error("{setting}: cannot read {}: {source}", path.display())]
     Unreadable {
         setting: &'static str,
@@ -167,6 +202,21 @@ impl TokenArgs {
             ..TokenSettings::new(secret, lifetime)
         };
         Ok((settings, random))
+    }
+
+    /// The id_token key files to read, each with the setting that names it:
+    /// `ID_TOKEN_SIGNING_KEY_FILE` then `PREVIOUS_ID_TOKEN_SIGNING_KEY_FILES`.
+    pub fn id_token_key_files(&self) -> Result<Vec<(&'static str, &PathBuf)>, KeyError> {
+        match &self.id_token_signing_key_file {
+            None if self.previous_id_token_signing_key_files.is_empty() => Ok(Vec::new()),
+            None => Err(KeyError::IdTokenKeyMissing),
+            Some(current) => {
+                let previous = self.previous_id_token_signing_key_files.iter();
+                Ok(std::iter::once(("ID_TOKEN_SIGNING_KEY_FILE", current))
+                    .chain(previous.map(|path| ("PREVIOUS_ID_TOKEN_SIGNING_KEY_FILES", path)))
+                    .collect())
+            }
+        }
     }
 
     /// The key files to read, each with the setting that names it: `SIGNING_KEY_FILE` then

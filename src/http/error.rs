@@ -81,6 +81,13 @@ pub enum ApiError {
     /// [`OAuthError`], whose schema the tutorial's documents show unchanged.
     #[error("{0}")]
     UnsupportedGrantType(String),
+    /// RFC 6750 §3.1: OpenID Connect's `/userinfo` refusing a bearer token, with the error
+    /// in `WWW-Authenticate` and the body (`{"error", "error_description"}`), never cached.
+    #[error("{description}")]
+    BearerRefused {
+        error: BearerError,
+        description: &'static str,
+    },
     /// The request body failed validation; rendered in FastAPI's 422 shape.
     #[error("request validation failed")]
     Validation(Vec<ValidationIssue>),
@@ -136,6 +143,24 @@ pub enum OAuthError {
     InvalidClient,
     InvalidGrant,
     InvalidScope,
+}
+
+/// RFC 6750 §3.1's error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BearerError {
+    InvalidRequest,
+    InvalidToken,
+    InsufficientScope,
+}
+
+impl BearerError {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BearerError::InvalidRequest => "invalid_request",
+            BearerError::InvalidToken => "invalid_token",
+            BearerError::InsufficientScope => "insufficient_scope",
+        }
+    }
 }
 
 /// The body of an RFC 6749 §5.2 error as the code grant answers it.
@@ -206,6 +231,10 @@ impl ApiError {
                 error: *error,
                 error_description: description.clone(),
             }),
+            ApiError::BearerRefused { error, description } => Ok(serde_json::json!({
+                "error": error.as_str(),
+                "error_description": description,
+            })),
             ApiError::UnsupportedGrantType(description) => Ok(serde_json::json!({
                 "error": "unsupported_grant_type",
                 "error_description": description,
@@ -233,12 +262,21 @@ impl ApiError {
             | ApiError::Protocol {
                 error: OAuthError::InvalidClient,
                 ..
+            }
+            | ApiError::BearerRefused {
+                error: BearerError::InvalidToken,
+                ..
             } => StatusCode::UNAUTHORIZED,
+            ApiError::BearerRefused {
+                error: BearerError::InsufficientScope,
+                ..
+            } => StatusCode::FORBIDDEN,
             ApiError::InactiveUser
             | ApiError::InvalidScope(_)
             | ApiError::OAuth { .. }
             | ApiError::Protocol { .. }
             | ApiError::UnsupportedGrantType(_)
+            | ApiError::BearerRefused { .. }
             | ApiError::IncorrectPassword
             | ApiError::IncorrectCode
             | ApiError::Unstorable
@@ -295,6 +333,20 @@ impl ApiError {
                         HeaderValue::from_static("Basic realm=\"passflow\""),
                     );
                 }
+            }
+            ApiError::BearerRefused { error, .. } => {
+                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                let challenge = match error {
+                    BearerError::InsufficientScope => {
+                        "Bearer error=\"insufficient_scope\", scope=\"openid\""
+                    }
+                    BearerError::InvalidToken => "Bearer error=\"invalid_token\"",
+                    BearerError::InvalidRequest => "Bearer error=\"invalid_request\"",
+                };
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(challenge),
+                );
             }
             ApiError::NotEnoughPermissions { required } => {
                 let value = format!("Bearer scope=\"{}\"", ScopeSet::from(*required));

@@ -45,6 +45,7 @@ use oauth::introspect::*;
 use oauth::keys::*;
 use oauth::revoke::*;
 use oauth::token::*;
+use oauth::userinfo::*;
 use openapi::{ApiDoc, guarded_routes};
 
 /// `/token` bodies are a few short fields; anything near this size is not a login.
@@ -195,9 +196,18 @@ pub(crate) fn api_routes(state: &AppState) -> OpenApiRouter<AppState> {
         openapi::add_resource_server_scheme(routes.get_openapi_mut());
     }
     if let Some(metadata) = &state.metadata {
+        // OpenID Connect's discovery document and UserInfo endpoint are for its relying
+        // parties (which read discovery, not OpenAPI): served, not documented.
         let metadata = OpenApiRouter::new()
             .routes(routes!(authorization_server_metadata))
+            .route(
+                "/.well-known/openid-configuration",
+                get(openid_configuration),
+            )
             .layer(Extension(Arc::clone(metadata)));
+        if state.auth.id_tokens.is_some() {
+            routes = routes.route("/userinfo", get(userinfo_get).post(userinfo_post));
+        }
         // The code flow's: what users allowed its clients.
         routes = routes
             .merge(metadata)

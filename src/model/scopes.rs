@@ -27,6 +27,22 @@ impl Scope {
     pub const ITEMS: Scope = Scope(Cow::Borrowed("items"));
     /// The tutorial's scopes, in its order: offered by every deployment.
     pub const TUTORIAL: [Scope; 2] = [Scope::ME, Scope::ITEMS];
+    /// OpenID Connect: the client signs the user in (an id_token, `/userinfo`).
+    pub const OPENID: Scope = Scope(Cow::Borrowed("openid"));
+    /// OpenID Connect Core §5.4: the user's name and username at `/userinfo`.
+    pub const PROFILE: Scope = Scope(Cow::Borrowed("profile"));
+    /// OpenID Connect Core §5.4: the user's email address at `/userinfo`.
+    pub const EMAIL: Scope = Scope(Cow::Borrowed("email"));
+    /// OpenID Connect Core §11: a refresh token, for use while the user is away.
+    pub const OFFLINE_ACCESS: Scope = Scope(Cow::Borrowed("offline_access"));
+    /// OpenID Connect's scopes: who the user is, not what they may do. Any active user may
+    /// grant them to a client; none is a permission of the API.
+    pub const IDENTITY: [Scope; 4] = [
+        Scope::OPENID,
+        Scope::PROFILE,
+        Scope::EMAIL,
+        Scope::OFFLINE_ACCESS,
+    ];
 
     /// A scope of this name, if it is a scope-token (RFC 6749 §3.3: printable ASCII without
     /// space, `"` or `\`). The tutorial's names come back without a copy.
@@ -202,11 +218,23 @@ pub(crate) fn deserialize_claim<'de, D: Deserializer<'de>>(
 }
 
 /// The scopes a deployment offers, each with the description Swagger UI's Authorize dialog
-/// and a consent page show: the tutorial's two, then those of the `SCOPES` setting.
+/// and a consent page show: the tutorial's two, then those of the `SCOPES` setting. With
+/// sign-in, also OpenID Connect's identity scopes, kept apart: authorization requests may
+/// ask for them, but they are no permission of the API (not in the Authorize dialog, not
+/// for the password grant, never a user's to be allowed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScopeCatalog {
     offered: Vec<(Scope, Cow<'static, str>)>,
+    identity: Vec<(Scope, Cow<'static, str>)>,
 }
+
+/// What a consent page says of each identity scope unless `OFFERED_SCOPES` says otherwise.
+const IDENTITY_DESCRIPTIONS: [&str; 4] = [
+    "Sign you in with your account.",
+    "See your name and username.",
+    "See your email address.",
+    "Keep access while you are away.",
+];
 
 impl Default for ScopeCatalog {
     fn default() -> Self {
@@ -218,6 +246,7 @@ impl Default for ScopeCatalog {
                 ),
                 (Scope::ITEMS, Cow::Borrowed("Read items.")),
             ],
+            identity: Vec::new(),
         }
     }
 }
@@ -253,8 +282,66 @@ impl ScopeCatalog {
         Ok(catalog)
     }
 
+    /// The catalogue with OpenID Connect's identity scopes, for a deployment with sign-in:
+    /// each with the description `OFFERED_SCOPES` gave it, if it named it, else its own.
+    pub fn with_identity(mut self) -> Self {
+        self.identity = Scope::IDENTITY
+            .into_iter()
+            .zip(IDENTITY_DESCRIPTIONS)
+            .map(|(scope, default)| {
+                let named = self
+                    .offered
+                    .iter()
+                    .position(|(offered, _)| *offered == scope);
+                let description = match named {
+                    Some(index) => self.offered.remove(index).1,
+                    None => Cow::Borrowed(default),
+                };
+                (scope, description)
+            })
+            .collect();
+        self
+    }
+
+    /// Whether the API offers `scope` (identity scopes are not the API's).
     pub fn offers(&self, scope: &Scope) -> bool {
         self.offered.iter().any(|(offered, _)| offered == scope)
+    }
+
+    /// Whether `scope` is an identity scope this deployment offers.
+    pub fn is_identity(&self, scope: &Scope) -> bool {
+        self.identity.iter().any(|(offered, _)| offered == scope)
+    }
+
+    /// The identity scopes offered (none without sign-in) and their descriptions.
+    pub fn identity(&self) -> impl Iterator<Item = (&Scope, &str)> + '_ {
+        self.identity
+            .iter()
+            .map(|(scope, description)| (scope, description.as_ref()))
+    }
+
+    /// Reads an authorization request's `scope`: every name offered, by the API or as an
+    /// identity scope.
+    pub fn parse_request(&self, scope: &str) -> Result<ScopeSet, UnknownScope> {
+        scope
+            .split_whitespace()
+            .map(|name| {
+                Scope::new(name)
+                    .ok()
+                    .filter(|scope| self.offers(scope) || self.is_identity(scope))
+                    .ok_or_else(|| UnknownScope(name.to_owned()))
+            })
+            .collect()
+    }
+
+    /// What a user allowed `allowed` may grant of `asked`: the API scopes they are allowed,
+    /// and any identity scope.
+    pub fn grantable(&self, asked: &ScopeSet, allowed: &ScopeSet) -> ScopeSet {
+        asked
+            .iter()
+            .filter(|scope| allowed.contains(scope) || self.is_identity(scope))
+            .cloned()
+            .collect()
     }
 
     /// Every scope offered and its description, the tutorial's first.
@@ -267,6 +354,7 @@ impl ScopeCatalog {
     /// What a user is told a scope allows (the consent page); `None` if it is not offered.
     pub fn description(&self, scope: &Scope) -> Option<&str> {
         self.iter()
+            .chain(self.identity())
             .find(|(offered, _)| *offered == scope)
             .map(|(_, description)| description)
     }

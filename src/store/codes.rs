@@ -26,8 +26,10 @@ pub struct StoredCode {
     pub redirect_uri: Option<String>,
     /// The S256 challenge (RFC 7636 §4.2), when the request carried one.
     pub code_challenge: Option<String>,
-    /// OpenID Connect's `nonce`, for the ID token a later version mints.
+    /// OpenID Connect's `nonce`, repeated in the id_token.
     pub nonce: Option<String>,
+    /// The browser session the user allowed it in: the id_token's `sid`.
+    pub browser_session: Option<String>,
     pub username: String,
     pub scope: ScopeSet,
     /// When the user last proved their password.

@@ -157,6 +157,7 @@ impl SignIn {
             redirect_uri: Some(REDIRECT.into()),
             code_challenge: challenge.map(str::to_owned),
             nonce: None,
+            browser_session: None,
             username: username.into(),
             scope: ScopeSet::tutorial(),
             auth_time: self.clock.now(),

@@ -23,6 +23,7 @@ mod layering;
 mod login;
 mod names;
 mod openapi;
+mod openid;
 mod properties;
 mod python_interop;
 mod scopes;

@@ -14,7 +14,7 @@ use url::Url;
 use crate::auth::oauth::clients::Clients;
 use crate::model::client::Client;
 use crate::model::description::naming;
-use crate::model::scopes::{ScopeCatalog, ScopeSet, UnknownScope};
+use crate::model::scopes::{Scope, ScopeCatalog, ScopeSet, UnknownScope};
 use crate::model::time::UnixTime;
 use crate::store::StoreError;
 use crate::store::storable;
@@ -349,14 +349,17 @@ pub async fn check_request(
         Some(scopes) => offered.restrict(scopes),
         None => offered.iter().map(|(scope, _)| scope.clone()).collect(),
     };
+    // No scope asked: the client's API scopes, never an identity scope (OpenID Connect
+    // Core §3.1.2.1: `openid` is asked for by name). Identity scopes any client may ask for.
     let scope = match params.scope.as_deref().map(str::trim) {
         None | Some("") => allowed.clone(),
-        Some(asked) => match offered.parse(asked) {
+        Some(asked) => match offered.parse_request(asked) {
             Ok(scope) => scope,
             Err(UnknownScope(name)) => return refuse(InvalidScope, naming("unknown scope", &name)),
         },
     };
-    if let Some(beyond) = scope.iter().find(|scope| !allowed.contains(scope)) {
+    let beyond = |scope: &&Scope| !allowed.contains(scope) && !offered.is_identity(scope);
+    if let Some(beyond) = scope.iter().find(beyond) {
         return refuse(
             InvalidScope,
             format!("Scope not allowed for this client: {beyond}"),
@@ -399,7 +402,6 @@ mod tests {
     use super::*;
     use crate::auth::oauth::code::s256_challenge;
     use crate::model::client::{PkcePolicy, RedirectUri};
-    use crate::model::scopes::Scope;
     use crate::store::clients::InMemoryClientStore;
 
     const CHALLENGE_OF: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";

@@ -13,11 +13,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use subtle::ConstantTimeEq as _;
 
 use crate::auth::Auth;
-use crate::auth::oauth::grant::{TokenResponse, issue_grant};
+use crate::auth::credentials::totp;
+use crate::auth::oauth::grant::{Grant, TokenResponse, issue_grant};
 use crate::auth::sessions::EndReason;
+use crate::auth::tokens::id_token::{IdTokens, Methods, SignInFacts};
 use crate::auth::tokens::refresh_token::sha256;
 use crate::model::client::Client;
-use crate::model::scopes::ScopeSet;
+use crate::model::scopes::{Scope, ScopeSet};
 use crate::model::time::UnixTime;
 use crate::store::StoreError;
 use crate::store::codes::{NotStarted, Started, StoredCode};
@@ -36,6 +38,8 @@ pub struct Authorization {
     /// An S256 challenge; checked for shape by the authorization endpoint.
     pub code_challenge: Option<String>,
     pub nonce: Option<String>,
+    /// The browser session it is issued in.
+    pub browser_session: Option<String>,
     pub username: String,
     pub scope: ScopeSet,
     pub auth_time: UnixTime,
@@ -60,6 +64,7 @@ pub async fn issue_code(
         redirect_uri: authorization.redirect_uri,
         code_challenge: authorization.code_challenge,
         nonce: authorization.nonce,
+        browser_session: authorization.browser_session,
         username: authorization.username,
         scope: authorization.scope,
         auth_time: authorization.auth_time,
@@ -199,11 +204,44 @@ pub async fn exchange_code(
             .await?;
         return Err(refused.into());
     }
-    let scope = code.scope.intersection(&user.scopes);
+    let scope = auth.scopes.grantable(&code.scope, &user.scopes);
     let grant = issue_grant(auth, user, &session, scope, refresh_token, now)?;
+    let id_token = match &auth.id_tokens {
+        Some(id_tokens) if grant.scope.contains(&Scope::OPENID) => {
+            Some(id_token(auth, id_tokens, &code, &grant, now).await?)
+        }
+        _ => None,
+    };
     Ok(TokenResponse {
         refresh_token: client.refresh.then_some(grant.refresh_token),
         access_token: grant.access_token,
         scope: grant.scope,
+        id_token,
     })
+}
+
+/// The id_token of a code's sign-in (OpenID Connect Core §3.1.3.3).
+async fn id_token(
+    auth: &Auth,
+    id_tokens: &IdTokens,
+    code: &StoredCode,
+    grant: &Grant,
+    now: UnixTime,
+) -> Result<String, CodeError> {
+    // Turning TOTP on or off ends every other session of the user, browser sessions
+    // included, so a live sign-in passed the code exactly when the user has TOTP on now.
+    let methods = match totp::required(auth, grant.user.username()).await? {
+        Some(_) => Methods::PasswordAndCode,
+        None => Methods::Password,
+    };
+    let facts = SignInFacts {
+        subject: grant.user.id.as_str(),
+        client_id: &code.client_id,
+        auth_time: code.auth_time,
+        nonce: code.nonce.as_deref(),
+        access_token: &grant.access_token.token,
+        methods,
+        session: code.browser_session.as_deref(),
+    };
+    Ok(id_tokens.issue(&facts, now)?)
 }

@@ -29,6 +29,8 @@ pub struct TokenResponse {
     pub scope: ScopeSet,
     /// `None` for a client not registered for the refresh grant.
     pub refresh_token: Option<RefreshToken>,
+    /// OpenID Connect's id_token, when the grant has `openid`.
+    pub id_token: Option<String>,
 }
 
 /// A password login's or a refresh's grant, answered whole.
@@ -38,6 +40,7 @@ impl From<Grant> for TokenResponse {
             access_token: grant.access_token,
             scope: grant.scope,
             refresh_token: Some(grant.refresh_token),
+            id_token: None,
         }
     }
 }

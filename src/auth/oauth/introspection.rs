@@ -63,7 +63,7 @@ pub async fn introspect(auth: &Auth, token: &str) -> Result<Introspection, Intro
     Ok(Introspection::Refresh {
         deadline: auth.sessions.deadline(&session),
         // What a refresh would grant now: less whatever the user has lost since the login.
-        scope: session.scope.intersection(&user.scopes),
+        scope: auth.scopes.grantable(&session.scope, &user.scopes),
         username: session.username,
         session_id: session.id,
     })

@@ -1,7 +1,7 @@
 //! What passflow publishes about itself (RFC 8414, OAuth 2.0 Authorization Server Metadata):
 //! its issuer, endpoints, grants and scopes, for clients and resource servers that configure
-//! themselves from one URL. Not OpenID Connect: passflow issues no ID tokens, so it publishes
-//! no `openid-configuration`.
+//! themselves from one URL. With OpenID Connect on and a client registered, the same
+//! document is also `/.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §4).
 
 use serde::Serialize;
 use url::Url;
@@ -76,7 +76,46 @@ pub struct ServerMetadata {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(required = false, value_type = bool)]
     pub authorization_response_iss_parameter_supported: Option<bool>,
+    // OpenID Connect Discovery 1.0 §3, once a client is registered with OpenID Connect on.
+    // Not in the OpenAPI schema, which documents the document without sign-in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub userinfo_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub response_modes_supported: Option<[&'static str; 1]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub subject_types_supported: Option<[&'static str; 1]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub id_token_signing_alg_values_supported: Option<[&'static str; 1]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub claims_supported: Option<&'static [&'static str]>,
+    // The identity scopes, listed once a client is registered; empty: OpenID Connect is off.
+    #[serde(skip)]
+    #[schema(ignore)]
+    identity_scopes: Vec<String>,
 }
+
+/// Every claim an id_token or `/userinfo` may carry (Discovery §3 `claims_supported`).
+pub const CLAIMS_SUPPORTED: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "at_hash",
+    "amr",
+    "sid",
+    "name",
+    "preferred_username",
+    "email",
+    "email_verified",
+];
 
 impl ServerMetadata {
     /// The document for `issuer` (already checked by [`issuer_url`]); `introspection`:
@@ -102,14 +141,37 @@ impl ServerMetadata {
                 .then_some(["client_secret_basic"]),
             code_challenge_methods_supported: None,
             authorization_response_iss_parameter_supported: None,
+            userinfo_endpoint: None,
+            response_modes_supported: None,
+            subject_types_supported: None,
+            id_token_signing_alg_values_supported: None,
+            claims_supported: None,
+            identity_scopes: Vec::new(),
         }
     }
 
+    /// Whether OpenID Connect is on: the identity scopes are offered.
+    pub fn openid(&self) -> bool {
+        !self.identity_scopes.is_empty()
+    }
+
     /// The document once a client is registered: the authorization endpoint, the code
-    /// grant, S256 PKCE, client authentication at the token endpoint, `iss` in responses.
+    /// grant, S256 PKCE, client authentication at the token endpoint, `iss` in responses;
+    /// with OpenID Connect on, its discovery fields too (the RFC 8414 document and
+    /// `openid-configuration` are one document).
     pub fn with_code_flow(&self) -> Self {
-        let endpoint = format!("{}/authorize", self.issuer.trim_end_matches('/'));
+        let base = self.issuer.trim_end_matches('/');
+        let endpoint = format!("{base}/authorize");
+        let openid = self.openid();
+        let mut scopes_supported = self.scopes_supported.clone();
+        scopes_supported.extend(self.identity_scopes.iter().cloned());
         Self {
+            scopes_supported,
+            userinfo_endpoint: openid.then(|| format!("{base}/userinfo")),
+            response_modes_supported: openid.then_some(["query"]),
+            subject_types_supported: openid.then_some(["public"]),
+            id_token_signing_alg_values_supported: openid.then_some(["RS256"]),
+            claims_supported: openid.then_some(CLAIMS_SUPPORTED),
             authorization_endpoint: Some(endpoint),
             grant_types_supported: vec!["authorization_code", "password", "refresh_token"],
             response_types_supported: vec!["code"],
@@ -129,10 +191,22 @@ impl ServerMetadata {
         }
     }
 
-    /// The same document listing the scopes `offered` (the tutorial's and `OFFERED_SCOPES`).
+    /// The same document listing the scopes `offered` (the tutorial's and `OFFERED_SCOPES`;
+    /// the identity scopes once a client is registered).
     pub fn offering(self, offered: &ScopeCatalog) -> Self {
         Self {
             scopes_supported: offered.iter().map(|(scope, _)| scope.to_string()).collect(),
+            ..self.identifying(offered)
+        }
+    }
+
+    /// The same document with the identity scopes `offered` (none: OpenID Connect off).
+    pub fn identifying(self, offered: &ScopeCatalog) -> Self {
+        Self {
+            identity_scopes: offered
+                .identity()
+                .map(|(scope, _)| scope.to_string())
+                .collect(),
             ..self
         }
     }

@@ -15,3 +15,4 @@ pub mod refresh;
 pub mod registration;
 pub mod revocation;
 pub mod sign_in;
+pub mod userinfo;

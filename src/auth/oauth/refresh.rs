@@ -98,7 +98,7 @@ async fn redeem(auth: &Auth, request: &RefreshRequest<'_>) -> Result<Grant, Refr
     };
     let (session, user, scope, refresh_token) = match fast {
         Some((session, user, refresh_token)) => {
-            let scope = kept_scopes(&session.scope, &user);
+            let scope = kept_scopes(&auth.scopes, &session.scope, &user);
             (session, user, scope, refresh_token)
         }
         None => long_way(auth, request, now).await?,
@@ -154,6 +154,7 @@ async fn long_way(
             }
         };
         let scope = kept_scopes(
+            &auth.scopes,
             &narrow_scopes(&auth.scopes, request.scope, &session.scope)?,
             &user,
         );
@@ -163,9 +164,9 @@ async fn long_way(
     }
 }
 
-/// `asked` less whatever the user has lost since the login.
-fn kept_scopes(asked: &ScopeSet, user: &UserRecord) -> ScopeSet {
-    asked.intersection(&user.scopes)
+/// `asked` less whatever the user has lost since the login (identity scopes are never lost).
+fn kept_scopes(offered: &ScopeCatalog, asked: &ScopeSet, user: &UserRecord) -> ScopeSet {
+    offered.grantable(asked, &user.scopes)
 }
 
 /// The scopes a refresh asks for: any subset of the session's grant, or all of it when
@@ -176,7 +177,7 @@ pub fn narrow_scopes(
     granted: &ScopeSet,
 ) -> Result<ScopeSet, RefreshError> {
     let requested = offered
-        .parse(requested)
+        .parse_request(requested)
         .map_err(|UnknownScope(name)| RefreshError::InvalidScope(naming("Unknown scope", &name)))?;
     if let Some(beyond) = requested.iter().find(|scope| !granted.contains(scope)) {
         return Err(RefreshError::InvalidScope(format!(

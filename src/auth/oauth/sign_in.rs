@@ -233,7 +233,7 @@ impl<'a> Visit<'a> {
         if !allow {
             return Ok(self.refuse(AuthorizeError::AccessDenied, "The user denied access"));
         }
-        let scope = self.request.scope.intersection(&signed_in.user.scopes);
+        let scope = self.grantable(&signed_in);
         record_consent(
             self.auth,
             &self.request.client,
@@ -373,7 +373,7 @@ impl<'a> Visit<'a> {
         // One rule with `/token`: fewer scopes than asked may be granted (the token's
         // `scope` says which, RFC 6749 §3.3), none at all is refused, never a token for
         // nothing.
-        let scope = self.request.scope.intersection(&signed_in.user.scopes);
+        let scope = self.grantable(&signed_in);
         if scope.is_empty() {
             return Ok(self.refuse(
                 AuthorizeError::InvalidScope,
@@ -395,16 +395,25 @@ impl<'a> Visit<'a> {
         Ok(self.ask(Form::Consent { username, scope }))
     }
 
+    /// What the user may grant of what the request asks: `/token`'s rule, and any identity
+    /// scope.
+    fn grantable(&self, signed_in: &SignedIn) -> ScopeSet {
+        let user = &signed_in.user.scopes;
+        self.auth.scopes.grantable(&self.request.scope, user)
+    }
+
     /// The code, bound to everything the request named, for the client.
     async fn issue(self, signed_in: &SignedIn) -> Result<Next, LoginError> {
+        let scope = self.grantable(signed_in);
         let request = self.request;
         let authorization = Authorization {
             client_id: request.client.id.clone(),
             redirect_uri: request.redirect_uri.clone(),
             code_challenge: request.code_challenge.clone(),
             nonce: request.nonce.clone(),
+            browser_session: Some(signed_in.session.id.clone()),
             username: signed_in.user.username().to_owned(),
-            scope: request.scope.intersection(&signed_in.user.scopes),
+            scope,
             auth_time: signed_in.session.created_at,
         };
         let code = issue_code(self.auth, authorization, self.auth.code_lifetime).await?;

@@ -5,10 +5,12 @@
 
 pub mod access;
 pub mod claims;
+pub mod id_token;
 pub mod keys;
 pub mod refresh_token;
 pub mod secret;
 pub mod settings;
+pub mod signer;
 
 pub use claims::{AccessToken, Claims, InvalidToken, SessionBound};
 pub(crate) use secret::random_hex;
@@ -19,10 +21,11 @@ use std::sync::Arc;
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use quick_cache::sync::Cache;
 
 use crate::auth::tokens::claims::NewClaims;
+use crate::auth::tokens::signer::Signer;
 use crate::model::scopes::ScopeSet;
 use crate::model::time::{UnixTime, now};
 
@@ -38,8 +41,7 @@ struct VerifyingKey {
 
 /// Keys, header and validation rules, built once at start-up and shared by every request.
 pub struct TokenKeys {
-    encoding: EncodingKey,
-    header: Header,
+    signer: Signer,
     /// `SECRET_KEY` first, then `PREVIOUS_SECRET_KEYS` in order; empty when HS256 tokens are
     /// no longer accepted.
     hmac: Vec<DecodingKey>,
@@ -80,18 +82,9 @@ fn hmac_key(secret: &SecretKey) -> DecodingKey {
 
 impl TokenKeys {
     pub fn new(settings: TokenSettings) -> Self {
-        let (encoding, header) = match settings.signing_keys.first() {
-            // RFC 8725 §3.11: `typ` says what the token is; `kid` which key verifies it.
-            Some(key) => {
-                let mut header = Header::new(key.algorithm());
-                header.kid = Some(key.kid().to_owned());
-                (key.encoding().clone(), header)
-            }
-            // The tutorial's header, byte for byte: `{"alg":"HS256","typ":"JWT"}`.
-            None => (
-                EncodingKey::from_secret(&settings.secret.0).expect("a SecretKey is never empty"),
-                Header::new(Algorithm::HS256),
-            ),
+        let signer = match settings.signing_keys.first() {
+            Some(key) => Signer::with_key(key),
+            None => Signer::hs256(&settings.secret.0),
         };
         let hmac = if settings.accept_hs256 || settings.signing_keys.is_empty() {
             std::iter::once(&settings.secret)
@@ -118,8 +111,7 @@ impl TokenKeys {
                 .collect(),
         };
         Self {
-            encoding,
-            header,
+            signer,
             hmac,
             hmac_validation: validation(Algorithm::HS256, &settings),
             by_kid,
@@ -173,7 +165,7 @@ impl TokenKeys {
             client_id: session.as_ref().and_then(|session| session.client_id),
         };
         Ok(AccessToken {
-            token: jsonwebtoken::encode(&self.header, &claims, &self.encoding)?,
+            token: self.signer.sign(&claims)?,
             expires_in: exp.saturating_sub(now),
         })
     }

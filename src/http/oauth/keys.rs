@@ -34,6 +34,8 @@ pub(crate) struct JwkSet<'a> {
 
 /// The public keys that verify this server's tokens: the signing key's, then the previous
 /// keys', each under the `kid` its tokens carry. Empty with HS256, whose key is a secret.
+// With OpenID Connect on, the id_token keys follow (not in the summary: the document shows
+// the deployment without sign-in).
 #[utoipa::path(
     get,
     path = "/.well-known/jwks.json",
@@ -45,8 +47,26 @@ pub(crate) struct JwkSet<'a> {
 )]
 pub(crate) async fn jwks(State(state): State<AppState>) -> Response {
     const CACHE: [(HeaderName, HeaderValue); 1] = [(header::CACHE_CONTROL, JWKS_MAX_AGE)];
-    let keys = &state.auth.tokens.jwks().keys;
-    (CACHE, Json(JwkSet { keys })).into_response()
+    let access = &state.auth.tokens.jwks().keys;
+    let Some(id_tokens) = &state.auth.id_tokens else {
+        return (CACHE, Json(JwkSet { keys: access })).into_response();
+    };
+    // Beside them, the id_token keys (OpenID Connect): their `kid`s differ from every
+    // access-token key's, as start-up checked.
+    let keys: Vec<Jwk> = access.iter().chain(id_tokens.jwks()).cloned().collect();
+    (CACHE, Json(JwkSet { keys: &keys })).into_response()
+}
+
+/// OpenID Connect Discovery 1.0 §4: the same document with its OpenID Connect fields, once
+/// OpenID Connect is on and a client is registered; until then, not found.
+pub(crate) async fn openid_configuration(
+    State(state): State<AppState>,
+    Extension(metadata): Extension<Arc<ServerMetadata>>,
+) -> Result<Response, ApiError> {
+    if metadata.openid() && state.auth.clients.any().await? {
+        return Ok(Json(metadata.with_code_flow()).into_response());
+    }
+    Err(ApiError::NotFound)
 }
 
 /// The authorization server's metadata: issuer, endpoints, grants, scopes. Served (and

@@ -9,3 +9,4 @@ pub(crate) mod introspect;
 pub(crate) mod keys;
 pub(crate) mod revoke;
 pub(crate) mod token;
+pub(crate) mod userinfo;

@@ -51,6 +51,11 @@ pub(crate) struct Token {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(required = true, nullable = false, value_type = String)]
     pub(crate) refresh_token: Option<String>,
+    // OpenID Connect's id_token, from a code exchange with `openid`. Not in the document:
+    // the code grant is not (its clients read the discovery document, not OpenAPI).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub(crate) id_token: Option<String>,
 }
 
 impl From<TokenResponse> for Token {
@@ -61,6 +66,7 @@ impl From<TokenResponse> for Token {
             scope: response.scope.to_string(),
             expires_in: response.access_token.expires_in,
             refresh_token: response.refresh_token.map(RefreshToken::into_string),
+            id_token: response.id_token,
         }
     }
 }

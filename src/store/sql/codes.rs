@@ -29,6 +29,7 @@ const EXCHANGE_POSTGRES: &str = "UPDATE sessions AS s SET pending = FALSE, curre
        AND u.username = s.username AND NOT u.disabled \
      RETURNING s.id, s.username, s.scope, s.created_at, s.last_used_at, s.expires_at, \
        s.client_id, CAST(0 AS BIGINT) AS pending, c.redirect_uri, c.code_challenge, c.nonce, \
+       c.browser_session, \
        c.auth_time, c.expires_at AS code_expires_at, \
        u.email, u.full_name, u.hashed_password, u.scopes AS user_scopes, u.subject";
 
@@ -45,6 +46,8 @@ const EXCHANGE_SQLITE: &str = "UPDATE sessions SET pending = FALSE, current_toke
        (SELECT redirect_uri FROM authorization_codes c WHERE c.digest = $4) AS redirect_uri, \
        (SELECT code_challenge FROM authorization_codes c WHERE c.digest = $4) AS code_challenge, \
        (SELECT nonce FROM authorization_codes c WHERE c.digest = $4) AS nonce, \
+       (SELECT browser_session FROM authorization_codes c WHERE c.digest = $4) \
+         AS browser_session, \
        (SELECT auth_time FROM authorization_codes c WHERE c.digest = $4) AS auth_time, \
        (SELECT expires_at FROM authorization_codes c WHERE c.digest = $4) AS code_expires_at, \
        (SELECT email FROM users u WHERE u.username = sessions.username) AS email, \
@@ -84,6 +87,7 @@ fn code_from_row(row: &AnyRow, digest: &Digest) -> Result<StoredCode, StoreError
         redirect_uri: row.try_get("redirect_uri").map_err(unavailable)?,
         code_challenge: row.try_get("code_challenge").map_err(unavailable)?,
         nonce: row.try_get("nonce").map_err(unavailable)?,
+        browser_session: row.try_get("browser_session").map_err(unavailable)?,
         username: session.username,
         scope: session.scope,
         auth_time: from_db(row.try_get("auth_time").map_err(unavailable)?),
@@ -104,8 +108,8 @@ impl Database {
             .map_err(|err| self.failed(err))?;
         sqlx::query(
             "INSERT INTO authorization_codes (digest, session_id, client_id, redirect_uri, \
-             code_challenge, nonce, username, scope, auth_time, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             code_challenge, nonce, username, scope, auth_time, expires_at, browser_session) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(code.digest.0.to_vec())
         .bind(&code.session_id)
@@ -117,6 +121,7 @@ impl Database {
         .bind(code.scope.to_string())
         .bind(to_db(code.auth_time))
         .bind(to_db(code.expires_at))
+        .bind(code.browser_session.as_deref())
         .execute(&mut *tx)
         .await
         .map_err(|err| self.failed(err))?;

@@ -1,0 +1,343 @@
+//! OpenID Connect (issue 41): the identity scopes on the consent page, the id_token of a code
+//! exchange checked as a relying party checks it (signature against the JWKS, `iss`, `aud`,
+//! `nonce`, `at_hash`), `/userinfo` and its RFC 6750 refusals, the discovery document, and an
+//! id_token refused everywhere an access token is asked for.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use axum::Router;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use passflow::auth::oauth::introspection::IntrospectionClients;
+use passflow::auth::oauth::registration::Registered;
+use passflow::auth::tokens::id_token::{IdTokens, at_hash};
+use passflow::auth::tokens::keys::{SigningKey, TokenAlgorithm, generate};
+use passflow::router;
+use serde_json::{Value, json};
+
+use crate::authorize::{Browser, assert_page, authorize_url};
+use crate::code_grant::{REDIRECT, SignIn, VERIFIER, basic, sign_in};
+use crate::helpers::*;
+use crate::stores::{Backend, on_every_backend};
+
+const ISSUER: &str = "https://auth.example.com";
+const NONCE: &str = "n-0S6_WzA2Mj";
+
+/// One RSA key for the whole test binary: making one takes a while.
+static ID_TOKEN_KEY: LazyLock<String> =
+    LazyLock::new(|| generate(TokenAlgorithm::Rs256).expect("an RSA key"));
+
+fn id_tokens() -> IdTokens {
+    let key = SigningKey::from_pem(TokenAlgorithm::Rs256, ID_TOKEN_KEY.as_bytes()).unwrap();
+    IdTokens::new(vec![key], ISSUER, 1800)
+}
+
+/// The sign-in deployment with OpenID Connect on, and `/introspect` for the client `api`.
+fn openid_app(sign_in: &SignIn) -> Router {
+    let clients = IntrospectionClients::parse(&format!("api:{INTROSPECTION_SECRET}")).unwrap();
+    let state = sign_in
+        .state
+        .clone()
+        .with_id_tokens(id_tokens())
+        .with_introspection(clients);
+    router(state)
+}
+
+/// johndoe signs in for `client` asking `extra`, allows it, and the client trades the code:
+/// the token response.
+async fn signed_in(app: &Router, client: &Registered, extra: &[(&str, &str)]) -> Value {
+    let mut browser = Browser::on(app.clone());
+    let login = browser.get(&authorize_url(client, extra)).await;
+    assert_page(&login, 200);
+    let typed = [("username", "johndoe"), ("password", "secret")];
+    let mut reply = browser.submit(&login, &typed).await;
+    if reply.status == 200 {
+        reply = browser.submit(&reply, &[("decision", "allow")]).await;
+    }
+    assert_eq!(reply.status, 303, "{}", reply.text());
+    let location = url::Url::parse(reply.header("location").unwrap()).unwrap();
+    let params: BTreeMap<String, String> = location.query_pairs().into_owned().collect();
+    let fields = [
+        ("grant_type", "authorization_code"),
+        ("code", params["code"].as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
+    let authorization = basic(&client.client.id, client.secret.as_deref().unwrap());
+    let reply = post_form_authorized(app, "/token", Some(&authorization), &fields).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    reply.json()
+}
+
+/// The id_token's claims, once its signature is checked against the served JWKS by its
+/// `kid`, with RS256, the issuer and the audience pinned, as a relying party checks it.
+async fn verified_claims(app: &Router, id_token: &str, audience: &str) -> Value {
+    let header = jsonwebtoken::decode_header(id_token).unwrap();
+    assert_eq!(header.alg, Algorithm::RS256);
+    let kid = header.kid.expect("a kid");
+    let jwks: JwkSet =
+        serde_json::from_value(get(app, "/.well-known/jwks.json", None).await.json()).unwrap();
+    let matching: Vec<_> = jwks
+        .keys
+        .iter()
+        .filter(|jwk| jwk.common.key_id.as_deref() == Some(kid.as_str()))
+        .collect();
+    assert_eq!(matching.len(), 1, "exactly one key has the kid");
+    let key = DecodingKey::from_jwk(matching[0]).unwrap();
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_issuer(&[ISSUER]);
+    validation.set_audience(&[audience]);
+    jsonwebtoken::decode::<Value>(id_token, &key, &validation)
+        .unwrap()
+        .claims
+}
+
+on_every_backend!(an_openid_sign_in_gets_an_id_token_and_its_claims_at_userinfo);
+async fn an_openid_sign_in_gets_an_id_token_and_its_claims_at_userinfo(backend: Backend) {
+    let sign_in = sign_in(backend).await;
+    let app = openid_app(&sign_in);
+    let web = &sign_in.web;
+    let signed_in_at = sign_in.clock.now();
+    // The consent page names the identity scopes with their descriptions.
+    let mut browser = Browser::on(app.clone());
+    let scope = [("scope", "openid profile email me"), ("nonce", NONCE)];
+    let login = browser.get(&authorize_url(web, &scope)).await;
+    let typed = [("username", "johndoe"), ("password", "secret")];
+    let consent = browser.submit(&login, &typed).await;
+    assert_page(&consent, 200);
+    let html = consent.text();
+    for line in [
+        "<li><code>me</code> — Read information about the current user.</li>",
+        "<li><code>email</code> — See your email address.</li>",
+        "<li><code>openid</code> — Sign you in with your account.</li>",
+        "<li><code>profile</code> — See your name and username.</li>",
+    ] {
+        assert!(html.contains(line), "{line} in {html}");
+    }
+
+    let tokens = signed_in(&app, web, &scope).await;
+    assert_eq!(
+        keys_of(&tokens),
+        [
+            "access_token",
+            "token_type",
+            "scope",
+            "expires_in",
+            "refresh_token",
+            "id_token"
+        ]
+    );
+    assert_eq!(tokens["scope"], "me email openid profile");
+    let access = str_of(&tokens, "access_token");
+    let id_token = str_of(&tokens, "id_token");
+    let claims = verified_claims(&app, id_token, &web.client.id).await;
+    let user = sign_in
+        .state
+        .auth
+        .users
+        .get_user("johndoe")
+        .await
+        .unwrap()
+        .unwrap();
+    let sub = user.id.as_str();
+    assert_ne!(sub, "johndoe", "an opaque id, never the name");
+    let iat = claims["iat"].as_u64().unwrap();
+    assert_eq!(
+        claims,
+        json!({
+            "iss": ISSUER,
+            "sub": sub,
+            "aud": web.client.id,
+            "exp": iat + 1800,
+            "iat": iat,
+            "auth_time": signed_in_at,
+            "nonce": NONCE,
+            "at_hash": at_hash(access),
+            "amr": ["pwd"],
+            "sid": claims["sid"].as_str().expect("the browser session's id"),
+        })
+    );
+
+    // `/userinfo`, each way a token may come.
+    let expected = json!({
+        "sub": sub,
+        "name": "John Doe",
+        "preferred_username": "johndoe",
+        "email": "johndoe@example.com",
+        "email_verified": false,
+    });
+    let bearer = format!("Bearer {access}");
+    for reply in [
+        get(&app, "/userinfo", Some(&bearer)).await,
+        post_form_authorized(&app, "/userinfo", Some(&bearer), &[]).await,
+        post_form_authorized(&app, "/userinfo", None, &[("access_token", access)]).await,
+    ] {
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        assert_eq!(reply.json(), expected);
+        assert_eq!(reply.header("cache-control"), Some("no-store"));
+    }
+    post_form_authorized(&app, "/userinfo", Some(&bearer), &[("access_token", access)])
+        .await
+        .assert(
+            400,
+            r#"{"error":"invalid_request","error_description":"The access token was sent more than one way"}"#,
+            Some("Bearer error=\"invalid_request\""),
+        );
+
+    // An id_token is no access token, anywhere.
+    let invalid_token = r#"{"error":"invalid_token","error_description":"The access token is missing, invalid, expired or revoked"}"#;
+    let challenge = Some("Bearer error=\"invalid_token\"");
+    get(&app, "/userinfo", Some(&format!("Bearer {id_token}")))
+        .await
+        .assert(401, invalid_token, challenge);
+    get_with_token(&app, "/users/me/", id_token).await.assert(
+        401,
+        r#"{"detail":"Could not validate credentials"}"#,
+        Some("Bearer"),
+    );
+    let introspected = post_form_authorized(
+        &app,
+        "/introspect",
+        Some(&basic("api", INTROSPECTION_SECRET)),
+        &[("token", id_token)],
+    )
+    .await;
+    assert_eq!(introspected.text(), r#"{"active":false}"#);
+    let authorization = basic(&web.client.id, web.secret.as_deref().unwrap());
+    let refresh = [("grant_type", "refresh_token"), ("refresh_token", id_token)];
+    post_form_authorized(&app, "/token", Some(&authorization), &refresh)
+        .await
+        .assert(
+            400,
+            r#"{"error":"invalid_grant","detail":"Invalid refresh token"}"#,
+            None,
+        );
+
+    // No token; a token without `openid`.
+    get(&app, "/userinfo", None)
+        .await
+        .assert(401, invalid_token, challenge);
+    let tutorial = password_grant(&app, "johndoe", "secret", "").await;
+    get_with_token(&app, "/userinfo", str_of(&tutorial, "access_token"))
+        .await
+        .assert(
+            403,
+            r#"{"error":"insufficient_scope","error_description":"The access token was not granted the openid scope"}"#,
+            Some("Bearer error=\"insufficient_scope\", scope=\"openid\""),
+        );
+
+    // The client ends the session: its access token is refused at once.
+    let refresh_token = str_of(&tokens, "refresh_token");
+    let revoked = post_form_authorized(
+        &app,
+        "/revoke",
+        Some(&authorization),
+        &[("token", refresh_token)],
+    )
+    .await;
+    assert_eq!(revoked.status, 200);
+    get(&app, "/userinfo", Some(&bearer))
+        .await
+        .assert(401, invalid_token, challenge);
+}
+
+on_every_backend!(claims_follow_the_scopes_and_no_openid_means_no_id_token);
+async fn claims_follow_the_scopes_and_no_openid_means_no_id_token(backend: Backend) {
+    let sign_in = sign_in(backend).await;
+    let app = openid_app(&sign_in);
+    let tokens = signed_in(&app, &sign_in.web, &[("scope", "openid")]).await;
+    assert_eq!(tokens["scope"], "openid");
+    let claims = verified_claims(&app, str_of(&tokens, "id_token"), &sign_in.web.client.id).await;
+    assert_eq!(claims.get("nonce"), None, "no nonce asked, none given");
+    let info = get_with_token(&app, "/userinfo", str_of(&tokens, "access_token")).await;
+    assert_eq!(info.json(), json!({"sub": claims["sub"]}));
+    // Without `openid`: the code flow as before, no id_token.
+    let tokens = signed_in(&app, &sign_in.other, &[("scope", "me")]).await;
+    assert_eq!(
+        keys_of(&tokens),
+        [
+            "access_token",
+            "token_type",
+            "scope",
+            "expires_in",
+            "refresh_token"
+        ]
+    );
+    // The password grant knows no identity scope, as before.
+    let refused = post_form(
+        &app,
+        &[
+            ("username", "johndoe"),
+            ("password", "secret"),
+            ("scope", "openid"),
+        ],
+    )
+    .await;
+    refused.assert(400, r#"{"detail":"Unknown scope: openid"}"#, None);
+}
+
+#[tokio::test]
+async fn discovery_names_what_is_served_once_a_client_is_registered() {
+    let sign_in = sign_in(Backend::Memory).await;
+    let app = openid_app(&sign_in);
+    // (This deployment's metadata was made without `/introspect`, so it names none.)
+    let reply = get(&app, "/.well-known/openid-configuration", None).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let document = reply.json();
+    let expected = json!({
+        "issuer": ISSUER,
+        "authorization_endpoint": "https://auth.example.com/authorize",
+        "token_endpoint": "https://auth.example.com/token",
+        "jwks_uri": "https://auth.example.com/.well-known/jwks.json",
+        "revocation_endpoint": "https://auth.example.com/revoke",
+        "grant_types_supported": ["authorization_code", "password", "refresh_token"],
+        "scopes_supported": ["me", "items", "openid", "profile", "email", "offline_access"],
+        "response_types_supported": ["code"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": true,
+        "userinfo_endpoint": "https://auth.example.com/userinfo",
+        "response_modes_supported": ["query"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
+            "amr", "sid", "name", "preferred_username", "email", "email_verified"],
+    });
+    assert_eq!(document, expected);
+    // RFC 8414's document is the same one.
+    let rfc8414 = get(&app, "/.well-known/oauth-authorization-server", None).await;
+    assert_eq!(rfc8414.json(), expected);
+    // The JWKS publishes the id_token key; with HS256 access tokens, only it.
+    let jwks = get(&app, "/.well-known/jwks.json", None).await.json();
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+    assert_eq!(jwks["keys"][0]["kty"], "RSA");
+    assert_eq!(jwks["keys"][0]["alg"], "RS256");
+
+    // OpenID Connect off: not served, and the RFC 8414 document as before.
+    let off = get(&sign_in.app, "/.well-known/openid-configuration", None).await;
+    off.assert(404, r#"{"detail":"Not Found"}"#, None);
+    let before = get(
+        &sign_in.app,
+        "/.well-known/oauth-authorization-server",
+        None,
+    )
+    .await;
+    assert_eq!(before.json().get("userinfo_endpoint"), None);
+    assert_eq!(before.json()["scopes_supported"], json!(["me", "items"]));
+    get(&sign_in.app, "/userinfo", None)
+        .await
+        .assert(404, r#"{"detail":"Not Found"}"#, None);
+    // On, but no client registered yet: discovery waits for one.
+    let no_client = router(
+        default_state()
+            .with_metadata(passflow::auth::oauth::metadata::ServerMetadata::new(
+                ISSUER, false,
+            ))
+            .with_id_tokens(id_tokens()),
+    );
+    get(&no_client, "/.well-known/openid-configuration", None)
+        .await
+        .assert(404, r#"{"detail":"Not Found"}"#, None);
+}
