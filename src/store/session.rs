@@ -107,6 +107,9 @@ pub trait SessionStore: Send + Sync + 'static {
     /// beside it, together.
     async fn issue_code(&self, code: StoredCode, session: StoredSession) -> Result<(), StoreError>;
 
+    /// How the user signed in for the session `id`, if a code started it and it lives.
+    async fn sign_in(&self, id: &str) -> Result<Option<SignIn>, StoreError>;
+
     /// Exchanges the code with this digest, of the session family `family`: if its session is
     /// pending, the code live (`now` before its `expires_at`) and its user enabled in `users`,
     /// the session starts now with `next` as its current token, atomically, so of concurrent
@@ -171,6 +174,26 @@ pub trait SessionStore: Send + Sync + 'static {
         idle_cutoff: UnixTime,
         ends_before: UnixTime,
     ) -> Result<usize, StoreError>;
+}
+
+/// How the user signed in for a session an authorization code started (OpenID Connect): what
+/// a refresh's id_token repeats, and the browser session the client was allowed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignIn {
+    /// When the user last gave their password before the code was issued.
+    pub auth_time: UnixTime,
+    /// The browser session the code was issued in.
+    pub browser_session: Option<String>,
+}
+
+impl SignIn {
+    /// What a code says of its sign-in.
+    pub fn of(code: &StoredCode) -> Self {
+        Self {
+            auth_time: code.auth_time,
+            browser_session: code.browser_session.clone(),
+        }
+    }
 }
 
 /// A logged end: one session, or (no `session_id`) every session-less token of `username`

@@ -341,3 +341,77 @@ async fn discovery_names_what_is_served_once_a_client_is_registered() {
         .await
         .assert(404, r#"{"detail":"Not Found"}"#, None);
 }
+
+on_every_backend!(a_refresh_repeats_the_sign_in_and_amr_names_the_second_factor);
+async fn a_refresh_repeats_the_sign_in_and_amr_names_the_second_factor(backend: Backend) {
+    use crate::totp::{code_at, confirm, enrol};
+    let sign_in = sign_in(backend).await;
+    let app = openid_app(&sign_in);
+    let clock = &sign_in.clock;
+    let token = crate::helpers::login(&app, "johndoe", "secret").await;
+    let secret = enrol(&app, &token).await.json()["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        confirm(&app, &token, &code_at(&secret, clock.now()))
+            .await
+            .status,
+        200
+    );
+    clock.advance(30);
+
+    let web = &sign_in.web;
+    let mut browser = Browser::on(app.clone());
+    let extra = [("scope", "openid"), ("nonce", NONCE)];
+    let login = browser.get(&authorize_url(web, &extra)).await;
+    let typed = [("username", "johndoe"), ("password", "secret")];
+    let factor = browser.submit(&login, &typed).await;
+    assert_page(&factor, 200);
+    let signed_in_at = clock.now();
+    let consent = browser
+        .submit(&factor, &[("totp", &code_at(&secret, clock.now()))])
+        .await;
+    assert_page(&consent, 200);
+    let done = browser.submit(&consent, &[("decision", "allow")]).await;
+    let location = url::Url::parse(done.header("location").unwrap()).unwrap();
+    let code = location
+        .query_pairs()
+        .find(|(name, _)| name == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let authorization = basic(&web.client.id, web.secret.as_deref().unwrap());
+    let exchange = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
+    let tokens = post_form_authorized(&app, "/token", Some(&authorization), &exchange)
+        .await
+        .json();
+    let first = verified_claims(&app, str_of(&tokens, "id_token"), &web.client.id).await;
+    assert_eq!(first["amr"], json!(["pwd", "otp", "mfa"]));
+    assert_eq!(first["auth_time"], signed_in_at);
+
+    clock.advance(120);
+    let refresh = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", str_of(&tokens, "refresh_token")),
+    ];
+    let refreshed = post_form_authorized(&app, "/token", Some(&authorization), &refresh).await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.text());
+    let refreshed = refreshed.json();
+    let again = verified_claims(&app, str_of(&refreshed, "id_token"), &web.client.id).await;
+    // Core §12.2: the same issuer, subject, audience and sign-in; no nonce; a new `iat`.
+    for claim in ["iss", "sub", "aud", "auth_time", "amr", "sid"] {
+        assert_eq!(again[claim], first[claim], "{claim}");
+    }
+    assert_eq!(again.get("nonce"), None);
+    assert_eq!(again["iat"], clock.now());
+    assert_eq!(
+        again["at_hash"],
+        at_hash(str_of(&refreshed, "access_token"))
+    );
+}

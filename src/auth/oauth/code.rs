@@ -13,16 +13,15 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use subtle::ConstantTimeEq as _;
 
 use crate::auth::Auth;
-use crate::auth::credentials::totp;
-use crate::auth::oauth::grant::{Grant, TokenResponse, issue_grant};
+use crate::auth::oauth::grant::{IdTokenError, TokenResponse, id_token, issue_grant};
 use crate::auth::sessions::EndReason;
-use crate::auth::tokens::id_token::{IdTokens, Methods, SignInFacts};
 use crate::auth::tokens::refresh_token::sha256;
 use crate::model::client::Client;
-use crate::model::scopes::{Scope, ScopeSet};
+use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
 use crate::store::StoreError;
 use crate::store::codes::{NotStarted, Started, StoredCode};
+use crate::store::session::SignIn;
 
 /// Default and longest code lifetimes, in seconds (RFC 6749 §4.1.2 recommends at most ten
 /// minutes).
@@ -119,6 +118,15 @@ pub enum CodeError {
     Token(#[from] jsonwebtoken::errors::Error),
 }
 
+impl From<IdTokenError> for CodeError {
+    fn from(err: IdTokenError) -> Self {
+        match err {
+            IdTokenError::Store(err) => CodeError::Store(err),
+            IdTokenError::Token(err) => CodeError::Token(err),
+        }
+    }
+}
+
 /// RFC 7636 §4.1: 43 to 128 unreserved characters.
 fn well_formed_verifier(verifier: &str) -> bool {
     (43..=128).contains(&verifier.len())
@@ -205,43 +213,13 @@ pub async fn exchange_code(
         return Err(refused.into());
     }
     let scope = auth.scopes.grantable(&code.scope, &user.scopes);
-    let grant = issue_grant(auth, user, &session, scope, refresh_token, now)?;
-    let id_token = match &auth.id_tokens {
-        Some(id_tokens) if grant.scope.contains(&Scope::OPENID) => {
-            Some(id_token(auth, id_tokens, &code, &grant, now).await?)
-        }
-        _ => None,
-    };
+    let mut grant = issue_grant(auth, user, &session, scope, refresh_token, now)?;
+    let nonce = code.nonce.as_deref();
+    grant.id_token = id_token(auth, &grant, &client.id, &SignIn::of(&code), nonce, now).await?;
     Ok(TokenResponse {
         refresh_token: client.refresh.then_some(grant.refresh_token),
         access_token: grant.access_token,
         scope: grant.scope,
-        id_token,
+        id_token: grant.id_token,
     })
-}
-
-/// The id_token of a code's sign-in (OpenID Connect Core §3.1.3.3).
-async fn id_token(
-    auth: &Auth,
-    id_tokens: &IdTokens,
-    code: &StoredCode,
-    grant: &Grant,
-    now: UnixTime,
-) -> Result<String, CodeError> {
-    // Turning TOTP on or off ends every other session of the user, browser sessions
-    // included, so a live sign-in passed the code exactly when the user has TOTP on now.
-    let methods = match totp::required(auth, grant.user.username()).await? {
-        Some(_) => Methods::PasswordAndCode,
-        None => Methods::Password,
-    };
-    let facts = SignInFacts {
-        subject: grant.user.id.as_str(),
-        client_id: &code.client_id,
-        auth_time: code.auth_time,
-        nonce: code.nonce.as_deref(),
-        access_token: &grant.access_token.token,
-        methods,
-        session: code.browser_session.as_deref(),
-    };
-    Ok(id_tokens.issue(&facts, now)?)
 }

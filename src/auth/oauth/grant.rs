@@ -4,12 +4,14 @@
 use std::sync::Arc;
 
 use crate::auth::Auth;
+use crate::auth::credentials::totp;
 use crate::auth::sessions::RefreshToken;
+use crate::auth::tokens::id_token::{Methods, SignInFacts};
 use crate::auth::tokens::{AccessToken, SessionBound};
-use crate::model::scopes::ScopeSet;
+use crate::model::scopes::{Scope, ScopeSet};
 use crate::model::time::UnixTime;
-use crate::store::UserRecord;
-use crate::store::session::SessionRecord;
+use crate::store::session::{SessionRecord, SignIn};
+use crate::store::{StoreError, UserRecord};
 
 /// A granted token pair.
 #[derive(Debug)]
@@ -19,6 +21,8 @@ pub struct Grant {
     pub access_token: AccessToken,
     pub refresh_token: RefreshToken,
     pub session_id: String,
+    /// OpenID Connect's id_token, for a client's grant with `openid`.
+    pub id_token: Option<String>,
 }
 
 /// What the token endpoint answers, whichever grant gave it (RFC 6749 §5.1): the access
@@ -40,7 +44,7 @@ impl From<Grant> for TokenResponse {
             access_token: grant.access_token,
             scope: grant.scope,
             refresh_token: Some(grant.refresh_token),
-            id_token: None,
+            id_token: grant.id_token,
         }
     }
 }
@@ -69,5 +73,50 @@ pub(crate) fn issue_grant(
         access_token,
         refresh_token,
         session_id: session.id.clone(),
+        id_token: None,
     })
+}
+
+/// Why no id_token could be made.
+#[derive(Debug, thiserror::Error)]
+pub enum IdTokenError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("token encoding failed")]
+    Token(#[from] jsonwebtoken::errors::Error),
+}
+
+/// The id_token of `client_id`'s grant (OpenID Connect Core §3.1.3.3; a refresh's, §12.2,
+/// repeats the sign-in's `auth_time` and carries no `nonce`); `None` for a grant without
+/// `openid`, or with OpenID Connect off.
+pub(crate) async fn id_token(
+    auth: &Auth,
+    grant: &Grant,
+    client_id: &str,
+    sign_in: &SignIn,
+    nonce: Option<&str>,
+    now: UnixTime,
+) -> Result<Option<String>, IdTokenError> {
+    let Some(id_tokens) = &auth.id_tokens else {
+        return Ok(None);
+    };
+    if !grant.scope.contains(&Scope::OPENID) {
+        return Ok(None);
+    }
+    // Turning TOTP on or off ends every other session of the user, browser sessions
+    // included, so a live sign-in passed the code exactly when the user has TOTP on now.
+    let methods = match totp::required(auth, grant.user.username()).await? {
+        Some(_) => Methods::PasswordAndCode,
+        None => Methods::Password,
+    };
+    let facts = SignInFacts {
+        subject: grant.user.id.as_str(),
+        client_id,
+        auth_time: sign_in.auth_time,
+        nonce,
+        access_token: &grant.access_token.token,
+        methods,
+        session: sign_in.browser_session.as_deref(),
+    };
+    Ok(Some(id_tokens.issue(&facts, now)?))
 }

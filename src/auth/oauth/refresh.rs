@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::auth::Auth;
 use crate::auth::guard::Throttled;
 use crate::auth::oauth::clients::ClientCredentials;
-use crate::auth::oauth::grant::{Grant, issue_grant};
+use crate::auth::oauth::grant::{Grant, IdTokenError, id_token, issue_grant};
 use crate::auth::sessions::{EndReason, RefreshRefused, RefreshToken};
 use crate::model::description::naming;
 use crate::model::scopes::{ScopeCatalog, ScopeSet, UnknownScope};
@@ -52,6 +52,15 @@ pub enum RefreshError {
     Store(#[from] StoreError),
     #[error("token encoding failed")]
     Token(#[from] jsonwebtoken::errors::Error),
+}
+
+impl From<IdTokenError> for RefreshError {
+    fn from(err: IdTokenError) -> Self {
+        match err {
+            IdTokenError::Store(err) => RefreshError::Store(err),
+            IdTokenError::Token(err) => RefreshError::Token(err),
+        }
+    }
 }
 
 /// Redeems a refresh token. Failures take a throttle cell from the client address, as
@@ -103,14 +112,15 @@ async fn redeem(auth: &Auth, request: &RefreshRequest<'_>) -> Result<Grant, Refr
         }
         None => long_way(auth, request, now).await?,
     };
-    Ok(issue_grant(
-        auth,
-        user,
-        &session,
-        scope,
-        refresh_token,
-        now,
-    )?)
+    let mut grant = issue_grant(auth, user, &session, scope, refresh_token, now)?;
+    // A client's OpenID Connect session: a new id_token of the same sign-in (Core §12.2).
+    if let Some(client_id) = &session.client_id
+        && auth.id_tokens.is_some()
+        && let Some(sign_in) = auth.sessions.sign_in(&session.id).await?
+    {
+        grant.id_token = id_token(auth, &grant, client_id, &sign_in, None, now).await?;
+    }
+    Ok(grant)
 }
 
 /// Find, check, rotate: what tells the refusals apart. A session a client's code exchange

@@ -24,7 +24,7 @@ use crate::auth::tokens::refresh_token::{
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
 use crate::store::codes::{NotStarted, Started, StoredCode};
-use crate::store::session::{Digest, SessionRecord, SessionStore, StoredSession};
+use crate::store::session::{Digest, SessionRecord, SessionStore, SignIn, StoredSession};
 use crate::store::{StoreError, UserRecord, UserStore};
 
 /// Session lifetimes, in seconds.
@@ -264,6 +264,11 @@ impl Sessions {
 
     pub fn revocations(&self) -> &Revocations {
         &self.revocations
+    }
+
+    /// How the user signed in for the session `id`, if a code started it.
+    pub async fn sign_in(&self, id: &str) -> Result<Option<SignIn>, StoreError> {
+        self.store.sign_in(id).await
     }
 
     /// The earliest moment the session ends by itself if its refresh token goes unused.

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 
 use crate::model::time::UnixTime;
 use crate::store::codes::{NotStarted, Started, StoredCode, not_started};
-use crate::store::session::{Digest, SessionRecord, SessionStore, StoredSession};
+use crate::store::session::{Digest, SessionRecord, SessionStore, SignIn, StoredSession};
 use crate::store::{StoreError, UserStore};
 
 #[derive(Debug, Default)]
@@ -23,6 +23,8 @@ struct Inner {
     by_family: HashMap<Digest, String>,
     by_user: HashMap<String, HashSet<String>>,
     codes: HashMap<Digest, StoredCode>,
+    /// Session id → how its code's user signed in.
+    sign_ins: HashMap<String, SignIn>,
 }
 
 impl Inner {
@@ -66,6 +68,7 @@ impl Inner {
     fn remove(&mut self, id: &str) -> Option<SessionRecord> {
         let session = self.sessions.remove(id)?;
         self.by_family.remove(&session.family);
+        self.sign_ins.remove(id);
         let username = &session.record.username;
         if let Some(ids) = self.by_user.get_mut(username) {
             ids.remove(id);
@@ -164,9 +167,16 @@ impl SessionStore for InMemorySessionStore {
 
     async fn issue_code(&self, code: StoredCode, session: StoredSession) -> Result<(), StoreError> {
         let mut inner = self.lock();
+        inner
+            .sign_ins
+            .insert(session.record.id.clone(), SignIn::of(&code));
         inner.codes.insert(code.digest, code);
         inner.insert(session);
         Ok(())
+    }
+
+    async fn sign_in(&self, id: &str) -> Result<Option<SignIn>, StoreError> {
+        Ok(self.lock().sign_ins.get(id).cloned())
     }
 
     async fn exchange_code(

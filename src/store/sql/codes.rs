@@ -125,6 +125,13 @@ impl Database {
         .execute(&mut *tx)
         .await
         .map_err(|err| self.failed(err))?;
+        sqlx::query("UPDATE sessions SET auth_time = $1, browser_session = $2 WHERE id = $3")
+            .bind(to_db(code.auth_time))
+            .bind(code.browser_session.as_deref())
+            .bind(&code.session_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|err| self.failed(err))?;
         tx.commit().await.map_err(|err| self.failed(err))
     }
 

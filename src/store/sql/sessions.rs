@@ -13,7 +13,9 @@ use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
 use crate::model::user_id::UserId;
 use crate::store::codes::{NotStarted, Started, StoredCode};
-use crate::store::session::{Digest, SessionEnd, SessionRecord, SessionStore, StoredSession};
+use crate::store::session::{
+    Digest, SessionEnd, SessionRecord, SessionStore, SignIn, StoredSession,
+};
 use crate::store::{StoreError, User, UserRecord, UserStore};
 
 /// `pending` is read as an integer: sqlx's `Any` driver cannot decode SQLite's BOOLEAN.
@@ -230,6 +232,24 @@ impl SessionStore for Database {
 
     async fn issue_code(&self, code: StoredCode, session: StoredSession) -> Result<(), StoreError> {
         self.issue_code_and_session(code, session).await
+    }
+
+    async fn sign_in(&self, id: &str) -> Result<Option<SignIn>, StoreError> {
+        let row = sqlx::query(
+            "SELECT auth_time, browser_session FROM sessions \
+             WHERE id = $1 AND auth_time IS NOT NULL",
+        )
+        .bind(id)
+        .fetch_optional(&mut *self.connection().await?)
+        .await
+        .map_err(|err| self.failed(err))?;
+        row.map(|row| {
+            Ok(SignIn {
+                auth_time: from_db(row.try_get("auth_time").map_err(unavailable)?),
+                browser_session: row.try_get("browser_session").map_err(unavailable)?,
+            })
+        })
+        .transpose()
     }
 
     async fn exchange_code(
