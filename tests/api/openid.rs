@@ -3,7 +3,6 @@
 //! `nonce`, `at_hash`), `/userinfo` and its RFC 6750 refusals, the discovery document, and an
 //! id_token refused everywhere an access token is asked for.
 
-use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use axum::Router;
@@ -56,18 +55,7 @@ async fn signed_in(app: &Router, client: &Registered, extra: &[(&str, &str)]) ->
         reply = browser.submit(&reply, &[("decision", "allow")]).await;
     }
     assert_eq!(reply.status, 303, "{}", reply.text());
-    let location = url::Url::parse(reply.header("location").unwrap()).unwrap();
-    let params: BTreeMap<String, String> = location.query_pairs().into_owned().collect();
-    let fields = [
-        ("grant_type", "authorization_code"),
-        ("code", params["code"].as_str()),
-        ("redirect_uri", REDIRECT),
-        ("code_verifier", VERIFIER),
-    ];
-    let authorization = basic(&client.client.id, client.secret.as_deref().unwrap());
-    let reply = post_form_authorized(app, "/token", Some(&authorization), &fields).await;
-    assert_eq!(reply.status, 200, "{}", reply.text());
-    reply.json()
+    exchanged(app, client, &code_in(&reply)).await
 }
 
 /// The id_token's claims, once its signature is checked against the served JWKS by its
@@ -374,23 +362,8 @@ async fn a_refresh_repeats_the_sign_in_and_amr_names_the_second_factor(backend: 
         .await;
     assert_page(&consent, 200);
     let done = browser.submit(&consent, &[("decision", "allow")]).await;
-    let location = url::Url::parse(done.header("location").unwrap()).unwrap();
-    let code = location
-        .query_pairs()
-        .find(|(name, _)| name == "code")
-        .unwrap()
-        .1
-        .into_owned();
+    let tokens = exchanged(&app, web, &code_in(&done)).await;
     let authorization = basic(&web.client.id, web.secret.as_deref().unwrap());
-    let exchange = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", REDIRECT),
-        ("code_verifier", VERIFIER),
-    ];
-    let tokens = post_form_authorized(&app, "/token", Some(&authorization), &exchange)
-        .await
-        .json();
     let first = verified_claims(&app, str_of(&tokens, "id_token"), &web.client.id).await;
     assert_eq!(first["amr"], json!(["pwd", "otp", "mfa"]));
     assert_eq!(first["auth_time"], signed_in_at);
@@ -413,5 +386,119 @@ async fn a_refresh_repeats_the_sign_in_and_amr_names_the_second_factor(backend: 
     assert_eq!(
         again["at_hash"],
         at_hash(str_of(&refreshed, "access_token"))
+    );
+}
+
+/// The code of a redirect back to the client.
+fn code_in(reply: &Reply) -> String {
+    let location = url::Url::parse(reply.header("location").unwrap()).unwrap();
+    let code = location.query_pairs().find(|(name, _)| name == "code");
+    code.unwrap_or_else(|| panic!("no code in {location}"))
+        .1
+        .into_owned()
+}
+
+/// The error of a redirect back to the client.
+fn error_in(reply: &Reply) -> String {
+    let location = url::Url::parse(reply.header("location").unwrap()).unwrap();
+    let error = location.query_pairs().find(|(name, _)| name == "error");
+    error
+        .unwrap_or_else(|| panic!("no error in {location}"))
+        .1
+        .into_owned()
+}
+
+async fn exchanged(app: &Router, client: &Registered, code: &str) -> Value {
+    let fields = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
+    let authorization = basic(&client.client.id, client.secret.as_deref().unwrap());
+    let reply = post_form_authorized(app, "/token", Some(&authorization), &fields).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    reply.json()
+}
+
+/// Issue 41 §5: `max_age` and `prompt=login` ask the password again and the id_token tells
+/// when; `prompt=none` with an `id_token_hint` of another user is `login_required`;
+/// `login_hint` fills in the username; what passflow does not act on is accepted.
+#[tokio::test]
+async fn freshness_and_hints() {
+    let sign_in = sign_in(Backend::Memory).await;
+    let app = openid_app(&sign_in);
+    let (web, clock) = (&sign_in.web, &sign_in.clock);
+    let openid = [("scope", "openid")];
+    let mut browser = Browser::on(app.clone());
+    let first_at = clock.now();
+    let tokens = {
+        let login = browser.get(&authorize_url(web, &openid)).await;
+        let typed = [("username", "johndoe"), ("password", "secret")];
+        let consent = browser.submit(&login, &typed).await;
+        let done = browser.submit(&consent, &[("decision", "allow")]).await;
+        exchanged(&app, web, &code_in(&done)).await
+    };
+    let johns_hint = str_of(&tokens, "id_token").to_owned();
+    let first = verified_claims(&app, &johns_hint, &web.client.id).await;
+    assert_eq!(first["auth_time"], first_at);
+
+    clock.advance(100);
+    for (asked, ignored) in [
+        (("max_age", "50"), ("display", "page")),
+        (("prompt", "login"), ("ui_locales", "fr")),
+    ] {
+        let extra = [openid[0], asked, ignored, ("acr_values", "urn:x")];
+        let login = browser.get(&authorize_url(web, &extra)).await;
+        assert_page(&login, 200);
+        let typed = [("username", "johndoe"), ("password", "secret")];
+        let done = browser.submit(&login, &typed).await;
+        let tokens = exchanged(&app, web, &code_in(&done)).await;
+        let claims = verified_claims(&app, str_of(&tokens, "id_token"), &web.client.id).await;
+        assert_eq!(claims["auth_time"], clock.now(), "{asked:?}");
+        clock.advance(10);
+    }
+    // Within max_age: no password, the sign-in's time as it was.
+    let extra = [openid[0], ("max_age", "3600")];
+    let done = browser.get(&authorize_url(web, &extra)).await;
+    assert_eq!(done.status, 302, "{}", done.text());
+    code_in(&done);
+
+    // `prompt=none` with a hint: its user's browser answers at once; another's does not.
+    let hinted = [
+        openid[0],
+        ("prompt", "none"),
+        ("id_token_hint", johns_hint.as_str()),
+    ];
+    let done = browser.get(&authorize_url(web, &hinted)).await;
+    assert_eq!(done.status, 302);
+    code_in(&done);
+    let mut stanleys = Browser::on(app.clone());
+    let login = stanleys.get(&authorize_url(web, &openid)).await;
+    let typed = [("username", "stanley"), ("password", "secret")];
+    let consent = stanleys.submit(&login, &typed).await;
+    assert_page(&consent, 200);
+    let done = stanleys.get(&authorize_url(web, &hinted)).await;
+    assert_eq!(error_in(&done), "login_required");
+    let forged = [
+        openid[0],
+        ("prompt", "none"),
+        ("id_token_hint", "e30.e30.sig"),
+    ];
+    let done = browser.get(&authorize_url(web, &forged)).await;
+    assert_eq!(error_in(&done), "login_required");
+
+    // `login_hint` fills in the username of a new browser's form.
+    let mut fresh = Browser::on(app.clone());
+    let login = fresh
+        .get(&authorize_url(web, &[openid[0], ("login_hint", "johndoe")]))
+        .await;
+    assert_page(&login, 200);
+    assert!(
+        login
+            .text()
+            .contains("name=\"username\" type=\"text\" autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" required value=\"johndoe\""),
+        "{}",
+        login.text()
     );
 }

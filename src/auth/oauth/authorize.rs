@@ -35,6 +35,10 @@ pub struct AuthorizeParams {
     pub max_age: Option<String>,
     pub request: Option<String>,
     pub request_uri: Option<String>,
+    /// OpenID Connect Core §3.1.2.1: the username to fill in.
+    pub login_hint: Option<String>,
+    /// OpenID Connect Core §3.1.2.1: an id_token naming the user the client expects.
+    pub id_token_hint: Option<String>,
     /// The first parameter sent more than once, if any.
     pub repeated: Option<String>,
 }
@@ -58,6 +62,8 @@ impl AuthorizeParams {
                 "max_age" => &mut params.max_age,
                 "request" => &mut params.request,
                 "request_uri" => &mut params.request_uri,
+                "login_hint" => &mut params.login_hint,
+                "id_token_hint" => &mut params.id_token_hint,
                 _ => continue,
             };
             if slot.is_some() {
@@ -84,6 +90,8 @@ impl AuthorizeParams {
             ("nonce", &self.nonce),
             ("prompt", &self.prompt),
             ("max_age", &self.max_age),
+            ("login_hint", &self.login_hint),
+            ("id_token_hint", &self.id_token_hint),
         ]
         .into_iter()
         .filter_map(|(name, value)| value.as_deref().map(|value| (name, value)))
@@ -121,6 +129,8 @@ pub struct AuthorizeRequest {
     pub prompt: Prompt,
     /// Seconds since the user's last password after which they must give it again.
     pub max_age: Option<u64>,
+    pub login_hint: Option<String>,
+    pub id_token_hint: Option<String>,
 }
 
 impl AuthorizeRequest {
@@ -394,6 +404,8 @@ pub async fn check_request(
         nonce: params.nonce.clone(),
         prompt,
         max_age,
+        login_hint: params.login_hint.clone(),
+        id_token_hint: params.id_token_hint.clone(),
     }))
 }
 

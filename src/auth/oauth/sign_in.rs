@@ -217,12 +217,33 @@ impl<'a> Visit<'a> {
 
     async fn show(self) -> Result<Next, LoginError> {
         match self.signed_in(true).await? {
+            // `prompt=none` for a user the browser is not signed in as: that user is not
+            // signed in (OpenID Connect Core §3.1.2.1).
+            Some(signed_in) if self.request.prompt == Prompt::None && !self.hinted(&signed_in) => {
+                Ok(self.refuse(
+                    AuthorizeError::LoginRequired,
+                    "The user the id_token_hint names is not signed in",
+                ))
+            }
             Some(signed_in) => self.proceed(signed_in).await,
             None if self.request.prompt == Prompt::None => {
                 Ok(self.refuse(AuthorizeError::LoginRequired, "The user is not signed in"))
             }
-            None => Ok(self.password_form(String::new(), None)),
+            None => {
+                let username = self.request.login_hint.clone().unwrap_or_default();
+                Ok(self.password_form(username, None))
+            }
         }
+    }
+
+    /// Whether the request's `id_token_hint`, if it sent one, names the signed-in user.
+    fn hinted(&self, signed_in: &SignedIn) -> bool {
+        let Some(hint) = &self.request.id_token_hint else {
+            return true;
+        };
+        let id_tokens = self.auth.id_tokens.as_ref();
+        let subject = id_tokens.and_then(|keys| keys.subject_of(hint));
+        subject.as_deref() == Some(signed_in.user.id.as_str())
     }
 
     async fn consent(self, allow: bool) -> Result<Next, LoginError> {
