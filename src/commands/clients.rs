@@ -104,6 +104,7 @@ fn as_json(client: &Client) -> serde_json::Value {
         "client_id": client.id,
         "client_name": client.name,
         "redirect_uris": client.redirect_uris.iter().map(|uri| uri.as_str()).collect::<Vec<_>>(),
+        "post_logout_redirect_uris": client.post_logout_redirect_uris.iter().map(|uri| uri.as_str()).collect::<Vec<_>>(),
         "token_endpoint_auth_method": if client.is_public() { "none" } else { "client_secret_basic" },
         "grant_types": grant_types,
         "scope": client.scopes.as_ref().map(ToString::to_string),
@@ -121,6 +122,7 @@ async fn command(
         ClientsCommand::Add {
             name,
             redirect_uris,
+            post_logout_redirect_uris,
             public,
             first_party,
             scopes,
@@ -130,6 +132,7 @@ async fn command(
             let new = NewClient {
                 name: name.clone(),
                 redirect_uris: redirect_uris.clone(),
+                post_logout_redirect_uris: post_logout_redirect_uris.clone(),
                 public: *public,
                 first_party: *first_party,
                 scopes: scopes.clone(),

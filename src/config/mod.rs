@@ -171,6 +171,10 @@ pub enum ClientsCommand {
         /// no fragment. Repeat for several.
         #[arg(long = "redirect-uri", value_name = "URI", required = true)]
         redirect_uris: Vec<String>,
+        /// Where users may be sent after they sign out (OpenID Connect RP-Initiated Logout),
+        /// matched exactly; the same rules. Repeat for several.
+        #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+        post_logout_redirect_uris: Vec<String>,
         /// A client that cannot keep a secret (a single-page or native app): no secret, and
         /// PKCE always.
         #[arg(long)]

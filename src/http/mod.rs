@@ -81,7 +81,7 @@ pub fn router_with(state: AppState, options: &HttpOptions) -> Router {
     let (router, api) = api_routes(&state).split_for_parts();
     let mut router = router.merge(docs::routes(api));
     if state.metadata.is_some() {
-        router = router.merge(pages::routes());
+        router = router.merge(pages::routes(state.auth.id_tokens.is_some()));
     }
     let mut router = router
         .fallback(not_found)

@@ -130,6 +130,9 @@ pub struct Client {
     /// Shown to users on the consent page.
     pub name: String,
     pub redirect_uris: Vec<RedirectUri>,
+    /// Where it may send its users after they sign out (RP-Initiated Logout 1.0 §3), each
+    /// compared exactly.
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
     /// SHA-256 of the client secret, for a confidential client; `None`: a public client
     /// (a SPA, a native app), which cannot keep one (RFC 6749 §2.1).
     pub secret_sha256: Option<[u8; 32]>,
@@ -243,6 +246,7 @@ mod tests {
     #[test]
     fn an_omitted_redirect_uri_means_the_only_one_registered() {
         let mut client = Client {
+            post_logout_redirect_uris: Vec::new(),
             id: "c".into(),
             name: "App".into(),
             redirect_uris: vec![RedirectUri::parse("https://app.example/cb").unwrap()],

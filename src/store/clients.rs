@@ -72,6 +72,8 @@ struct FileEntry {
     client_id: String,
     name: String,
     redirect_uris: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    post_logout_redirect_uris: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     secret_sha256: Option<String>,
     #[serde(default)]
@@ -98,6 +100,11 @@ impl From<&Client> for FileEntry {
                 .iter()
                 .map(|uri| uri.as_str().to_owned())
                 .collect(),
+            post_logout_redirect_uris: client
+                .post_logout_redirect_uris
+                .iter()
+                .map(|uri| uri.as_str().to_owned())
+                .collect(),
             secret_sha256: client.secret_sha256.map(hex::encode),
             first_party: client.first_party,
             scopes: client.scopes.clone(),
@@ -117,6 +124,11 @@ impl FileEntry {
         if redirect_uris.is_empty() {
             return Err("no redirect_uris".into());
         }
+        let post_logout_redirect_uris = self
+            .post_logout_redirect_uris
+            .iter()
+            .map(|uri| RedirectUri::parse(uri).map_err(|err| err.to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
         // Ids are what `passflow clients add` makes: base64url. Anything else could collide
         // with the login page's own sessions (`passflow:login-page`).
         let base64url = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_');
@@ -145,6 +157,7 @@ impl FileEntry {
             id: self.client_id,
             name: self.name,
             redirect_uris,
+            post_logout_redirect_uris,
             secret_sha256,
             first_party: self.first_party,
             scopes: self.scopes,
@@ -301,6 +314,7 @@ mod tests {
             id: id.into(),
             name: format!("App {id}"),
             redirect_uris: vec![RedirectUri::parse("https://app.example/cb").unwrap()],
+            post_logout_redirect_uris: Vec::new(),
             secret_sha256: (!public).then_some([7; 32]),
             first_party: false,
             scopes: Some(ScopeSet::tutorial()),

@@ -110,6 +110,9 @@ pub trait SessionStore: Send + Sync + 'static {
     /// How the user signed in for the session `id`, if a code started it and it lives.
     async fn sign_in(&self, id: &str) -> Result<Option<SignIn>, StoreError>;
 
+    /// The ids of the live sessions whose codes were issued in `browser_session`.
+    async fn started_in(&self, browser_session: &str) -> Result<Vec<String>, StoreError>;
+
     /// Exchanges the code with this digest, of the session family `family`: if its session is
     /// pending, the code live (`now` before its `expires_at`) and its user enabled in `users`,
     /// the session starts now with `next` as its current token, atomically, so of concurrent

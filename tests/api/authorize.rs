@@ -72,19 +72,33 @@ impl Browser {
     }
 
     async fn post(&mut self, fields: &[(String, String)]) -> Reply {
+        self.post_to("/authorize", fields).await
+    }
+
+    async fn post_to(&mut self, path: &str, fields: &[(String, String)]) -> Reply {
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(fields)
             .finish();
-        let request = Request::post("/authorize")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        let request =
+            Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
         self.send(request, Body::from(body)).await
     }
 
     /// Posts `page`'s form: its hidden inputs as given, plus what the user typed or clicked.
     pub(crate) async fn submit(&mut self, page: &Reply, typed: &[(&str, &str)]) -> Reply {
+        self.submit_to("/authorize", page, typed).await
+    }
+
+    /// [`Self::submit`] to the form's `path`.
+    pub(crate) async fn submit_to(
+        &mut self,
+        path: &str,
+        page: &Reply,
+        typed: &[(&str, &str)],
+    ) -> Reply {
         let mut fields = hidden_inputs(&page.text());
         fields.extend(typed.iter().map(|(n, v)| (n.to_string(), v.to_string())));
-        self.post(&fields).await
+        self.post_to(path, &fields).await
     }
 
     fn session_cookie(&self) -> Option<&str> {

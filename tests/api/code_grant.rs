@@ -29,6 +29,8 @@ use crate::helpers::{
 use crate::stores::{Backend, on_every_backend};
 
 pub(crate) const REDIRECT: &str = "https://app.example/callback";
+/// Where every test client may send its users after they sign out.
+pub(crate) const SIGNED_OUT: &str = "https://app.example/signed-out";
 /// A live code whose session has ended before it started.
 pub(crate) const ENDED: &str =
     "Authorization code no longer valid: already used, or its session has ended";
@@ -57,6 +59,7 @@ fn new_client(name: &str, public: bool, refresh: bool) -> NewClient {
     NewClient {
         name: name.into(),
         redirect_uris: vec![REDIRECT.into()],
+        post_logout_redirect_uris: vec![SIGNED_OUT.into()],
         public,
         first_party: false,
         scopes: None,

@@ -287,6 +287,7 @@ async fn discovery_names_what_is_served_once_a_client_is_registered() {
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
         "userinfo_endpoint": "https://auth.example.com/userinfo",
+        "end_session_endpoint": "https://auth.example.com/end-session",
         "response_modes_supported": ["query"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
@@ -501,4 +502,146 @@ async fn freshness_and_hints() {
         "{}",
         login.text()
     );
+}
+
+/// The browser session cookie's name behind https.
+const SESSION_COOKIE: &str = "__Host-passflow-session";
+
+on_every_backend!(signing_out_ends_the_browser_session_and_its_clients_sessions);
+/// Issue 41 §6: RP-Initiated Logout 1.0.
+async fn signing_out_ends_the_browser_session_and_its_clients_sessions(backend: Backend) {
+    use crate::code_grant::SIGNED_OUT;
+    let sign_in = sign_in(backend).await;
+    let app = openid_app(&sign_in);
+    let web = &sign_in.web;
+    let openid = [("scope", "openid")];
+    let authorization = basic(&web.client.id, web.secret.as_deref().unwrap());
+
+    // With a hint naming the browser's user: signed out at once, back to the client.
+    let mut browser = Browser::on(app.clone());
+    let login = browser.get(&authorize_url(web, &openid)).await;
+    let typed = [("username", "johndoe"), ("password", "secret")];
+    let consent = browser.submit(&login, &typed).await;
+    let done = browser.submit(&consent, &[("decision", "allow")]).await;
+    let tokens = exchanged(&app, web, &code_in(&done)).await;
+    let access = str_of(&tokens, "access_token");
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("id_token_hint", str_of(&tokens, "id_token")),
+            ("post_logout_redirect_uri", SIGNED_OUT),
+            ("state", "s&1"),
+        ])
+        .finish();
+    let out = browser.get(&format!("/end-session?{query}")).await;
+    assert_eq!(out.status, 302, "{}", out.text());
+    assert_eq!(
+        out.header("location"),
+        Some("https://app.example/signed-out?state=s%261")
+    );
+    let removal = out
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|line| line.to_str().unwrap().to_owned())
+        .find(|line| line.starts_with(SESSION_COOKIE))
+        .expect("the session cookie is removed");
+    assert!(removal.contains("Max-Age=0"), "{removal}");
+    assert!(
+        removal.contains("Secure"),
+        "__Host- needs Secure: {removal}"
+    );
+    let invalid_token = r#"{"error":"invalid_token","error_description":"The access token is missing, invalid, expired or revoked"}"#;
+    get_with_token(&app, "/userinfo", access).await.assert(
+        401,
+        invalid_token,
+        Some("Bearer error=\"invalid_token\""),
+    );
+    let refresh = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", str_of(&tokens, "refresh_token")),
+    ];
+    let refused = post_form_authorized(&app, "/token", Some(&authorization), &refresh).await;
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    assert_page(&browser.get(&authorize_url(web, &openid)).await, 200);
+
+    // Without a hint: the user is asked first, and the form is this browser's.
+    let mut browser = Browser::on(app.clone());
+    let login = browser.get(&authorize_url(web, &openid)).await;
+    let done = browser.submit(&login, &typed).await;
+    let tokens = exchanged(&app, web, &code_in(&done)).await;
+    let access = str_of(&tokens, "access_token");
+    let ask = browser
+        .get(&format!("/end-session?client_id={}", web.client.id))
+        .await;
+    assert_page(&ask, 200);
+    let html = ask.text();
+    assert!(html.contains("<h1>Sign out?</h1>"), "{html}");
+    assert!(
+        html.contains(
+            "Signed in as <strong>johndoe</strong>. <strong>Web</strong> asks to sign you out."
+        ),
+        "{html}"
+    );
+    assert_eq!(
+        get_with_token(&app, "/userinfo", access).await.status,
+        200,
+        "nothing ended yet"
+    );
+    let mut other = Browser::on(app.clone());
+    other.get(&authorize_url(web, &openid)).await;
+    let forged = other
+        .submit_to("/end-session", &ask, &[("confirm", "yes")])
+        .await;
+    assert_page(&forged, 403);
+    assert_eq!(get_with_token(&app, "/userinfo", access).await.status, 200);
+    let out = browser
+        .submit_to("/end-session", &ask, &[("confirm", "yes")])
+        .await;
+    assert_page(&out, 200);
+    assert!(
+        out.text()
+            .contains("You signed out of <strong>Web</strong>"),
+        "{}",
+        out.text()
+    );
+    get_with_token(&app, "/userinfo", access).await.assert(
+        401,
+        invalid_token,
+        Some("Bearer error=\"invalid_token\""),
+    );
+
+    // Where to send the user is in doubt: an error page, never a redirect.
+    let hint = str_of(&tokens, "id_token");
+    for (query, message) in [
+        (
+            format!(
+                "client_id={}&post_logout_redirect_uri=https://evil.example/",
+                web.client.id
+            ),
+            "The application asked to send you to an address it has not registered.",
+        ),
+        (
+            "post_logout_redirect_uri=https://app.example/signed-out".to_owned(),
+            "A post_logout_redirect_uri needs a client_id or an id_token_hint.",
+        ),
+        (
+            "id_token_hint=e30.e30.c2ln".to_owned(),
+            "The id_token_hint is not an ID token of this server.",
+        ),
+        (
+            format!("id_token_hint={hint}&client_id={}", sign_in.other.client.id),
+            "The client_id is not the client the id_token_hint was issued to.",
+        ),
+        (
+            "client_id=nobody".to_owned(),
+            "The application that sent you here is not registered.",
+        ),
+    ] {
+        let refused = browser.get(&format!("/end-session?{query}")).await;
+        assert_page(&refused, 400);
+        assert_eq!(
+            crate::authorize::message(&refused).as_deref(),
+            Some(message)
+        );
+    }
 }

@@ -420,6 +420,7 @@ mod tests {
 
     fn clients() -> Clients {
         let client = |id: &str, public: bool, pkce| Client {
+            post_logout_redirect_uris: Vec::new(),
             id: id.into(),
             name: id.into(),
             redirect_uris: vec![

@@ -83,6 +83,9 @@ pub struct ServerMetadata {
     pub userinfo_endpoint: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(ignore)]
+    pub end_session_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
     pub response_modes_supported: Option<[&'static str; 1]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(ignore)]
@@ -142,6 +145,7 @@ impl ServerMetadata {
             code_challenge_methods_supported: None,
             authorization_response_iss_parameter_supported: None,
             userinfo_endpoint: None,
+            end_session_endpoint: None,
             response_modes_supported: None,
             subject_types_supported: None,
             id_token_signing_alg_values_supported: None,
@@ -168,6 +172,7 @@ impl ServerMetadata {
         Self {
             scopes_supported,
             userinfo_endpoint: openid.then(|| format!("{base}/userinfo")),
+            end_session_endpoint: openid.then(|| format!("{base}/end-session")),
             response_modes_supported: openid.then_some(["query"]),
             subject_types_supported: openid.then_some(["public"]),
             id_token_signing_alg_values_supported: openid.then_some(["RS256"]),

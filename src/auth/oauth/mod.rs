@@ -8,6 +8,7 @@ pub mod authorize;
 pub mod clients;
 pub mod code;
 pub mod consent;
+pub mod end_session;
 pub mod grant;
 pub mod introspection;
 pub mod metadata;

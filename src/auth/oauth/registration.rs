@@ -14,6 +14,8 @@ use crate::store::clients::ClientRegistry;
 pub struct NewClient {
     pub name: String,
     pub redirect_uris: Vec<String>,
+    /// Where it may send users after they sign out; none: the "signed out" page.
+    pub post_logout_redirect_uris: Vec<String>,
     pub public: bool,
     pub first_party: bool,
     /// Space- or comma-separated; `None`: any scope the deployment offers.
@@ -95,6 +97,11 @@ pub async fn register(
         .iter()
         .map(|uri| RedirectUri::parse(uri))
         .collect::<Result<Vec<_>, _>>()?;
+    let post_logout_redirect_uris = new
+        .post_logout_redirect_uris
+        .iter()
+        .map(|uri| RedirectUri::parse(uri))
+        .collect::<Result<Vec<_>, _>>()?;
     let scopes = new
         .scopes
         .as_deref()
@@ -115,6 +122,7 @@ pub async fn register(
         id: new_client_id(),
         name: name.to_owned(),
         redirect_uris,
+        post_logout_redirect_uris,
         secret_sha256,
         first_party: new.first_party,
         scopes,

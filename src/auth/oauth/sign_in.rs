@@ -242,8 +242,8 @@ impl<'a> Visit<'a> {
             return true;
         };
         let id_tokens = self.auth.id_tokens.as_ref();
-        let subject = id_tokens.and_then(|keys| keys.subject_of(hint));
-        subject.as_deref() == Some(signed_in.user.id.as_str())
+        let hint = id_tokens.and_then(|keys| keys.hint(hint));
+        hint.is_some_and(|hint| hint.sub == signed_in.user.id.as_str())
     }
 
     async fn consent(self, allow: bool) -> Result<Next, LoginError> {

@@ -102,6 +102,9 @@ pub enum EndReason {
     SecondFactorChanged,
     /// The browser signed in again on the login page: its earlier browser session is over.
     SignedInAgain,
+    /// The user signed out at the end-session endpoint (RP-Initiated Logout): the browser
+    /// session, and every session its sign-ins started.
+    SignedOut,
     /// The code exchange that started it failed a check (client, redirect URI, PKCE), so no
     /// token of it was ever issued.
     CodeRefused,
@@ -123,6 +126,7 @@ impl EndReason {
             EndReason::PasswordChanged => "password_changed",
             EndReason::SecondFactorChanged => "second_factor_changed",
             EndReason::SignedInAgain => "signed_in_again",
+            EndReason::SignedOut => "signed_out",
             EndReason::CodeRefused => "code_refused",
         }
     }
@@ -264,6 +268,17 @@ impl Sessions {
 
     pub fn revocations(&self) -> &Revocations {
         &self.revocations
+    }
+
+    /// Ends a browser session and every session its sign-ins started (RP-Initiated Logout):
+    /// their access tokens are refused from the next request, on every replica, and their
+    /// refresh tokens are dead.
+    pub async fn sign_out(&self, browser_session: &str, now: UnixTime) -> Result<(), StoreError> {
+        for id in self.store.started_in(browser_session).await? {
+            self.end(&id, now, EndReason::SignedOut).await?;
+        }
+        self.end(browser_session, now, EndReason::SignedOut).await?;
+        Ok(())
     }
 
     /// How the user signed in for the session `id`, if a code started it.

@@ -42,6 +42,17 @@ impl Methods {
     }
 }
 
+/// An id_token of this server's, as a hint names its user.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct Hint {
+    /// The user's stable id.
+    pub sub: String,
+    /// The client it was issued to.
+    pub aud: String,
+    /// The browser session it was issued in.
+    pub sid: Option<String>,
+}
+
 /// What an id_token says of one sign-in.
 pub struct SignInFacts<'a> {
     /// The user's stable id.
@@ -103,23 +114,20 @@ impl IdTokens {
         self.keys[0].kid()
     }
 
-    /// The subject of an id_token this server issued (OpenID Connect Core §3.1.2.1
-    /// `id_token_hint`): its signature checked against every id_token key, the issuer
-    /// pinned; expired or for any client, it still names its user. `None` for anything else.
-    pub fn subject_of(&self, id_token: &str) -> Option<String> {
-        #[derive(serde::Deserialize)]
-        struct Subject {
-            sub: String,
-        }
+    /// What an id_token this server issued says (an `id_token_hint`, OpenID Connect Core
+    /// §3.1.2.1, RP-Initiated Logout §2): its signature checked against every id_token key,
+    /// the issuer pinned; expired, it still names its user and client. `None` for anything
+    /// else.
+    pub fn hint(&self, id_token: &str) -> Option<Hint> {
         let kid = jsonwebtoken::decode_header(id_token).ok()?.kid?;
         let key = self.keys.iter().find(|key| key.kid() == kid)?;
         let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
         validation.validate_exp = false;
         validation.validate_aud = false;
         validation.set_issuer(&[&self.issuer]);
-        validation.set_required_spec_claims(&["iss", "sub"]);
-        let decoded = jsonwebtoken::decode::<Subject>(id_token, key.decoding(), &validation);
-        decoded.ok().map(|token| token.claims.sub)
+        validation.set_required_spec_claims(&["iss", "sub", "aud"]);
+        let decoded = jsonwebtoken::decode::<Hint>(id_token, key.decoding(), &validation);
+        decoded.ok().map(|token| token.claims)
     }
 
     /// An id_token for `facts`, issued `now`.

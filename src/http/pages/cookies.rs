@@ -56,6 +56,11 @@ impl CookieNames {
         jar.add(self.cookie(self.session, token))
     }
 
+    /// The jar with the browser session's cookie removed: signed out.
+    pub(super) fn without_session(&self, jar: CookieJar) -> CookieJar {
+        jar.remove(self.cookie(self.session, String::new()))
+    }
+
     /// The browser's CSRF token, made and set now if it has none.
     pub(super) fn csrf(
         &self,

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::render::Page;
 use crate::auth::LoginError;
 use crate::auth::oauth::authorize::PageRefusal;
+use crate::auth::oauth::end_session::EndSessionRefusal;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +16,9 @@ pub(crate) enum PageError {
     /// The client or its redirect URI is in doubt: nowhere safe to send the user.
     #[error(transparent)]
     Refused(#[from] PageRefusal),
+    /// An end-session request whose client or return address is in doubt.
+    #[error(transparent)]
+    EndSession(#[from] EndSessionRefusal),
     /// A form posted without this browser's CSRF token: from another site, another browser,
     /// or a page older than the browser's cookies. Nothing was changed.
     #[error("form without its CSRF token")]
@@ -40,6 +44,13 @@ impl IntoResponse for PageError {
             PageError::Refused(refusal) => (
                 StatusCode::BAD_REQUEST,
                 "Sign-in request refused",
+                refusal.to_string(),
+                "Go back to the application and try again; if this persists, tell its \
+                 developers.",
+            ),
+            PageError::EndSession(refusal) => (
+                StatusCode::BAD_REQUEST,
+                "Sign-out request refused",
                 refusal.to_string(),
                 "Go back to the application and try again; if this persists, tell its \
                  developers.",

@@ -5,6 +5,7 @@
 
 mod authorize;
 mod cookies;
+mod end_session;
 mod error;
 mod render;
 
@@ -14,9 +15,14 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::state::AppState;
 use authorize::{authorize_get, authorize_post};
+use end_session::{end_session_get, end_session_post};
 
-pub(crate) fn routes() -> Router<AppState> {
+/// The pages; with OpenID Connect on (`openid`), the end-session endpoint too.
+pub(crate) fn routes(openid: bool) -> Router<AppState> {
     let mut routes = Router::new().route("/authorize", get(authorize_get).post(authorize_post));
+    if openid {
+        routes = routes.route("/end-session", get(end_session_get).post(end_session_post));
+    }
     for (name, value) in render::security_headers() {
         routes = routes.layer(SetResponseHeaderLayer::overriding(name, value));
     }

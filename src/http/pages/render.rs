@@ -23,6 +23,8 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("login.html", include_str!("templates/login.html")),
         ("totp.html", include_str!("templates/totp.html")),
         ("consent.html", include_str!("templates/consent.html")),
+        ("sign_out.html", include_str!("templates/sign_out.html")),
+        ("signed_out.html", include_str!("templates/signed_out.html")),
         ("error.html", include_str!("templates/error.html")),
     ] {
         env.add_template(name, source)

@@ -179,6 +179,15 @@ impl SessionStore for InMemorySessionStore {
         Ok(self.lock().sign_ins.get(id).cloned())
     }
 
+    async fn started_in(&self, browser_session: &str) -> Result<Vec<String>, StoreError> {
+        let inner = self.lock();
+        let started = inner
+            .sign_ins
+            .iter()
+            .filter(|(_, sign_in)| sign_in.browser_session.as_deref() == Some(browser_session));
+        Ok(started.map(|(id, _)| id.clone()).collect())
+    }
+
     async fn exchange_code(
         &self,
         family: &Digest,

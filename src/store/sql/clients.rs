@@ -20,7 +20,8 @@ use crate::store::{StoreError, storable};
 /// Booleans are read as integers: sqlx's `Any` driver cannot decode SQLite's BOOLEAN.
 const CLIENT_COLUMNS: &str = "client_id, name, redirect_uris, secret_sha256, \
      CAST(CASE WHEN first_party THEN 1 ELSE 0 END AS BIGINT) AS first_party, scopes, pkce, \
-     CAST(CASE WHEN refresh_token THEN 1 ELSE 0 END AS BIGINT) AS refresh_token";
+     CAST(CASE WHEN refresh_token THEN 1 ELSE 0 END AS BIGINT) AS refresh_token, \
+     post_logout_redirect_uris";
 
 /// A row that does not read back as a client was written by something other than passflow.
 fn corrupt(what: String) -> StoreError {
@@ -30,11 +31,17 @@ fn corrupt(what: String) -> StoreError {
 fn client_from_row(row: &AnyRow) -> Result<Client, StoreError> {
     let id: String = row.try_get("client_id").map_err(unavailable)?;
     let uris: String = row.try_get("redirect_uris").map_err(unavailable)?;
-    let redirect_uris = uris
-        .split_whitespace()
-        .map(RedirectUri::parse)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|err| corrupt(format!("client {id:?}: {err}")))?;
+    let uris_of = |uris: String| {
+        uris.split_whitespace()
+            .map(RedirectUri::parse)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|err| corrupt(format!("client {id:?}: {err}")))
+    };
+    let redirect_uris = uris_of(uris)?;
+    let post_logout_redirect_uris = uris_of(
+        row.try_get("post_logout_redirect_uris")
+            .map_err(unavailable)?,
+    )?;
     let secret: Option<Vec<u8>> = row.try_get("secret_sha256").map_err(unavailable)?;
     let secret_sha256 = secret
         .map(<[u8; 32]>::try_from)
@@ -52,6 +59,7 @@ fn client_from_row(row: &AnyRow) -> Result<Client, StoreError> {
     Ok(Client {
         name: row.try_get("name").map_err(unavailable)?,
         redirect_uris,
+        post_logout_redirect_uris,
         secret_sha256,
         first_party: row.try_get::<i64, _>("first_party").map_err(unavailable)? != 0,
         scopes,
@@ -114,8 +122,8 @@ impl ClientRegistry for Database {
     async fn add(&self, client: Client) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO clients (client_id, name, redirect_uris, secret_sha256, first_party, \
-             scopes, pkce, refresh_token, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             scopes, pkce, refresh_token, created_at, post_logout_redirect_uris) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&client.id)
         .bind(&client.name)
@@ -126,6 +134,7 @@ impl ClientRegistry for Database {
         .bind(client.pkce.as_str())
         .bind(client.refresh)
         .bind(to_db(now()))
+        .bind(joined(&client.post_logout_redirect_uris))
         .execute(&mut *self.connection().await?)
         .await
         .map_err(|err| self.failed(err))?;

@@ -234,6 +234,14 @@ impl SessionStore for Database {
         self.issue_code_and_session(code, session).await
     }
 
+    async fn started_in(&self, browser_session: &str) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar("SELECT id FROM sessions WHERE browser_session = $1")
+            .bind(browser_session)
+            .fetch_all(&mut *self.connection().await?)
+            .await
+            .map_err(|err| self.failed(err))
+    }
+
     async fn sign_in(&self, id: &str) -> Result<Option<SignIn>, StoreError> {
         let row = sqlx::query(
             "SELECT auth_time, browser_session FROM sessions \
