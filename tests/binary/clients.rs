@@ -336,3 +336,67 @@ fn a_reader_that_stops_reading_ends_a_command_quietly() {
     assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
     assert_eq!(listed[0]["client_name"], "Web");
 }
+
+/// Issue 41 §2: with a client registered and no `ID_TOKEN_SIGNING_KEY_FILE`, one process
+/// makes its id_token key at start, says so once, and serves OpenID Connect with it.
+#[tokio::test]
+async fn without_an_id_token_key_one_is_made_at_start_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let added = clients(
+        dir.path(),
+        "clients.json",
+        &[
+            "add",
+            "RP",
+            "--redirect-uri",
+            "http://127.0.0.1/cb",
+            "--post-logout-redirect-uri",
+            "http://127.0.0.1/bye",
+        ],
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+    let listed = clients(dir.path(), "clients.json", &["list", "--json"]);
+    let listed: Value = serde_json::from_str(&stdout(&listed)).unwrap();
+    assert_eq!(
+        listed[0]["post_logout_redirect_uris"],
+        json!(["http://127.0.0.1/bye"])
+    );
+    let server = Server::start(
+        passflow(dir.path())
+            .env("CLIENTS_FILE", "clients.json")
+            .env("TOKEN_ISSUER", "http://127.0.0.1"),
+    );
+    let warned = server
+        .startup_log
+        .iter()
+        .filter(|line| line.contains("ID_TOKEN_SIGNING_KEY_FILE is not set: signing id_tokens"))
+        .count();
+    assert_eq!(warned, 1, "{:?}", server.startup_log);
+    let http = reqwest::Client::new();
+    let discovery: Value = http
+        .get(server.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        discovery["end_session_endpoint"],
+        "http://127.0.0.1/end-session"
+    );
+    assert_eq!(
+        discovery["id_token_signing_alg_values_supported"],
+        json!(["RS256"])
+    );
+    let jwks: Value = http
+        .get(server.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+    assert_eq!(jwks["keys"][0]["alg"], "RS256");
+}

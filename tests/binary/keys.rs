@@ -90,7 +90,31 @@ fn unusable_key_settings_are_refused_by_name() {
     std::fs::write(&not_pem, "just some text\n").unwrap();
     let missing = d.join("missing.pem");
     let ed = ed25519.to_str().unwrap();
-    let cases: [(&[(&str, &str)], &str); 9] = [
+    let rsa = generate_key(d, "RS256", "rsa.pem");
+    let rsa = rsa.to_str().unwrap();
+    let cases: [(&[(&str, &str)], &str); 13] = [
+        // The id_token key (issue 41 §2): RS256, and never an access token's.
+        (
+            &[
+                ("TOKEN_ALGORITHM", "RS256"),
+                ("SIGNING_KEY_FILE", rsa),
+                ("ID_TOKEN_SIGNING_KEY_FILE", rsa),
+            ],
+            "is also an access-token key (SIGNING_KEY_FILE or PREVIOUS_SIGNING_KEY_FILES): \
+             id_tokens need a key of their own",
+        ),
+        (
+            &[("ID_TOKEN_SIGNING_KEY_FILE", ed)],
+            "ID_TOKEN_SIGNING_KEY_FILE: ",
+        ),
+        (
+            &[("PREVIOUS_ID_TOKEN_SIGNING_KEY_FILES", rsa)],
+            "PREVIOUS_ID_TOKEN_SIGNING_KEY_FILES is set, but ID_TOKEN_SIGNING_KEY_FILE is not",
+        ),
+        (
+            &[("ID_TOKEN_SIGNING_KEY_FILE", missing.to_str().unwrap())],
+            "ID_TOKEN_SIGNING_KEY_FILE: cannot read",
+        ),
         (
             &[("TOKEN_ALGORITHM", "EdDSA")],
             "SIGNING_KEY_FILE is not set, and TOKEN_ALGORITHM is EdDSA",

@@ -145,6 +145,19 @@ async fn a_code_from_either_replica_is_spent_once_across_both() {
     ]));
     assert!(added.status.success(), "{}", stderr(&added));
     let (id, secret) = (field(&added, "client_id"), field(&added, "client_secret"));
+    // Replicas with a client on PostgreSQL must share an id_token key (issue 41 §2).
+    let refused = run(passflow(dir.path())
+        .env("SECRET_KEY", TUTORIAL_KEY)
+        .env("DATABASE_URL", &url)
+        .env("TOKEN_ISSUER", "http://127.0.0.1"));
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused)
+            .contains("ID_TOKEN_SIGNING_KEY_FILE is not set, DATABASE_URL is PostgreSQL"),
+        "{}",
+        stderr(&refused)
+    );
+    let id_token_key = crate::keys::generate_key(dir.path(), "RS256", "id-token.pem");
     // B serves metrics: a page's sign-in counts as a login, as `/token`'s does.
     let metrics = format!("127.0.0.1:{}", crate::free_port());
     let replicas: Vec<Server> = (0..2)
@@ -153,7 +166,8 @@ async fn a_code_from_either_replica_is_spent_once_across_both() {
             command
                 .env("SECRET_KEY", TUTORIAL_KEY)
                 .env("DATABASE_URL", &url)
-                .env("TOKEN_ISSUER", "http://127.0.0.1");
+                .env("TOKEN_ISSUER", "http://127.0.0.1")
+                .env("ID_TOKEN_SIGNING_KEY_FILE", &id_token_key);
             if replica == 1 {
                 command.env("METRICS_ADDR", &metrics);
             }
@@ -337,5 +351,67 @@ async fn a_code_from_either_replica_is_spent_once_across_both() {
     for replica in [a, b] {
         let me = get_as(&http, replica.url("/users/me/"), &access).await;
         assert_eq!(me.status().as_u16(), 401);
+    }
+
+    // OpenID Connect across the replicas (issue 41): the id_token from A verifies with B's
+    // JWKS, /userinfo answers on B, and a sign-out on B is refused on A at once.
+    let openid = format!("{query}&scope=openid%20profile&nonce=n1");
+    let (status, _, consent) = browser.get(a.url(&format!("/authorize?{openid}"))).await;
+    assert_eq!(status, 200, "a wider scope asks again: {consent}");
+    let (status, location, _) = browser.submit(b, &consent, &[("decision", "allow")]).await;
+    assert_eq!(status, 303);
+    let location = url::Url::parse(&location.unwrap()).unwrap();
+    let code = location
+        .query_pairs()
+        .find(|(name, _)| name == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let tokens: Value = exchange(a, &code).await.unwrap().json().await.unwrap();
+    let id_token = tokens["id_token"].as_str().expect("an id_token").to_owned();
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let jwks: Value = http
+        .get(b.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kid = jsonwebtoken::decode_header(&id_token).unwrap().kid.unwrap();
+    let jwk = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|key| key["kid"] == kid.as_str())
+        .expect("B publishes A's id_token key");
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(jwk.clone()).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_audience(&[id.as_str()]);
+    validation.set_issuer(&["http://127.0.0.1"]);
+    let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
+    let claims = jsonwebtoken::decode::<Value>(&id_token, &key, &validation)
+        .unwrap()
+        .claims;
+    assert_eq!(claims["nonce"], "n1");
+    let info = get_as(&http, b.url("/userinfo"), &access).await;
+    assert_eq!(info.status().as_u16(), 200);
+    let info: Value = info.json().await.unwrap();
+    assert_eq!(info["sub"], claims["sub"]);
+    assert_eq!(info["preferred_username"], "johndoe");
+    let hint = form_urlencoded::Serializer::new(String::new())
+        .append_pair("id_token_hint", &id_token)
+        .finish();
+    let (status, _, page) = browser.get(b.url(&format!("/end-session?{hint}"))).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("You are signed out"), "{page}");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    for replica in [a, b] {
+        let info = get_as(&http, replica.url("/userinfo"), &access).await;
+        assert_eq!(info.status().as_u16(), 401, "signed out on every replica");
+        assert_eq!(
+            info.headers()["www-authenticate"],
+            "Bearer error=\"invalid_token\""
+        );
     }
 }
