@@ -99,6 +99,7 @@ fn the_clients_file_is_managed_from_the_command_line() {
             "client_id": web_id,
             "client_name": "Web App",
             "redirect_uris": ["https://app.example/cb", "http://127.0.0.1/cb"],
+            "post_logout_redirect_uris": [],
             "token_endpoint_auth_method": "client_secret_basic",
             "grant_types": ["authorization_code", "refresh_token"],
             "scope": "me",

@@ -617,6 +617,12 @@ mod tests {
         );
         // Unknown parameters are ignored.
         assert!(check(&with(&[("ui_locales", "fr")])).await.is_ok());
+        let mut no_response_type = SPA.to_vec();
+        no_response_type.remove(0);
+        assert_eq!(
+            redirect_error(&no_response_type).await,
+            (InvalidRequest, "response_type is missing".into())
+        );
         // A native app on loopback picks its port (RFC 8252 §7.3).
         let mut native = SPA.to_vec();
         native[2] = ("redirect_uri", "http://127.0.0.1:50123/native");
