@@ -8,7 +8,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -156,10 +156,16 @@ for (const backend of BACKENDS) {
       );
       rp.clientId = added.match(/^client_id: (\S+)$/m)[1];
       rp.secret = added.match(/^client_secret: (\S+)$/m)[1];
+      // Replicas on PostgreSQL share an id_token key; one made for this test, never kept.
+      const keyDir = mkdtempSync(join(tmpdir(), 'passflow-e2e-key-'));
+      const idTokenKey = join(keyDir, 'id-token.pem');
+      writeFileSync(idTokenKey, passflow(['keys', 'generate', '--algorithm', 'RS256'], database.url));
+      database.dropKey = () => rmSync(keyDir, { recursive: true });
       const started = await startServer({
         DATABASE_URL: database.url,
         TOKEN_ISSUER: 'http://127.0.0.1',
         TOTP_ENCRYPTION_KEY: TOTP_KEY,
+        ID_TOKEN_SIGNING_KEY_FILE: idTokenKey,
       });
       server = started.proc;
       base = started.url;
@@ -169,6 +175,7 @@ for (const backend of BACKENDS) {
     after(() => {
       server?.kill('SIGTERM');
       rp?.close();
+      database?.dropKey?.();
       database?.drop();
     });
 
