@@ -21,6 +21,10 @@
 #                                 through the login page beforehand) and page logins/s ÷ /token
 #                                 logins/s, the argon2 ceiling (4 connections), BENCH_ROUNDS
 #                                 interleaved rounds; BENCH_SIGN_IN_STORES picks stores
+#   scripts/bench.sh --openid     only OpenID Connect's figures, on memory, SQLite and
+#                                 PostgreSQL: /userinfo ÷ /users/me/ (one token, 64
+#                                 connections), code exchanges with an id_token ÷ min(without,
+#                                 this machine's RS256 signatures/s), BENCH_ROUNDS rounds
 #   (scripts/exchange-sql/run.sh: the exchange statement against the refresh's in pgbench)
 #   scripts/bench.sh --compare=OLD  only a before/after: the binary OLD (an older build) against
 #                                 this checkout's, each on a database of its own (SQLite and
@@ -47,6 +51,7 @@ CHAINS_ONLY=0
 KEYS_ONLY=0
 SCALE_ONLY=0
 SIGN_IN_ONLY=0
+OPENID_ONLY=0
 COMPARE_BEFORE=
 for arg in "$@"; do
   case "$arg" in
@@ -56,8 +61,9 @@ for arg in "$@"; do
     --keys) KEYS_ONLY=1 ;;
     --scale) SCALE_ONLY=1 ;;
     --sign-in) SIGN_IN_ONLY=1 ;;
+    --openid) OPENID_ONLY=1 ;;
     --compare=*) COMPARE_BEFORE=${arg#--compare=} ;;
-    *) echo "usage: $0 [--fastapi] [--sweep] [--chains] [--keys] [--scale] [--sign-in] [--compare=OLD_BINARY]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--fastapi] [--sweep] [--chains] [--keys] [--scale] [--sign-in] [--openid] [--compare=OLD_BINARY]" >&2; exit 2 ;;
   esac
 done
 SECONDS_PER_RUN=${BENCH_SECONDS:-5}
@@ -266,12 +272,16 @@ EXCHANGE_SECONDS=${BENCH_EXCHANGE_SECONDS:-2}
 BENCH_REDIRECT=http%3A%2F%2F127.0.0.1%2Fcb
 BENCH_VERIFIER=bench-verifier-0123456789-0123456789-0123456789-abc
 SIGN_IN_ENV=(PORT=0 SECRET_KEY=09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7
+  ID_TOKEN_SIGNING_KEY_FILE="$OUT/id-token.pem"
   TOKEN_ISSUER=http://127.0.0.1 AUTHORIZATION_CODE_LIFETIME_SECONDS=600 TRUSTED_PROXIES=127.0.0.1/32
   LOGIN_FAILURES_PER_USER=100000000 LOGIN_ATTEMPTS_PER_IP=100000000
   LOGIN_CONCURRENCY_PER_IP=10000 CONNECTIONS_PER_IP=100000 NO_COLOR=1)
 # The users file every store starts from: johndoe, the chain users and the bench users.
 sign_in_users_file() {
   local hash
+  # The id_token key every sign-in server shares (PostgreSQL requires one once a client is
+  # registered), made once per checkout's bench directory, never committed.
+  [ -s "$OUT/id-token.pem" ] || "$PASSFLOW" keys generate --algorithm RS256 >"$OUT/id-token.pem"
   hash=$(printf '%s' "$DB_PASSWORD" | "$PASSFLOW" hash-password)
   { printf '{'
     for user in johndoe "${CHAIN_USERS[@]}" $(seq -f 'bench%g' 1 "$((SIGN_IN_USERS > SIGN_IN_USERS_MEMORY ? SIGN_IN_USERS : SIGN_IN_USERS_MEMORY))"); do
@@ -413,6 +423,81 @@ sign_in_table() {
   echo
   echo "| store | exchanges/s, 1 address | refresh grants/s, 1 address | ÷ | exchanges/s, $EXCHANGE_CONNECTIONS addresses | refresh grants/s, $EXCHANGE_CONNECTIONS addresses | ÷ | page logins/s | \`/token\` logins/s | ÷ |"
   echo "|---|---|---|---|---|---|---|---|---|---|"
+  printf '%s\n' "${rows[@]}"
+}
+# --openid. One store's row: BENCH_ROUNDS interleaved rounds of /userinfo against /users/me/
+# (one token with `openid me items`, 64 connections), and of code exchanges with an id_token
+# against without (codes minted with and without `openid`, 16 connections, 1 address).
+openid_row() { # store DATABASE_URL-or-empty
+  local store=$1 rounds="$OUT/openid-$1" plain_form token code cookie with without
+  SIGN_ID=
+  ROW_USERS=$SIGN_IN_USERS
+  [ "$store" != memory ] || ROW_USERS=$SIGN_IN_USERS_MEMORY
+  if [ -n "$2" ]; then
+    DATABASE_URL="$2" "$PASSFLOW" users import "$OUT/sign-in-users.json" >/dev/null
+  fi
+  for file in userinfo me with without; do : >"$rounds-$file.rounds"; done
+  for round in $(seq "$ROUNDS"); do
+    sign_in_server "$store" "$2"
+    plain_form=$SIGN_FORM
+    cookie=$(page_session johndoe)
+    code=$(curl -s -D - -o /dev/null -H "Cookie: $cookie" "$SIGN_URL/authorize?$plain_form&scope=openid%20me%20items" |
+      tr -d '\r' | sed -n 's/^[Ll]ocation: .*[?&]code=\([^&]*\).*/\1/p')
+    token=$(curl -s -H "Authorization: Basic $SIGN_BASIC" "$SIGN_URL/token" -d grant_type=authorization_code \
+      -d "code=$code" -d "redirect_uri=$BENCH_REDIRECT" -d "code_verifier=$BENCH_VERIFIER" |
+      sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+    wrk_get "$SIGN_URL/userinfo" 64 1 -H "Authorization: Bearer $token" >/dev/null # warm-up
+    for path in userinfo me; do
+      [ "$path" = me ] && url="$SIGN_URL/users/me/" || url="$SIGN_URL/userinfo"
+      wrk_get "$url" 64 "$SECONDS_PER_RUN" -H "Authorization: Bearer $token" >"$OUT/openid-$path.txt"
+      echo "$(rps <"$OUT/openid-$path.txt") $(non_2xx <"$OUT/openid-$path.txt")" >>"$rounds-$path.rounds"
+    done
+    # The two kinds of exchange, their order alternating between rounds.
+    for kind in $([ $((round % 2)) = 1 ] && echo with without || echo without with); do
+      SIGN_FORM=$plain_form
+      [ "$kind" = without ] || SIGN_FORM="$plain_form&scope=openid%20me%20items"
+      mint_codes
+      exchange_run 0 "$OUT/openid-exchange-$kind.txt" >>"$rounds-$kind.rounds"
+    done
+    SIGN_FORM=$plain_form
+    stop_last
+  done
+  with=$(rounds_summary "$rounds-with.rounds" | awk '{ print $1 }')
+  without=$(rounds_summary "$rounds-without.rounds" | awk '{ print $1 }')
+  printf '| %s ' "$store" \
+    "$(rounds_summary "$rounds-userinfo.rounds" | awk '{ printf "%s (%s)", $1, $2 }')" \
+    "$(rounds_summary "$rounds-me.rounds" | awk '{ printf "%s (%s)", $1, $2 }')" \
+    "**$(rounds_ratio "$rounds-me.rounds" "$rounds-userinfo.rounds")**" \
+    "$(rounds_summary "$rounds-with.rounds" | awk '{ printf "%s (%s)", $1, $2 }')" \
+    "$(rounds_summary "$rounds-without.rounds" | awk '{ printf "%s (%s)", $1, $2 }')" \
+    "$RSA_SIGNS" \
+    "**$(awk -v w="$with" -v o="$without" -v s="$RSA_SIGNS" 'BEGIN { m = o < s ? o : s; printf "%.2f", w / m }')**"
+  echo '|'
+}
+openid_table() {
+  local rows=() pg=${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}
+  sign_in_users_file
+  # RS256 signatures/s of this machine, both cores (the id_token key is 3072 bits).
+  RSA_SIGNS=$(openssl speed -seconds 3 -multi 2 rsa3072 2>/dev/null | awk '/^rsa 3072/ { print $(NF - 1) }')
+  [[ " $SIGN_IN_STORES " != *" memory "* ]] || rows+=("$(openid_row memory "")")
+  rm -f "$OUT"/sign-in.db*
+  [[ " $SIGN_IN_STORES " != *" sqlite "* ]] || rows+=("$(openid_row sqlite "sqlite:$OUT/sign-in.db")")
+  if [[ " $SIGN_IN_STORES " == *" postgres "* ]]; then
+    psql "$pg/postgres" -qc 'DROP DATABASE IF EXISTS passflow_sign_in' >/dev/null
+    psql "$pg/postgres" -qc 'CREATE DATABASE passflow_sign_in' >/dev/null
+    rows+=("$(openid_row postgres "$pg/passflow_sign_in")")
+    sleep 0.5
+    psql "$pg/postgres" -qc 'DROP DATABASE passflow_sign_in WITH (FORCE)' >/dev/null
+  fi
+  echo
+  echo "OpenID Connect: $ROUNDS interleaved rounds, medians (non-2xx summed in brackets). /userinfo and"
+  echo "/users/me/: one access token (openid me items), 64 connections, $SECONDS_PER_RUN s. Exchanges: 16"
+  echo "connections, ${EXCHANGE_SECONDS} s, one address, codes minted with and without openid. RS256"
+  echo "signatures/s: \`openssl speed -multi 2 rsa3072\`. Targets: /userinfo ÷ /users/me/ ≥ 0.95; exchanges"
+  echo "with an id_token ÷ min(without, RS256 signatures/s) ≥ 0.8."
+  echo
+  echo "| store | /userinfo/s | /users/me//s | ÷ | exchanges/s with id_token | without | RS256 signs/s | ÷ |"
+  echo "|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
 }
 # --sign-in --compare=OLD. One store's row: per round, each side (the old binary, then this
@@ -829,6 +914,10 @@ if [ -n "$COMPARE_BEFORE" ] && [ "$SIGN_IN_ONLY" = 1 ]; then
 fi
 if [ -n "$COMPARE_BEFORE" ]; then
   compare_table
+  exit 0
+fi
+if [ "$OPENID_ONLY" = 1 ]; then
+  openid_table
   exit 0
 fi
 if [ "$CHAINS_ONLY" = 1 ] || [ "$KEYS_ONLY" = 1 ] || [ "$SCALE_ONLY" = 1 ] || [ "$SIGN_IN_ONLY" = 1 ]; then
