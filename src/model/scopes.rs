@@ -465,7 +465,7 @@ mod tests {
     #[test]
     fn a_claim_keeps_every_well_formed_name() {
         // An unknown name grants nothing: the user's allowed scopes are the other half of
-        // every check (`Claims::effective_scope`).
+        // every check (`Claims::grants`).
         assert_eq!(
             ScopeSet::from_claim("admin me"),
             ScopeSet::from([Scope::ME, Scope::new("admin").unwrap()])

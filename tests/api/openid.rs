@@ -192,6 +192,15 @@ async fn an_openid_sign_in_gets_an_id_token_and_its_claims_at_userinfo(backend: 
     )
     .await;
     assert_eq!(introspected.text(), r#"{"active":false}"#);
+    // The access token beside it reports its identity scopes too.
+    let introspected = post_form_authorized(
+        &app,
+        "/introspect",
+        Some(&basic("api", INTROSPECTION_SECRET)),
+        &[("token", access)],
+    )
+    .await;
+    assert_eq!(introspected.json()["scope"], "me email openid profile");
     let authorization = basic(&web.client.id, web.secret.as_deref().unwrap());
     let refresh = [("grant_type", "refresh_token"), ("refresh_token", id_token)];
     post_form_authorized(&app, "/token", Some(&authorization), &refresh)

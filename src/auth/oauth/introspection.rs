@@ -13,8 +13,10 @@ use crate::store::{StoreError, UserRecord};
 /// What introspection found (RFC 7662 §2.2).
 #[derive(Debug, Clone)]
 pub enum Introspection {
-    /// An access token `/users/me/` would accept, for a user who is not disabled.
-    Access(Verified),
+    /// An access token `/users/me/` would accept, for a user who is not disabled, and what
+    /// it grants now: its scopes the user is still allowed (identity scopes always), or, for a
+    /// token without a `scope` claim (the JWT chapter's), all the user is allowed.
+    Access { verified: Verified, scope: ScopeSet },
     /// A live refresh token: its session, its user, and the session's deadline.
     Refresh {
         username: String,
@@ -46,7 +48,14 @@ fn active(user: Option<&UserRecord>) -> bool {
 pub async fn introspect(auth: &Auth, token: &str) -> Result<Introspection, IntrospectionError> {
     if token.contains('.') {
         return match check_access_token(auth, token).await {
-            Ok(verified) if active(Some(&verified.user)) => Ok(Introspection::Access(verified)),
+            Ok(verified) if active(Some(&verified.user)) => {
+                let allowed = &verified.user.scopes;
+                let scope = match &verified.claims.scope {
+                    Some(claim) => auth.scopes.grantable(claim, allowed),
+                    None => allowed.clone(),
+                };
+                Ok(Introspection::Access { verified, scope })
+            }
             Ok(_) | Err(AccessError::Invalid) => Ok(Introspection::Inactive),
             Err(AccessError::Stale(stale)) => Err(stale.into()),
             Err(AccessError::Store(err)) => Err(err.into()),

@@ -59,18 +59,9 @@ pub struct Claims {
 }
 
 impl Claims {
-    /// The scopes the token grants `user` now: those it carries that the user is still
-    /// allowed, or, for a token without a `scope` claim (the JWT chapter's), all the user is
-    /// allowed.
-    pub fn effective_scope(&self, allowed: &ScopeSet) -> ScopeSet {
-        match &self.scope {
-            Some(claim) => allowed.intersection(claim),
-            None => allowed.clone(),
-        }
-    }
-
-    /// Whether the token grants `scope` to a user allowed `allowed` now: one scope of
-    /// [`Self::effective_scope`], without building the set (every protected request asks).
+    /// Whether the token grants `scope` to a user allowed `allowed` now: a scope it carries
+    /// (any, for a token without a `scope` claim, the JWT chapter's) that the user is still
+    /// allowed. Asked by every protected request, so no set is built.
     pub fn grants(&self, scope: &Scope, allowed: &ScopeSet) -> bool {
         allowed.contains(scope)
             && self

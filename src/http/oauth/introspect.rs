@@ -48,13 +48,13 @@ pub(crate) struct IntrospectionResponse {
 impl From<Introspection> for IntrospectionResponse {
     fn from(found: Introspection) -> Self {
         match found {
-            Introspection::Access(verified) => {
+            Introspection::Access { verified, scope } => {
                 let claims = verified.claims;
                 Self {
                     active: true,
                     sub: Some(claims.sub.clone()),
                     username: Some(verified.user.username().to_owned()),
-                    scope: Some(claims.effective_scope(&verified.user.scopes).to_string()),
+                    scope: Some(scope.to_string()),
                     exp: Some(claims.exp),
                     iat: claims.iat,
                     token_type: Some("bearer"),
