@@ -52,6 +52,7 @@ where
     for<'q> <E::Database as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, E::Database>,
     i64: for<'q> sqlx::Encode<'q, E::Database> + sqlx::Type<E::Database>,
     Vec<u8>: for<'q> sqlx::Encode<'q, E::Database> + sqlx::Type<E::Database>,
+    Option<String>: for<'q> sqlx::Encode<'q, E::Database> + sqlx::Type<E::Database>,
 {
     let n = usize::try_from(rotations.fetch_add(1, Ordering::Relaxed) % 2).unwrap();
     let row = sqlx::query(sql)
@@ -61,6 +62,7 @@ where
         .bind(TOKENS[n].to_vec())
         .bind(NOW - 86_400)
         .bind(NOW / 86_400)
+        .bind(None::<String>)
         .fetch_optional(executor)
         .await
         .unwrap();

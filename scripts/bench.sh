@@ -141,8 +141,14 @@ refresh_chains() { # url N seconds spread out-file user...
   local url=$1 n=$2 seconds=$3 spread=$4 out=$5
   shift 5
   # shellcheck disable=SC2046 # one argument per token
+  chains_of "$n" "$seconds" "$spread" "$out" "$url" $(refresh_tokens "$url" "$n" "$@")
+}
+# Refresh chains of the given tokens (REFRESH_BASIC: the client they belong to, if any).
+chains_of() { # N seconds spread out-file url token...
+  local n=$1 seconds=$2 spread=$3 out=$4 url=$5
+  shift 5
   REFRESH_SPREAD=$spread wrk -t"$n" -c"$n" -d"$seconds"s --latency --timeout 10s \
-    -s scripts/refresh.lua "$url/token" -- $(refresh_tokens "$url" "$n" "$@") >"$out"
+    -s scripts/refresh.lua "$url/token" -- "$@" >"$out"
   echo "$(rps <"$out") $(non_2xx <"$out") $(p99_ms <"$out")"
 }
 CHAIN_USERS=(chain1 chain2 chain3 chain4)
@@ -425,18 +431,36 @@ sign_in_table() {
   echo "|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
 }
+# The refresh tokens of N sessions the Bench client's code exchanges began, one per bench
+# user signed in on the page, with `scope` (url-encoded): "tok1 tok2 ...".
+code_refresh_tokens() { # N scope
+  local i code cookie tokens=()
+  for i in $(seq "$1"); do
+    cookie=$(page_session "bench$i")
+    code=$(curl -s -D - -o /dev/null -H "Cookie: $cookie" "$SIGN_URL/authorize?$SIGN_FORM&scope=$2" |
+      tr -d '\r' | sed -n 's/^[Ll]ocation: .*[?&]code=\([^&]*\).*/\1/p')
+    tokens+=("$(curl -s -H "Authorization: Basic $SIGN_BASIC" "$SIGN_URL/token" -d grant_type=authorization_code \
+      -d "code=$code" -d "redirect_uri=$BENCH_REDIRECT" -d "code_verifier=$BENCH_VERIFIER" |
+      sed -E 's/.*"refresh_token":"([^"]+)".*/\1/')")
+  done
+  echo "${tokens[@]}"
+}
 # --openid. One store's row: BENCH_ROUNDS interleaved rounds of /userinfo against /users/me/
-# (one token with `openid me items`, 64 connections), and of code exchanges with an id_token
-# against without (codes minted with and without `openid`, 16 connections, 1 address).
+# (one token with `openid me items`, 64 connections); of code exchanges with an id_token
+# against without (codes minted with and without `openid`, 16 connections, 1 address); and of
+# 16 refresh chains of sessions the client's code exchanges began (`me items`; the client
+# authenticates every refresh) against 16 of password logins, from one address and from 16.
 openid_row() { # store DATABASE_URL-or-empty
-  local store=$1 rounds="$OUT/openid-$1" plain_form token code cookie with without
+  local store=$1 rounds="$OUT/openid-$1" plain_form token code cookie with without spread kind
   SIGN_ID=
   ROW_USERS=$SIGN_IN_USERS
   [ "$store" != memory ] || ROW_USERS=$SIGN_IN_USERS_MEMORY
   if [ -n "$2" ]; then
     DATABASE_URL="$2" "$PASSFLOW" users import "$OUT/sign-in-users.json" >/dev/null
   fi
-  for file in userinfo me with without; do : >"$rounds-$file.rounds"; done
+  for file in userinfo me with without code-0 password-0 code-1 password-1 openid-0; do
+    : >"$rounds-$file.rounds"
+  done
   for round in $(seq "$ROUNDS"); do
     sign_in_server "$store" "$2"
     plain_form=$SIGN_FORM
@@ -460,6 +484,24 @@ openid_row() { # store DATABASE_URL-or-empty
       exchange_run 0 "$OUT/openid-exchange-$kind.txt" >>"$rounds-$kind.rounds"
     done
     SIGN_FORM=$plain_form
+    # Refresh chains, the two kinds alternating between rounds, from one address then from 16.
+    for spread in 0 1; do
+      for kind in $([ $((round % 2)) = 1 ] && echo code password || echo password code); do
+        if [ "$kind" = code ]; then
+          # shellcheck disable=SC2046 # one argument per token
+          REFRESH_BASIC=$SIGN_BASIC chains_of "$EXCHANGE_CONNECTIONS" "$EXCHANGE_SECONDS" "$spread" \
+            "$OUT/openid-refresh.txt" "$SIGN_URL" $(code_refresh_tokens "$EXCHANGE_CONNECTIONS" me%20items)
+        else
+          PASSWORD=$DB_PASSWORD refresh_chains "$SIGN_URL" "$EXCHANGE_CONNECTIONS" "$EXCHANGE_SECONDS" "$spread" \
+            "$OUT/openid-refresh.txt" "${CHAIN_USERS[@]}"
+        fi | awk '{ print $1, $2 }' >>"$rounds-$kind-$spread.rounds"
+      done
+    done
+    # With openid every refresh signs a new id_token: bounded by RS256, shown beside.
+    # shellcheck disable=SC2046 # one argument per token
+    REFRESH_BASIC=$SIGN_BASIC chains_of "$EXCHANGE_CONNECTIONS" "$EXCHANGE_SECONDS" 0 "$OUT/openid-refresh.txt" \
+      "$SIGN_URL" $(code_refresh_tokens "$EXCHANGE_CONNECTIONS" openid%20me%20items) |
+      awk '{ print $1, $2 }' >>"$rounds-openid-0.rounds"
     stop_last
   done
   with=$(rounds_summary "$rounds-with.rounds" | awk '{ print $1 }')
@@ -472,6 +514,12 @@ openid_row() { # store DATABASE_URL-or-empty
     "$(rounds_summary "$rounds-without.rounds" | awk '{ printf "%s (%s)", $1, $2 }')" \
     "$RSA_SIGNS" \
     "**$(awk -v w="$with" -v o="$without" -v s="$RSA_SIGNS" 'BEGIN { m = o < s ? o : s; printf "%.2f", w / m }')**"
+  for spread in 0 1; do
+    printf '| %s ' "$(rounds_summary "$rounds-code-$spread.rounds" | awk '{ printf "%s (%s)", $1, $2 }')" \
+      "$(rounds_summary "$rounds-password-$spread.rounds" | awk '{ printf "%s (%s)", $1, $2 }')" \
+      "**$(rounds_ratio "$rounds-password-$spread.rounds" "$rounds-code-$spread.rounds")**"
+  done
+  printf '| %s ' "$(rounds_summary "$rounds-openid-0.rounds" | awk '{ printf "%s (%s)", $1, $2 }')"
   echo '|'
 }
 openid_table() {
@@ -493,11 +541,15 @@ openid_table() {
   echo "OpenID Connect: $ROUNDS interleaved rounds, medians (non-2xx summed in brackets). /userinfo and"
   echo "/users/me/: one access token (openid me items), 64 connections, $SECONDS_PER_RUN s. Exchanges: 16"
   echo "connections, ${EXCHANGE_SECONDS} s, one address, codes minted with and without openid. RS256"
-  echo "signatures/s: \`openssl speed -multi 2 rsa3072\`. Targets: /userinfo ÷ /users/me/ ≥ 0.95; exchanges"
-  echo "with an id_token ÷ min(without, RS256 signatures/s) ≥ 0.8."
+  echo "signatures/s: \`openssl speed -multi 2 rsa3072\`. Refresh grants: $EXCHANGE_CONNECTIONS chains, ${EXCHANGE_SECONDS} s, of"
+  echo "sessions code exchanges began (\`me items\`, the client's Basic credentials on every refresh)"
+  echo "and of password logins, from one address, then from one each; the last column: code-flow"
+  echo "chains with \`openid\` (a new id_token per refresh), one address. Targets: /userinfo ÷"
+  echo "/users/me/ ≥ 0.95; exchanges with an id_token ÷ min(without, RS256 signatures/s) ≥ 0.8;"
+  echo "code-flow refresh ÷ password refresh ≥ 0.8."
   echo
-  echo "| store | /userinfo/s | /users/me//s | ÷ | exchanges/s with id_token | without | RS256 signs/s | ÷ |"
-  echo "|---|---|---|---|---|---|---|---|"
+  echo "| store | /userinfo/s | /users/me//s | ÷ | exchanges/s with id_token | without | RS256 signs/s | ÷ | code-flow refresh/s, 1 address | password refresh/s | ÷ | code-flow refresh/s, $EXCHANGE_CONNECTIONS addresses | password refresh/s | ÷ | with openid, 1 address |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
 }
 # --sign-in --compare=OLD. One store's row: per round, each side (the old binary, then this

@@ -81,11 +81,12 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// The success path of a refresh in one round trip: if the session of `family` is live
     /// (`now` before `expires_at`, last used after `idle_cutoff`), `presented` is its current
-    /// token, and its user exists and is enabled, rotates it to `next` as [`Self::rotate`]
-    /// does and returns it with its user as stored now. `None` changes nothing, and sends the
-    /// caller the long way (find, check, rotate), which tells the rare cases apart: unknown,
-    /// reused, expired, a retry in the grace period, a disabled user, a lost race. Stores for
-    /// which the long way costs no round trips keep this default.
+    /// token, its user exists and is enabled, and it is a password login's or `client`'s (the
+    /// client the caller proved it is), rotates it to `next` as [`Self::rotate`] does and
+    /// returns it with its user as stored now. `None` changes nothing, and sends the caller
+    /// the long way (find, check, rotate), which tells the rare cases apart: unknown, reused,
+    /// expired, a retry in the grace period, a disabled user, another client, a lost race.
+    /// Stores for which the long way costs no round trips keep this default.
     async fn rotate_current(
         &self,
         _family: &Digest,
@@ -93,7 +94,8 @@ pub trait SessionStore: Send + Sync + 'static {
         _next: Digest,
         _now: UnixTime,
         _idle_cutoff: UnixTime,
-    ) -> Result<Option<(SessionRecord, Arc<UserRecord>)>, StoreError> {
+        _client: Option<&str>,
+    ) -> Result<Option<Rotated>, StoreError> {
         Ok(None)
     }
 
@@ -177,6 +179,16 @@ pub trait SessionStore: Send + Sync + 'static {
         idle_cutoff: UnixTime,
         ends_before: UnixTime,
     ) -> Result<usize, StoreError>;
+}
+
+/// A session [`SessionStore::rotate_current`] rotated, read in the same statement.
+#[derive(Debug)]
+pub struct Rotated {
+    pub session: SessionRecord,
+    /// The user as stored now.
+    pub user: Arc<UserRecord>,
+    /// How the user signed in, if a code started the session.
+    pub sign_in: Option<SignIn>,
 }
 
 /// How the user signed in for a session an authorization code started (OpenID Connect): what

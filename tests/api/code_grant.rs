@@ -50,7 +50,7 @@ pub(crate) struct SignIn {
     /// The operator's own app (public, first-party): never asks for consent.
     pub(crate) first: Registered,
     /// The database's registry, on SQLite and PostgreSQL.
-    database: Option<Arc<Database>>,
+    pub(crate) database: Option<Arc<Database>>,
     _db: Option<TestDb>,
     _dir: tempfile::TempDir,
 }
@@ -177,7 +177,7 @@ impl SignIn {
         sessions.into_iter().map(|session| session.id).collect()
     }
 
-    async fn pkce_code(&self, client: &Registered) -> String {
+    pub(crate) async fn pkce_code(&self, client: &Registered) -> String {
         self.code(client, Some(&s256_challenge(VERIFIER))).await
     }
 
@@ -196,7 +196,7 @@ impl SignIn {
         post_form_authorized(&self.app, "/token", basic.as_deref(), &fields).await
     }
 
-    async fn exchange_code(&self, client: &Registered, code: &str) -> Reply {
+    pub(crate) async fn exchange_code(&self, client: &Registered, code: &str) -> Reply {
         let fields = [
             ("code", code),
             ("redirect_uri", REDIRECT),

@@ -788,7 +788,7 @@ async fn the_first_refresh_of_a_day_moves_the_session_to_it(db: TestDb) {
     let idle_cutoff = now - 7 * DAY;
     let family = Digest([1; 32]);
     let digests = [2, 3, 4].map(|tag| Digest([tag; 32]));
-    let rotated = database.rotate_current(&family, &digests[0], digests[1], now, idle_cutoff);
+    let rotated = database.rotate_current(&family, &digests[0], digests[1], now, idle_cutoff, None);
     assert!(rotated.await.unwrap().is_none(), "used yesterday");
     assert!(
         database
@@ -797,16 +797,116 @@ async fn the_first_refresh_of_a_day_moves_the_session_to_it(db: TestDb) {
             .unwrap(),
         "the long way rotates"
     );
-    let rotated = database.rotate_current(&family, &digests[1], digests[2], now, idle_cutoff);
-    let (session, user) = rotated.await.unwrap().expect("used today");
-    assert_eq!((session.id.as_str(), session.last_used_at), ("s", now));
-    assert_eq!(user.username(), "johndoe");
+    let rotated = database.rotate_current(&family, &digests[1], digests[2], now, idle_cutoff, None);
+    let rotated = rotated.await.unwrap().expect("used today");
+    assert_eq!(
+        (rotated.session.id.as_str(), rotated.session.last_used_at),
+        ("s", now)
+    );
+    assert_eq!(rotated.user.username(), "johndoe");
+    assert_eq!(rotated.sign_in, None, "a password login's session");
     // Its day is today's: kept by a prune of what was idle before today (it would go, were
     // it still yesterday's), gone with what was idle before tomorrow.
     assert_eq!(database.prune(now, now, now).await.unwrap(), 0);
     assert_eq!(database.prune(now, now + DAY, now).await.unwrap(), 1);
 }
 on_both!(the_first_refresh_of_a_day_moves_the_session_to_it);
+
+/// A client's session takes the one-statement rotation only once its code was exchanged and
+/// only for the client the caller proved it is (RFC 6749 §6), and returns how the user signed
+/// in, for the refresh's id_token.
+async fn a_clients_session_rotates_in_one_statement_only_for_its_client(db: TestDb) {
+    use passflow::store::codes::StoredCode;
+    use passflow::store::session::{Digest, SessionRecord, SessionStore, SignIn, StoredSession};
+
+    const DAY: u64 = 86_400;
+    let now = 1_800_000_000 - 1_800_000_000 % DAY + 60;
+    let database = db.open().await;
+    database.add_user(&johndoe()).await.unwrap();
+    let session = StoredSession {
+        record: SessionRecord {
+            id: "s".into(),
+            username: "johndoe".into(),
+            scope: ScopeSet::from([Scope::ME]),
+            created_at: now - 60,
+            last_used_at: now - 30,
+            expires_at: now + DAY,
+            client_id: Some("app".into()),
+            pending: true,
+        },
+        family: Digest([1; 32]),
+        current: Digest([9; 32]),
+        previous: None,
+    };
+    let code = StoredCode {
+        digest: Digest([9; 32]),
+        session_id: "s".into(),
+        client_id: "app".into(),
+        redirect_uri: None,
+        code_challenge: None,
+        nonce: None,
+        browser_session: Some("b".into()),
+        username: "johndoe".into(),
+        scope: ScopeSet::from([Scope::ME]),
+        auth_time: now - 90,
+        expires_at: now + 60,
+    };
+    database.issue_code(code.clone(), session).await.unwrap();
+    let (family, idle_cutoff) = (Digest([1; 32]), now - 7 * DAY);
+    let rotated = database.rotate_current(
+        &family,
+        &code.digest,
+        Digest([3; 32]),
+        now,
+        idle_cutoff,
+        Some("app"),
+    );
+    assert!(
+        rotated.await.unwrap().is_none(),
+        "a code is no refresh token"
+    );
+    let started = database
+        .exchange_code(
+            &Digest([1; 32]),
+            &code.digest,
+            Digest([2; 32]),
+            now - 30,
+            &*database,
+        )
+        .await
+        .unwrap();
+    assert!(started.is_ok(), "the code starts the session");
+    let current = Digest([2; 32]);
+    for (client, why) in [
+        (None, "no client proven"),
+        (Some("other"), "another client"),
+    ] {
+        let rotated =
+            database.rotate_current(&family, &current, Digest([3; 32]), now, idle_cutoff, client);
+        assert!(rotated.await.unwrap().is_none(), "{why}");
+    }
+    let rotated = database
+        .rotate_current(
+            &family,
+            &current,
+            Digest([3; 32]),
+            now,
+            idle_cutoff,
+            Some("app"),
+        )
+        .await
+        .unwrap()
+        .expect("its client");
+    assert_eq!(rotated.session.client_id.as_deref(), Some("app"));
+    assert_eq!(
+        rotated.sign_in,
+        Some(SignIn {
+            auth_time: now - 90,
+            browser_session: Some("b".into())
+        })
+    );
+}
+on_both!(a_clients_session_rotates_in_one_statement_only_for_its_client);
 
 /// Counts the statements sqlx runs on this thread (PostgreSQL's driver logs each one where
 /// it is awaited; SQLite's runs them on a worker thread, so only PostgreSQL is counted).
@@ -821,6 +921,57 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for StatementCount {
     }
 }
 
+/// What `work` returns, and how many statements it ran on `database` (PostgreSQL).
+async fn statements_of<T>(database: &Database, work: impl Future<Output = T>) -> (T, usize) {
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let count = StatementCount::default();
+    let subscriber = tracing_subscriber::registry().with(count.clone()).with(
+        tracing_subscriber::filter::Targets::new().with_target("sqlx", tracing::Level::TRACE),
+    );
+    let _guard = tracing::subscriber::set_default(subscriber);
+    // tracing caches each callsite's interest process-wide, and a sibling test thread with no
+    // subscriber may register sqlx's query callsite as "never" after this install: one
+    // statement registers it here, then every interest is recomputed against the live
+    // subscribers (ours included) before counting.
+    database.count_users().await.unwrap();
+    tracing::callsite::rebuild_interest_cache();
+    let before = count.0.load(std::sync::atomic::Ordering::Relaxed);
+    let done = work.await;
+    let after = count.0.load(std::sync::atomic::Ordering::Relaxed);
+    (done, after - before)
+}
+
+/// Issue 41 §9: so is the refresh of a session a client's code exchange began, with the
+/// client's credentials checked first (its registration is cached, as a user's is).
+#[tokio::test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "needs PostgreSQL (PASSFLOW_TEST_POSTGRES, default postgres://postgres@127.0.0.1:5432)"
+)]
+async fn a_code_flow_refresh_costs_one_statement_on_postgres() {
+    use crate::code_grant::{basic, sign_in};
+
+    let sign_in = sign_in(crate::stores::Backend::Postgres).await;
+    let code = sign_in.pkce_code(&sign_in.web).await;
+    let exchanged = sign_in.exchange_code(&sign_in.web, &code).await;
+    assert_eq!(exchanged.status, 200, "{}", exchanged.text());
+    let web = basic(&sign_in.web.client.id, sign_in.web.secret.as_ref().unwrap());
+    let database = sign_in.database.as_ref().unwrap();
+    let exchanged = exchanged.json();
+    let fields = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", str_of(&exchanged, "refresh_token")),
+    ];
+    let (refreshed, statements) = statements_of(
+        database,
+        post_form_authorized(&sign_in.app, "/token", Some(&web), &fields),
+    )
+    .await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.text());
+    assert_eq!(statements, 1, "statements for one refresh grant");
+}
+
 /// Issue 22: a refresh's success path is one statement on PostgreSQL (it was three: find the
 /// session, read the user, rotate), and every refusal still takes the long way.
 #[tokio::test]
@@ -829,32 +980,18 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for StatementCount {
     ignore = "needs PostgreSQL (PASSFLOW_TEST_POSTGRES, default postgres://postgres@127.0.0.1:5432)"
 )]
 async fn a_refresh_costs_one_statement_on_postgres() {
-    use tracing_subscriber::layer::SubscriberExt;
-
     let db = TestDb::postgres().await;
     let database = db.open().await;
     database.add_user(&johndoe()).await.unwrap();
     let app = app_on(&database).await;
     let login = password_grant(&app, "johndoe", "secret", "").await;
 
-    let count = StatementCount::default();
-    let subscriber = tracing_subscriber::registry().with(count.clone()).with(
-        tracing_subscriber::filter::Targets::new().with_target("sqlx", tracing::Level::TRACE),
-    );
-    let counted = {
-        let _guard = tracing::subscriber::set_default(subscriber);
-        // tracing caches each callsite's interest process-wide, and a sibling test thread
-        // with no subscriber may register sqlx's query callsite as "never" after this
-        // install: one statement registers it here, then every interest is recomputed
-        // against the live subscribers (ours included) before counting.
-        database.count_users().await.unwrap();
-        tracing::callsite::rebuild_interest_cache();
-        let before = count.0.load(std::sync::atomic::Ordering::Relaxed);
+    let counted = statements_of(&database, async {
         let refreshed = refresh_grant(&app, str_of(&login, "refresh_token"), None).await;
         assert_eq!(refreshed.status, 200, "{}", refreshed.text());
-        let after = count.0.load(std::sync::atomic::Ordering::Relaxed);
-        (refreshed.json(), after - before)
-    };
+        refreshed.json()
+    })
+    .await;
     assert_eq!(counted.1, 1, "statements for one refresh grant");
     let next = counted.0;
 

@@ -12,7 +12,7 @@ use crate::auth::sessions::{EndReason, RefreshRefused, RefreshToken};
 use crate::model::description::naming;
 use crate::model::scopes::{ScopeCatalog, ScopeSet, UnknownScope};
 use crate::model::time::UnixTime;
-use crate::store::session::SessionRecord;
+use crate::store::session::{Rotated, SessionRecord};
 use crate::store::{StoreError, UserRecord};
 
 /// A refresh-token grant as the domain sees it.
@@ -95,32 +95,64 @@ pub async fn refresh(auth: &Auth, request: RefreshRequest<'_>) -> Result<Grant, 
 
 async fn redeem(auth: &Auth, request: &RefreshRequest<'_>) -> Result<Grant, RefreshError> {
     let now = auth.clock.now();
-    // The common case, one round trip: the current token of a live session of an enabled
-    // user, started by a password login, keeping the session's scopes. A narrowing `scope` must be checked before the
-    // token is spent, so it takes the long way, as does every refusal.
-    let fast = if request.scope.trim().is_empty() {
-        auth.sessions
-            .rotate_current(request.refresh_token, now)
-            .await?
-    } else {
-        None
-    };
-    let (session, user, scope, refresh_token) = match fast {
-        Some((session, user, refresh_token)) => {
-            let scope = kept_scopes(&auth.scopes, &session.scope, &user);
-            (session, user, scope, refresh_token)
+    let (session, user, scope, refresh_token, sign_in) = match fast_way(auth, request, now).await? {
+        Some((rotated, refresh_token)) => {
+            let scope = kept_scopes(&auth.scopes, &rotated.session.scope, &rotated.user);
+            (
+                rotated.session,
+                rotated.user,
+                scope,
+                refresh_token,
+                rotated.sign_in,
+            )
         }
-        None => long_way(auth, request, now).await?,
+        None => {
+            let (session, user, scope, refresh_token) = long_way(auth, request, now).await?;
+            // Read only for a client's session once id_tokens are on: what the new one repeats.
+            let sign_in = match &session.client_id {
+                Some(_) if auth.id_tokens.is_some() => auth.sessions.sign_in(&session.id).await?,
+                _ => None,
+            };
+            (session, user, scope, refresh_token, sign_in)
+        }
     };
     let mut grant = issue_grant(auth, user, &session, scope, refresh_token, now)?;
     // A client's OpenID Connect session: a new id_token of the same sign-in (Core §12.2).
     if let Some(client_id) = &session.client_id
         && auth.id_tokens.is_some()
-        && let Some(sign_in) = auth.sessions.sign_in(&session.id).await?
+        && let Some(sign_in) = sign_in
     {
         grant.id_token = id_token(auth, &grant, client_id, &sign_in, None, now).await?;
     }
     Ok(grant)
+}
+
+/// The common case in one round trip: the current token of a live session of an enabled
+/// user, keeping the session's scopes. A client's session rotates here only once the caller
+/// has proved it is that client (RFC 6749 §6); checking the credentials changes nothing, so a
+/// caller who is not the client still sets nothing off. A narrowing `scope` must be checked
+/// before the token is spent, so it takes the long way, as do wrong credentials and every
+/// refusal.
+async fn fast_way(
+    auth: &Auth,
+    request: &RefreshRequest<'_>,
+    now: UnixTime,
+) -> Result<Option<(Rotated, RefreshToken)>, RefreshError> {
+    if !request.scope.trim().is_empty() {
+        return Ok(None);
+    }
+    let client = match request.client {
+        Some(credentials) => match auth.clients.verify(credentials).await? {
+            Some(client) => Some(client),
+            None => return Ok(None),
+        },
+        None => None,
+    };
+    let client_id = client.as_ref().map(|client| client.id.as_str());
+    Ok(auth
+        .sessions
+        .rotate_current(request.refresh_token, now, client_id)
+        .await?)
 }
 
 /// Find, check, rotate: what tells the refusals apart. A session a client's code exchange

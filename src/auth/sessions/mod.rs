@@ -24,8 +24,8 @@ use crate::auth::tokens::refresh_token::{
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
 use crate::store::codes::{NotStarted, Started, StoredCode};
-use crate::store::session::{Digest, SessionRecord, SessionStore, SignIn, StoredSession};
-use crate::store::{StoreError, UserRecord, UserStore};
+use crate::store::session::{Digest, Rotated, SessionRecord, SessionStore, SignIn, StoredSession};
+use crate::store::{StoreError, UserStore};
 
 /// Session lifetimes, in seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -499,14 +499,16 @@ impl Sessions {
     }
 
     /// The success path of a refresh, in one round trip where the store offers it: `token`
-    /// rotated in its live session, with the session's user as stored now (enabled). `None`
-    /// when the store could not take that path (it then changed nothing): [`Self::redeem`]
-    /// tells the other cases apart.
+    /// rotated in its live session, with the session's user as stored now (enabled), if the
+    /// session is a password login's or `client`'s (the client the caller proved it is).
+    /// `None` when the store could not take that path (it then changed nothing):
+    /// [`Self::redeem`] tells the other cases apart.
     pub async fn rotate_current(
         &self,
         token: &str,
         now: UnixTime,
-    ) -> Result<Option<(SessionRecord, Arc<UserRecord>, RefreshToken)>, StoreError> {
+        client: Option<&str>,
+    ) -> Result<Option<(Rotated, RefreshToken)>, StoreError> {
         let Some(presented) = Presented::parse(token) else {
             return Ok(None);
         };
@@ -520,9 +522,10 @@ impl Sessions {
                 sha256(next.as_str().as_bytes()),
                 now,
                 idle_cutoff,
+                client,
             )
             .await?;
-        Ok(rotated.map(|(session, user)| (session, user, next)))
+        Ok(rotated.map(|rotated| (rotated, next)))
     }
 
     /// The session `token` continues, if it is that session's current refresh token and the

@@ -14,7 +14,7 @@ use crate::model::time::UnixTime;
 use crate::model::user_id::UserId;
 use crate::store::codes::{NotStarted, Started, StoredCode};
 use crate::store::session::{
-    Digest, SessionEnd, SessionRecord, SessionStore, SignIn, StoredSession,
+    Digest, Rotated, SessionEnd, SessionRecord, SessionStore, SignIn, StoredSession,
 };
 use crate::store::{StoreError, User, UserRecord, UserStore};
 
@@ -62,6 +62,20 @@ fn stored_from_row(row: &AnyRow) -> Result<StoredSession, StoreError> {
             _ => None,
         },
     })
+}
+
+/// How the user signed in, from a row with a session's `auth_time` and `browser_session`:
+/// `None` for a session no authorization code started.
+fn sign_in_from_row(row: &AnyRow) -> Result<Option<SignIn>, StoreError> {
+    let auth_time: Option<i64> = row.try_get("auth_time").map_err(unavailable)?;
+    auth_time
+        .map(|auth_time| {
+            Ok(SignIn {
+                auth_time: from_db(auth_time),
+                browser_session: row.try_get("browser_session").map_err(unavailable)?,
+            })
+        })
+        .transpose()
 }
 
 /// Deletes the sessions `condition` selects (its bound parameters `values`, in order) and
@@ -199,7 +213,8 @@ impl SessionStore for Database {
         next: Digest,
         now: UnixTime,
         idle_cutoff: UnixTime,
-    ) -> Result<Option<(SessionRecord, Arc<UserRecord>)>, StoreError> {
+        client: Option<&str>,
+    ) -> Result<Option<Rotated>, StoreError> {
         let row = sqlx::query(rotate_current_sql(self.dialect))
             .bind(to_db(now))
             .bind(next.0.to_vec())
@@ -207,6 +222,7 @@ impl SessionStore for Database {
             .bind(presented.0.to_vec())
             .bind(to_db(idle_cutoff))
             .bind(to_db(now) / DAY)
+            .bind(client)
             .fetch_optional(&mut *self.connection().await?)
             .await
             .map_err(|err| self.failed(err))?;
@@ -217,7 +233,11 @@ impl SessionStore for Database {
         let user = Arc::new(enabled_user_from_row(&row, &session.username)?);
         // What the statement read is the user as stored now: token checks may use it.
         self.remember_user(&user);
-        Ok(Some((session, user)))
+        Ok(Some(Rotated {
+            sign_in: sign_in_from_row(&row)?,
+            session,
+            user,
+        }))
     }
 
     async fn list(&self, username: &str) -> Result<Vec<SessionRecord>, StoreError> {
@@ -243,21 +263,12 @@ impl SessionStore for Database {
     }
 
     async fn sign_in(&self, id: &str) -> Result<Option<SignIn>, StoreError> {
-        let row = sqlx::query(
-            "SELECT auth_time, browser_session FROM sessions \
-             WHERE id = $1 AND auth_time IS NOT NULL",
-        )
-        .bind(id)
-        .fetch_optional(&mut *self.connection().await?)
-        .await
-        .map_err(|err| self.failed(err))?;
-        row.map(|row| {
-            Ok(SignIn {
-                auth_time: from_db(row.try_get("auth_time").map_err(unavailable)?),
-                browser_session: row.try_get("browser_session").map_err(unavailable)?,
-            })
-        })
-        .transpose()
+        let row = sqlx::query("SELECT auth_time, browser_session FROM sessions WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *self.connection().await?)
+            .await
+            .map_err(|err| self.failed(err))?;
+        Ok(row.as_ref().map(sign_in_from_row).transpose()?.flatten())
     }
 
     async fn exchange_code(
@@ -386,26 +397,28 @@ impl SessionStore for Database {
 /// already used today matches: its `last_used_day` is right, so the statement leaves that
 /// indexed column alone (an index entry rewritten on every refresh cost SQLite ~30 % of the
 /// statement), and the day's first refresh takes the long way, whose `rotate` moves it. A
-/// client's session takes the long way too: its client is checked before it rotates.
+/// client's session matches only when `$7` names that client, which the caller proved first
+/// (RFC 6749 §6), and only once its code was exchanged (a pending session's token is the
+/// code); a password login's session matches whoever asks, as on the long way.
 /// Parameters: $1 now, $2 next digest, $3 family, $4 presented digest, $5 idle cutoff, $6
-/// now's day.
+/// now's day, $7 the proven client or NULL.
 const ROTATE_CURRENT_POSTGRES: &str = "UPDATE sessions AS s SET previous_token = s.current_token, \
      previous_used_at = $1, current_token = $2, last_used_at = $1 \
      FROM users AS u \
      WHERE s.family = $3 AND s.current_token = $4 AND s.expires_at > $1 AND s.last_used_at > $5 \
-       AND s.last_used_day = $6 AND s.client_id IS NULL \
+       AND s.last_used_day = $6 AND NOT s.pending AND (s.client_id IS NULL OR s.client_id = $7) \
        AND u.username = s.username AND NOT u.disabled \
      RETURNING s.id, s.username, s.scope, s.created_at, s.last_used_at, s.expires_at, s.client_id, \
-       CAST(0 AS BIGINT) AS pending, u.email, u.full_name, u.hashed_password, u.scopes AS user_scopes, \
+       CAST(0 AS BIGINT) AS pending, s.auth_time, s.browser_session, u.email, u.full_name, u.hashed_password, u.scopes AS user_scopes, \
        u.subject";
 
 const ROTATE_CURRENT_SQLITE: &str = "UPDATE sessions SET previous_token = current_token, \
      previous_used_at = $1, current_token = $2, last_used_at = $1 \
      WHERE family = $3 AND current_token = $4 AND expires_at > $1 AND last_used_at > $5 \
-       AND last_used_day = $6 AND client_id IS NULL \
+       AND last_used_day = $6 AND NOT pending AND (client_id IS NULL OR client_id = $7) \
        AND EXISTS (SELECT 1 FROM users u WHERE u.username = sessions.username AND NOT u.disabled) \
      RETURNING id, username, scope, created_at, last_used_at, expires_at, client_id, \
-       CAST(0 AS BIGINT) AS pending, \
+       CAST(0 AS BIGINT) AS pending, auth_time, browser_session, \
        (SELECT email FROM users u WHERE u.username = sessions.username) AS email, \
        (SELECT full_name FROM users u WHERE u.username = sessions.username) AS full_name, \
        (SELECT hashed_password FROM users u WHERE u.username = sessions.username) AS hashed_password, \
