@@ -2,6 +2,7 @@
 // Debian Chromium. PASSFLOW_BIN and CHROMIUM override the binary and browser paths.
 
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
 
@@ -44,5 +45,16 @@ export function launchChromium() {
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       '--no-first-run',
     ],
+  });
+}
+
+/** A port nothing listens on now, for a server whose URL must be known before it starts. */
+export function freePort() {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
   });
 }

@@ -14,18 +14,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as client from 'openid-client';
-import { BIN, startServer, launchChromium } from './launch.mjs';
-
-/** A port nothing listens on now, for a server whose URL must be known before it starts. */
-function freePort() {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
+import { BIN, freePort, startServer, launchChromium } from './launch.mjs';
 
 /** The relying party: openid-client's discovery, code flow, userinfo, refresh and logout. */
 function startRelyingParty() {

@@ -45,6 +45,12 @@ impl Browser {
         }
     }
 
+    /// The same browser (its cookies), its requests now answered by `app`: another
+    /// deployment of the same stores.
+    pub(crate) fn moved_to(self, app: axum::Router) -> Self {
+        Self { app, ..self }
+    }
+
     async fn send(&mut self, request: axum::http::request::Builder, body: Body) -> Reply {
         let cookie = self
             .cookies
@@ -187,6 +193,17 @@ pub(crate) fn message(reply: &Reply) -> Option<String> {
     let start = html.find("id=\"message\">")? + "id=\"message\">".len();
     let end = start + html[start..].find("</p>")?;
     Some(unescape(&html[start..end]))
+}
+
+/// The query parameter `name` of a redirect's target.
+#[track_caller]
+pub(crate) fn redirect_param(reply: &Reply, name: &str) -> String {
+    let location = url::Url::parse(reply.header("location").unwrap()).unwrap();
+    let value = location.query_pairs().find(|(key, _)| key == name);
+    value
+        .unwrap_or_else(|| panic!("no {name} in {location}"))
+        .1
+        .into_owned()
 }
 
 /// A redirect's target split into the URI and its query parameters.

@@ -181,29 +181,43 @@ impl SignIn {
         self.code(client, Some(&s256_challenge(VERIFIER))).await
     }
 
-    /// `POST /token` with `grant_type=authorization_code`, the client's credentials over
-    /// HTTP Basic (confidential) or as `client_id` (public).
+    /// [`exchange_on`] this sign-in's app.
     pub(crate) async fn exchange(&self, client: &Registered, extra: &[(&str, &str)]) -> Reply {
-        let mut fields = vec![("grant_type", "authorization_code")];
-        fields.extend_from_slice(extra);
-        let basic = client
-            .secret
-            .as_ref()
-            .map(|secret| basic(&client.client.id, secret));
-        if basic.is_none() {
-            fields.push(("client_id", &client.client.id));
-        }
-        post_form_authorized(&self.app, "/token", basic.as_deref(), &fields).await
+        exchange_on(&self.app, client, extra).await
     }
 
     pub(crate) async fn exchange_code(&self, client: &Registered, code: &str) -> Reply {
-        let fields = [
-            ("code", code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", VERIFIER),
-        ];
-        self.exchange(client, &fields).await
+        exchange_code_on(&self.app, client, code).await
     }
+}
+
+/// `POST /token` with `grant_type=authorization_code`, the client's credentials over HTTP
+/// Basic (confidential) or as `client_id` (public).
+pub(crate) async fn exchange_on(
+    app: &Router,
+    client: &Registered,
+    extra: &[(&str, &str)],
+) -> Reply {
+    let mut fields = vec![("grant_type", "authorization_code")];
+    fields.extend_from_slice(extra);
+    let basic = client
+        .secret
+        .as_ref()
+        .map(|secret| basic(&client.client.id, secret));
+    if basic.is_none() {
+        fields.push(("client_id", &client.client.id));
+    }
+    post_form_authorized(app, "/token", basic.as_deref(), &fields).await
+}
+
+/// [`exchange_on`] with the code, the redirect URI and the PKCE verifier the tests use.
+pub(crate) async fn exchange_code_on(app: &Router, client: &Registered, code: &str) -> Reply {
+    let fields = [
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
+    exchange_on(app, client, &fields).await
 }
 
 pub(crate) fn basic(id: &str, secret: &str) -> String {

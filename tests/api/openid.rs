@@ -15,8 +15,8 @@ use passflow::auth::tokens::keys::{SigningKey, TokenAlgorithm, generate};
 use passflow::router;
 use serde_json::{Value, json};
 
-use crate::authorize::{Browser, assert_page, authorize_url};
-use crate::code_grant::{REDIRECT, SignIn, VERIFIER, basic, sign_in};
+use crate::authorize::{Browser, assert_page, authorize_url, redirect_param};
+use crate::code_grant::{SignIn, basic, exchange_code_on, sign_in};
 use crate::helpers::*;
 use crate::stores::{Backend, on_every_backend};
 
@@ -27,9 +27,25 @@ const NONCE: &str = "n-0S6_WzA2Mj";
 static ID_TOKEN_KEY: LazyLock<String> =
     LazyLock::new(|| generate(TokenAlgorithm::Rs256).expect("an RSA key"));
 
+/// The key a rotation brings in.
+static NEXT_ID_TOKEN_KEY: LazyLock<String> =
+    LazyLock::new(|| generate(TokenAlgorithm::Rs256).expect("an RSA key"));
+
 fn id_tokens() -> IdTokens {
-    let key = SigningKey::from_pem(TokenAlgorithm::Rs256, ID_TOKEN_KEY.as_bytes()).unwrap();
-    IdTokens::new(vec![key], ISSUER, 1800)
+    id_tokens_of(&[&ID_TOKEN_KEY])
+}
+
+/// The id_token keys of these PEMs, the first signing.
+fn id_tokens_of(pems: &[&str]) -> IdTokens {
+    let keys = pems
+        .iter()
+        .map(|pem| SigningKey::from_pem(TokenAlgorithm::Rs256, pem.as_bytes()).unwrap())
+        .collect();
+    IdTokens::new(keys, ISSUER, 1800)
+}
+
+fn kid_of(id_token: &str) -> String {
+    jsonwebtoken::decode_header(id_token).unwrap().kid.unwrap()
 }
 
 /// The sign-in deployment with OpenID Connect on, and `/introspect` for the client `api`.
@@ -55,7 +71,7 @@ async fn signed_in(app: &Router, client: &Registered, extra: &[(&str, &str)]) ->
         reply = browser.submit(&reply, &[("decision", "allow")]).await;
     }
     assert_eq!(reply.status, 303, "{}", reply.text());
-    exchanged(app, client, &code_in(&reply)).await
+    exchanged(app, client, &redirect_param(&reply, "code")).await
 }
 
 /// The id_token's claims, once its signature is checked against the served JWKS by its
@@ -372,7 +388,7 @@ async fn a_refresh_repeats_the_sign_in_and_amr_names_the_second_factor(backend: 
         .await;
     assert_page(&consent, 200);
     let done = browser.submit(&consent, &[("decision", "allow")]).await;
-    let tokens = exchanged(&app, web, &code_in(&done)).await;
+    let tokens = exchanged(&app, web, &redirect_param(&done, "code")).await;
     let authorization = basic(&web.client.id, web.secret.as_deref().unwrap());
     let first = verified_claims(&app, str_of(&tokens, "id_token"), &web.client.id).await;
     assert_eq!(first["amr"], json!(["pwd", "otp", "mfa"]));
@@ -399,34 +415,8 @@ async fn a_refresh_repeats_the_sign_in_and_amr_names_the_second_factor(backend: 
     );
 }
 
-/// The code of a redirect back to the client.
-fn code_in(reply: &Reply) -> String {
-    let location = url::Url::parse(reply.header("location").unwrap()).unwrap();
-    let code = location.query_pairs().find(|(name, _)| name == "code");
-    code.unwrap_or_else(|| panic!("no code in {location}"))
-        .1
-        .into_owned()
-}
-
-/// The error of a redirect back to the client.
-fn error_in(reply: &Reply) -> String {
-    let location = url::Url::parse(reply.header("location").unwrap()).unwrap();
-    let error = location.query_pairs().find(|(name, _)| name == "error");
-    error
-        .unwrap_or_else(|| panic!("no error in {location}"))
-        .1
-        .into_owned()
-}
-
 async fn exchanged(app: &Router, client: &Registered, code: &str) -> Value {
-    let fields = [
-        ("grant_type", "authorization_code"),
-        ("code", code),
-        ("redirect_uri", REDIRECT),
-        ("code_verifier", VERIFIER),
-    ];
-    let authorization = basic(&client.client.id, client.secret.as_deref().unwrap());
-    let reply = post_form_authorized(app, "/token", Some(&authorization), &fields).await;
+    let reply = exchange_code_on(app, client, code).await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     reply.json()
 }
@@ -447,7 +437,7 @@ async fn freshness_and_hints() {
         let typed = [("username", "johndoe"), ("password", "secret")];
         let consent = browser.submit(&login, &typed).await;
         let done = browser.submit(&consent, &[("decision", "allow")]).await;
-        exchanged(&app, web, &code_in(&done)).await
+        exchanged(&app, web, &redirect_param(&done, "code")).await
     };
     let johns_hint = str_of(&tokens, "id_token").to_owned();
     let first = verified_claims(&app, &johns_hint, &web.client.id).await;
@@ -463,7 +453,7 @@ async fn freshness_and_hints() {
         assert_page(&login, 200);
         let typed = [("username", "johndoe"), ("password", "secret")];
         let done = browser.submit(&login, &typed).await;
-        let tokens = exchanged(&app, web, &code_in(&done)).await;
+        let tokens = exchanged(&app, web, &redirect_param(&done, "code")).await;
         let claims = verified_claims(&app, str_of(&tokens, "id_token"), &web.client.id).await;
         assert_eq!(claims["auth_time"], clock.now(), "{asked:?}");
         clock.advance(10);
@@ -472,7 +462,7 @@ async fn freshness_and_hints() {
     let extra = [openid[0], ("max_age", "3600")];
     let done = browser.get(&authorize_url(web, &extra)).await;
     assert_eq!(done.status, 302, "{}", done.text());
-    code_in(&done);
+    redirect_param(&done, "code");
 
     // `prompt=none` with a hint: its user's browser answers at once; another's does not.
     let hinted = [
@@ -482,21 +472,21 @@ async fn freshness_and_hints() {
     ];
     let done = browser.get(&authorize_url(web, &hinted)).await;
     assert_eq!(done.status, 302);
-    code_in(&done);
+    redirect_param(&done, "code");
     let mut stanleys = Browser::on(app.clone());
     let login = stanleys.get(&authorize_url(web, &openid)).await;
     let typed = [("username", "stanley"), ("password", "secret")];
     let consent = stanleys.submit(&login, &typed).await;
     assert_page(&consent, 200);
     let done = stanleys.get(&authorize_url(web, &hinted)).await;
-    assert_eq!(error_in(&done), "login_required");
+    assert_eq!(redirect_param(&done, "error"), "login_required");
     let forged = [
         openid[0],
         ("prompt", "none"),
         ("id_token_hint", "e30.e30.sig"),
     ];
     let done = browser.get(&authorize_url(web, &forged)).await;
-    assert_eq!(error_in(&done), "login_required");
+    assert_eq!(redirect_param(&done, "error"), "login_required");
 
     // `login_hint` fills in the username of a new browser's form.
     let mut fresh = Browser::on(app.clone());
@@ -532,7 +522,7 @@ async fn signing_out_ends_the_browser_session_and_its_clients_sessions(backend: 
     let typed = [("username", "johndoe"), ("password", "secret")];
     let consent = browser.submit(&login, &typed).await;
     let done = browser.submit(&consent, &[("decision", "allow")]).await;
-    let tokens = exchanged(&app, web, &code_in(&done)).await;
+    let tokens = exchanged(&app, web, &redirect_param(&done, "code")).await;
     let access = str_of(&tokens, "access_token");
     let query = form_urlencoded::Serializer::new(String::new())
         .extend_pairs([
@@ -577,7 +567,7 @@ async fn signing_out_ends_the_browser_session_and_its_clients_sessions(backend: 
     let mut browser = Browser::on(app.clone());
     let login = browser.get(&authorize_url(web, &openid)).await;
     let done = browser.submit(&login, &typed).await;
-    let tokens = exchanged(&app, web, &code_in(&done)).await;
+    let tokens = exchanged(&app, web, &redirect_param(&done, "code")).await;
     let access = str_of(&tokens, "access_token");
     let ask = browser
         .get(&format!("/end-session?client_id={}", web.client.id))
@@ -653,4 +643,78 @@ async fn signing_out_ends_the_browser_session_and_its_clients_sessions(backend: 
             Some(message)
         );
     }
+}
+
+/// OP-Rotation-OP-Sig (Config OP): a new id_token key, published beside the old one
+/// (`ID_TOKEN_SIGNING_KEY_FILE` the new, `PREVIOUS_ID_TOKEN_SIGNING_KEY_FILES` the old), signs
+/// every id_token from then on; one the old key signed still verifies against the JWKS and is
+/// still a hint that names its user; once the old key is retired, it is neither.
+#[tokio::test]
+async fn a_rotated_id_token_key_is_published_beside_the_old_until_retired() {
+    use crate::code_grant::SIGNED_OUT;
+    let sign_in = sign_in(Backend::Memory).await;
+    let web = &sign_in.web;
+    let deployment =
+        |pems: &[&str]| router(sign_in.state.clone().with_id_tokens(id_tokens_of(pems)));
+    let before = deployment(&[&ID_TOKEN_KEY]);
+    let rotated = deployment(&[&NEXT_ID_TOKEN_KEY, &ID_TOKEN_KEY]);
+    let retired = deployment(&[&NEXT_ID_TOKEN_KEY]);
+    let openid = [("scope", "openid")];
+
+    let mut browser = Browser::on(before.clone());
+    let login = browser.get(&authorize_url(web, &openid)).await;
+    let typed = [("username", "johndoe"), ("password", "secret")];
+    let consent = browser.submit(&login, &typed).await;
+    let done = browser.submit(&consent, &[("decision", "allow")]).await;
+    let tokens = exchanged(&before, web, &redirect_param(&done, "code")).await;
+    let old = str_of(&tokens, "id_token").to_owned();
+
+    let published = |app: Router| async move {
+        let jwks = get(&app, "/.well-known/jwks.json", None).await.json();
+        let keys = jwks["keys"].as_array().unwrap().iter();
+        keys.map(|key| key["kid"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let next_kid = id_tokens_of(&[&NEXT_ID_TOKEN_KEY]).kid().to_owned();
+    assert_eq!(published(before.clone()).await, [kid_of(&old)]);
+    assert_eq!(
+        published(rotated.clone()).await,
+        [next_kid.clone(), kid_of(&old)]
+    );
+    assert_eq!(published(retired.clone()).await, [next_kid.as_str()]);
+    let subject = verified_claims(&rotated, &old, &web.client.id).await["sub"].clone();
+
+    // The same browser, now served by the rotated deployment: signed in and allowed already,
+    // its next code brings an id_token of the new key.
+    let mut browser = browser.moved_to(rotated.clone());
+    let again = browser.get(&authorize_url(web, &openid)).await;
+    assert_eq!(again.status, 302, "{}", again.text());
+    let tokens = exchanged(&rotated, web, &redirect_param(&again, "code")).await;
+    let new = str_of(&tokens, "id_token");
+    assert_eq!(kid_of(new), next_kid);
+    assert_eq!(
+        verified_claims(&rotated, new, &web.client.id).await["sub"],
+        subject
+    );
+
+    // Retired, the old key verifies no hint; while published, its id_token names the
+    // browser's user, who is signed out at once.
+    let hint = |id_token: &str| {
+        form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("id_token_hint", id_token),
+                ("post_logout_redirect_uri", SIGNED_OUT),
+            ])
+            .finish()
+    };
+    let mut stranger = Browser::on(retired);
+    let refused = stranger.get(&format!("/end-session?{}", hint(&old))).await;
+    assert_page(&refused, 400);
+    assert_eq!(
+        crate::authorize::message(&refused).as_deref(),
+        Some("The id_token_hint is not an ID token of this server.")
+    );
+    let out = browser.get(&format!("/end-session?{}", hint(&old))).await;
+    assert_eq!(out.status, 302, "{}", out.text());
+    assert_eq!(out.header("location"), Some(SIGNED_OUT));
 }

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::cookies::CookieNames;
 use super::error::PageError;
-use super::render::Page;
+use super::render::{Hidden, Page};
 use crate::auth::oauth::authorize::AuthorizeParams;
 use crate::auth::oauth::sign_in::{self, Answer, Browser, Form, Next, Problem};
 use crate::http::extract::TokenCaller;
@@ -161,12 +161,6 @@ struct Visit<'a> {
 }
 
 #[derive(Serialize)]
-struct Hidden<'a> {
-    name: &'a str,
-    value: &'a str,
-}
-
-#[derive(Serialize)]
 struct ScopeLine<'a> {
     name: &'a str,
     description: &'a str,
@@ -227,11 +221,7 @@ impl<'a> Visit<'a> {
         let page = FormPage {
             action: ACTION,
             csrf: &self.csrf,
-            hidden: params
-                .pairs()
-                .into_iter()
-                .map(|(name, value)| Hidden { name, value })
-                .collect(),
+            hidden: Hidden::fields(params.pairs()),
             client_name,
             message: "",
             username: "",

@@ -13,17 +13,11 @@ use serde::Serialize;
 
 use super::cookies::CookieNames;
 use super::error::PageError;
-use super::render::Page;
+use super::render::{Hidden, Page};
 use crate::auth::oauth::end_session::{EndSession, EndSessionParams, end_session};
 use crate::state::AppState;
 
 const ACTION: &str = "/end-session";
-
-#[derive(Serialize)]
-struct Hidden<'a> {
-    name: &'a str,
-    value: &'a str,
-}
 
 #[derive(Serialize)]
 struct SignOutPage<'a> {
@@ -103,11 +97,7 @@ async fn answer(
             let page = SignOutPage {
                 action: ACTION,
                 csrf: &csrf,
-                hidden: params
-                    .pairs()
-                    .into_iter()
-                    .map(|(name, value)| Hidden { name, value })
-                    .collect(),
+                hidden: Hidden::fields(params.pairs()),
                 username: &username,
                 client_name: client.as_ref().map_or("", |client| client.name.as_str()),
             };

@@ -64,6 +64,23 @@ pub(super) fn security_headers() -> [(HeaderName, HeaderValue); 4] {
     ]
 }
 
+/// A request's parameter, carried through a form as a hidden field (the templates' `hidden`),
+/// so the step that posts it continues the same request.
+#[derive(Serialize)]
+pub(super) struct Hidden<'a> {
+    name: &'a str,
+    value: &'a str,
+}
+
+impl<'a> Hidden<'a> {
+    pub(super) fn fields(pairs: Vec<(&'a str, &'a str)>) -> Vec<Self> {
+        pairs
+            .into_iter()
+            .map(|(name, value)| Hidden { name, value })
+            .collect()
+    }
+}
+
 /// A rendered page and its status; `Retry-After` when it asks the user to wait.
 #[derive(Debug)]
 pub(super) struct Page {
