@@ -24,7 +24,9 @@
 #   scripts/bench.sh --openid     only OpenID Connect's figures, on memory, SQLite and
 #                                 PostgreSQL: /userinfo ÷ /users/me/ (one token, 64
 #                                 connections), code exchanges with an id_token ÷ min(without,
-#                                 this machine's RS256 signatures/s), BENCH_ROUNDS rounds
+#                                 this machine's RS256 signatures/s), code-flow refresh ÷
+#                                 password refresh, BENCH_ROUNDS rounds; BENCH_OPENID_EXCHANGES=0
+#                                 leaves the exchanges out (their codes take minutes to mint)
 #   (scripts/exchange-sql/run.sh: the exchange statement against the refresh's in pgbench)
 #   scripts/bench.sh --compare=OLD  only a before/after: the binary OLD (an older build) against
 #                                 this checkout's, each on a database of its own (SQLite and
@@ -272,6 +274,7 @@ SIGN_IN_USERS=${BENCH_SIGN_IN_USERS:-512}
 # In memory an exchange is fast enough to trade 512 users' codes in well under the run.
 SIGN_IN_USERS_MEMORY=${BENCH_SIGN_IN_USERS_MEMORY:-1536}
 SIGN_IN_STORES=${BENCH_SIGN_IN_STORES:-memory sqlite postgres}
+OPENID_EXCHANGES=${BENCH_OPENID_EXCHANGES:-1}
 CODES_PER_USER=60
 EXCHANGE_CONNECTIONS=16
 EXCHANGE_SECONDS=${BENCH_EXCHANGE_SECONDS:-2}
@@ -477,7 +480,7 @@ openid_row() { # store DATABASE_URL-or-empty
       echo "$(rps <"$OUT/openid-$path.txt") $(non_2xx <"$OUT/openid-$path.txt")" >>"$rounds-$path.rounds"
     done
     # The two kinds of exchange, their order alternating between rounds.
-    for kind in $([ $((round % 2)) = 1 ] && echo with without || echo without with); do
+    for kind in $([ "$OPENID_EXCHANGES" = 0 ] || { [ $((round % 2)) = 1 ] && echo with without || echo without with; }); do
       SIGN_FORM=$plain_form
       [ "$kind" = without ] || SIGN_FORM="$plain_form&scope=openid%20me%20items"
       mint_codes
@@ -504,6 +507,8 @@ openid_row() { # store DATABASE_URL-or-empty
       awk '{ print $1, $2 }' >>"$rounds-openid-0.rounds"
     stop_last
   done
+  [ -s "$rounds-with.rounds" ] || echo "- 0" >"$rounds-with.rounds"
+  [ -s "$rounds-without.rounds" ] || echo "- 0" >"$rounds-without.rounds"
   with=$(rounds_summary "$rounds-with.rounds" | awk '{ print $1 }')
   without=$(rounds_summary "$rounds-without.rounds" | awk '{ print $1 }')
   printf '| %s ' "$store" \
@@ -513,7 +518,7 @@ openid_row() { # store DATABASE_URL-or-empty
     "$(rounds_summary "$rounds-with.rounds" | awk '{ printf "%s (%s)", $1, $2 }')" \
     "$(rounds_summary "$rounds-without.rounds" | awk '{ printf "%s (%s)", $1, $2 }')" \
     "$RSA_SIGNS" \
-    "**$(awk -v w="$with" -v o="$without" -v s="$RSA_SIGNS" 'BEGIN { m = o < s ? o : s; printf "%.2f", w / m }')**"
+    "**$(awk -v w="$with" -v o="$without" -v s="$RSA_SIGNS" 'BEGIN { m = o < s ? o : s; if (w == "-") print "-"; else printf "%.2f", w / m }')**"
   for spread in 0 1; do
     printf '| %s ' "$(rounds_summary "$rounds-code-$spread.rounds" | awk '{ printf "%s (%s)", $1, $2 }')" \
       "$(rounds_summary "$rounds-password-$spread.rounds" | awk '{ printf "%s (%s)", $1, $2 }')" \
