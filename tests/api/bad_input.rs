@@ -176,7 +176,8 @@ async fn text_no_store_can_hold_is_bad_input_never_an_outage(backend: Backend) {
         .state
         .clone()
         .with_throttle(lifted)
-        .with_introspection(IntrospectionClients::parse(&format!("api:{secret}")).unwrap());
+        .with_introspection(IntrospectionClients::parse(&format!("api:{secret}")).unwrap())
+        .with_id_tokens(crate::openid::id_tokens());
     if let Some((database, _)) = sign_in.database() {
         // As replicas run: the failed-login budget in the database.
         state = state.with_shared_throttle(Arc::clone(&database) as _, lifted);
@@ -221,6 +222,7 @@ async fn text_no_store_can_hold_is_bad_input_never_an_outage(backend: Backend) {
     ];
     let revoke = [("token", "not-a-token")];
     let introspect = [("token", access.as_str())];
+    let end_session = [("client_id", sign_in.web.client.id.as_str())];
     let forms = [
         Form {
             path: "/token",
@@ -259,6 +261,26 @@ async fn text_no_store_can_hold_is_bad_input_never_an_outage(backend: Backend) {
             fields: &introspect,
             authorization: Some(&introspector),
             targets: &["token", "token_type_hint"],
+        },
+        // OpenID Connect (issue 41): the token in a form, and a logout's parameters (the
+        // confirmation's CSRF check refuses each post before anything ends).
+        Form {
+            path: "/userinfo",
+            fields: &[],
+            authorization: None,
+            targets: &["access_token"],
+        },
+        Form {
+            path: "/end-session",
+            fields: &end_session,
+            authorization: None,
+            targets: &[
+                "id_token_hint",
+                "client_id",
+                "post_logout_redirect_uri",
+                "state",
+                "csrf",
+            ],
         },
     ];
     for (name, bad) in bad_values() {
@@ -326,6 +348,17 @@ async fn text_no_store_can_hold_is_bad_input_never_an_outage(backend: Backend) {
             probe
                 .check(&what, || call(&app, method, &path, &bearer))
                 .await;
+        }
+        // A logout asked for with a link.
+        for field in [
+            "id_token_hint",
+            "client_id",
+            "post_logout_redirect_uri",
+            "state",
+        ] {
+            let path = format!("/end-session?{}", form_with(&end_session, field, &bad));
+            let what = format!("GET /end-session {field} = {name}");
+            probe.check(&what, || get(&app, &path, None)).await;
         }
         // The authorization request's parameters, and the login page's fields.
         for field in [
@@ -412,6 +445,19 @@ async fn text_no_store_can_hold_is_bad_input_never_an_outage(backend: Backend) {
         401,
         "invalid_client",
         "Client authentication failed",
+    );
+
+    let nul_token = form_with(&[], "access_token", b"\0").into_bytes();
+    post_raw(&app, "/userinfo", FORM, None, nul_token).await.assert(
+        401,
+        r#"{"error":"invalid_token","error_description":"The access token is missing, invalid, expired or revoked"}"#,
+        Some("Bearer error=\"invalid_token\""),
+    );
+    let unknown_client = get(&app, "/end-session?client_id=web%00", None).await;
+    assert_page(&unknown_client, 400);
+    assert_eq!(
+        message(&unknown_client).as_deref(),
+        Some("The application that sent you here is not registered.")
     );
 
     // Nothing was written, and the session lives on.

@@ -31,7 +31,7 @@ static ID_TOKEN_KEY: LazyLock<String> =
 static NEXT_ID_TOKEN_KEY: LazyLock<String> =
     LazyLock::new(|| generate(TokenAlgorithm::Rs256).expect("an RSA key"));
 
-fn id_tokens() -> IdTokens {
+pub(crate) fn id_tokens() -> IdTokens {
     id_tokens_of(&[&ID_TOKEN_KEY])
 }
 
