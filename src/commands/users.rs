@@ -97,7 +97,7 @@ fn look_alikes(users: &[UserRecord]) -> HashMap<String, Vec<String>> {
         by_key
             .entry(key)
             .or_default()
-            .push(user.username().to_owned());
+            .push(user.username().to_string());
     }
     let mut others = HashMap::new();
     for names in by_key.into_values().filter(|names| names.len() > 1) {
@@ -128,7 +128,7 @@ async fn command(
             let user = UserRecord {
                 id: UserId::random(),
                 profile: Arc::new(User {
-                    username: name.clone(),
+                    username: name.clone().into(),
                     email: email.clone(),
                     full_name: full_name.clone(),
                     disabled: *disabled,
@@ -153,9 +153,9 @@ async fn command(
                             "full_name": user.profile.full_name,
                             "disabled": user.profile.disabled,
                             "scopes": user.scopes.to_string(),
-                            "totp": totp.contains(user.username()),
+                            "totp": totp.contains(user.username().as_str()),
                         });
-                        if let Some(others) = look_alikes.get(user.username()) {
+                        if let Some(others) = look_alikes.get(user.username().as_str()) {
                             entry["look_alikes"] = json!(others);
                         }
                         entry
@@ -166,7 +166,7 @@ async fn command(
                 for user in &users {
                     // A seventh column only for a user another name looks like.
                     let marked = look_alikes
-                        .get(user.username())
+                        .get(user.username().as_str())
                         .map(|others| format!("\tlooks like {}", others.join(",")))
                         .unwrap_or_default();
                     say!(
@@ -180,7 +180,7 @@ async fn command(
                             "enabled"
                         },
                         user.scopes,
-                        if totp.contains(user.username()) {
+                        if totp.contains(user.username().as_str()) {
                             "totp"
                         } else {
                             "-"

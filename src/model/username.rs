@@ -1,13 +1,88 @@
-//! When two usernames name the same person: RFC 8265 §3.3 (UsernameCaseMapped). `Zoe`, `zoe`
-//! and fullwidth `ｚｏｅ` look alike on a login page and in a log line, so they are one
-//! account: each store keeps the key beside the name as it was typed at creation, and finds
-//! accounts by the key.
+//! An account's name ([`Username`]), and when two usernames name the same person: RFC 8265
+//! §3.3 (UsernameCaseMapped). `Zoe`, `zoe` and fullwidth `ｚｏｅ` look alike on a login page
+//! and in a log line, so they are one account: each store keeps the key beside the name as it
+//! was typed at creation, and finds accounts by the key. Text someone typed stays `&str` until
+//! a store finds the account it names; what is filed under an account takes a `&Username`.
 
-use std::borrow::Cow;
+use std::borrow::{Borrow, Cow};
+use std::fmt;
+use std::ops::Deref;
 
 use precis_core::profile::PrecisFastInvocation as _;
 use precis_profiles::UsernameCaseMapped;
 use unicode_normalization::UnicodeNormalization as _;
+
+/// An account's name, as the account was created: what its sessions, codes, consents and
+/// second factor are filed under, and the `sub` of its access tokens (the tutorial's). A name
+/// someone typed is plain text until a store finds the account it names ([`pick`]): a
+/// `Username` is never made from a login form.
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct Username(String);
+
+impl Username {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Deref for Username {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Borrow<str> for Username {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Username {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Username {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<String> for Username {
+    fn from(name: String) -> Self {
+        Self(name)
+    }
+}
+
+impl From<&str> for Username {
+    fn from(name: &str) -> Self {
+        Self(name.to_owned())
+    }
+}
+
+impl From<Username> for String {
+    fn from(name: Username) -> Self {
+        name.0
+    }
+}
+
+impl PartialEq<str> for Username {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Username {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
 
 /// The form two usernames share when a person cannot tell them apart: RFC 8265 §3.3.3's
 /// enforcement (width mapping, case mapping, NFC).

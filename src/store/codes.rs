@@ -13,6 +13,7 @@ use super::UserRecord;
 use super::session::{Digest, SessionRecord};
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
+use crate::model::username::Username;
 
 /// A code as issued: what it was bound to when the user allowed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +31,7 @@ pub struct StoredCode {
     pub nonce: Option<String>,
     /// The browser session the user allowed it in: the id_token's `sid`.
     pub browser_session: Option<String>,
-    pub username: String,
+    pub username: Username,
     pub scope: ScopeSet,
     /// When the user last proved their password.
     pub auth_time: UnixTime,

@@ -9,11 +9,12 @@ use tokio::sync::RwLock;
 use super::StoreError;
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
+use crate::model::username::Username;
 
 /// A user's consent to a client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsentRecord {
-    pub username: String,
+    pub username: Username,
     pub client_id: String,
     /// Every scope the user has allowed this client, over all their consents.
     pub scope: ScopeSet,
@@ -26,7 +27,7 @@ pub struct ConsentRecord {
 pub trait ConsentStore: Send + Sync + 'static {
     async fn find(
         &self,
-        username: &str,
+        username: &Username,
         client_id: &str,
     ) -> Result<Option<ConsentRecord>, StoreError>;
 
@@ -34,19 +35,19 @@ pub trait ConsentStore: Send + Sync + 'static {
     async fn put(&self, consent: ConsentRecord) -> Result<(), StoreError>;
 
     /// The user's consents, in no particular order.
-    async fn list(&self, username: &str) -> Result<Vec<ConsentRecord>, StoreError>;
+    async fn list(&self, username: &Username) -> Result<Vec<ConsentRecord>, StoreError>;
 
     /// Deletes the user's consent to the client; whether there was one.
-    async fn revoke(&self, username: &str, client_id: &str) -> Result<bool, StoreError>;
+    async fn revoke(&self, username: &Username, client_id: &str) -> Result<bool, StoreError>;
 }
 
 /// Consents in a map, gone when the process ends (as the sessions they go with).
 #[derive(Debug, Default)]
 pub struct InMemoryConsentStore {
-    consents: RwLock<HashMap<(String, String), ConsentRecord>>,
+    consents: RwLock<HashMap<(Username, String), ConsentRecord>>,
 }
 
-fn key(username: &str, client_id: &str) -> (String, String) {
+fn key(username: &Username, client_id: &str) -> (Username, String) {
     (username.to_owned(), client_id.to_owned())
 }
 
@@ -54,7 +55,7 @@ fn key(username: &str, client_id: &str) -> (String, String) {
 impl ConsentStore for InMemoryConsentStore {
     async fn find(
         &self,
-        username: &str,
+        username: &Username,
         client_id: &str,
     ) -> Result<Option<ConsentRecord>, StoreError> {
         let consents = self.consents.read().await;
@@ -67,16 +68,16 @@ impl ConsentStore for InMemoryConsentStore {
         Ok(())
     }
 
-    async fn list(&self, username: &str) -> Result<Vec<ConsentRecord>, StoreError> {
+    async fn list(&self, username: &Username) -> Result<Vec<ConsentRecord>, StoreError> {
         let consents = self.consents.read().await;
         Ok(consents
             .values()
-            .filter(|consent| consent.username == username)
+            .filter(|consent| consent.username == *username)
             .cloned()
             .collect())
     }
 
-    async fn revoke(&self, username: &str, client_id: &str) -> Result<bool, StoreError> {
+    async fn revoke(&self, username: &Username, client_id: &str) -> Result<bool, StoreError> {
         let removed = self
             .consents
             .write()

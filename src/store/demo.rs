@@ -47,7 +47,7 @@ pub fn users() -> Vec<UserRecord> {
     .map(|(username, full_name, email, hash, disabled)| UserRecord {
         id: UserId::of_name(username),
         profile: Arc::new(User {
-            username: username.to_owned(),
+            username: username.into(),
             email: Some(email.to_owned()),
             full_name: Some(full_name.to_owned()),
             disabled,

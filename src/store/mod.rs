@@ -17,13 +17,14 @@ use async_trait::async_trait;
 
 use crate::model::scopes::ScopeSet;
 use crate::model::user_id::UserId;
+use crate::model::username::Username;
 
 pub use memory::{InMemorySessionStore, InMemoryTotpStore, InMemoryUserStore};
 
 /// A user's profile: the tutorial's `User` model, never the hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
-    pub username: String,
+    pub username: Username,
     pub email: Option<String>,
     pub full_name: Option<String>,
     pub disabled: bool,
@@ -41,7 +42,7 @@ pub struct UserRecord {
 }
 
 impl UserRecord {
-    pub fn username(&self) -> &str {
+    pub fn username(&self) -> &Username {
         &self.profile.username
     }
 }
@@ -95,7 +96,7 @@ pub trait UserStore: Send + Sync + 'static {
     /// was not.
     async fn update_password_hash(
         &self,
-        username: &str,
+        username: &Username,
         old_hash: &str,
         new_hash: String,
     ) -> Result<bool, StoreError>;

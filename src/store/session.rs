@@ -14,6 +14,7 @@ use super::codes::{NotStarted, Started, StoredCode};
 use super::{StoreError, UserRecord, UserStore};
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
+use crate::model::username::Username;
 
 /// A SHA-256 digest, as stored in place of a secret.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -30,7 +31,7 @@ impl std::fmt::Debug for Digest {
 pub struct SessionRecord {
     /// Random, and the `sid` claim of every access token of the session.
     pub id: String,
-    pub username: String,
+    pub username: Username,
     /// What the login was granted; a refresh may ask for less, never more (RFC 6749 §6).
     pub scope: ScopeSet,
     pub created_at: UnixTime,
@@ -103,7 +104,7 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn touch(&self, id: &str, now: UnixTime) -> Result<(), StoreError>;
 
     /// The user's sessions, pending ones included, in no particular order.
-    async fn list(&self, username: &str) -> Result<Vec<SessionRecord>, StoreError>;
+    async fn list(&self, username: &Username) -> Result<Vec<SessionRecord>, StoreError>;
 
     /// Stores `session` pending, with `code` (whose digest is the session's current token)
     /// beside it, together.
@@ -142,7 +143,7 @@ pub trait SessionStore: Send + Sync + 'static {
     /// session-less tokens; the records that existed.
     async fn end_all(
         &self,
-        username: &str,
+        username: &Username,
         keep: Option<&str>,
         now: UnixTime,
     ) -> Result<Vec<SessionRecord>, StoreError>;
@@ -216,6 +217,6 @@ impl SignIn {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionEnd {
     pub session_id: Option<String>,
-    pub username: String,
+    pub username: Username,
     pub ended_at: UnixTime,
 }

@@ -6,6 +6,7 @@
 
 use async_trait::async_trait;
 
+use crate::model::username::Username;
 use crate::store::StoreError;
 use crate::store::session::Digest;
 
@@ -32,34 +33,38 @@ impl std::fmt::Debug for TotpRecord {
 #[async_trait]
 pub trait TotpStore: Send + Sync + 'static {
     /// The user's TOTP state, read afresh (a login decides on it).
-    async fn totp(&self, username: &str) -> Result<Option<TotpRecord>, StoreError>;
+    async fn totp(&self, username: &Username) -> Result<Option<TotpRecord>, StoreError>;
 
     /// Stores a pending secret, replacing a pending one. `false`, storing nothing, when the
     /// user's TOTP is already enabled.
-    async fn begin_totp(&self, username: &str, sealed_secret: Vec<u8>) -> Result<bool, StoreError>;
+    async fn begin_totp(
+        &self,
+        username: &Username,
+        sealed_secret: Vec<u8>,
+    ) -> Result<bool, StoreError>;
 
     /// Turns on the pending secret `sealed_secret` with `step` spent and `recovery` as the
     /// only recovery codes. `false`, changing nothing, if that secret is no longer pending
     /// (replaced, or enabled meanwhile).
     async fn enable_totp(
         &self,
-        username: &str,
+        username: &Username,
         sealed_secret: &[u8],
         step: u64,
         recovery: &[Digest],
     ) -> Result<bool, StoreError>;
 
     /// Spends `step` if it is later than the last step spent; `false` for a replay.
-    async fn spend_totp_step(&self, username: &str, step: u64) -> Result<bool, StoreError>;
+    async fn spend_totp_step(&self, username: &Username, step: u64) -> Result<bool, StoreError>;
 
     /// Spends a recovery code by its digest; `false` if the user holds no such unspent code.
     async fn spend_recovery_code(
         &self,
-        username: &str,
+        username: &Username,
         digest: &Digest,
     ) -> Result<bool, StoreError>;
 
     /// Removes the user's TOTP, pending or enabled, and its recovery codes. `true` if it was
     /// enabled.
-    async fn remove_totp(&self, username: &str) -> Result<bool, StoreError>;
+    async fn remove_totp(&self, username: &Username) -> Result<bool, StoreError>;
 }

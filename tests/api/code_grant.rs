@@ -16,6 +16,7 @@ use passflow::clock::Clock;
 use passflow::model::client::PkcePolicy;
 use passflow::model::scopes::{ScopeCatalog, ScopeSet};
 use passflow::model::time::now;
+use passflow::model::username::Username;
 use passflow::router;
 use passflow::store::clients::{ClientRegistry, ClientsFile, InMemoryClientStore};
 use passflow::store::demo;
@@ -172,7 +173,8 @@ impl SignIn {
 
     /// The ids of the user's live sessions.
     pub(crate) async fn session_ids(&self, username: &str) -> Vec<String> {
-        let sessions = self.state.auth.sessions.list(username, self.clock.now());
+        let username = Username::from(username);
+        let sessions = self.state.auth.sessions.list(&username, self.clock.now());
         let sessions = sessions.await.unwrap();
         sessions.into_iter().map(|session| session.id).collect()
     }
@@ -650,7 +652,8 @@ async fn a_code_never_exchanged_leaves_nothing_once_pruned(backend: Backend) {
     sessions.prune(sign_in.clock.now()).await.unwrap();
     // Only the live code's session was left to end.
     let client = &sign_in.web.client.id;
-    let ended = sessions.end_client_sessions("johndoe", client, sign_in.clock.now());
+    let johndoe = Username::from("johndoe");
+    let ended = sessions.end_client_sessions(&johndoe, client, sign_in.clock.now());
     assert_eq!(ended.await.unwrap(), 1);
     let reply = sign_in.exchange_code(&sign_in.web, &expired).await;
     assert_protocol_error(&reply, 400, "invalid_grant", "Invalid authorization code");

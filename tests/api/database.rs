@@ -12,6 +12,7 @@ use passflow::auth::credentials::totp::sealing::SecretCipher;
 use passflow::auth::sessions::SessionSettings;
 use passflow::clock::Clock;
 use passflow::model::scopes::{Scope, ScopeSet};
+use passflow::model::username::Username;
 use passflow::router;
 use passflow::store::sql::{AdminError, Database, OpenError};
 use passflow::store::{InMemoryUserStore, UserRecord, UserStore, demo};
@@ -144,9 +145,12 @@ async fn users_are_managed_all_or_nothing(db: TestDb) {
     file.sort_by(|a, b| a.username().cmp(b.username()));
     assert_eq!(database.list_users().await.unwrap(), file, "listed by name");
 
-    database.delete_user("alice", 1).await.unwrap();
+    database
+        .delete_user(&Username::from("alice"), 1)
+        .await
+        .unwrap();
     assert!(matches!(
-        database.delete_user("alice", 1).await,
+        database.delete_user(&Username::from("alice"), 1).await,
         Err(AdminError::NoSuchUser(_))
     ));
     assert_eq!(database.get_user_fresh("alice").await.unwrap(), None);
@@ -164,7 +168,7 @@ async fn hash_upgrades_never_overwrite_a_newer_password(db: TestDb) {
     // A server that read the old hash before the change tries to upgrade it: refused.
     assert!(
         !database
-            .update_password_hash("johndoe", &old, "upgraded".into())
+            .update_password_hash(&Username::from("johndoe"), &old, "upgraded".into())
             .await
             .unwrap()
     );
@@ -172,7 +176,7 @@ async fn hash_upgrades_never_overwrite_a_newer_password(db: TestDb) {
     assert_eq!(user.hashed_password, "new-hash");
     assert!(
         database
-            .update_password_hash("johndoe", "new-hash", "upgraded".into())
+            .update_password_hash(&Username::from("johndoe"), "new-hash", "upgraded".into())
             .await
             .unwrap()
     );
@@ -287,7 +291,9 @@ async fn a_change_elsewhere_is_seen_within_the_cache_lifetime(db: TestDb) {
     let (server, cli) = (db.open().await, db.open().await);
     cli.add_user(&johndoe()).await.unwrap();
     assert!(server.get_user("johndoe").await.unwrap().is_some());
-    cli.delete_user("johndoe", 1).await.unwrap();
+    cli.delete_user(&Username::from("johndoe"), 1)
+        .await
+        .unwrap();
     tokio::time::sleep(passflow::store::sql::USER_CACHE_TTL + Duration::from_millis(50)).await;
     assert_eq!(server.get_user("johndoe").await.unwrap(), None);
 }
@@ -596,7 +602,12 @@ async fn totp_codes_are_spent_once_on_every_server(db: TestDb) {
     crate::totp::logins_need_each_code_once(&first, &clock).await;
 
     // Start over with a fresh enrolment, then race the servers.
-    assert!(database.reset_totp("johndoe").await.unwrap());
+    assert!(
+        database
+            .reset_totp(&Username::from("johndoe"))
+            .await
+            .unwrap()
+    );
     clock.advance(30);
     let (secret, recovery, _) = turn_on(&first, clock.now()).await;
     let second = totp_server(&db, &clock).await;
@@ -669,10 +680,20 @@ async fn totp_is_off_without_a_key_and_reset_by_the_operator(db: TestDb) {
         r#"{"detail":"TOTP code required"}"#,
         Some("Bearer"),
     );
-    assert!(database.reset_totp("johndoe").await.unwrap());
-    assert!(!database.reset_totp("johndoe").await.unwrap());
+    assert!(
+        database
+            .reset_totp(&Username::from("johndoe"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !database
+            .reset_totp(&Username::from("johndoe"))
+            .await
+            .unwrap()
+    );
     assert!(matches!(
-        database.reset_totp("nobody").await,
+        database.reset_totp(&Username::from("nobody")).await,
         Err(AdminError::NoSuchUser(name)) if name == "nobody"
     ));
     access(&log_in(&app, "secret", None).await);
@@ -741,7 +762,7 @@ async fn prunes_delete_what_ended_in_batches_and_nothing_live(db: TestDb) {
         3_700
     );
     let mut left: Vec<String> = database
-        .list("johndoe")
+        .list(&Username::from("johndoe"))
         .await
         .unwrap()
         .into_iter()
@@ -1098,7 +1119,10 @@ async fn every_user_has_a_stable_id_never_reassigned(db: TestDb) {
         zoe,
         "stable across a restart"
     );
-    database.delete_user("zoe", 0).await.unwrap();
+    database
+        .delete_user(&Username::from("zoe"), 0)
+        .await
+        .unwrap();
     let again = UserRecord {
         id: UserId::random(),
         ..database

@@ -16,6 +16,7 @@ use passflow::auth::sessions::SessionSettings;
 use passflow::auth::tokens::{SessionBound, TokenKeys};
 use passflow::clock::Clock;
 use passflow::http::openapi::document;
+use passflow::model::username::Username;
 use passflow::state::AdmissionSettings;
 use passflow::store::sql::Database;
 use passflow::store::{InMemoryTotpStore, InMemoryUserStore, StoreError, UserRecord, UserStore};
@@ -38,7 +39,12 @@ impl UserStore for Unreachable {
         Err(StoreError::Unavailable("connection refused".into()))
     }
 
-    async fn update_password_hash(&self, _: &str, _: &str, _: String) -> Result<bool, StoreError> {
+    async fn update_password_hash(
+        &self,
+        _: &Username,
+        _: &str,
+        _: String,
+    ) -> Result<bool, StoreError> {
         Err(StoreError::Unavailable("connection refused".into()))
     }
 }
@@ -56,7 +62,12 @@ impl UserStore for ChangedMeanwhile {
         self.0.find_login(name).await
     }
 
-    async fn update_password_hash(&self, _: &str, _: &str, _: String) -> Result<bool, StoreError> {
+    async fn update_password_hash(
+        &self,
+        _: &Username,
+        _: &str,
+        _: String,
+    ) -> Result<bool, StoreError> {
         Ok(false)
     }
 }

@@ -15,6 +15,7 @@ use passflow::auth::credentials::hash_pool::HashPool;
 use passflow::auth::guard::local::ThrottleSettings;
 use passflow::auth::tokens::TokenKeys;
 use passflow::http::HttpOptions;
+use passflow::model::username::Username;
 use passflow::store::{InMemoryUserStore, StoreError, UserRecord, UserStore};
 use passflow::{AppState, router, router_with};
 
@@ -43,7 +44,7 @@ impl UserStore for CountingStore {
 
     async fn update_password_hash(
         &self,
-        username: &str,
+        username: &Username,
         old: &str,
         new: String,
     ) -> Result<bool, StoreError> {

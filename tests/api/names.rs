@@ -9,6 +9,7 @@ use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, Version};
 use axum::Router;
 use passflow::auth::guard::local::ThrottleSettings;
 use passflow::auth::sessions::SessionSettings;
+use passflow::model::username::Username;
 use passflow::router;
 use passflow::store::sql::AdminError;
 use passflow::store::{InMemoryUserStore, User, UserRecord, UserStore, demo};
@@ -296,7 +297,10 @@ async fn look_alikes_from_before_keys_log_in_by_exact_spelling_only(db: TestDb) 
         Err(AdminError::LookAlike { existing, .. }) if existing == "Zoe"
     ));
     // Deleting one leaves the other to every spelling.
-    database.delete_user("Zoe", 1).await.unwrap();
+    database
+        .delete_user(&Username::from("Zoe"), 1)
+        .await
+        .unwrap();
     assert_eq!(logged_in_as(&app, "ZOE", "secretalice").await, "zoe");
 }
 

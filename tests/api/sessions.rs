@@ -11,6 +11,7 @@ use axum::http::{Request, header};
 use passflow::auth::guard::local::ThrottleSettings;
 use passflow::auth::sessions::SessionSettings;
 use passflow::clock::Clock;
+use passflow::model::username::Username;
 use passflow::router;
 use passflow::store::{InMemorySessionStore, InMemoryUserStore, StoreError, UserRecord, UserStore};
 use serde_json::{Value, json};
@@ -295,7 +296,7 @@ impl UserStore for Deletable {
 
     async fn update_password_hash(
         &self,
-        username: &str,
+        username: &Username,
         old: &str,
         new: String,
     ) -> Result<bool, StoreError> {

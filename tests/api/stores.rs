@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use passflow::model::scopes::ScopeSet;
+use passflow::model::username::Username;
 use passflow::store::session::{Digest, SessionRecord, SessionStore, StoredSession};
 use passflow::store::totp::TotpStore;
 use passflow::store::{
@@ -131,13 +132,13 @@ async fn a_hash_upgrade_is_a_compare_and_swap(backend: Backend) {
     let old = demo::JOHNDOE_HASH;
     assert!(
         !users
-            .update_password_hash("ann", "not-the-hash", "x".into())
+            .update_password_hash(&Username::from("ann"), "not-the-hash", "x".into())
             .await
             .unwrap()
     );
     assert!(
         users
-            .update_password_hash("ann", old, "new".into())
+            .update_password_hash(&Username::from("ann"), old, "new".into())
             .await
             .unwrap()
     );
@@ -146,7 +147,7 @@ async fn a_hash_upgrade_is_a_compare_and_swap(backend: Backend) {
     assert_eq!(stored.hashed_password, "new");
     assert!(
         !users
-            .update_password_hash("ann", old, "other".into())
+            .update_password_hash(&Username::from("ann"), old, "other".into())
             .await
             .unwrap()
     );
@@ -218,46 +219,105 @@ async fn sessions_end_one_or_all_but_one(backend: Backend) {
         ids.sort();
         ids
     };
-    assert_eq!(ids(sessions.list("ann").await.unwrap()), ["a", "b", "c"]);
+    assert_eq!(
+        ids(sessions.list(&Username::from("ann")).await.unwrap()),
+        ["a", "b", "c"]
+    );
     let ended = sessions.end("a", 1_100).await.unwrap();
     assert_eq!(ended.map(|record| record.id), Some("a".into()));
     assert_eq!(sessions.end("a", 1_100).await.unwrap(), None);
-    let ended = sessions.end_all("ann", Some("b"), 1_200).await.unwrap();
+    let ended = sessions
+        .end_all(&Username::from("ann"), Some("b"), 1_200)
+        .await
+        .unwrap();
     assert_eq!(ids(ended), ["c"]);
-    assert_eq!(ids(sessions.list("ann").await.unwrap()), ["b"]);
-    assert_eq!(ids(sessions.list("bob").await.unwrap()), ["d"]);
+    assert_eq!(
+        ids(sessions.list(&Username::from("ann")).await.unwrap()),
+        ["b"]
+    );
+    assert_eq!(
+        ids(sessions.list(&Username::from("bob")).await.unwrap()),
+        ["d"]
+    );
 }
 
 on_every_backend!(totp_steps_and_recovery_codes_are_spent_once);
 async fn totp_steps_and_recovery_codes_are_spent_once(backend: Backend) {
     let stores = backend.stores(vec![user("ann")]).await;
     let totp = &stores.totp;
-    assert!(totp.totp("ann").await.unwrap().is_none());
-    assert!(totp.begin_totp("ann", vec![1, 2, 3]).await.unwrap());
+    assert!(totp.totp(&Username::from("ann")).await.unwrap().is_none());
+    assert!(
+        totp.begin_totp(&Username::from("ann"), vec![1, 2, 3])
+            .await
+            .unwrap()
+    );
     // A pending secret is replaced by a new one; only the one pending can be enabled.
-    assert!(totp.begin_totp("ann", vec![4, 5, 6]).await.unwrap());
+    assert!(
+        totp.begin_totp(&Username::from("ann"), vec![4, 5, 6])
+            .await
+            .unwrap()
+    );
     let codes = [digest(7), digest(8)];
     assert!(
         !totp
-            .enable_totp("ann", &[1, 2, 3], 10, &codes)
+            .enable_totp(&Username::from("ann"), &[1, 2, 3], 10, &codes)
             .await
             .unwrap()
     );
     assert!(
-        totp.enable_totp("ann", &[4, 5, 6], 10, &codes)
+        totp.enable_totp(&Username::from("ann"), &[4, 5, 6], 10, &codes)
             .await
             .unwrap()
     );
-    assert!(totp.totp("ann").await.unwrap().unwrap().enabled);
-    assert!(!totp.begin_totp("ann", vec![9]).await.unwrap());
+    assert!(
+        totp.totp(&Username::from("ann"))
+            .await
+            .unwrap()
+            .unwrap()
+            .enabled
+    );
+    assert!(
+        !totp
+            .begin_totp(&Username::from("ann"), vec![9])
+            .await
+            .unwrap()
+    );
     // Steps only move forward; each recovery code works once.
-    assert!(!totp.spend_totp_step("ann", 10).await.unwrap());
-    assert!(totp.spend_totp_step("ann", 11).await.unwrap());
-    assert!(!totp.spend_totp_step("ann", 11).await.unwrap());
-    assert!(totp.spend_recovery_code("ann", &digest(7)).await.unwrap());
-    assert!(!totp.spend_recovery_code("ann", &digest(7)).await.unwrap());
-    assert!(!totp.spend_recovery_code("ann", &digest(9)).await.unwrap());
-    assert!(totp.remove_totp("ann").await.unwrap());
-    assert!(!totp.remove_totp("ann").await.unwrap());
-    assert!(totp.totp("ann").await.unwrap().is_none());
+    assert!(
+        !totp
+            .spend_totp_step(&Username::from("ann"), 10)
+            .await
+            .unwrap()
+    );
+    assert!(
+        totp.spend_totp_step(&Username::from("ann"), 11)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !totp
+            .spend_totp_step(&Username::from("ann"), 11)
+            .await
+            .unwrap()
+    );
+    assert!(
+        totp.spend_recovery_code(&Username::from("ann"), &digest(7))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !totp
+            .spend_recovery_code(&Username::from("ann"), &digest(7))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !totp
+            .spend_recovery_code(&Username::from("ann"), &digest(9))
+            .await
+            .unwrap()
+    );
+    assert!(totp.remove_totp(&Username::from("ann")).await.unwrap());
+    assert!(!totp.remove_totp(&Username::from("ann")).await.unwrap());
+    assert!(totp.totp(&Username::from("ann")).await.unwrap().is_none());
 }

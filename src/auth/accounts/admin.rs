@@ -6,6 +6,7 @@
 
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
+use crate::model::username::Username;
 use crate::store::UserRecord;
 use crate::store::sql::{AdminError, Database, UserChange};
 
@@ -31,7 +32,7 @@ impl Operator<'_> {
     }
 
     /// Disabling takes access away: every session ends (ASVS V7.4.2).
-    pub async fn disable(&self, name: &str, now: UnixTime) -> Result<String, AdminError> {
+    pub async fn disable(&self, name: &str, now: UnixTime) -> Result<Username, AdminError> {
         let name = self.0.resolve(name).await?;
         let change = UserChange::Disabled(true);
         self.0.update_user(&name, change, Some(now)).await?;
@@ -39,7 +40,7 @@ impl Operator<'_> {
     }
 
     /// Enabling gives access back; no session has anything to lose.
-    pub async fn enable(&self, name: &str) -> Result<String, AdminError> {
+    pub async fn enable(&self, name: &str) -> Result<Username, AdminError> {
         let name = self.0.resolve(name).await?;
         self.0
             .update_user(&name, UserChange::Disabled(false), None)
@@ -54,7 +55,7 @@ impl Operator<'_> {
         name: &str,
         hashed_password: &str,
         now: UnixTime,
-    ) -> Result<String, AdminError> {
+    ) -> Result<Username, AdminError> {
         let name = self.0.resolve(name).await?;
         let change = UserChange::Password(hashed_password);
         self.0.update_user(&name, change, Some(now)).await?;
@@ -63,7 +64,7 @@ impl Operator<'_> {
 
     /// Sessions go on: scopes taken away stop counting in tokens already issued, which count
     /// only what the user is allowed now.
-    pub async fn set_scopes(&self, name: &str, scopes: &ScopeSet) -> Result<String, AdminError> {
+    pub async fn set_scopes(&self, name: &str, scopes: &ScopeSet) -> Result<Username, AdminError> {
         let name = self.0.resolve(name).await?;
         self.0
             .update_user(&name, UserChange::Scopes(scopes), None)
@@ -72,7 +73,7 @@ impl Operator<'_> {
     }
 
     /// Deleting ends every session, logged before the rows go.
-    pub async fn delete(&self, name: &str, now: UnixTime) -> Result<String, AdminError> {
+    pub async fn delete(&self, name: &str, now: UnixTime) -> Result<Username, AdminError> {
         let name = self.0.resolve(name).await?;
         self.0.delete_user(&name, now).await?;
         Ok(name)
@@ -80,7 +81,7 @@ impl Operator<'_> {
 
     /// Turns TOTP off (a lost authenticator). Sessions go on: nothing was taken from the
     /// user, and whoever holds their password still needs it. `true` if it was on.
-    pub async fn reset_totp(&self, name: &str) -> Result<(String, bool), AdminError> {
+    pub async fn reset_totp(&self, name: &str) -> Result<(Username, bool), AdminError> {
         let name = self.0.resolve(name).await?;
         let was_on = self.0.reset_totp(&name).await?;
         Ok((name, was_on))

@@ -11,13 +11,14 @@ use crate::auth::credentials::hash_pool::Saturated;
 use crate::auth::guard::{Refused, Throttled};
 use crate::auth::login::verify_user_password;
 use crate::auth::sessions::EndReason;
+use crate::model::username::Username;
 use crate::store::{StoreError, UserRecord};
 
 /// `POST /users/me/password` as the domain sees it.
 pub struct PasswordChange<'a> {
     /// The client address the throttle counts a wrong current password against.
     pub client: IpAddr,
-    pub username: &'a str,
+    pub username: &'a Username,
     /// The session the change is made from, which goes on; `None` for a token of no session.
     pub session: Option<&'a str>,
     pub current_password: String,
@@ -70,7 +71,7 @@ impl From<Refused> for PasswordProofError {
 pub async fn prove_password(
     auth: &Auth,
     client: IpAddr,
-    username: &str,
+    username: &Username,
     password: String,
 ) -> Result<Arc<UserRecord>, PasswordProofError> {
     let attempt = auth.guard.password_attempt(client, username).await?;
@@ -115,7 +116,7 @@ pub async fn change_password(
         )
         .await?;
     tracing::info!(
-        username = change.username,
+        username = change.username.as_str(),
         "password changed; other sessions ended"
     );
     Ok(())

@@ -11,6 +11,7 @@ use crate::auth::credentials::totp::code::{TotpSecret, otpauth_uri};
 use crate::auth::credentials::totp::recovery;
 use crate::auth::credentials::totp::sealing::Unsealable;
 use crate::auth::sessions::EndReason;
+use crate::model::username::Username;
 use crate::store::StoreError;
 
 /// What a user is shown to add passflow to an authenticator app.
@@ -42,7 +43,7 @@ pub enum TotpError {
 
 /// Starts an enrolment, replacing a pending one. The secret is stored sealed and returned
 /// once; TOTP stays off until [`confirm`].
-pub async fn enrol(auth: &Auth, username: &str) -> Result<Enrolment, TotpError> {
+pub async fn enrol(auth: &Auth, username: &Username) -> Result<Enrolment, TotpError> {
     let factor = &auth.totp;
     let cipher = factor.cipher().ok_or(TotpError::NotOffered)?;
     let secret = TotpSecret::generate();
@@ -64,7 +65,7 @@ pub async fn enrol(auth: &Auth, username: &str) -> Result<Enrolment, TotpError> 
 /// passed the factor now required.
 pub async fn confirm(
     auth: &Auth,
-    username: &str,
+    username: &Username,
     session: Option<&str>,
     code: &str,
 ) -> Result<Vec<String>, TotpError> {
@@ -97,7 +98,10 @@ pub async fn confirm(
         });
     }
     end_other_sessions(auth, username, session).await?;
-    tracing::info!(username, "TOTP enabled; other sessions ended");
+    tracing::info!(
+        username = username.as_str(),
+        "TOTP enabled; other sessions ended"
+    );
     Ok(codes)
 }
 
@@ -106,14 +110,17 @@ pub async fn confirm(
 pub async fn disable(
     auth: &Auth,
     client: IpAddr,
-    username: &str,
+    username: &Username,
     session: Option<&str>,
     password: String,
 ) -> Result<(), TotpError> {
     prove_password(auth, client, username, password).await?;
     if auth.totp.store().remove_totp(username).await? {
         end_other_sessions(auth, username, session).await?;
-        tracing::info!(username, "TOTP disabled; other sessions ended");
+        tracing::info!(
+            username = username.as_str(),
+            "TOTP disabled; other sessions ended"
+        );
     }
     Ok(())
 }
@@ -122,7 +129,7 @@ pub async fn disable(
 /// that made the change goes on (ASVS V7.4.3).
 async fn end_other_sessions(
     auth: &Auth,
-    username: &str,
+    username: &Username,
     session: Option<&str>,
 ) -> Result<(), StoreError> {
     let now = auth.clock.now();

@@ -111,7 +111,7 @@ pub fn read_users_file(
         users.push(UserRecord {
             id: UserId::of_name(&entry.username),
             profile: Arc::new(User {
-                username: entry.username,
+                username: entry.username.into(),
                 email: entry.email,
                 full_name: entry.full_name,
                 disabled: entry.disabled,

@@ -25,6 +25,7 @@ use governor::state::StateStore;
 use governor::state::keyed::{DashMapStateStore, ShrinkableKeyedStateStore};
 use governor::{Quota, RateLimiter};
 
+use crate::model::username::Username;
 use crate::model::username::canonical;
 
 /// Limits for [`LoginThrottle`].
@@ -138,7 +139,7 @@ impl LoginThrottle {
 impl LoginThrottle {
     /// Takes a cell for checking a second-factor code of `username`, whatever the address.
     /// Only a wrong code keeps it, so a right one never clears the failures before it.
-    pub fn code_attempt(&self, username: &str) -> Result<CodeAttempt<'_>, Duration> {
+    pub fn code_attempt(&self, username: &Username) -> Result<CodeAttempt<'_>, Duration> {
         if self.codes.len() > TRACKED_KEYS_SOFT_CAP {
             self.codes.retain_recent();
         }
@@ -303,13 +304,19 @@ mod tests {
     #[test]
     fn wrong_codes_count_per_user_from_every_address_and_right_ones_refund() {
         let throttle = throttle(10, 100);
-        throttle.code_attempt("johndoe").unwrap().wrong();
+        throttle
+            .code_attempt(&Username::from("johndoe"))
+            .unwrap()
+            .wrong();
         for _ in 0..5 {
-            drop(throttle.code_attempt("johndoe").unwrap());
+            drop(throttle.code_attempt(&Username::from("johndoe")).unwrap());
         }
-        throttle.code_attempt("johndoe").unwrap().wrong();
-        assert!(throttle.code_attempt("johndoe").is_err());
-        assert!(throttle.code_attempt("alice").is_ok());
+        throttle
+            .code_attempt(&Username::from("johndoe"))
+            .unwrap()
+            .wrong();
+        assert!(throttle.code_attempt(&Username::from("johndoe")).is_err());
+        assert!(throttle.code_attempt(&Username::from("alice")).is_ok());
     }
 
     #[test]

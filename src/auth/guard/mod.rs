@@ -16,6 +16,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::model::username::Username;
 use crate::store::StoreError;
 use crate::store::throttle::ThrottleStore;
 use local::{LoginThrottle, ThrottleSettings};
@@ -108,7 +109,7 @@ impl Guard {
     }
 
     /// A second-factor code for `username`, whatever the address.
-    pub async fn code_attempt(&self, username: &str) -> Result<CodeAttempt<'_>, Refused> {
+    pub async fn code_attempt(&self, username: &Username) -> Result<CodeAttempt<'_>, Refused> {
         let local = self.local.code_attempt(username).map_err(Throttled)?;
         let shared = match &self.shared {
             Some(shared) => Some(shared.code_attempt(username).await?),

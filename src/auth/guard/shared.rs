@@ -14,6 +14,7 @@ use quick_cache::sync::Cache;
 use super::{Refused, Throttled};
 use crate::auth::guard::local::ThrottleSettings;
 use crate::auth::tokens::refresh_token::sha256;
+use crate::model::username::Username;
 use crate::model::username::canonical;
 use crate::store::StoreError;
 use crate::store::throttle::ThrottleStore;
@@ -124,7 +125,7 @@ impl SharedThrottle {
     /// server and address. Same semantics as `LoginThrottle::code_attempt`.
     pub async fn code_attempt(
         self: &Arc<Self>,
-        username: &str,
+        username: &Username,
     ) -> Result<SharedCodeAttempt, Refused> {
         let key = Key::Codes(username).row();
         if let Some(until) = self.denied.get(&key) {

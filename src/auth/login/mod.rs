@@ -164,11 +164,11 @@ pub(crate) async fn verify_user_password(
     let Some(new_hash) = rehashed else {
         return Ok(Some(user));
     };
-    let username = user.username();
+    let username = user.username().as_str();
     // A failed upgrade must not fail the login: the old hash still verifies.
     let upgrade =
         auth.users
-            .update_password_hash(username, &user.hashed_password, new_hash.clone());
+            .update_password_hash(user.username(), &user.hashed_password, new_hash.clone());
     match upgrade.await {
         Ok(true) => {
             tracing::info!(username, "password hash upgraded to argon2id");

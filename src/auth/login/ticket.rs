@@ -11,6 +11,7 @@ use subtle::ConstantTimeEq as _;
 use crate::auth::tokens::TokenKeys;
 use crate::auth::tokens::refresh_token::sha256;
 use crate::model::time::UnixTime;
+use crate::model::username::Username;
 
 /// How long a password step stays good for its second factor.
 pub const TICKET_LIFETIME: u64 = 300;
@@ -33,12 +34,12 @@ struct TicketClaims {
 /// makes one, so the second step cannot be reached without the first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProvenPassword {
-    pub(super) username: String,
+    pub(super) username: Username,
     pub(super) proved_at: UnixTime,
 }
 
 impl ProvenPassword {
-    pub fn username(&self) -> &str {
+    pub fn username(&self) -> &Username {
         &self.username
     }
 
@@ -77,9 +78,9 @@ impl LoginTickets {
 
     /// A ticket for `username`, whose password was proved at `now`, for the browser that
     /// `binding` identifies.
-    pub fn issue(&self, username: &str, binding: &str, now: UnixTime) -> String {
+    pub fn issue(&self, username: &Username, binding: &str, now: UnixTime) -> String {
         let claims = TicketClaims {
-            usr: username.to_owned(),
+            usr: username.to_string(),
             pwd: now,
             exp: now + TICKET_LIFETIME,
             bnd: binding_digest(binding),
@@ -104,7 +105,7 @@ impl LoginTickets {
             .ct_eq(binding_digest(binding).as_bytes())
             .into();
         (bound && now < claims.exp).then_some(ProvenPassword {
-            username: claims.usr,
+            username: claims.usr.into(),
             proved_at: claims.pwd,
         })
     }
@@ -128,7 +129,7 @@ mod tests {
     #[test]
     fn a_ticket_opens_for_its_browser_until_it_expires() {
         let tickets = LoginTickets::new(&keys("k".repeat(32).as_str()));
-        let ticket = tickets.issue("johndoe", "csrf-a", NOW);
+        let ticket = tickets.issue(&Username::from("johndoe"), "csrf-a", NOW);
         let proven = tickets.open(&ticket, "csrf-a", NOW + 10).unwrap();
         assert_eq!(proven.username(), "johndoe");
         assert_eq!(proven.proved_at(), NOW);
@@ -141,7 +142,7 @@ mod tests {
         let ours = keys("k".repeat(32).as_str());
         let tickets = LoginTickets::new(&ours);
         let other = LoginTickets::new(&keys("x".repeat(32).as_str()));
-        let ticket = other.issue("johndoe", "csrf", NOW);
+        let ticket = other.issue(&Username::from("johndoe"), "csrf", NOW);
         assert_eq!(tickets.open(&ticket, "csrf", NOW), None);
         let access = ours
             .create_access_token_at("johndoe", &ScopeSet::tutorial(), None, NOW)
@@ -149,7 +150,7 @@ mod tests {
             .token;
         assert_eq!(tickets.open(&access, "csrf", NOW), None);
         // Nor does a ticket pass for an access token.
-        let ticket = tickets.issue("johndoe", "csrf", NOW);
+        let ticket = tickets.issue(&Username::from("johndoe"), "csrf", NOW);
         assert!(ours.decode_at(&ticket, NOW).is_err());
     }
 }

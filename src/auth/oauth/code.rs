@@ -19,6 +19,7 @@ use crate::auth::tokens::refresh_token::sha256;
 use crate::model::client::Client;
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
+use crate::model::username::Username;
 use crate::store::StoreError;
 use crate::store::codes::{NotStarted, Started, StoredCode};
 use crate::store::session::SignIn;
@@ -39,7 +40,7 @@ pub struct Authorization {
     pub nonce: Option<String>,
     /// The browser session it is issued in.
     pub browser_session: Option<String>,
-    pub username: String,
+    pub username: Username,
     pub scope: ScopeSet,
     pub auth_time: UnixTime,
 }

@@ -9,6 +9,7 @@ use crate::auth::Auth;
 use crate::auth::oauth::authorize::Prompt;
 use crate::model::client::Client;
 use crate::model::scopes::ScopeSet;
+use crate::model::username::Username;
 use crate::store::StoreError;
 use crate::store::consents::ConsentRecord;
 
@@ -16,7 +17,7 @@ use crate::store::consents::ConsentRecord;
 pub async fn consent_needed(
     auth: &Auth,
     client: &Client,
-    username: &str,
+    username: &Username,
     scope: &ScopeSet,
     prompt: Prompt,
 ) -> Result<bool, StoreError> {
@@ -34,7 +35,7 @@ pub async fn consent_needed(
 pub async fn record_consent(
     auth: &Auth,
     client: &Client,
-    username: &str,
+    username: &Username,
     scope: &ScopeSet,
 ) -> Result<(), StoreError> {
     let earlier = auth.consents.find(username, &client.id).await?;
@@ -59,7 +60,10 @@ pub struct GivenConsent {
 }
 
 /// The user's consents, newest first.
-pub async fn consents_of(auth: &Auth, username: &str) -> Result<Vec<GivenConsent>, StoreError> {
+pub async fn consents_of(
+    auth: &Auth,
+    username: &Username,
+) -> Result<Vec<GivenConsent>, StoreError> {
     let mut consents = auth.consents.list(username).await?;
     consents.sort_by(|a, b| {
         b.granted_at
@@ -80,7 +84,7 @@ pub async fn consents_of(auth: &Auth, username: &str) -> Result<Vec<GivenConsent
 /// was no such consent, and nothing changed.
 pub async fn revoke_consent(
     auth: &Auth,
-    username: &str,
+    username: &Username,
     client_id: &str,
 ) -> Result<bool, StoreError> {
     if !auth.consents.revoke(username, client_id).await? {

@@ -11,6 +11,7 @@ use url::Url;
 
 use crate::auth::Auth;
 use crate::model::client::Client;
+use crate::model::username::Username;
 use crate::store::StoreError;
 
 /// The request's parameters, the first of each name (§2).
@@ -76,7 +77,7 @@ pub enum EndSession {
     Refused(EndSessionRefusal),
     /// The browser is signed in and nothing proves the request is its user's: ask first.
     Confirm {
-        username: String,
+        username: Username,
         client: Option<Arc<Client>>,
     },
     /// Signed out (or never signed in): back to `redirect`, or the signed-out page.
@@ -148,7 +149,7 @@ pub async fn end_session(
         }
         auth.sessions.sign_out(&session.id, now).await?;
         tracing::info!(
-            username = session.username,
+            username = session.username.as_str(),
             "signed out at the end-session endpoint"
         );
     }

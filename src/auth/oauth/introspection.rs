@@ -8,6 +8,7 @@ use crate::auth::sessions::StaleView;
 use crate::auth::tokens::access::{AccessError, Verified, check_access_token};
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
+use crate::model::username::Username;
 use crate::store::{StoreError, UserRecord};
 
 /// What introspection found (RFC 7662 §2.2).
@@ -19,7 +20,7 @@ pub enum Introspection {
     Access { verified: Verified, scope: ScopeSet },
     /// A live refresh token: its session, its user, and the session's deadline.
     Refresh {
-        username: String,
+        username: Username,
         scope: ScopeSet,
         session_id: String,
         deadline: UnixTime,

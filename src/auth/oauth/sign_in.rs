@@ -26,6 +26,7 @@ use crate::auth::oauth::consent::{consent_needed, record_consent};
 use crate::auth::sessions::{EndReason, RefreshToken};
 use crate::model::client::Client;
 use crate::model::scopes::ScopeSet;
+use crate::model::username::Username;
 use crate::store::UserRecord;
 use crate::store::session::SessionRecord;
 
@@ -111,12 +112,12 @@ pub enum Form {
     },
     /// A TOTP or recovery code, for the user the ticket's password proved.
     SecondFactor {
-        username: String,
+        username: Username,
         ticket: String,
         problem: Option<Problem>,
     },
     /// Whether the user allows the client `scope`.
-    Consent { username: String, scope: ScopeSet },
+    Consent { username: Username, scope: ScopeSet },
 }
 
 /// Why a form is shown again.
@@ -306,12 +307,11 @@ impl<'a> Visit<'a> {
             Ok(done) => self.complete(done).await,
             Err(err) => {
                 login::count(Err(&err));
-                let username = proven.username().to_owned();
+                let username = proven.username().clone();
                 Ok(match refused(err)? {
                     // A wrong password (the user removed since): the password again.
-                    Problem::IncorrectCredentials => {
-                        self.password_form(username, Some(Problem::IncorrectCredentials))
-                    }
+                    Problem::IncorrectCredentials => self
+                        .password_form(username.to_string(), Some(Problem::IncorrectCredentials)),
                     problem => self.ask(Form::SecondFactor {
                         username,
                         ticket,
@@ -342,7 +342,7 @@ impl<'a> Visit<'a> {
     async fn complete(mut self, done: Authenticated<'_>) -> Result<Answer, LoginError> {
         login::count(Ok(()));
         if done.user().profile.disabled {
-            let username = done.user().username().to_owned();
+            let username = done.user().username().to_string();
             return Ok(self.password_form(username, Some(Problem::Inactive)).into());
         }
         let auth = self.auth;
@@ -355,7 +355,7 @@ impl<'a> Visit<'a> {
                 .await?;
         }
         let (session, token, user) = done.start_browser_session().await?;
-        tracing::info!(username = user.username(), client = %self.request.client.id, "signed in on the login page");
+        tracing::info!(username = user.username().as_str(), client = %self.request.client.id, "signed in on the login page");
         // The password was just given: `prompt=login` is satisfied for the steps that follow.
         if self.request.prompt == Prompt::Login {
             self.request.prompt = Prompt::AsNeeded;

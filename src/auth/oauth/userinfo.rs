@@ -70,7 +70,7 @@ pub async fn userinfo(auth: &Auth, token: &str) -> Result<UserInfo, UserInfoErro
         sub: user.id.to_string(),
         profile: granted(&Scope::PROFILE).then(|| Profile {
             name: user.profile.full_name.clone(),
-            preferred_username: user.username().to_owned(),
+            preferred_username: user.username().to_string(),
         }),
         email: granted(&Scope::EMAIL)
             .then(|| user.profile.email.clone())

@@ -7,6 +7,7 @@
 use super::{RefreshToken, Sessions};
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
+use crate::model::username::Username;
 use crate::store::StoreError;
 use crate::store::session::SessionRecord;
 
@@ -22,7 +23,7 @@ impl Sessions {
     /// Starts a browser session for `username`: it grants no scope by itself.
     pub async fn start_browser(
         &self,
-        username: &str,
+        username: &Username,
         now: UnixTime,
     ) -> Result<(SessionRecord, RefreshToken), StoreError> {
         self.start_owned(username, &ScopeSet::default(), Some(LOGIN_PAGE), now)

@@ -23,6 +23,7 @@ use crate::auth::tokens::refresh_token::{
 };
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
+use crate::model::username::Username;
 use crate::store::codes::{NotStarted, Started, StoredCode};
 use crate::store::session::{Digest, Rotated, SessionRecord, SessionStore, SignIn, StoredSession};
 use crate::store::{StoreError, UserStore};
@@ -185,7 +186,7 @@ impl PreparedSession {
     /// The session as stored, for `username` with `scope`, started at `now`.
     pub fn stored(
         &self,
-        username: &str,
+        username: &Username,
         scope: &ScopeSet,
         client_id: Option<&str>,
         now: UnixTime,
@@ -318,7 +319,7 @@ impl Sessions {
     /// Starts a session for a login that was granted `scope`, and its first refresh token.
     pub async fn start(
         &self,
-        username: &str,
+        username: &Username,
         scope: &ScopeSet,
         now: UnixTime,
     ) -> Result<(SessionRecord, RefreshToken), StoreError> {
@@ -328,7 +329,7 @@ impl Sessions {
     /// [`Self::start`] for a session only `client_id` may continue.
     async fn start_owned(
         &self,
-        username: &str,
+        username: &Username,
         scope: &ScopeSet,
         client_id: Option<&str>,
         now: UnixTime,
@@ -411,7 +412,7 @@ impl Sessions {
     /// consent revoked: the client's codes not yet exchanged die with them).
     pub async fn end_client_sessions(
         &self,
-        username: &str,
+        username: &Username,
         client_id: &str,
         now: UnixTime,
     ) -> Result<usize, StoreError> {
@@ -428,7 +429,11 @@ impl Sessions {
         Ok(ended)
     }
 
-    async fn keep_per_user_bound(&self, username: &str, now: UnixTime) -> Result<(), StoreError> {
+    async fn keep_per_user_bound(
+        &self,
+        username: &Username,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
         let mut sessions = self.store.list(username).await?;
         if sessions.len() <= MAX_SESSIONS_PER_USER {
             return Ok(());
@@ -587,7 +592,7 @@ impl Sessions {
     /// Ends one of `username`'s sessions; `false` if they hold none with that id.
     pub async fn end_own(
         &self,
-        username: &str,
+        username: &Username,
         id: &str,
         now: UnixTime,
     ) -> Result<bool, StoreError> {
@@ -600,7 +605,7 @@ impl Sessions {
 
     /// Logs the user out everywhere: every session ends, and every session-less token
     /// issued to them until now is refused (ASVS V7.4.1, V7.5.2).
-    pub async fn end_all(&self, username: &str, now: UnixTime) -> Result<(), StoreError> {
+    pub async fn end_all(&self, username: &Username, now: UnixTime) -> Result<(), StoreError> {
         self.end_all_but(username, None, now, EndReason::LogoutAll)
             .await
     }
@@ -609,7 +614,7 @@ impl Sessions {
     /// just changed from, ASVS V7.4.3).
     pub async fn end_all_but(
         &self,
-        username: &str,
+        username: &Username,
         keep: Option<&str>,
         now: UnixTime,
         reason: EndReason,
@@ -625,7 +630,7 @@ impl Sessions {
     /// The user's live sessions, newest first (pending ones are not sessions yet).
     pub async fn list(
         &self,
-        username: &str,
+        username: &Username,
         now: UnixTime,
     ) -> Result<Vec<SessionRecord>, StoreError> {
         let mut sessions = self.store.list(username).await?;
@@ -665,7 +670,7 @@ mod tests {
         let store = Arc::new(InMemorySessionStore::default());
         let sessions = sessions(Arc::clone(&store));
         let (record, token) = sessions
-            .start("johndoe", &ScopeSet::tutorial(), NOW)
+            .start(&Username::from("johndoe"), &ScopeSet::tutorial(), NOW)
             .await
             .unwrap();
         let presented = Presented::parse(token.as_str()).unwrap();
@@ -689,12 +694,15 @@ mod tests {
         let mut first = None;
         for i in 0..=MAX_SESSIONS_PER_USER as u64 {
             let (record, _) = sessions
-                .start("johndoe", &ScopeSet::tutorial(), NOW + i)
+                .start(&Username::from("johndoe"), &ScopeSet::tutorial(), NOW + i)
                 .await
                 .unwrap();
             first.get_or_insert(record.id);
         }
-        let live = sessions.list("johndoe", NOW + 100).await.unwrap();
+        let live = sessions
+            .list(&Username::from("johndoe"), NOW + 100)
+            .await
+            .unwrap();
         assert_eq!(live.len(), MAX_SESSIONS_PER_USER);
         let first = first.unwrap();
         assert!(live.iter().all(|session| session.id != first));
@@ -729,15 +737,15 @@ mod tests {
             TokenTags::random(),
         );
         let (_, idle) = sessions
-            .start("johndoe", &ScopeSet::tutorial(), NOW)
+            .start(&Username::from("johndoe"), &ScopeSet::tutorial(), NOW)
             .await
             .unwrap();
         let (_, active) = sessions
-            .start("alice", &ScopeSet::tutorial(), NOW)
+            .start(&Username::from("alice"), &ScopeSet::tutorial(), NOW)
             .await
             .unwrap();
         let (ended, _) = sessions
-            .start("stanley", &ScopeSet::tutorial(), NOW)
+            .start(&Username::from("stanley"), &ScopeSet::tutorial(), NOW)
             .await
             .unwrap();
         sessions

@@ -8,6 +8,7 @@
 
 use crate::auth::tokens::Claims;
 use crate::model::time::UnixTime;
+use crate::model::username::Username;
 
 #[derive(Debug)]
 pub struct Revocations {
@@ -40,8 +41,8 @@ impl Revocations {
     }
 
     /// Refuses every session-less token issued to `username` up to `now`.
-    pub fn cut_off(&self, username: &str, now: UnixTime) {
-        self.cut_offs.pin().insert(username.to_owned(), now);
+    pub fn cut_off(&self, username: &Username, now: UnixTime) {
+        self.cut_offs.pin().insert(username.to_string(), now);
     }
 
     /// Whether a token with valid signature and times must still be refused.
@@ -119,7 +120,7 @@ mod tests {
     #[test]
     fn a_cut_off_refuses_earlier_sessionless_tokens_dated_by_iat_or_exp() {
         let revocations = Revocations::new(1800, 1800);
-        revocations.cut_off("johndoe", NOW);
+        revocations.cut_off(&Username::from("johndoe"), NOW);
         assert!(revocations.refuses(&claims(None, Some(NOW), NOW + 1800)));
         assert!(!revocations.refuses(&claims(None, Some(NOW + 1), NOW + 1801)));
         // No iat: dated exp − lifetime.
@@ -133,7 +134,7 @@ mod tests {
     fn entries_are_forgotten_once_no_token_can_match() {
         let revocations = Revocations::new(1800, 1805);
         revocations.end_session("a", NOW);
-        revocations.cut_off("johndoe", NOW);
+        revocations.cut_off(&Username::from("johndoe"), NOW);
         revocations.prune(NOW + 1804);
         assert_eq!(revocations.len(), 2);
         revocations.prune(NOW + 1805);

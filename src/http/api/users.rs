@@ -68,7 +68,7 @@ pub(crate) struct Item {
 pub(crate) async fn read_own_items(user: ActiveUser<ItemsScope>) -> Json<[Item; 1]> {
     Json([Item {
         item_id: "Foo",
-        owner: user.username().to_owned(),
+        owner: user.username().to_string(),
     }])
 }
 

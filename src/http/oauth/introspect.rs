@@ -53,7 +53,7 @@ impl From<Introspection> for IntrospectionResponse {
                 Self {
                     active: true,
                     sub: Some(claims.sub.clone()),
-                    username: Some(verified.user.username().to_owned()),
+                    username: Some(verified.user.username().to_string()),
                     scope: Some(scope.to_string()),
                     exp: Some(claims.exp),
                     iat: claims.iat,
@@ -70,8 +70,8 @@ impl From<Introspection> for IntrospectionResponse {
                 deadline,
             } => Self {
                 active: true,
-                sub: Some(username.clone()),
-                username: Some(username),
+                sub: Some(username.to_string()),
+                username: Some(username.into()),
                 scope: Some(scope.to_string()),
                 exp: Some(deadline),
                 sid: Some(session_id),

@@ -8,6 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use crate::model::time::UnixTime;
+use crate::model::username::Username;
 use crate::store::codes::{NotStarted, Started, StoredCode, not_started};
 use crate::store::session::{Digest, SessionRecord, SessionStore, SignIn, StoredSession};
 use crate::store::{StoreError, UserStore};
@@ -21,7 +22,7 @@ pub struct InMemorySessionStore {
 struct Inner {
     sessions: HashMap<String, StoredSession>,
     by_family: HashMap<Digest, String>,
-    by_user: HashMap<String, HashSet<String>>,
+    by_user: HashMap<Username, HashSet<String>>,
     codes: HashMap<Digest, StoredCode>,
     /// Session id → how its code's user signed in.
     sign_ins: HashMap<String, SignIn>,
@@ -153,7 +154,7 @@ impl SessionStore for InMemorySessionStore {
         Ok(())
     }
 
-    async fn list(&self, username: &str) -> Result<Vec<SessionRecord>, StoreError> {
+    async fn list(&self, username: &Username) -> Result<Vec<SessionRecord>, StoreError> {
         let inner = self.lock();
         let Some(ids) = inner.by_user.get(username) else {
             return Ok(Vec::new());
@@ -244,7 +245,7 @@ impl SessionStore for InMemorySessionStore {
 
     async fn end_all(
         &self,
-        username: &str,
+        username: &Username,
         keep: Option<&str>,
         _now: UnixTime,
     ) -> Result<Vec<SessionRecord>, StoreError> {

@@ -5,6 +5,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
+use crate::model::username::Username;
 use crate::store::StoreError;
 use crate::store::session::Digest;
 use crate::store::totp::{TotpRecord, TotpStore};
@@ -14,11 +15,11 @@ type Factor = (TotpRecord, HashSet<[u8; 32]>);
 
 #[derive(Debug, Default)]
 pub struct InMemoryTotpStore {
-    users: Mutex<HashMap<String, Factor>>,
+    users: Mutex<HashMap<Username, Factor>>,
 }
 
 impl InMemoryTotpStore {
-    fn users(&self) -> std::sync::MutexGuard<'_, HashMap<String, Factor>> {
+    fn users(&self) -> std::sync::MutexGuard<'_, HashMap<Username, Factor>> {
         self.users
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -27,11 +28,15 @@ impl InMemoryTotpStore {
 
 #[async_trait]
 impl TotpStore for InMemoryTotpStore {
-    async fn totp(&self, username: &str) -> Result<Option<TotpRecord>, StoreError> {
+    async fn totp(&self, username: &Username) -> Result<Option<TotpRecord>, StoreError> {
         Ok(self.users().get(username).map(|(record, _)| record.clone()))
     }
 
-    async fn begin_totp(&self, username: &str, sealed_secret: Vec<u8>) -> Result<bool, StoreError> {
+    async fn begin_totp(
+        &self,
+        username: &Username,
+        sealed_secret: Vec<u8>,
+    ) -> Result<bool, StoreError> {
         let mut users = self.users();
         if users
             .get(username)
@@ -50,7 +55,7 @@ impl TotpStore for InMemoryTotpStore {
 
     async fn enable_totp(
         &self,
-        username: &str,
+        username: &Username,
         sealed_secret: &[u8],
         step: u64,
         recovery: &[Digest],
@@ -68,7 +73,7 @@ impl TotpStore for InMemoryTotpStore {
         Ok(true)
     }
 
-    async fn spend_totp_step(&self, username: &str, step: u64) -> Result<bool, StoreError> {
+    async fn spend_totp_step(&self, username: &Username, step: u64) -> Result<bool, StoreError> {
         let mut users = self.users();
         match users.get_mut(username) {
             Some((record, _))
@@ -83,7 +88,7 @@ impl TotpStore for InMemoryTotpStore {
 
     async fn spend_recovery_code(
         &self,
-        username: &str,
+        username: &Username,
         digest: &Digest,
     ) -> Result<bool, StoreError> {
         let mut users = self.users();
@@ -92,7 +97,7 @@ impl TotpStore for InMemoryTotpStore {
             .is_some_and(|(record, codes)| record.enabled && codes.remove(&digest.0)))
     }
 
-    async fn remove_totp(&self, username: &str) -> Result<bool, StoreError> {
+    async fn remove_totp(&self, username: &Username) -> Result<bool, StoreError> {
         Ok(self
             .users()
             .remove(username)

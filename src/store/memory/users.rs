@@ -6,13 +6,14 @@ use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 
+use crate::model::username::Username;
 use crate::model::username::{canonical, pick};
 use crate::store::{StoreError, UserRecord, UserStore};
 
 /// Users held in a map; the hash upgrade swaps the record under a write lock.
 #[derive(Debug, Default)]
 pub struct InMemoryUserStore {
-    users: RwLock<HashMap<String, Arc<UserRecord>>>,
+    users: RwLock<HashMap<Username, Arc<UserRecord>>>,
     /// Each key's names. A users file never holds two names with one key (its loader refuses
     /// them); a store built in code may, and then logins need the exact spelling.
     names_by_key: HashMap<String, Vec<String>>,
@@ -20,14 +21,14 @@ pub struct InMemoryUserStore {
 
 impl InMemoryUserStore {
     pub fn new(users: impl IntoIterator<Item = UserRecord>) -> Self {
-        let users: HashMap<String, Arc<UserRecord>> = users
+        let users: HashMap<Username, Arc<UserRecord>> = users
             .into_iter()
             .map(|record| (record.username().to_owned(), Arc::new(record)))
             .collect();
         let mut names_by_key: HashMap<String, Vec<String>> = HashMap::new();
         for name in users.keys() {
             let key = canonical(name).into_owned();
-            names_by_key.entry(key).or_default().push(name.clone());
+            names_by_key.entry(key).or_default().push(name.to_string());
         }
         Self {
             users: RwLock::new(users),
@@ -60,13 +61,18 @@ impl UserStore for InMemoryUserStore {
             .users
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let candidates = names.iter().filter_map(|name| users.get(name)).cloned();
-        Ok(pick(typed, candidates.collect(), |user| user.username()))
+        let candidates = names
+            .iter()
+            .filter_map(|name| users.get(name.as_str()))
+            .cloned();
+        Ok(pick(typed, candidates.collect(), |user| {
+            user.username().as_str()
+        }))
     }
 
     async fn update_password_hash(
         &self,
-        username: &str,
+        username: &Username,
         old_hash: &str,
         new_hash: String,
     ) -> Result<bool, StoreError> {
@@ -76,7 +82,7 @@ impl UserStore for InMemoryUserStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let record = users
             .get_mut(username)
-            .ok_or_else(|| StoreError::NoSuchUser(username.to_owned()))?;
+            .ok_or_else(|| StoreError::NoSuchUser(username.to_string()))?;
         if record.hashed_password != old_hash {
             return Ok(false);
         }

@@ -10,6 +10,7 @@ use super::{Database, unavailable};
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
 use crate::model::user_id::UserId;
+use crate::model::username::Username;
 use crate::model::username::{canonical, pick};
 use crate::store::{StoreError, UserRecord};
 
@@ -57,7 +58,7 @@ const INSERT_USER: &str = "INSERT INTO users (username, email, full_name, hashed
 async fn insert_user(tx: &mut Transaction<'_, Any>, user: &UserRecord) -> Result<(), AdminError> {
     let key = canonical(user.username());
     let inserted = sqlx::query(INSERT_USER)
-        .bind(user.username())
+        .bind(user.username().as_str())
         .bind(user.profile.email.as_deref())
         .bind(user.profile.full_name.as_deref())
         .bind(&user.hashed_password)
@@ -73,11 +74,11 @@ async fn insert_user(tx: &mut Transaction<'_, Any>, user: &UserRecord) -> Result
     let existing: Vec<String> = sqlx::query_scalar(
         "SELECT username FROM users WHERE username = $1 OR username_key = $2 ORDER BY key_rank",
     )
-    .bind(user.username())
+    .bind(user.username().as_str())
     .bind(key.as_ref())
     .fetch_all(&mut **tx)
     .await?;
-    let name = user.username().to_owned();
+    let name = user.username().to_string();
     Err(if existing.contains(&name) {
         AdminError::Exists(name)
     } else {
@@ -148,7 +149,7 @@ impl Database {
             // The same account, replaced: it keeps its stable id (`sub`).
             let kept: Option<String> =
                 sqlx::query_scalar("DELETE FROM users WHERE username = $1 RETURNING subject")
-                    .bind(user.username())
+                    .bind(user.username().as_str())
                     .fetch_optional(&mut *tx)
                     .await?;
             let id = kept.map_or_else(|| user.id.clone(), UserId::stored);
@@ -163,14 +164,14 @@ impl Database {
 
     /// The stored name of the user `typed` names for an operator command: the one sharing
     /// its RFC 8265 key, as at a login (`ZOE` finds `zoe`).
-    pub async fn resolve(&self, typed: &str) -> Result<String, AdminError> {
+    pub async fn resolve(&self, typed: &str) -> Result<Username, AdminError> {
         let candidates = self.users_like(typed).await?;
         let names: Vec<String> = candidates
             .iter()
-            .map(|user| user.username().to_owned())
+            .map(|user| user.username().to_string())
             .collect();
-        match pick(typed, candidates, |user| user.username()) {
-            Some(user) => Ok(user.username().to_owned()),
+        match pick(typed, candidates, |user| user.username().as_str()) {
+            Some(user) => Ok(user.username().clone()),
             None if names.is_empty() => Err(AdminError::NoSuchUser(typed.to_owned())),
             None => Err(AdminError::Ambiguous {
                 typed: typed.to_owned(),
@@ -184,7 +185,7 @@ impl Database {
     /// ([`crate::auth::accounts::admin`]).
     pub async fn update_user(
         &self,
-        username: &str,
+        username: &Username,
         change: UserChange<'_>,
         end_sessions_at: Option<UnixTime>,
     ) -> Result<(), AdminError> {
@@ -202,9 +203,9 @@ impl Database {
                     .bind(scopes.to_string())
             }
         };
-        let updated = query.bind(username).execute(&mut *tx).await?;
+        let updated = query.bind(username.as_str()).execute(&mut *tx).await?;
         if updated.rows_affected() == 0 {
-            return Err(AdminError::NoSuchUser(username.to_owned()));
+            return Err(AdminError::NoSuchUser(username.to_string()));
         }
         if let Some(now) = end_sessions_at {
             end_everything(&mut tx, username, now).await?;
@@ -215,16 +216,16 @@ impl Database {
     }
 
     /// Deletes the user and ends their sessions.
-    pub async fn delete_user(&self, username: &str, now: UnixTime) -> Result<(), AdminError> {
+    pub async fn delete_user(&self, username: &Username, now: UnixTime) -> Result<(), AdminError> {
         let mut connection = self.pool.get().await?;
         let mut tx = connection.begin().await?;
         end_everything(&mut tx, username, now).await?;
         let deleted = sqlx::query("DELETE FROM users WHERE username = $1")
-            .bind(username)
+            .bind(username.as_str())
             .execute(&mut *tx)
             .await?;
         if deleted.rows_affected() == 0 {
-            return Err(AdminError::NoSuchUser(username.to_owned()));
+            return Err(AdminError::NoSuchUser(username.to_string()));
         }
         tx.commit().await?;
         self.forget_user(username);
@@ -244,16 +245,16 @@ impl Database {
     /// Turns the user's TOTP off (a lost authenticator), pending or enabled, with its
     /// recovery codes. Sessions go on: nothing was taken from the user, and whoever holds
     /// their password still needs it to log in. `false` if TOTP was not enabled.
-    pub async fn reset_totp(&self, username: &str) -> Result<bool, AdminError> {
+    pub async fn reset_totp(&self, username: &Username) -> Result<bool, AdminError> {
         let mut connection = self.pool.get().await?;
         let mut tx = connection.begin().await?;
         let exists: Option<String> =
             sqlx::query_scalar("SELECT username FROM users WHERE username = $1")
-                .bind(username)
+                .bind(username.as_str())
                 .fetch_optional(&mut *tx)
                 .await?;
         if exists.is_none() {
-            return Err(AdminError::NoSuchUser(username.to_owned()));
+            return Err(AdminError::NoSuchUser(username.to_string()));
         }
         let was_enabled = super::totp::remove_in(&mut tx, username).await?;
         tx.commit().await?;

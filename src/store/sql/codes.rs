@@ -117,7 +117,7 @@ impl Database {
         .bind(code.redirect_uri.as_deref())
         .bind(code.code_challenge.as_deref())
         .bind(code.nonce.as_deref())
-        .bind(&code.username)
+        .bind(code.username.as_str())
         .bind(code.scope.to_string())
         .bind(to_db(code.auth_time))
         .bind(to_db(code.expires_at))

@@ -6,13 +6,14 @@ use sqlx::any::AnyRow;
 
 use super::{Database, from_db, to_db, unavailable};
 use crate::model::scopes::ScopeSet;
+use crate::model::username::Username;
 use crate::store::consents::{ConsentRecord, ConsentStore};
 use crate::store::{StoreError, storable};
 
 fn consent_from_row(row: &AnyRow) -> Result<ConsentRecord, StoreError> {
     let scope: String = row.try_get("scope").map_err(unavailable)?;
     Ok(ConsentRecord {
-        username: row.try_get("username").map_err(unavailable)?,
+        username: Username::from(row.try_get::<String, _>("username").map_err(unavailable)?),
         client_id: row.try_get("client_id").map_err(unavailable)?,
         scope: ScopeSet::read(&scope).map_err(|err| StoreError::Unavailable(err.into()))?,
         granted_at: from_db(row.try_get("granted_at").map_err(unavailable)?),
@@ -23,7 +24,7 @@ fn consent_from_row(row: &AnyRow) -> Result<ConsentRecord, StoreError> {
 impl ConsentStore for Database {
     async fn find(
         &self,
-        username: &str,
+        username: &Username,
         client_id: &str,
     ) -> Result<Option<ConsentRecord>, StoreError> {
         if !storable(client_id) {
@@ -33,7 +34,7 @@ impl ConsentStore for Database {
             "SELECT username, client_id, scope, granted_at FROM consents \
              WHERE username = $1 AND client_id = $2",
         )
-        .bind(username)
+        .bind(username.as_str())
         .bind(client_id)
         .fetch_optional(&mut *self.connection().await?)
         .await
@@ -47,7 +48,7 @@ impl ConsentStore for Database {
              VALUES ($1, $2, $3, $4) ON CONFLICT (username, client_id) \
              DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at",
         )
-        .bind(&consent.username)
+        .bind(consent.username.as_str())
         .bind(&consent.client_id)
         .bind(consent.scope.to_string())
         .bind(to_db(consent.granted_at))
@@ -57,23 +58,23 @@ impl ConsentStore for Database {
         Ok(())
     }
 
-    async fn list(&self, username: &str) -> Result<Vec<ConsentRecord>, StoreError> {
+    async fn list(&self, username: &Username) -> Result<Vec<ConsentRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT username, client_id, scope, granted_at FROM consents WHERE username = $1",
         )
-        .bind(username)
+        .bind(username.as_str())
         .fetch_all(&mut *self.connection().await?)
         .await
         .map_err(|err| self.failed(err))?;
         rows.iter().map(consent_from_row).collect()
     }
 
-    async fn revoke(&self, username: &str, client_id: &str) -> Result<bool, StoreError> {
+    async fn revoke(&self, username: &Username, client_id: &str) -> Result<bool, StoreError> {
         if !storable(client_id) {
             return Ok(false);
         }
         let done = sqlx::query("DELETE FROM consents WHERE username = $1 AND client_id = $2")
-            .bind(username)
+            .bind(username.as_str())
             .bind(client_id)
             .execute(&mut *self.connection().await?)
             .await

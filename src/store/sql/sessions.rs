@@ -12,6 +12,7 @@ use super::{Database, Dialect, ENDS_CHANNEL, digest_of, from_db, to_db, unavaila
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
 use crate::model::user_id::UserId;
+use crate::model::username::Username;
 use crate::store::codes::{NotStarted, Started, StoredCode};
 use crate::store::session::{
     Digest, Rotated, SessionEnd, SessionRecord, SessionStore, SignIn, StoredSession,
@@ -40,7 +41,7 @@ pub(super) fn record_from_row(row: &AnyRow) -> Result<SessionRecord, StoreError>
     let scope: String = row.try_get("scope").map_err(unavailable)?;
     Ok(SessionRecord {
         id: row.try_get("id").map_err(unavailable)?,
-        username: row.try_get("username").map_err(unavailable)?,
+        username: Username::from(row.try_get::<String, _>("username").map_err(unavailable)?),
         scope: ScopeSet::read(&scope).map_err(|err| StoreError::Unavailable(Box::new(err)))?,
         created_at: from_db(row.try_get("created_at").map_err(unavailable)?),
         last_used_at: from_db(row.try_get("last_used_at").map_err(unavailable)?),
@@ -136,7 +137,7 @@ pub(super) async fn insert(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(&record.id)
-    .bind(&record.username)
+    .bind(record.username.as_str())
     .bind(record.scope.to_string())
     .bind(to_db(record.created_at))
     .bind(to_db(record.last_used_at))
@@ -240,10 +241,10 @@ impl SessionStore for Database {
         }))
     }
 
-    async fn list(&self, username: &str) -> Result<Vec<SessionRecord>, StoreError> {
+    async fn list(&self, username: &Username) -> Result<Vec<SessionRecord>, StoreError> {
         let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE username = $1");
         let rows = sqlx::query(&sql)
-            .bind(username)
+            .bind(username.as_str())
             .fetch_all(&mut *self.connection().await?)
             .await
             .map_err(|err| self.failed(err))?;
@@ -296,7 +297,7 @@ impl SessionStore for Database {
 
     async fn end_all(
         &self,
-        username: &str,
+        username: &Username,
         keep: Option<&str>,
         now: UnixTime,
     ) -> Result<Vec<SessionRecord>, StoreError> {
@@ -341,7 +342,9 @@ impl SessionStore for Database {
             next = next.max(row.try_get::<i64, _>("seq").map_err(unavailable)?);
             ends.push(SessionEnd {
                 session_id: row.try_get("session_id").map_err(unavailable)?,
-                username: row.try_get("username").map_err(unavailable)?,
+                username: Username::from(
+                    row.try_get::<String, _>("username").map_err(unavailable)?,
+                ),
                 ended_at: from_db(row.try_get("ended_at").map_err(unavailable)?),
             });
         }
@@ -443,7 +446,7 @@ pub(super) fn enabled_user_from_row(
     Ok(UserRecord {
         id: UserId::stored(row.try_get("subject").map_err(unavailable)?),
         profile: Arc::new(User {
-            username: username.to_owned(),
+            username: username.into(),
             email: row.try_get("email").map_err(unavailable)?,
             full_name: row.try_get("full_name").map_err(unavailable)?,
             disabled: false,

@@ -11,6 +11,7 @@ use sqlx::any::AnyRow;
 use super::{Database, USER_CACHE_TTL, unavailable};
 use crate::model::scopes::ScopeSet;
 use crate::model::user_id::UserId;
+use crate::model::username::Username;
 use crate::model::username::{canonical, pick};
 use crate::store::{StoreError, User, UserRecord, UserStore, storable};
 
@@ -24,7 +25,7 @@ pub(super) fn user_from_row(row: &AnyRow) -> Result<UserRecord, StoreError> {
     Ok(UserRecord {
         id: UserId::stored(row.try_get("subject").map_err(field)?),
         profile: Arc::new(User {
-            username: row.try_get("username").map_err(field)?,
+            username: Username::from(row.try_get::<String, _>("username").map_err(field)?),
             email: row.try_get("email").map_err(field)?,
             full_name: row.try_get("full_name").map_err(field)?,
             disabled: row.try_get::<i64, _>("disabled").map_err(field)? != 0,
@@ -57,7 +58,7 @@ impl Database {
     /// Caches a record just read by another statement (a refresh's rotation).
     pub(super) fn remember_user(&self, user: &Arc<UserRecord>) {
         self.users.insert(
-            user.username().to_owned(),
+            user.username().to_string(),
             (Some(Arc::clone(user)), Instant::now()),
         );
     }
@@ -175,7 +176,7 @@ impl UserStore for Database {
 
     async fn update_password_hash(
         &self,
-        username: &str,
+        username: &Username,
         old_hash: &str,
         new_hash: String,
     ) -> Result<bool, StoreError> {
@@ -183,7 +184,7 @@ impl UserStore for Database {
             "UPDATE users SET hashed_password = $1 WHERE username = $2 AND hashed_password = $3",
         )
         .bind(new_hash)
-        .bind(username)
+        .bind(username.as_str())
         .bind(old_hash)
         .execute(&mut *self.connection().await?)
         .await

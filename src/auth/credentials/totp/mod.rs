@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use crate::auth::Auth;
 use crate::auth::guard::{Refused, Throttled};
+use crate::model::username::Username;
 use crate::store::totp::{TotpRecord, TotpStore};
 use crate::store::{InMemoryTotpStore, StoreError};
 use code::TotpSecret;
@@ -63,7 +64,7 @@ impl SecondFactor {
 
     pub(crate) fn open(
         &self,
-        username: &str,
+        username: &Username,
         record: &TotpRecord,
     ) -> Result<TotpSecret, Unsealable> {
         self.cipher
@@ -135,7 +136,7 @@ impl Factor {
 
 /// The user's confirmed TOTP, when a login must pass it after the password; `None` when the
 /// password is enough (no TOTP, or an enrolment not yet confirmed).
-pub async fn required(auth: &Auth, username: &str) -> Result<Option<TotpRecord>, StoreError> {
+pub async fn required(auth: &Auth, username: &Username) -> Result<Option<TotpRecord>, StoreError> {
     let record = auth.totp.store.totp(username).await?;
     Ok(record.filter(|record| record.enabled))
 }
@@ -148,7 +149,7 @@ pub async fn required(auth: &Auth, username: &str) -> Result<Option<TotpRecord>,
 /// [`Guard::code_attempt`]: crate::auth::guard::Guard::code_attempt
 pub async fn check(
     auth: &Auth,
-    username: &str,
+    username: &Username,
     record: &TotpRecord,
     factor: &Factor,
 ) -> Result<(), CodeRefused> {

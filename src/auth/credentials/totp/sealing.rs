@@ -6,6 +6,7 @@ use aes_gcm::aead::{Aead, Payload};
 use aes_gcm::{Aes256Gcm, Key, KeyInit, Nonce};
 
 use super::code::TotpSecret;
+use crate::model::username::Username;
 
 /// Sealed layout: version byte, 96-bit random nonce, ciphertext and 128-bit tag.
 const VERSION: u8 = 1;
@@ -49,7 +50,7 @@ impl SecretCipher {
         Self(Aes256Gcm::new(&Key::<Aes256Gcm>::from(bytes)))
     }
 
-    pub fn seal(&self, username: &str, secret: &TotpSecret) -> Vec<u8> {
+    pub fn seal(&self, username: &Username, secret: &TotpSecret) -> Vec<u8> {
         let nonce: [u8; NONCE_BYTES] = rand::random();
         let payload = Payload {
             msg: &secret.0,
@@ -66,7 +67,7 @@ impl SecretCipher {
         sealed
     }
 
-    pub fn open(&self, username: &str, sealed: &[u8]) -> Result<TotpSecret, Unsealable> {
+    pub fn open(&self, username: &Username, sealed: &[u8]) -> Result<TotpSecret, Unsealable> {
         let Some((&VERSION, rest)) = sealed.split_first() else {
             return Err(Unsealable);
         };
@@ -93,15 +94,26 @@ mod tests {
     fn opens_what_it_sealed_for_that_user_only() {
         let cipher = SecretCipher::from_hex(KEY).unwrap();
         let secret = TotpSecret::generate();
-        let sealed = cipher.seal("johndoe", &secret);
+        let sealed = cipher.seal(&Username::from("johndoe"), &secret);
         assert!(!sealed.windows(secret.0.len()).any(|part| part == secret.0));
-        assert_eq!(cipher.open("johndoe", &sealed).unwrap().0, secret.0);
-        assert!(cipher.open("alice", &sealed).is_err());
-        assert!(SecretCipher::random().open("johndoe", &sealed).is_err());
+        assert_eq!(
+            cipher.open(&Username::from("johndoe"), &sealed).unwrap().0,
+            secret.0
+        );
+        assert!(cipher.open(&Username::from("alice"), &sealed).is_err());
+        assert!(
+            SecretCipher::random()
+                .open(&Username::from("johndoe"), &sealed)
+                .is_err()
+        );
         let mut altered = sealed.clone();
         *altered.last_mut().unwrap() ^= 1;
-        assert!(cipher.open("johndoe", &altered).is_err());
-        assert!(cipher.open("johndoe", &sealed[..10]).is_err());
+        assert!(cipher.open(&Username::from("johndoe"), &altered).is_err());
+        assert!(
+            cipher
+                .open(&Username::from("johndoe"), &sealed[..10])
+                .is_err()
+        );
     }
 
     #[test]
