@@ -1,5 +1,6 @@
 //! Value types every layer shares: scopes, time, a user's id and name, and how usernames
-//! compare. They depend on nothing else in the crate, so the stores below the domain and the HTTP layer above it can both use them.
+//! compare. They depend on nothing else in the crate, so the stores below the domain and the
+//! HTTP layer above it can both use them.
 
 pub mod client;
 pub mod description;

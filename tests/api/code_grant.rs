@@ -69,7 +69,7 @@ fn new_client(name: &str, public: bool, refresh: bool) -> NewClient {
     }
 }
 
-async fn register_all(registry: &dyn ClientRegistry) -> [Registered; 4] {
+pub(crate) async fn register_all(registry: &dyn ClientRegistry) -> [Registered; 4] {
     let offered = ScopeCatalog::default();
     [
         register(registry, &offered, new_client("Web", false, true))

@@ -1053,6 +1053,73 @@ async fn a_refresh_costs_one_statement_on_postgres() {
     );
 }
 
+on_both!(a_user_added_again_under_a_deleted_name_inherits_nothing);
+/// Whatever was filed under a deleted account goes with it: `zoe` added again under the same
+/// name finds no consent (the consent page asks again), no second factor and no session of
+/// the `zoe` before.
+async fn a_user_added_again_under_a_deleted_name_inherits_nothing(db: TestDb) {
+    use passflow::model::user_id::UserId;
+    use passflow::store::consents::{ConsentRecord, ConsentStore};
+    use passflow::store::session::SessionStore;
+    use passflow::store::totp::TotpStore;
+
+    let database = db.open().await;
+    let [web, ..] = crate::code_grant::register_all(database.as_ref()).await;
+    let zoe_record = |id: UserId| UserRecord {
+        id,
+        profile: Arc::new(passflow::store::User {
+            username: "zoe".into(),
+            email: None,
+            full_name: None,
+            disabled: false,
+        }),
+        hashed_password: demo::JOHNDOE_HASH.into(),
+        scopes: ScopeSet::from([Scope::ME]),
+    };
+    let zoe = Username::from("zoe");
+    database
+        .add_user(&zoe_record(UserId::random()))
+        .await
+        .unwrap();
+    let consent = ConsentRecord {
+        username: zoe.clone(),
+        client_id: web.client.id.clone(),
+        scope: ScopeSet::from([Scope::ME]),
+        granted_at: 1_800_000_000,
+    };
+    database.put(consent).await.unwrap();
+    assert!(database.begin_totp(&zoe, vec![1, 2, 3]).await.unwrap());
+    assert!(
+        database
+            .enable_totp(&zoe, &[1, 2, 3], 7, &[])
+            .await
+            .unwrap()
+    );
+    let app = app_on(&database).await;
+    password_grant(&app, "zoe", "secret", "").await;
+    assert_eq!(
+        SessionStore::list(database.as_ref(), &zoe)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    database.delete_user(&zoe, 0).await.unwrap();
+    database
+        .add_user(&zoe_record(UserId::random()))
+        .await
+        .unwrap();
+    assert_eq!(
+        ConsentStore::list(database.as_ref(), &zoe).await.unwrap(),
+        []
+    );
+    assert_eq!(database.totp(&zoe).await.unwrap(), None);
+    assert_eq!(
+        SessionStore::list(database.as_ref(), &zoe).await.unwrap(),
+        []
+    );
+}
+
 on_both!(every_user_has_a_stable_id_never_reassigned);
 /// OpenID Connect's `sub` (issue 41 §1): users from before the migration are given an id,
 /// each their own; it stays what it is; a user deleted and added again is someone new.
