@@ -45,6 +45,8 @@ pub struct Started {
     pub code: StoredCode,
     pub session: SessionRecord,
     pub user: Arc<UserRecord>,
+    /// Whether the user's TOTP is on, when the store read it in the same statement.
+    pub second_factor: Option<bool>,
 }
 
 /// Why an exchange started nothing.

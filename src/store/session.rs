@@ -200,6 +200,10 @@ pub struct SignIn {
     pub auth_time: UnixTime,
     /// The browser session the code was issued in.
     pub browser_session: Option<String>,
+    /// Whether the user's TOTP was on, when the statement that read this read that too
+    /// (`None`: ask the TOTP store). Turning it on or off ends every other session, browser
+    /// sessions included, so a live sign-in passed the code exactly when it is on.
+    pub second_factor: Option<bool>,
 }
 
 impl SignIn {
@@ -208,6 +212,7 @@ impl SignIn {
         Self {
             auth_time: code.auth_time,
             browser_session: code.browser_session.clone(),
+            second_factor: None,
         }
     }
 }

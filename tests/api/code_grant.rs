@@ -8,6 +8,8 @@ use axum::Router;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use passflow::AppState;
+use passflow::auth::credentials::totp::SecondFactor;
+use passflow::auth::credentials::totp::sealing::SecretCipher;
 use passflow::auth::oauth::code::{Authorization, issue_code, s256_challenge};
 use passflow::auth::oauth::metadata::ServerMetadata;
 use passflow::auth::oauth::registration::{NewClient, Registered, register};
@@ -114,11 +116,18 @@ pub(crate) async fn sign_in(backend: Backend) -> SignIn {
                 database.add_user(&user).await.unwrap();
             }
             let registered = register_all(database.as_ref()).await;
+            // Everything in the one database, as a server with DATABASE_URL keeps it.
+            let totp = SecondFactor::new(
+                Arc::clone(&database) as _,
+                Some(SecretCipher::random()),
+                "passflow",
+            );
             let state = state
                 .with_users(Arc::clone(&database) as _)
                 .with_sessions(Arc::clone(&database) as _, SessionSettings::default())
                 .with_clients(Arc::clone(&database) as _)
-                .with_consents(Arc::clone(&database) as _);
+                .with_consents(Arc::clone(&database) as _)
+                .with_totp(totp);
             (state, registered, Some(database))
         }
     };

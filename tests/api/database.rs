@@ -923,7 +923,8 @@ async fn a_clients_session_rotates_in_one_statement_only_for_its_client(db: Test
         rotated.sign_in,
         Some(SignIn {
             auth_time: now - 90,
-            browser_session: Some("b".into())
+            browser_session: Some("b".into()),
+            second_factor: Some(false),
         })
     );
 }

@@ -196,6 +196,7 @@ pub async fn exchange_code(
             code,
             session,
             user,
+            second_factor,
         },
         refresh_token,
     ) = match exchanged {
@@ -216,7 +217,11 @@ pub async fn exchange_code(
     let scope = auth.scopes.grantable(&code.scope, &user.scopes);
     let mut grant = issue_grant(auth, user, &session, scope, refresh_token, now)?;
     let nonce = code.nonce.as_deref();
-    grant.id_token = id_token(auth, &grant, &client.id, &SignIn::of(&code), nonce, now).await?;
+    let sign_in = SignIn {
+        second_factor,
+        ..SignIn::of(&code)
+    };
+    grant.id_token = id_token(auth, &grant, &client.id, &sign_in, nonce, now).await?;
     Ok(TokenResponse {
         refresh_token: client.refresh.then_some(grant.refresh_token),
         access_token: grant.access_token,

@@ -104,10 +104,16 @@ pub(crate) async fn id_token(
         return Ok(None);
     }
     // Turning TOTP on or off ends every other session of the user, browser sessions
-    // included, so a live sign-in passed the code exactly when the user has TOTP on now.
-    let methods = match totp::required(auth, grant.user.username()).await? {
-        Some(_) => Methods::PasswordAndCode,
-        None => Methods::Password,
+    // included, so a live sign-in passed the code exactly when the user has TOTP on now:
+    // read with the session where the store could, else now.
+    let second_factor = match sign_in.second_factor {
+        Some(on) => on,
+        None => totp::required(auth, grant.user.username()).await?.is_some(),
+    };
+    let methods = if second_factor {
+        Methods::PasswordAndCode
+    } else {
+        Methods::Password
     };
     let facts = SignInFacts {
         subject: grant.user.id.as_str(),
@@ -118,5 +124,5 @@ pub(crate) async fn id_token(
         methods,
         session: sign_in.browser_session.as_deref(),
     };
-    Ok(Some(id_tokens.issue(&facts, now)?))
+    Ok(Some(id_tokens.issue(&facts, now).await?))
 }

@@ -215,6 +215,7 @@ impl SessionStore for InMemorySessionStore {
             code,
             session,
             user,
+            second_factor: None,
         }))
     }
 

@@ -31,7 +31,9 @@ const EXCHANGE_POSTGRES: &str = "UPDATE sessions AS s SET pending = FALSE, curre
        s.client_id, CAST(0 AS BIGINT) AS pending, c.redirect_uri, c.code_challenge, c.nonce, \
        c.browser_session, \
        c.auth_time, c.expires_at AS code_expires_at, \
-       u.email, u.full_name, u.hashed_password, u.scopes AS user_scopes, u.subject";
+       u.email, u.full_name, u.hashed_password, u.scopes AS user_scopes, u.subject, \
+       CAST(CASE WHEN EXISTS (SELECT 1 FROM totp_secrets t \
+         WHERE t.username = s.username AND t.enabled) THEN 1 ELSE 0 END AS BIGINT) AS second_factor";
 
 /// As [`EXCHANGE_POSTGRES`]; SQLite's `RETURNING` cannot name a joined table, so the code's
 /// and the user's columns come from subqueries on their primary keys.
@@ -55,7 +57,10 @@ const EXCHANGE_SQLITE: &str = "UPDATE sessions SET pending = FALSE, current_toke
        (SELECT hashed_password FROM users u WHERE u.username = sessions.username) \
          AS hashed_password, \
        (SELECT scopes FROM users u WHERE u.username = sessions.username) AS user_scopes, \
-       (SELECT subject FROM users u WHERE u.username = sessions.username) AS subject";
+       (SELECT subject FROM users u WHERE u.username = sessions.username) AS subject, \
+       CAST(CASE WHEN EXISTS (SELECT 1 FROM totp_secrets t \
+         WHERE t.username = sessions.username AND t.enabled) THEN 1 ELSE 0 END AS BIGINT) \
+         AS second_factor";
 
 /// Codes one prune statement deletes at most, with their pending sessions.
 const PRUNE_BATCH: i64 = 1000;
@@ -166,6 +171,11 @@ impl Database {
         // Read by the statement that started the session: token checks may use it.
         self.remember_user(&user);
         Ok(Ok(Started {
+            second_factor: Some(
+                row.try_get::<i64, _>("second_factor")
+                    .map_err(unavailable)?
+                    != 0,
+            ),
             code,
             session,
             user,

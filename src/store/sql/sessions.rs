@@ -65,15 +65,26 @@ fn stored_from_row(row: &AnyRow) -> Result<StoredSession, StoreError> {
     })
 }
 
-/// How the user signed in, from a row with a session's `auth_time` and `browser_session`:
-/// `None` for a session no authorization code started.
-fn sign_in_from_row(row: &AnyRow) -> Result<Option<SignIn>, StoreError> {
+/// How the user signed in, from a row with a session's `auth_time` and `browser_session`
+/// (and `second_factor`, when `with_factor`): `None` for a session no authorization code
+/// started.
+fn sign_in_from_row(row: &AnyRow, with_factor: bool) -> Result<Option<SignIn>, StoreError> {
     let auth_time: Option<i64> = row.try_get("auth_time").map_err(unavailable)?;
     auth_time
         .map(|auth_time| {
+            let second_factor = if with_factor {
+                Some(
+                    row.try_get::<i64, _>("second_factor")
+                        .map_err(unavailable)?
+                        != 0,
+                )
+            } else {
+                None
+            };
             Ok(SignIn {
                 auth_time: from_db(auth_time),
                 browser_session: row.try_get("browser_session").map_err(unavailable)?,
+                second_factor,
             })
         })
         .transpose()
@@ -235,7 +246,7 @@ impl SessionStore for Database {
         // What the statement read is the user as stored now: token checks may use it.
         self.remember_user(&user);
         Ok(Some(Rotated {
-            sign_in: sign_in_from_row(&row)?,
+            sign_in: sign_in_from_row(&row, true)?,
             session,
             user,
         }))
@@ -269,7 +280,8 @@ impl SessionStore for Database {
             .fetch_optional(&mut *self.connection().await?)
             .await
             .map_err(|err| self.failed(err))?;
-        Ok(row.as_ref().map(sign_in_from_row).transpose()?.flatten())
+        let sign_in = row.as_ref().map(|row| sign_in_from_row(row, false));
+        Ok(sign_in.transpose()?.flatten())
     }
 
     async fn exchange_code(
@@ -403,6 +415,8 @@ impl SessionStore for Database {
 /// client's session matches only when `$7` names that client, which the caller proved first
 /// (RFC 6749 §6), and only once its code was exchanged (a pending session's token is the
 /// code); a password login's session matches whoever asks, as on the long way.
+/// For a session a code began, it also reads whether the user's TOTP is on (the refresh's
+/// id_token says how the user signed in), a password login's session skips that read.
 /// Parameters: $1 now, $2 next digest, $3 family, $4 presented digest, $5 idle cutoff, $6
 /// now's day, $7 the proven client or NULL.
 const ROTATE_CURRENT_POSTGRES: &str = "UPDATE sessions AS s SET previous_token = s.current_token, \
@@ -412,8 +426,10 @@ const ROTATE_CURRENT_POSTGRES: &str = "UPDATE sessions AS s SET previous_token =
        AND s.last_used_day = $6 AND NOT s.pending AND (s.client_id IS NULL OR s.client_id = $7) \
        AND u.username = s.username AND NOT u.disabled \
      RETURNING s.id, s.username, s.scope, s.created_at, s.last_used_at, s.expires_at, s.client_id, \
-       CAST(0 AS BIGINT) AS pending, s.auth_time, s.browser_session, u.email, u.full_name, u.hashed_password, u.scopes AS user_scopes, \
-       u.subject";
+       CAST(0 AS BIGINT) AS pending, s.auth_time, s.browser_session, u.email, u.full_name, \
+       u.hashed_password, u.scopes AS user_scopes, u.subject, \
+       CAST(CASE WHEN s.auth_time IS NOT NULL AND EXISTS (SELECT 1 FROM totp_secrets t \
+         WHERE t.username = s.username AND t.enabled) THEN 1 ELSE 0 END AS BIGINT) AS second_factor";
 
 const ROTATE_CURRENT_SQLITE: &str = "UPDATE sessions SET previous_token = current_token, \
      previous_used_at = $1, current_token = $2, last_used_at = $1 \
@@ -426,7 +442,10 @@ const ROTATE_CURRENT_SQLITE: &str = "UPDATE sessions SET previous_token = curren
        (SELECT full_name FROM users u WHERE u.username = sessions.username) AS full_name, \
        (SELECT hashed_password FROM users u WHERE u.username = sessions.username) AS hashed_password, \
        (SELECT scopes FROM users u WHERE u.username = sessions.username) AS user_scopes, \
-       (SELECT subject FROM users u WHERE u.username = sessions.username) AS subject";
+       (SELECT subject FROM users u WHERE u.username = sessions.username) AS subject, \
+       CAST(CASE WHEN auth_time IS NOT NULL AND EXISTS (SELECT 1 FROM totp_secrets t \
+         WHERE t.username = sessions.username AND t.enabled) THEN 1 ELSE 0 END AS BIGINT) \
+         AS second_factor";
 
 /// The statement `rotate_current` runs on `dialect` (public for `benches/drivers.rs`).
 pub fn rotate_current_sql(dialect: Dialect) -> &'static str {
