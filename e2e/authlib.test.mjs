@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { BIN, freePort, startServer, launchChromium } from './launch.mjs';
+import { BIN, freePort, signInUntilConsent, startServer, launchChromium } from './launch.mjs';
 
 const PYTHON = process.env.PASSFLOW_PYTHON ?? 'python3';
 
@@ -61,11 +61,7 @@ test('Authlib signs johndoe in: id_token (nonce, at_hash) and /userinfo', async 
   const page = await context.newPage();
   await page.goto(rpUrl);
   await page.click('#sign-in');
-  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-  await page.getByLabel('Username').fill('johndoe');
-  await page.getByLabel('Password').fill('secret');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Allow Authlib App access?' }).waitFor();
+  await signInUntilConsent(page, 'Authlib App');
   await page.getByRole('button', { name: 'Allow' }).click();
   await page.locator('#greeting, #error').first().waitFor();
   assert.equal(await page.locator('h1').innerText(), 'Signed in as johndoe');

@@ -58,3 +58,12 @@ export function freePort() {
     });
   });
 }
+
+/** johndoe signs in on passflow's login page, then waits for the consent page `app` asks. */
+export async function signInUntilConsent(page, app) {
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await page.getByLabel('Username').fill('johndoe');
+  await page.getByLabel('Password').fill('secret');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: `Allow ${app} access?` }).waitFor();
+}

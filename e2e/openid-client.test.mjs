@@ -14,7 +14,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as client from 'openid-client';
-import { BIN, freePort, startServer, launchChromium } from './launch.mjs';
+import { BIN, freePort, signInUntilConsent, startServer, launchChromium } from './launch.mjs';
 
 /** The relying party: openid-client's discovery, code flow, userinfo, refresh and logout. */
 function startRelyingParty() {
@@ -127,11 +127,7 @@ test('openid-client signs johndoe in, reads /userinfo, refreshes and signs out',
   const page = await context.newPage();
   await page.goto(rp.url);
   await page.click('#sign-in');
-  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-  await page.getByLabel('Username').fill('johndoe');
-  await page.getByLabel('Password').fill('secret');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Allow OpenID App access?' }).waitFor();
+  await signInUntilConsent(page, 'OpenID App');
   const scopes = await page.locator('#scopes li').allInnerTexts();
   assert.deepEqual(scopes, [
     'email — See your email address.',

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { BIN, freePort, startServer, launchChromium } from './launch.mjs';
+import { BIN, freePort, signInUntilConsent, startServer, launchChromium } from './launch.mjs';
 
 const EXAMPLE = process.env.OIDC_EXAMPLE_BIN
   ?? new URL('../examples/oidc-client/target/debug/passflow-oidc-client', import.meta.url).pathname;
@@ -67,11 +67,7 @@ test('the openidconnect crate signs johndoe in: id_token (nonce, at_hash) and /u
   const page = await context.newPage();
   await page.goto(appUrl);
   await page.getByRole('link', { name: 'Sign in with passflow' }).click();
-  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-  await page.getByLabel('Username').fill('johndoe');
-  await page.getByLabel('Password').fill('secret');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Allow Example app access?' }).waitFor();
+  await signInUntilConsent(page, 'Example app');
   await page.getByRole('button', { name: 'Allow' }).click();
   await page.locator('#greeting, #error').first().waitFor();
   assert.equal(await page.locator('h1').innerText(), 'Signed in as johndoe');
