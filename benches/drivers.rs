@@ -23,12 +23,14 @@ const TOKENS: [[u8; 32]; 2] = [[1; 32], [2; 32]];
 /// A database holding johndoe and one live session of family FAMILY whose token is TOKENS[0].
 async fn prepared(url: &str) -> Database {
     let database = Database::open(url).await.unwrap();
-    database.add_user(&demo::users().remove(0)).await.unwrap();
+    let user = demo::users().remove(0);
+    database.add_user(&user).await.unwrap();
     let now = u64::try_from(NOW).unwrap();
     let session = StoredSession {
         record: SessionRecord {
             id: "bench".into(),
-            username: "johndoe".into(),
+            user_id: user.id.clone(),
+            username: user.username().clone(),
             scope: ScopeSet::tutorial(),
             created_at: now,
             last_used_at: now,

@@ -851,7 +851,8 @@ scale_table() {
   local db family current at day
   for db in scale-empty scale; do
     read -r family current at day <<<"$(sqlite3 -separator ' ' "$OUT/$db.db" "SELECT hex(family), hex(current_token), \
-      last_used_at, last_used_day FROM sessions WHERE username = 'chain1' ORDER BY last_used_at DESC LIMIT 1")"
+      last_used_at, last_used_day FROM sessions WHERE user_id = \
+      (SELECT subject FROM users WHERE username = 'chain1') ORDER BY last_used_at DESC LIMIT 1")"
     sed -e "s/FAMILY/$family/; s/CURRENT/$current/; s/\bAT\b/$at/g; s/\bDAY\b/$day/" \
       scripts/scale/rotate-sqlite.sql >"$OUT/rotate-sqlite.sql"
     sqlite3 "$OUT/$db.db" ".read $OUT/rotate-sqlite.sql" ".read $OUT/rotate-sqlite.sql" 2>&1 |

@@ -8,8 +8,8 @@ UPDATE sessions AS s SET pending = FALSE, current_token = int8send(-:k), created
 FROM authorization_codes AS c, users AS u
 WHERE s.family = int8send(:k) AND s.current_token = int8send(:k) AND s.pending
   AND c.digest = int8send(:k) AND c.session_id = s.id AND c.expires_at > 1000
-  AND u.username = s.username AND NOT u.disabled
-RETURNING s.id, s.username, s.scope, s.created_at, s.last_used_at, s.expires_at,
+  AND u.subject = s.user_id AND NOT u.disabled
+RETURNING s.id, s.user_id, u.username, s.scope, s.created_at, s.last_used_at, s.expires_at,
   s.client_id, CAST(0 AS BIGINT) AS pending, c.redirect_uri, c.code_challenge, c.nonce,
   c.auth_time, c.expires_at AS code_expires_at,
   u.email, u.full_name, u.hashed_password, u.scopes AS user_scopes;

@@ -14,19 +14,19 @@ trap 'psql "$pg/postgres" -qc "DROP DATABASE passflow_exchange_sql WITH (FORCE)"
 DATABASE_URL="$pg/passflow_exchange_sql" "$passflow" migrate >/dev/null
 # 512 users (the demo hash: no login happens here); for each of two exchange runs, 16 × 40 000
 # codes, each with its pending session as /authorize stores them; one password-login session
-# per pgbench client to rotate.
+# per pgbench client to rotate. Each user's stable id is its name.
 psql "$pg/passflow_exchange_sql" -q <<SQL
-INSERT INTO users (username, hashed_password, scopes, username_key, key_rank)
-SELECT 'bench' || u, 'x', 'me items', 'bench' || u, 0 FROM generate_series(1, 512) u;
-CREATE TEMPORARY TABLE k AS SELECT b + c * 1000000 + i AS k, 'bench' || (i % 512 + 1) AS username
+INSERT INTO users (username, hashed_password, scopes, username_key, key_rank, subject)
+SELECT 'bench' || u, 'x', 'me items', 'bench' || u, 0, 'bench' || u FROM generate_series(1, 512) u;
+CREATE TEMPORARY TABLE k AS SELECT b + c * 1000000 + i AS k, 'bench' || (i % 512 + 1) AS user_id
 FROM generate_series(1, 40000) i, generate_series(0, 15) c, (VALUES (0), (100000000)) v(b);
-INSERT INTO sessions (id, username, scope, created_at, last_used_at, expires_at, client_id,
+INSERT INTO sessions (id, user_id, scope, created_at, last_used_at, expires_at, client_id,
   family, current_token, last_used_day, pending)
-SELECT 's' || k, username, 'me items', 0, 0, 999999999, 'client', int8send(k), int8send(k), 0, TRUE
+SELECT 's' || k, user_id, 'me items', 0, 0, 999999999, 'client', int8send(k), int8send(k), 0, TRUE
 FROM k;
-INSERT INTO authorization_codes (digest, client_id, username, scope, auth_time, expires_at, session_id)
-SELECT int8send(k), 'client', username, 'me items', 0, 999999999, 's' || k FROM k;
-INSERT INTO sessions (id, username, scope, created_at, last_used_at, expires_at, family,
+INSERT INTO authorization_codes (digest, client_id, user_id, scope, auth_time, expires_at, session_id)
+SELECT int8send(k), 'client', user_id, 'me items', 0, 999999999, 's' || k FROM k;
+INSERT INTO sessions (id, user_id, scope, created_at, last_used_at, expires_at, family,
   current_token, last_used_day)
 SELECT 'r' || c, 'bench' || (c + 1), 'me', 1000, 1000, 999999999, int8send(-1 - c), int8send(0), 0
 FROM generate_series(0, 15) c;

@@ -2,12 +2,14 @@
 -- seconds (set-based SQL, not a loop of logins). psql variables: users, sessions, now (unix
 -- seconds), hash (the seeded users' password hash).
 -- Every seeded session is live (used in the last 10 days, created at most 20 days ago), so
--- the prunes that run during the measurement delete none of them.
-INSERT INTO users (username, email, full_name, hashed_password, disabled, scopes)
-SELECT 'seed' || i, 'seed' || i || '@example.com', NULL, :'hash', FALSE, 'me items'
+-- the prunes that run during the measurement delete none of them. It fills the schema of this
+-- passflow (users with a stable id, sessions filed under it): a before/after across a
+-- migration that changes these tables needs a seed per side. Each seeded user's id is its name.
+INSERT INTO users (username, email, full_name, hashed_password, disabled, scopes, subject)
+SELECT 'seed' || i, 'seed' || i || '@example.com', NULL, :'hash', FALSE, 'me items', 'seed' || i
 FROM generate_series(1, :users) AS i;
 
-INSERT INTO sessions (id, username, scope, created_at, last_used_at, expires_at, family,
+INSERT INTO sessions (id, user_id, scope, created_at, last_used_at, expires_at, family,
                       current_token)
 SELECT 'seed' || i, 'seed' || (1 + i % :users), 'me items',
        :now - 864000 - (i % 864000), :now - (i % 864000), :now - 864000 - (i % 864000) + 2592000,

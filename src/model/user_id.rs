@@ -1,5 +1,6 @@
 //! A user's stable id: the `sub` that OpenID Connect's id_tokens and `/userinfo` carry
-//! (OpenID Connect Core §2: locally unique and never reassigned). Access tokens keep `sub` =
+//! (OpenID Connect Core §2: locally unique and never reassigned), and the key that the user's
+//! sessions, authorization codes and consents are filed under. Access tokens keep `sub` =
 //! username, as the tutorial's resource servers read it.
 //!
 //! On a database each user is given a random id when added (a migration gave every earlier

@@ -2,7 +2,9 @@
 //! §3.3 (UsernameCaseMapped). `Zoe`, `zoe` and fullwidth `ｚｏｅ` look alike on a login page
 //! and in a log line, so they are one account: each store keeps the key beside the name as it
 //! was typed at creation, and finds accounts by the key. Text someone typed stays `&str` until
-//! a store finds the account it names; what is filed under an account takes a `&Username`.
+//! a store finds the account it names. Sessions, codes and consents are filed under the
+//! account's [`UserId`](super::user_id::UserId), never its name; its second factor is filed
+//! under the name (the sealed secret is bound to it).
 
 use std::borrow::{Borrow, Cow};
 use std::fmt;
@@ -12,8 +14,8 @@ use precis_core::profile::PrecisFastInvocation as _;
 use precis_profiles::UsernameCaseMapped;
 use unicode_normalization::UnicodeNormalization as _;
 
-/// An account's name, as the account was created: what its sessions, codes, consents and
-/// second factor are filed under, and the `sub` of its access tokens (the tutorial's). A name
+/// An account's name, as the account was created: the `sub` of its access tokens (the
+/// tutorial's), and what its second factor is filed under. A name
 /// someone typed is plain text until a store finds the account it names ([`pick`]): a
 /// `Username` is never made from a login form.
 #[derive(

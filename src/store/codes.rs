@@ -13,6 +13,7 @@ use super::UserRecord;
 use super::session::{Digest, SessionRecord};
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
+use crate::model::user_id::UserId;
 use crate::model::username::Username;
 
 /// A code as issued: what it was bound to when the user allowed it.
@@ -31,6 +32,9 @@ pub struct StoredCode {
     pub nonce: Option<String>,
     /// The browser session the user allowed it in: the id_token's `sid`.
     pub browser_session: Option<String>,
+    /// Whose it is: what the store files it under.
+    pub user_id: UserId,
+    /// The user's name, for the session the code starts.
     pub username: Username,
     pub scope: ScopeSet,
     /// When the user last proved their password.

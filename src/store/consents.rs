@@ -9,12 +9,12 @@ use tokio::sync::RwLock;
 use super::StoreError;
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
-use crate::model::username::Username;
+use crate::model::user_id::UserId;
 
 /// A user's consent to a client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsentRecord {
-    pub username: Username,
+    pub user_id: UserId,
     pub client_id: String,
     /// Every scope the user has allowed this client, over all their consents.
     pub scope: ScopeSet,
@@ -27,7 +27,7 @@ pub struct ConsentRecord {
 pub trait ConsentStore: Send + Sync + 'static {
     async fn find(
         &self,
-        username: &Username,
+        user: &UserId,
         client_id: &str,
     ) -> Result<Option<ConsentRecord>, StoreError>;
 
@@ -35,54 +35,50 @@ pub trait ConsentStore: Send + Sync + 'static {
     async fn put(&self, consent: ConsentRecord) -> Result<(), StoreError>;
 
     /// The user's consents, in no particular order.
-    async fn list(&self, username: &Username) -> Result<Vec<ConsentRecord>, StoreError>;
+    async fn list(&self, user: &UserId) -> Result<Vec<ConsentRecord>, StoreError>;
 
     /// Deletes the user's consent to the client; whether there was one.
-    async fn revoke(&self, username: &Username, client_id: &str) -> Result<bool, StoreError>;
+    async fn revoke(&self, user: &UserId, client_id: &str) -> Result<bool, StoreError>;
 }
 
 /// Consents in a map, gone when the process ends (as the sessions they go with).
 #[derive(Debug, Default)]
 pub struct InMemoryConsentStore {
-    consents: RwLock<HashMap<(Username, String), ConsentRecord>>,
+    consents: RwLock<HashMap<(UserId, String), ConsentRecord>>,
 }
 
-fn key(username: &Username, client_id: &str) -> (Username, String) {
-    (username.to_owned(), client_id.to_owned())
+fn key(user: &UserId, client_id: &str) -> (UserId, String) {
+    (user.to_owned(), client_id.to_owned())
 }
 
 #[async_trait]
 impl ConsentStore for InMemoryConsentStore {
     async fn find(
         &self,
-        username: &Username,
+        user: &UserId,
         client_id: &str,
     ) -> Result<Option<ConsentRecord>, StoreError> {
         let consents = self.consents.read().await;
-        Ok(consents.get(&key(username, client_id)).cloned())
+        Ok(consents.get(&key(user, client_id)).cloned())
     }
 
     async fn put(&self, consent: ConsentRecord) -> Result<(), StoreError> {
-        let key = key(&consent.username, &consent.client_id);
+        let key = key(&consent.user_id, &consent.client_id);
         self.consents.write().await.insert(key, consent);
         Ok(())
     }
 
-    async fn list(&self, username: &Username) -> Result<Vec<ConsentRecord>, StoreError> {
+    async fn list(&self, user: &UserId) -> Result<Vec<ConsentRecord>, StoreError> {
         let consents = self.consents.read().await;
         Ok(consents
             .values()
-            .filter(|consent| consent.username == *username)
+            .filter(|consent| consent.user_id == *user)
             .cloned()
             .collect())
     }
 
-    async fn revoke(&self, username: &Username, client_id: &str) -> Result<bool, StoreError> {
-        let removed = self
-            .consents
-            .write()
-            .await
-            .remove(&key(username, client_id));
+    async fn revoke(&self, user: &UserId, client_id: &str) -> Result<bool, StoreError> {
+        let removed = self.consents.write().await.remove(&key(user, client_id));
         Ok(removed.is_some())
     }
 }

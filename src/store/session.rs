@@ -14,6 +14,7 @@ use super::codes::{NotStarted, Started, StoredCode};
 use super::{StoreError, UserRecord, UserStore};
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
+use crate::model::user_id::UserId;
 use crate::model::username::Username;
 
 /// A SHA-256 digest, as stored in place of a secret.
@@ -31,6 +32,9 @@ impl std::fmt::Debug for Digest {
 pub struct SessionRecord {
     /// Random, and the `sid` claim of every access token of the session.
     pub id: String,
+    /// Whose it is: what the store files it under.
+    pub user_id: UserId,
+    /// The user's name, read with the session: what its access tokens carry as `sub`.
     pub username: Username,
     /// What the login was granted; a refresh may ask for less, never more (RFC 6749 §6).
     pub scope: ScopeSet,
@@ -104,7 +108,7 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn touch(&self, id: &str, now: UnixTime) -> Result<(), StoreError>;
 
     /// The user's sessions, pending ones included, in no particular order.
-    async fn list(&self, username: &Username) -> Result<Vec<SessionRecord>, StoreError>;
+    async fn list(&self, user: &UserId) -> Result<Vec<SessionRecord>, StoreError>;
 
     /// Stores `session` pending, with `code` (whose digest is the session's current token)
     /// beside it, together.
@@ -140,9 +144,10 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn end(&self, id: &str, now: UnixTime) -> Result<Option<SessionRecord>, StoreError>;
 
     /// Deletes every session of the user but `keep`, and logs a cut-off for their
-    /// session-less tokens; the records that existed.
+    /// session-less tokens (which name the user by `username`); the records that existed.
     async fn end_all(
         &self,
+        user: &UserId,
         username: &Username,
         keep: Option<&str>,
         now: UnixTime,

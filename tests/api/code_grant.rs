@@ -18,7 +18,7 @@ use passflow::clock::Clock;
 use passflow::model::client::PkcePolicy;
 use passflow::model::scopes::{ScopeCatalog, ScopeSet};
 use passflow::model::time::now;
-use passflow::model::username::Username;
+use passflow::model::user_id::UserId;
 use passflow::router;
 use passflow::store::clients::{ClientRegistry, ClientsFile, InMemoryClientStore};
 use passflow::store::demo;
@@ -171,6 +171,7 @@ impl SignIn {
             code_challenge: challenge.map(str::to_owned),
             nonce: None,
             browser_session: None,
+            user_id: self.user_id(username).await,
             username: username.into(),
             scope: ScopeSet::tutorial(),
             auth_time: self.clock.now(),
@@ -180,10 +181,16 @@ impl SignIn {
             .unwrap()
     }
 
+    /// The stable id of the user named `username`.
+    pub(crate) async fn user_id(&self, username: &str) -> UserId {
+        let user = self.state.auth.users.get_user(username).await.unwrap();
+        user.expect("a user of the harness").id.clone()
+    }
+
     /// The ids of the user's live sessions.
     pub(crate) async fn session_ids(&self, username: &str) -> Vec<String> {
-        let username = Username::from(username);
-        let sessions = self.state.auth.sessions.list(&username, self.clock.now());
+        let user = self.user_id(username).await;
+        let sessions = self.state.auth.sessions.list(&user, self.clock.now());
         let sessions = sessions.await.unwrap();
         sessions.into_iter().map(|session| session.id).collect()
     }
@@ -661,7 +668,7 @@ async fn a_code_never_exchanged_leaves_nothing_once_pruned(backend: Backend) {
     sessions.prune(sign_in.clock.now()).await.unwrap();
     // Only the live code's session was left to end.
     let client = &sign_in.web.client.id;
-    let johndoe = Username::from("johndoe");
+    let johndoe = sign_in.user_id("johndoe").await;
     let ended = sessions.end_client_sessions(&johndoe, client, sign_in.clock.now());
     assert_eq!(ended.await.unwrap(), 1);
     let reply = sign_in.exchange_code(&sign_in.web, &expired).await;

@@ -722,6 +722,7 @@ async fn prunes_delete_what_ended_in_batches_and_nothing_live(db: TestDb) {
         StoredSession {
             record: SessionRecord {
                 id: format!("s{n}"),
+                user_id: johndoe().id,
                 username: "johndoe".into(),
                 scope: ScopeSet::from([Scope::ME]),
                 created_at,
@@ -762,7 +763,7 @@ async fn prunes_delete_what_ended_in_batches_and_nothing_live(db: TestDb) {
         3_700
     );
     let mut left: Vec<String> = database
-        .list(&Username::from("johndoe"))
+        .list(&johndoe().id)
         .await
         .unwrap()
         .into_iter()
@@ -792,6 +793,7 @@ async fn the_first_refresh_of_a_day_moves_the_session_to_it(db: TestDb) {
         .create(StoredSession {
             record: SessionRecord {
                 id: "s".into(),
+                user_id: johndoe().id,
                 username: "johndoe".into(),
                 scope: ScopeSet::from([Scope::ME]),
                 created_at: today - DAY,
@@ -847,6 +849,7 @@ async fn a_clients_session_rotates_in_one_statement_only_for_its_client(db: Test
     let session = StoredSession {
         record: SessionRecord {
             id: "s".into(),
+            user_id: johndoe().id,
             username: "johndoe".into(),
             scope: ScopeSet::from([Scope::ME]),
             created_at: now - 60,
@@ -867,6 +870,7 @@ async fn a_clients_session_rotates_in_one_statement_only_for_its_client(db: Test
         code_challenge: None,
         nonce: None,
         browser_session: Some("b".into()),
+        user_id: johndoe().id,
         username: "johndoe".into(),
         scope: ScopeSet::from([Scope::ME]),
         auth_time: now - 90,
@@ -1078,12 +1082,10 @@ async fn a_user_added_again_under_a_deleted_name_inherits_nothing(db: TestDb) {
         scopes: ScopeSet::from([Scope::ME]),
     };
     let zoe = Username::from("zoe");
-    database
-        .add_user(&zoe_record(UserId::random()))
-        .await
-        .unwrap();
+    let first = UserId::random();
+    database.add_user(&zoe_record(first.clone())).await.unwrap();
     let consent = ConsentRecord {
-        username: zoe.clone(),
+        user_id: first.clone(),
         client_id: web.client.id.clone(),
         scope: ScopeSet::from([Scope::ME]),
         granted_at: 1_800_000_000,
@@ -1099,34 +1101,29 @@ async fn a_user_added_again_under_a_deleted_name_inherits_nothing(db: TestDb) {
     let app = app_on(&database).await;
     password_grant(&app, "zoe", "secret", "").await;
     assert_eq!(
-        SessionStore::list(database.as_ref(), &zoe)
+        SessionStore::list(database.as_ref(), &first)
             .await
             .unwrap()
             .len(),
         1
     );
     database.delete_user(&zoe, 0).await.unwrap();
+    let second = UserId::random();
     database
-        .add_user(&zoe_record(UserId::random()))
+        .add_user(&zoe_record(second.clone()))
         .await
         .unwrap();
-    assert_eq!(
-        ConsentStore::list(database.as_ref(), &zoe).await.unwrap(),
-        []
-    );
+    // Nothing of the first zoe is left under either id, nor under the name.
+    for id in [&first, &second] {
+        assert_eq!(ConsentStore::list(database.as_ref(), id).await.unwrap(), []);
+        assert_eq!(SessionStore::list(database.as_ref(), id).await.unwrap(), []);
+    }
     assert_eq!(database.totp(&zoe).await.unwrap(), None);
-    assert_eq!(
-        SessionStore::list(database.as_ref(), &zoe).await.unwrap(),
-        []
-    );
 }
 
-on_both!(every_user_has_a_stable_id_never_reassigned);
-/// OpenID Connect's `sub` (issue 41 §1): users from before the migration are given an id,
-/// each their own; it stays what it is; a user deleted and added again is someone new.
-async fn every_user_has_a_stable_id_never_reassigned(db: TestDb) {
-    use passflow::model::user_id::UserId;
-    // The database as passflow left it before ids: every migration up to theirs.
+/// A connection to `db` with every migration before `version` applied: the database as an
+/// earlier passflow left it.
+async fn migrated_before(db: &TestDb, version: i64) -> sqlx::AnyConnection {
     let dialect = if db.url.starts_with("sqlite") {
         "sqlite"
     } else {
@@ -1139,7 +1136,7 @@ async fn every_user_has_a_stable_id_never_reassigned(db: TestDb) {
     let earlier: Vec<_> = before
         .migrations
         .iter()
-        .filter(|migration| migration.version < 20261207000002)
+        .filter(|migration| migration.version < version)
         .cloned()
         .collect();
     before.migrations = earlier.into();
@@ -1150,6 +1147,147 @@ async fn every_user_has_a_stable_id_never_reassigned(db: TestDb) {
     };
     let mut raw = sqlx::AnyConnection::connect(&url).await.unwrap();
     before.run(&mut raw).await.unwrap();
+    raw
+}
+
+on_both!(sessions_codes_and_consents_move_from_the_name_to_the_id);
+/// Issue 41 §0: the migration that files sessions, codes and consents under the user's id
+/// carries every row over to its user's id, each user's to their own, and what it carried
+/// still works: the session refreshes, the code's session is there, the consent is found.
+async fn sessions_codes_and_consents_move_from_the_name_to_the_id(db: TestDb) {
+    use passflow::model::user_id::UserId;
+    use passflow::store::consents::ConsentStore;
+    use passflow::store::session::{Digest, SessionStore};
+
+    let mut raw = migrated_before(&db, 20261208000001).await;
+    // Digests are 32 bytes of one tag: a session's family `n` and current token `n + 1`.
+    let statements: [(&str, &[u8]); 5] = [
+        (
+            "INSERT INTO users (username, hashed_password, disabled, scopes, subject) \
+             VALUES ('zoe', 'x', FALSE, 'me items', 'id-of-zoe'), \
+                    ('ann', 'x', FALSE, 'me items', 'id-of-ann')",
+            &[],
+        ),
+        (
+            "INSERT INTO clients (client_id, name, redirect_uris, created_at) \
+             VALUES ('app', 'App', 'https://app.example/cb', 0)",
+            &[],
+        ),
+        // zoe: a password login's session, and a code with its pending session; ann: one.
+        (
+            "INSERT INTO sessions (id, username, scope, created_at, last_used_at, expires_at, \
+               family, current_token, last_used_day, pending) VALUES \
+               ('z1', 'zoe', 'me', 1000, 1000, 4000000000, $1, $2, 0, FALSE), \
+               ('z2', 'zoe', 'me', 1000, 1000, 4000000000, $3, $4, 0, TRUE), \
+               ('a1', 'ann', 'me', 1000, 1000, 4000000000, $5, $6, 0, FALSE)",
+            &[1, 2, 3, 4, 5, 6],
+        ),
+        (
+            "INSERT INTO authorization_codes (digest, client_id, username, scope, auth_time, \
+               expires_at, session_id) VALUES ($1, 'app', 'zoe', 'me', 1000, 4000000000, 'z2')",
+            &[4],
+        ),
+        (
+            "INSERT INTO consents (username, client_id, scope, granted_at) \
+             VALUES ('zoe', 'app', 'me', 1000)",
+            &[],
+        ),
+    ];
+    for (sql, tags) in statements {
+        let query = tags
+            .iter()
+            .fold(sqlx::query(sql), |query, tag| query.bind(vec![*tag; 32]));
+        query.execute(&mut raw).await.unwrap();
+    }
+    raw.close().await.unwrap();
+
+    let database = db.open().await;
+    let (zoe, ann) = (
+        UserId::stored("id-of-zoe".into()),
+        UserId::stored("id-of-ann".into()),
+    );
+    let mut held: Vec<(String, String, bool)> = SessionStore::list(database.as_ref(), &zoe)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.id, s.username.to_string(), s.pending))
+        .collect();
+    held.sort();
+    assert_eq!(
+        held,
+        [
+            ("z1".into(), "zoe".into(), false),
+            ("z2".into(), "zoe".into(), true)
+        ]
+    );
+    let ids = SessionStore::list(database.as_ref(), &ann).await.unwrap();
+    assert_eq!(
+        ids.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+        ["a1"]
+    );
+    let consent = ConsentStore::find(database.as_ref(), &zoe, "app")
+        .await
+        .unwrap();
+    assert_eq!(consent.map(|c| c.scope.to_string()), Some("me".into()));
+    assert_eq!(
+        ConsentStore::list(database.as_ref(), &ann).await.unwrap(),
+        []
+    );
+    // The password login's session still refreshes (the long way: it was not used today).
+    assert!(
+        database
+            .rotate("z1", &Digest([2; 32]), Digest([7; 32]), 2000)
+            .await
+            .unwrap()
+    );
+    // The code still starts its session, for zoe.
+    let users = database.as_ref();
+    let started = database.exchange_code(
+        &Digest([3; 32]),
+        &Digest([4; 32]),
+        Digest([8; 32]),
+        2000,
+        users,
+    );
+    let started = started.await.unwrap().expect("the code starts its session");
+    assert_eq!(
+        (
+            started.session.id.as_str(),
+            started.user.username().as_str(),
+            &started.user.id
+        ),
+        ("z2", "zoe", &zoe)
+    );
+    assert_eq!(started.code.user_id, zoe);
+    // Deleting zoe still takes everything filed under her id with her.
+    database
+        .delete_user(&Username::from("zoe"), 3000)
+        .await
+        .unwrap();
+    assert_eq!(
+        SessionStore::list(database.as_ref(), &zoe).await.unwrap(),
+        []
+    );
+    assert_eq!(
+        ConsentStore::list(database.as_ref(), &zoe).await.unwrap(),
+        []
+    );
+    assert_eq!(
+        SessionStore::list(database.as_ref(), &ann)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+on_both!(every_user_has_a_stable_id_never_reassigned);
+/// OpenID Connect's `sub` (issue 41 §1): users from before the migration are given an id,
+/// each their own; it stays what it is; a user deleted and added again is someone new.
+async fn every_user_has_a_stable_id_never_reassigned(db: TestDb) {
+    use passflow::model::user_id::UserId;
+    // The database as passflow left it before ids.
+    let mut raw = migrated_before(&db, 20261207000002).await;
     for name in ["zoe", "ann"] {
         sqlx::query(
             "INSERT INTO users (username, hashed_password, disabled, scopes) \

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use passflow::model::scopes::ScopeSet;
+use passflow::model::user_id::UserId;
 use passflow::model::username::Username;
 use passflow::store::session::{Digest, SessionRecord, SessionStore, StoredSession};
 use passflow::store::totp::TotpStore;
@@ -93,7 +94,7 @@ pub(crate) use on_every_backend;
 
 fn user(name: &str) -> UserRecord {
     UserRecord {
-        id: passflow::model::user_id::UserId::of_name(name),
+        id: UserId::of_name(name),
         profile: Arc::new(User {
             username: name.into(),
             email: Some(format!("{name}@example.com")),
@@ -161,6 +162,7 @@ fn session(id: &str, username: &str, created_at: u64) -> StoredSession {
     StoredSession {
         record: SessionRecord {
             id: id.into(),
+            user_id: UserId::of_name(username),
             username: username.into(),
             scope: ScopeSet::tutorial(),
             created_at,
@@ -220,23 +222,23 @@ async fn sessions_end_one_or_all_but_one(backend: Backend) {
         ids
     };
     assert_eq!(
-        ids(sessions.list(&Username::from("ann")).await.unwrap()),
+        ids(sessions.list(&UserId::of_name("ann")).await.unwrap()),
         ["a", "b", "c"]
     );
     let ended = sessions.end("a", 1_100).await.unwrap();
     assert_eq!(ended.map(|record| record.id), Some("a".into()));
     assert_eq!(sessions.end("a", 1_100).await.unwrap(), None);
     let ended = sessions
-        .end_all(&Username::from("ann"), Some("b"), 1_200)
+        .end_all(&UserId::of_name("ann"), &"ann".into(), Some("b"), 1_200)
         .await
         .unwrap();
     assert_eq!(ids(ended), ["c"]);
     assert_eq!(
-        ids(sessions.list(&Username::from("ann")).await.unwrap()),
+        ids(sessions.list(&UserId::of_name("ann")).await.unwrap()),
         ["b"]
     );
     assert_eq!(
-        ids(sessions.list(&Username::from("bob")).await.unwrap()),
+        ids(sessions.list(&UserId::of_name("bob")).await.unwrap()),
         ["d"]
     );
 }

@@ -109,7 +109,7 @@ pub async fn change_password(
     }
     auth.sessions
         .end_all_but(
-            change.username,
+            &user,
             change.session,
             auth.clock.now(),
             EndReason::PasswordChanged,

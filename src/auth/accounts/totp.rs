@@ -12,7 +12,7 @@ use crate::auth::credentials::totp::recovery;
 use crate::auth::credentials::totp::sealing::Unsealable;
 use crate::auth::sessions::EndReason;
 use crate::model::username::Username;
-use crate::store::StoreError;
+use crate::store::{StoreError, UserRecord};
 
 /// What a user is shown to add passflow to an authenticator app.
 #[derive(Debug)]
@@ -65,10 +65,11 @@ pub async fn enrol(auth: &Auth, username: &Username) -> Result<Enrolment, TotpEr
 /// passed the factor now required.
 pub async fn confirm(
     auth: &Auth,
-    username: &Username,
+    user: &UserRecord,
     session: Option<&str>,
     code: &str,
 ) -> Result<Vec<String>, TotpError> {
+    let username = user.username();
     let factor = &auth.totp;
     if !factor.offered() {
         return Err(TotpError::NotOffered);
@@ -97,7 +98,7 @@ pub async fn confirm(
             _ => TotpError::IncorrectCode,
         });
     }
-    end_other_sessions(auth, username, session).await?;
+    end_other_sessions(auth, user, session).await?;
     tracing::info!(
         username = username.as_str(),
         "TOTP enabled; other sessions ended"
@@ -110,13 +111,15 @@ pub async fn confirm(
 pub async fn disable(
     auth: &Auth,
     client: IpAddr,
-    username: &Username,
+    user: &UserRecord,
     session: Option<&str>,
     password: String,
 ) -> Result<(), TotpError> {
-    prove_password(auth, client, username, password).await?;
+    let username = user.username();
+    // The account as stored now: the one whose sessions the change ends.
+    let user = prove_password(auth, client, username, password).await?;
     if auth.totp.store().remove_totp(username).await? {
-        end_other_sessions(auth, username, session).await?;
+        end_other_sessions(auth, &user, session).await?;
         tracing::info!(
             username = username.as_str(),
             "TOTP disabled; other sessions ended"
@@ -129,11 +132,11 @@ pub async fn disable(
 /// that made the change goes on (ASVS V7.4.3).
 async fn end_other_sessions(
     auth: &Auth,
-    username: &Username,
+    user: &UserRecord,
     session: Option<&str>,
 ) -> Result<(), StoreError> {
     let now = auth.clock.now();
     auth.sessions
-        .end_all_but(username, session, now, EndReason::SecondFactorChanged)
+        .end_all_but(user, session, now, EndReason::SecondFactorChanged)
         .await
 }

@@ -142,10 +142,7 @@ impl<'a> Authenticated<'a> {
         let auth = self.auth;
         let scope = grant_scopes(&auth.scopes, scope, &self.user)?;
         let now = auth.clock.now();
-        let (session, refresh_token) = auth
-            .sessions
-            .start(self.user.username(), &scope, now)
-            .await?;
+        let (session, refresh_token) = auth.sessions.start(&self.user, &scope, now).await?;
         Ok(issue_grant(
             auth,
             self.user,
@@ -162,11 +159,7 @@ impl<'a> Authenticated<'a> {
         self,
     ) -> Result<(SessionRecord, RefreshToken, Arc<UserRecord>), LoginError> {
         let now = self.auth.clock.now();
-        let (session, token) = self
-            .auth
-            .sessions
-            .start_browser(self.user.username(), now)
-            .await?;
+        let (session, token) = self.auth.sessions.start_browser(&self.user, now).await?;
         Ok((session, token, self.user))
     }
 }

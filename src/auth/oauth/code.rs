@@ -19,6 +19,7 @@ use crate::auth::tokens::refresh_token::sha256;
 use crate::model::client::Client;
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
+use crate::model::user_id::UserId;
 use crate::model::username::Username;
 use crate::store::StoreError;
 use crate::store::codes::{NotStarted, Started, StoredCode};
@@ -40,6 +41,7 @@ pub struct Authorization {
     pub nonce: Option<String>,
     /// The browser session it is issued in.
     pub browser_session: Option<String>,
+    pub user_id: UserId,
     pub username: Username,
     pub scope: ScopeSet,
     pub auth_time: UnixTime,
@@ -65,6 +67,7 @@ pub async fn issue_code(
         code_challenge: authorization.code_challenge,
         nonce: authorization.nonce,
         browser_session: authorization.browser_session,
+        user_id: authorization.user_id,
         username: authorization.username,
         scope: authorization.scope,
         auth_time: authorization.auth_time,

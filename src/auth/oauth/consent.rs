@@ -9,15 +9,15 @@ use crate::auth::Auth;
 use crate::auth::oauth::authorize::Prompt;
 use crate::model::client::Client;
 use crate::model::scopes::ScopeSet;
-use crate::model::username::Username;
+use crate::model::user_id::UserId;
 use crate::store::StoreError;
 use crate::store::consents::ConsentRecord;
 
-/// Whether `username` must be asked before `client` gets `scope`.
+/// Whether the user must be asked before `client` gets `scope`.
 pub async fn consent_needed(
     auth: &Auth,
     client: &Client,
-    username: &Username,
+    user: &UserId,
     scope: &ScopeSet,
     prompt: Prompt,
 ) -> Result<bool, StoreError> {
@@ -27,25 +27,25 @@ pub async fn consent_needed(
     if prompt == Prompt::Consent {
         return Ok(true);
     }
-    let given = auth.consents.find(username, &client.id).await?;
+    let given = auth.consents.find(user, &client.id).await?;
     Ok(!given.is_some_and(|given| given.scope.includes(scope)))
 }
 
-/// Remembers that `username` allowed `client` `scope`, on top of what they allowed before.
+/// Remembers that the user allowed `client` `scope`, on top of what they allowed before.
 pub async fn record_consent(
     auth: &Auth,
     client: &Client,
-    username: &Username,
+    user: &UserId,
     scope: &ScopeSet,
 ) -> Result<(), StoreError> {
-    let earlier = auth.consents.find(username, &client.id).await?;
+    let earlier = auth.consents.find(user, &client.id).await?;
     let scope = match earlier {
         Some(earlier) => earlier.scope.union(scope),
         None => scope.clone(),
     };
     auth.consents
         .put(ConsentRecord {
-            username: username.to_owned(),
+            user_id: user.to_owned(),
             client_id: client.id.clone(),
             scope,
             granted_at: auth.clock.now(),
@@ -60,11 +60,8 @@ pub struct GivenConsent {
 }
 
 /// The user's consents, newest first.
-pub async fn consents_of(
-    auth: &Auth,
-    username: &Username,
-) -> Result<Vec<GivenConsent>, StoreError> {
-    let mut consents = auth.consents.list(username).await?;
+pub async fn consents_of(auth: &Auth, user: &UserId) -> Result<Vec<GivenConsent>, StoreError> {
+    let mut consents = auth.consents.list(user).await?;
     consents.sort_by(|a, b| {
         b.granted_at
             .cmp(&a.granted_at)
@@ -84,15 +81,15 @@ pub async fn consents_of(
 /// was no such consent, and nothing changed.
 pub async fn revoke_consent(
     auth: &Auth,
-    username: &Username,
+    user: &UserId,
     client_id: &str,
 ) -> Result<bool, StoreError> {
-    if !auth.consents.revoke(username, client_id).await? {
+    if !auth.consents.revoke(user, client_id).await? {
         return Ok(false);
     }
     let now = auth.clock.now();
     auth.sessions
-        .end_client_sessions(username, client_id, now)
+        .end_client_sessions(user, client_id, now)
         .await?;
     Ok(true)
 }

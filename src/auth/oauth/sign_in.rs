@@ -256,13 +256,7 @@ impl<'a> Visit<'a> {
             return Ok(self.refuse(AuthorizeError::AccessDenied, "The user denied access"));
         }
         let scope = self.grantable(&signed_in);
-        record_consent(
-            self.auth,
-            &self.request.client,
-            signed_in.user.username(),
-            &scope,
-        )
-        .await?;
+        record_consent(self.auth, &self.request.client, &signed_in.user.id, &scope).await?;
         self.issue(&signed_in).await
     }
 
@@ -401,9 +395,9 @@ impl<'a> Visit<'a> {
                 "None of the requested scopes is allowed for this user",
             ));
         }
-        let username = signed_in.user.username();
+        let user = &signed_in.user;
         let request = &self.request;
-        if !consent_needed(self.auth, &request.client, username, &scope, request.prompt).await? {
+        if !consent_needed(self.auth, &request.client, &user.id, &scope, request.prompt).await? {
             return self.issue(&signed_in).await;
         }
         if request.prompt == Prompt::None {
@@ -412,7 +406,7 @@ impl<'a> Visit<'a> {
                 "The user has not allowed this client",
             ));
         }
-        let username = username.to_owned();
+        let username = user.username().to_owned();
         Ok(self.ask(Form::Consent { username, scope }))
     }
 
@@ -433,6 +427,7 @@ impl<'a> Visit<'a> {
             code_challenge: request.code_challenge.clone(),
             nonce: request.nonce.clone(),
             browser_session: Some(signed_in.session.id.clone()),
+            user_id: signed_in.user.id.clone(),
             username: signed_in.user.username().to_owned(),
             scope,
             auth_time: signed_in.session.created_at,

@@ -7,9 +7,8 @@
 use super::{RefreshToken, Sessions};
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
-use crate::model::username::Username;
-use crate::store::StoreError;
 use crate::store::session::SessionRecord;
+use crate::store::{StoreError, UserRecord};
 
 /// The `client_id` of the login page's own sessions. Registered ids are base64url, so no
 /// registered client can hold it, and a refresh needs the owner's authentication.
@@ -20,13 +19,13 @@ pub const LOGIN_PAGE: &str = "passflow:login-page";
 pub const TOUCH_EVERY: u64 = 60;
 
 impl Sessions {
-    /// Starts a browser session for `username`: it grants no scope by itself.
+    /// Starts a browser session for `user`: it grants no scope by itself.
     pub async fn start_browser(
         &self,
-        username: &Username,
+        user: &UserRecord,
         now: UnixTime,
     ) -> Result<(SessionRecord, RefreshToken), StoreError> {
-        self.start_owned(username, &ScopeSet::default(), Some(LOGIN_PAGE), now)
+        self.start_owned(user, &ScopeSet::default(), Some(LOGIN_PAGE), now)
             .await
     }
 

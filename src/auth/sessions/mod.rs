@@ -23,10 +23,11 @@ use crate::auth::tokens::refresh_token::{
 };
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
+use crate::model::user_id::UserId;
 use crate::model::username::Username;
 use crate::store::codes::{NotStarted, Started, StoredCode};
 use crate::store::session::{Digest, Rotated, SessionRecord, SessionStore, SignIn, StoredSession};
-use crate::store::{StoreError, UserStore};
+use crate::store::{StoreError, UserRecord, UserStore};
 
 /// Session lifetimes, in seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,9 +184,11 @@ pub struct PreparedSession {
 }
 
 impl PreparedSession {
-    /// The session as stored, for `username` with `scope`, started at `now`.
+    /// The session as stored, for the user `user_id` (named `username`) with `scope`, started
+    /// at `now`.
     pub fn stored(
         &self,
+        user_id: &UserId,
         username: &Username,
         scope: &ScopeSet,
         client_id: Option<&str>,
@@ -195,6 +198,7 @@ impl PreparedSession {
         StoredSession {
             record: SessionRecord {
                 id: self.id.clone(),
+                user_id: user_id.to_owned(),
                 username: username.to_owned(),
                 scope: scope.clone(),
                 created_at: now,
@@ -316,29 +320,31 @@ impl Sessions {
         })
     }
 
-    /// Starts a session for a login that was granted `scope`, and its first refresh token.
+    /// Starts a session for `user`'s login that was granted `scope`, and its first refresh
+    /// token.
     pub async fn start(
         &self,
-        username: &Username,
+        user: &UserRecord,
         scope: &ScopeSet,
         now: UnixTime,
     ) -> Result<(SessionRecord, RefreshToken), StoreError> {
-        self.start_owned(username, scope, None, now).await
+        self.start_owned(user, scope, None, now).await
     }
 
     /// [`Self::start`] for a session only `client_id` may continue.
     async fn start_owned(
         &self,
-        username: &Username,
+        user: &UserRecord,
         scope: &ScopeSet,
         client_id: Option<&str>,
         now: UnixTime,
     ) -> Result<(SessionRecord, RefreshToken), StoreError> {
         let prepared = self.prepare();
-        let stored = prepared.stored(username, scope, client_id, now, self.settings.max_lifetime);
+        let lifetime = self.settings.max_lifetime;
+        let stored = prepared.stored(&user.id, user.username(), scope, client_id, now, lifetime);
         let record = stored.record.clone();
         self.store.create(stored).await?;
-        self.keep_per_user_bound(username, now).await?;
+        self.keep_per_user_bound(&user.id, now).await?;
         Ok((record, prepared.into_refresh_token()))
     }
 
@@ -352,6 +358,7 @@ impl Sessions {
         now: UnixTime,
     ) -> Result<String, StoreError> {
         let mut session = prepared.stored(
+            &code.user_id,
             &code.username,
             &code.scope,
             Some(&code.client_id),
@@ -359,9 +366,9 @@ impl Sessions {
             self.settings.max_lifetime,
         );
         session.record.pending = true;
-        let username = code.username.clone();
+        let user = code.user_id.clone();
         self.store.issue_code(code, session).await?;
-        self.keep_per_user_bound(&username, now).await?;
+        self.keep_per_user_bound(&user, now).await?;
         Ok(prepared.into_refresh_token().into_string())
     }
 
@@ -408,15 +415,15 @@ impl Sessions {
         Ok(Err(not_started))
     }
 
-    /// Ends every session of `username` that `client_id` holds, pending ones included (a
+    /// Ends every session of the user that `client_id` holds, pending ones included (a
     /// consent revoked: the client's codes not yet exchanged die with them).
     pub async fn end_client_sessions(
         &self,
-        username: &Username,
+        user: &UserId,
         client_id: &str,
         now: UnixTime,
     ) -> Result<usize, StoreError> {
-        let held = self.store.list(username).await?;
+        let held = self.store.list(user).await?;
         let mut ended = 0;
         for session in held
             .iter()
@@ -429,12 +436,8 @@ impl Sessions {
         Ok(ended)
     }
 
-    async fn keep_per_user_bound(
-        &self,
-        username: &Username,
-        now: UnixTime,
-    ) -> Result<(), StoreError> {
-        let mut sessions = self.store.list(username).await?;
+    async fn keep_per_user_bound(&self, user: &UserId, now: UnixTime) -> Result<(), StoreError> {
+        let mut sessions = self.store.list(user).await?;
         if sessions.len() <= MAX_SESSIONS_PER_USER {
             return Ok(());
         }
@@ -589,14 +592,14 @@ impl Sessions {
         Ok(ended)
     }
 
-    /// Ends one of `username`'s sessions; `false` if they hold none with that id.
+    /// Ends one of the user's sessions; `false` if they hold none with that id.
     pub async fn end_own(
         &self,
-        username: &Username,
+        user: &UserId,
         id: &str,
         now: UnixTime,
     ) -> Result<bool, StoreError> {
-        let owned = self.store.list(username).await?.iter().any(|s| s.id == id);
+        let owned = self.store.list(user).await?.iter().any(|s| s.id == id);
         if !owned {
             return Ok(false);
         }
@@ -605,8 +608,8 @@ impl Sessions {
 
     /// Logs the user out everywhere: every session ends, and every session-less token
     /// issued to them until now is refused (ASVS V7.4.1, V7.5.2).
-    pub async fn end_all(&self, username: &Username, now: UnixTime) -> Result<(), StoreError> {
-        self.end_all_but(username, None, now, EndReason::LogoutAll)
+    pub async fn end_all(&self, user: &UserRecord, now: UnixTime) -> Result<(), StoreError> {
+        self.end_all_but(user, None, now, EndReason::LogoutAll)
             .await
     }
 
@@ -614,13 +617,15 @@ impl Sessions {
     /// just changed from, ASVS V7.4.3).
     pub async fn end_all_but(
         &self,
-        username: &Username,
+        user: &UserRecord,
         keep: Option<&str>,
         now: UnixTime,
         reason: EndReason,
     ) -> Result<(), StoreError> {
+        // Session-less tokens name the user as access tokens do: by `sub` = username.
+        let username = user.username();
         self.revocations.cut_off(username, now);
-        for session in self.store.end_all(username, keep, now).await? {
+        for session in self.store.end_all(&user.id, username, keep, now).await? {
             self.revocations.end_session(&session.id, now);
             crate::metrics::session_ended(reason.as_str());
         }
@@ -630,10 +635,10 @@ impl Sessions {
     /// The user's live sessions, newest first (pending ones are not sessions yet).
     pub async fn list(
         &self,
-        username: &Username,
+        user: &UserId,
         now: UnixTime,
     ) -> Result<Vec<SessionRecord>, StoreError> {
-        let mut sessions = self.store.list(username).await?;
+        let mut sessions = self.store.list(user).await?;
         sessions.retain(|session| !session.pending && now < self.deadline(session));
         sessions.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
         Ok(sessions)
@@ -656,6 +661,15 @@ mod tests {
 
     const NOW: UnixTime = 1_800_000_000;
 
+    /// A demo user by name.
+    fn user(name: &str) -> UserRecord {
+        let users = crate::store::demo::users();
+        users
+            .into_iter()
+            .find(|user| user.username().as_str() == name)
+            .unwrap()
+    }
+
     fn sessions(store: Arc<InMemorySessionStore>) -> Sessions {
         Sessions::new(
             store,
@@ -670,7 +684,7 @@ mod tests {
         let store = Arc::new(InMemorySessionStore::default());
         let sessions = sessions(Arc::clone(&store));
         let (record, token) = sessions
-            .start(&Username::from("johndoe"), &ScopeSet::tutorial(), NOW)
+            .start(&user("johndoe"), &ScopeSet::tutorial(), NOW)
             .await
             .unwrap();
         let presented = Presented::parse(token.as_str()).unwrap();
@@ -694,15 +708,12 @@ mod tests {
         let mut first = None;
         for i in 0..=MAX_SESSIONS_PER_USER as u64 {
             let (record, _) = sessions
-                .start(&Username::from("johndoe"), &ScopeSet::tutorial(), NOW + i)
+                .start(&user("johndoe"), &ScopeSet::tutorial(), NOW + i)
                 .await
                 .unwrap();
             first.get_or_insert(record.id);
         }
-        let live = sessions
-            .list(&Username::from("johndoe"), NOW + 100)
-            .await
-            .unwrap();
+        let live = sessions.list(&user("johndoe").id, NOW + 100).await.unwrap();
         assert_eq!(live.len(), MAX_SESSIONS_PER_USER);
         let first = first.unwrap();
         assert!(live.iter().all(|session| session.id != first));
@@ -737,15 +748,15 @@ mod tests {
             TokenTags::random(),
         );
         let (_, idle) = sessions
-            .start(&Username::from("johndoe"), &ScopeSet::tutorial(), NOW)
+            .start(&user("johndoe"), &ScopeSet::tutorial(), NOW)
             .await
             .unwrap();
         let (_, active) = sessions
-            .start(&Username::from("alice"), &ScopeSet::tutorial(), NOW)
+            .start(&user("alice"), &ScopeSet::tutorial(), NOW)
             .await
             .unwrap();
         let (ended, _) = sessions
-            .start(&Username::from("stanley"), &ScopeSet::tutorial(), NOW)
+            .start(&user("stanley"), &ScopeSet::tutorial(), NOW)
             .await
             .unwrap();
         sessions

@@ -41,7 +41,7 @@ pub(crate) async fn read_own_consents(
     user: ActiveUser<MeScope>,
     State(state): State<AppState>,
 ) -> Result<Json<Vec<ConsentView>>, ApiError> {
-    let consents = consents_of(&state.auth, user.username()).await?;
+    let consents = consents_of(&state.auth, &user.id).await?;
     Ok(Json(
         consents
             .into_iter()
@@ -73,7 +73,7 @@ pub(crate) async fn revoke_own_consent(
     State(state): State<AppState>,
     Path(client_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if revoke_consent(&state.auth, user.username(), &client_id).await? {
+    if revoke_consent(&state.auth, &user.id, &client_id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound)

@@ -56,7 +56,7 @@ pub(crate) async fn logout_all(
     state
         .auth
         .sessions
-        .end_all(user.username(), state.auth.clock.now())
+        .end_all(&user, state.auth.clock.now())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -99,7 +99,7 @@ pub(crate) async fn read_own_sessions(
     let sessions = state
         .auth
         .sessions
-        .list(user.username(), state.auth.clock.now())
+        .list(&user.id, state.auth.clock.now())
         .await?;
     let current = user.claims.sid.as_deref();
     let view = |session: SessionRecord| SessionView {
@@ -130,12 +130,7 @@ pub(crate) async fn delete_own_session(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let now = state.auth.clock.now();
-    if state
-        .auth
-        .sessions
-        .end_own(user.username(), &id, now)
-        .await?
-    {
+    if state.auth.sessions.end_own(&user.id, &id, now).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound)

@@ -126,7 +126,7 @@ pub(crate) async fn confirm_totp(
     request: TotpConfirmation,
 ) -> Result<(NoStore, Json<RecoveryCodes>), ApiError> {
     let session = user.claims.sid.as_deref();
-    let recovery_codes = confirm(&state.auth, user.username(), session, &request.code).await?;
+    let recovery_codes = confirm(&state.auth, &user, session, &request.code).await?;
     Ok((NO_STORE, Json(RecoveryCodes { recovery_codes })))
 }
 
@@ -155,13 +155,6 @@ pub(crate) async fn disable_totp(
     request: TotpRemoval,
 ) -> Result<StatusCode, ApiError> {
     let session = user.claims.sid.as_deref();
-    disable(
-        &state.auth,
-        client,
-        user.username(),
-        session,
-        request.password,
-    )
-    .await?;
+    disable(&state.auth, client, &user, session, request.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,6 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use crate::model::time::UnixTime;
+use crate::model::user_id::UserId;
 use crate::model::username::Username;
 use crate::store::codes::{NotStarted, Started, StoredCode, not_started};
 use crate::store::session::{Digest, SessionRecord, SessionStore, SignIn, StoredSession};
@@ -22,7 +23,7 @@ pub struct InMemorySessionStore {
 struct Inner {
     sessions: HashMap<String, StoredSession>,
     by_family: HashMap<Digest, String>,
-    by_user: HashMap<Username, HashSet<String>>,
+    by_user: HashMap<UserId, HashSet<String>>,
     codes: HashMap<Digest, StoredCode>,
     /// Session id → how its code's user signed in.
     sign_ins: HashMap<String, SignIn>,
@@ -33,7 +34,7 @@ impl Inner {
         let id = session.record.id.clone();
         self.by_family.insert(session.family, id.clone());
         self.by_user
-            .entry(session.record.username.clone())
+            .entry(session.record.user_id.clone())
             .or_default()
             .insert(id.clone());
         self.sessions.insert(id, session);
@@ -70,11 +71,11 @@ impl Inner {
         let session = self.sessions.remove(id)?;
         self.by_family.remove(&session.family);
         self.sign_ins.remove(id);
-        let username = &session.record.username;
-        if let Some(ids) = self.by_user.get_mut(username) {
+        let user = &session.record.user_id;
+        if let Some(ids) = self.by_user.get_mut(user) {
             ids.remove(id);
             if ids.is_empty() {
-                self.by_user.remove(username);
+                self.by_user.remove(user);
             }
         }
         Some(session.record)
@@ -154,9 +155,9 @@ impl SessionStore for InMemorySessionStore {
         Ok(())
     }
 
-    async fn list(&self, username: &Username) -> Result<Vec<SessionRecord>, StoreError> {
+    async fn list(&self, user: &UserId) -> Result<Vec<SessionRecord>, StoreError> {
         let inner = self.lock();
-        let Some(ids) = inner.by_user.get(username) else {
+        let Some(ids) = inner.by_user.get(user) else {
             return Ok(Vec::new());
         };
         Ok(ids
@@ -203,8 +204,10 @@ impl SessionStore for InMemorySessionStore {
         let Some(code) = code else {
             return Ok(Err(self.not_started(family, digest, now)));
         };
+        // The name finds the user; the id proves it is the one the code was issued to.
         let user = users.get_user_fresh(&code.username).await?;
-        let Some(user) = user.filter(|user| !user.profile.disabled) else {
+        let Some(user) = user.filter(|user| user.id == code.user_id && !user.profile.disabled)
+        else {
             return Ok(Err(self.not_started(family, digest, now)));
         };
         let started = self.lock().start(family, digest, next, now);
@@ -246,14 +249,15 @@ impl SessionStore for InMemorySessionStore {
 
     async fn end_all(
         &self,
-        username: &Username,
+        user: &UserId,
+        _username: &Username,
         keep: Option<&str>,
         _now: UnixTime,
     ) -> Result<Vec<SessionRecord>, StoreError> {
         let mut inner = self.lock();
         let ids: Vec<String> = inner
             .by_user
-            .get(username)
+            .get(user)
             .map(|ids| {
                 ids.iter()
                     .filter(|id| Some(id.as_str()) != keep)

@@ -96,7 +96,8 @@ async fn end_everything(
     username: &str,
     now: UnixTime,
 ) -> Result<(), StoreError> {
-    end_where(tx, "username = $1", &[username], now).await?;
+    let condition = "user_id = (SELECT subject FROM users WHERE username = $1)";
+    end_where(tx, condition, &[username], now).await?;
     log_end(tx, None, username, now).await
 }
 

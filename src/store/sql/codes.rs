@@ -26,24 +26,24 @@ const EXCHANGE_POSTGRES: &str = "UPDATE sessions AS s SET pending = FALSE, curre
      FROM authorization_codes AS c, users AS u \
      WHERE s.family = $3 AND s.current_token = $4 AND s.pending \
        AND c.digest = $4 AND c.session_id = s.id AND c.expires_at > $1 \
-       AND u.username = s.username AND NOT u.disabled \
-     RETURNING s.id, s.username, s.scope, s.created_at, s.last_used_at, s.expires_at, \
+       AND u.subject = s.user_id AND NOT u.disabled \
+     RETURNING s.id, s.user_id, u.username, s.scope, s.created_at, s.last_used_at, s.expires_at, \
        s.client_id, CAST(0 AS BIGINT) AS pending, c.redirect_uri, c.code_challenge, c.nonce, \
        c.browser_session, \
        c.auth_time, c.expires_at AS code_expires_at, \
        u.email, u.full_name, u.hashed_password, u.scopes AS user_scopes, u.subject, \
        CAST(CASE WHEN EXISTS (SELECT 1 FROM totp_secrets t \
-         WHERE t.username = s.username AND t.enabled) THEN 1 ELSE 0 END AS BIGINT) AS second_factor";
+         WHERE t.username = u.username AND t.enabled) THEN 1 ELSE 0 END AS BIGINT) AS second_factor";
 
 /// As [`EXCHANGE_POSTGRES`]; SQLite's `RETURNING` cannot name a joined table, so the code's
-/// and the user's columns come from subqueries on their primary keys.
+/// and the user's columns come from subqueries on their keys.
 const EXCHANGE_SQLITE: &str = "UPDATE sessions SET pending = FALSE, current_token = $2, \
        created_at = $1, last_used_at = $1 \
      WHERE family = $3 AND current_token = $4 AND pending \
        AND EXISTS (SELECT 1 FROM authorization_codes c \
          WHERE c.digest = $4 AND c.session_id = sessions.id AND c.expires_at > $1) \
-       AND EXISTS (SELECT 1 FROM users u WHERE u.username = sessions.username AND NOT u.disabled) \
-     RETURNING id, username, scope, created_at, last_used_at, expires_at, client_id, \
+       AND EXISTS (SELECT 1 FROM users u WHERE u.subject = sessions.user_id AND NOT u.disabled) \
+     RETURNING id, user_id, user_id AS subject, scope, created_at, last_used_at, expires_at, client_id, \
        CAST(0 AS BIGINT) AS pending, \
        (SELECT redirect_uri FROM authorization_codes c WHERE c.digest = $4) AS redirect_uri, \
        (SELECT code_challenge FROM authorization_codes c WHERE c.digest = $4) AS code_challenge, \
@@ -52,15 +52,15 @@ const EXCHANGE_SQLITE: &str = "UPDATE sessions SET pending = FALSE, current_toke
          AS browser_session, \
        (SELECT auth_time FROM authorization_codes c WHERE c.digest = $4) AS auth_time, \
        (SELECT expires_at FROM authorization_codes c WHERE c.digest = $4) AS code_expires_at, \
-       (SELECT email FROM users u WHERE u.username = sessions.username) AS email, \
-       (SELECT full_name FROM users u WHERE u.username = sessions.username) AS full_name, \
-       (SELECT hashed_password FROM users u WHERE u.username = sessions.username) \
+       (SELECT username FROM users u WHERE u.subject = sessions.user_id) AS username, \
+       (SELECT email FROM users u WHERE u.subject = sessions.user_id) AS email, \
+       (SELECT full_name FROM users u WHERE u.subject = sessions.user_id) AS full_name, \
+       (SELECT hashed_password FROM users u WHERE u.subject = sessions.user_id) \
          AS hashed_password, \
-       (SELECT scopes FROM users u WHERE u.username = sessions.username) AS user_scopes, \
-       (SELECT subject FROM users u WHERE u.username = sessions.username) AS subject, \
-       CAST(CASE WHEN EXISTS (SELECT 1 FROM totp_secrets t \
-         WHERE t.username = sessions.username AND t.enabled) THEN 1 ELSE 0 END AS BIGINT) \
-         AS second_factor";
+       (SELECT scopes FROM users u WHERE u.subject = sessions.user_id) AS user_scopes, \
+       CAST(CASE WHEN EXISTS (SELECT 1 FROM totp_secrets t JOIN users u \
+         ON u.username = t.username WHERE u.subject = sessions.user_id AND t.enabled) \
+         THEN 1 ELSE 0 END AS BIGINT) AS second_factor";
 
 /// Codes one prune statement deletes at most, with their pending sessions.
 const PRUNE_BATCH: i64 = 1000;
@@ -93,6 +93,7 @@ fn code_from_row(row: &AnyRow, digest: &Digest) -> Result<StoredCode, StoreError
         code_challenge: row.try_get("code_challenge").map_err(unavailable)?,
         nonce: row.try_get("nonce").map_err(unavailable)?,
         browser_session: row.try_get("browser_session").map_err(unavailable)?,
+        user_id: session.user_id,
         username: session.username,
         scope: session.scope,
         auth_time: from_db(row.try_get("auth_time").map_err(unavailable)?),
@@ -113,7 +114,7 @@ impl Database {
             .map_err(|err| self.failed(err))?;
         sqlx::query(
             "INSERT INTO authorization_codes (digest, session_id, client_id, redirect_uri, \
-             code_challenge, nonce, username, scope, auth_time, expires_at, browser_session) \
+             code_challenge, nonce, user_id, scope, auth_time, expires_at, browser_session) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(code.digest.0.to_vec())
@@ -122,7 +123,7 @@ impl Database {
         .bind(code.redirect_uri.as_deref())
         .bind(code.code_challenge.as_deref())
         .bind(code.nonce.as_deref())
-        .bind(code.username.as_str())
+        .bind(code.user_id.as_str())
         .bind(code.scope.to_string())
         .bind(to_db(code.auth_time))
         .bind(to_db(code.expires_at))

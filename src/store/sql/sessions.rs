@@ -19,8 +19,12 @@ use crate::store::session::{
 };
 use crate::store::{StoreError, User, UserRecord, UserStore};
 
-/// `pending` is read as an integer: sqlx's `Any` driver cannot decode SQLite's BOOLEAN.
-const SESSION_COLUMNS: &str = "id, username, scope, created_at, last_used_at, expires_at, \
+/// `pending` is read as an integer: sqlx's `Any` driver cannot decode SQLite's BOOLEAN. The
+/// user's name is read from `users` (a session is filed under the user's id), so a statement
+/// using these names the table `sessions`, unaliased.
+const SESSION_COLUMNS: &str = "id, user_id, \
+     (SELECT username FROM users u WHERE u.subject = sessions.user_id) AS username, \
+     scope, created_at, last_used_at, expires_at, \
      client_id, family, current_token, previous_token, previous_used_at, \
      CAST(CASE WHEN pending THEN 1 ELSE 0 END AS BIGINT) AS pending";
 
@@ -41,6 +45,7 @@ pub(super) fn record_from_row(row: &AnyRow) -> Result<SessionRecord, StoreError>
     let scope: String = row.try_get("scope").map_err(unavailable)?;
     Ok(SessionRecord {
         id: row.try_get("id").map_err(unavailable)?,
+        user_id: UserId::stored(row.try_get("user_id").map_err(unavailable)?),
         username: Username::from(row.try_get::<String, _>("username").map_err(unavailable)?),
         scope: ScopeSet::read(&scope).map_err(|err| StoreError::Unavailable(Box::new(err)))?,
         created_at: from_db(row.try_get("created_at").map_err(unavailable)?),
@@ -143,12 +148,12 @@ pub(super) async fn insert(
 ) -> Result<(), sqlx::Error> {
     let record = &session.record;
     sqlx::query(
-        "INSERT INTO sessions (id, username, scope, created_at, last_used_at, expires_at, \
+        "INSERT INTO sessions (id, user_id, scope, created_at, last_used_at, expires_at, \
          client_id, family, current_token, last_used_day, pending) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(&record.id)
-    .bind(record.username.as_str())
+    .bind(record.user_id.as_str())
     .bind(record.scope.to_string())
     .bind(to_db(record.created_at))
     .bind(to_db(record.last_used_at))
@@ -252,10 +257,10 @@ impl SessionStore for Database {
         }))
     }
 
-    async fn list(&self, username: &Username) -> Result<Vec<SessionRecord>, StoreError> {
-        let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE username = $1");
+    async fn list(&self, user: &UserId) -> Result<Vec<SessionRecord>, StoreError> {
+        let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = $1");
         let rows = sqlx::query(&sql)
-            .bind(username.as_str())
+            .bind(user.as_str())
             .fetch_all(&mut *self.connection().await?)
             .await
             .map_err(|err| self.failed(err))?;
@@ -309,6 +314,7 @@ impl SessionStore for Database {
 
     async fn end_all(
         &self,
+        user: &UserId,
         username: &Username,
         keep: Option<&str>,
         now: UnixTime,
@@ -317,10 +323,10 @@ impl SessionStore for Database {
         let mut tx = connection.begin().await.map_err(|err| self.failed(err))?;
         let ended = match keep {
             Some(keep) => {
-                let values = [username, keep];
-                end_where(&mut tx, "username = $1 AND id <> $2", &values, now).await?
+                let values = [user.as_str(), keep];
+                end_where(&mut tx, "user_id = $1 AND id <> $2", &values, now).await?
             }
-            None => end_where(&mut tx, "username = $1", &[username], now).await?,
+            None => end_where(&mut tx, "user_id = $1", &[user.as_str()], now).await?,
         };
         log_end(&mut tx, None, username, now).await?;
         tx.commit().await.map_err(|err| self.failed(err))?;
@@ -408,7 +414,7 @@ impl SessionStore for Database {
 /// The success path of a refresh as one statement: rotate the live session of this family
 /// whose current token was presented, if its user exists and is enabled, and return both.
 /// PostgreSQL joins the user in (`UPDATE … FROM`); SQLite's `RETURNING` cannot name a joined
-/// table, so it reads the user's columns by subqueries on the primary key. Only a session
+/// table, so it reads the user's columns by subqueries on the user's id (a unique index). Only a session
 /// already used today matches: its `last_used_day` is right, so the statement leaves that
 /// indexed column alone (an index entry rewritten on every refresh cost SQLite ~30 % of the
 /// statement), and the day's first refresh takes the long way, whose `rotate` moves it. A
@@ -424,27 +430,28 @@ const ROTATE_CURRENT_POSTGRES: &str = "UPDATE sessions AS s SET previous_token =
      FROM users AS u \
      WHERE s.family = $3 AND s.current_token = $4 AND s.expires_at > $1 AND s.last_used_at > $5 \
        AND s.last_used_day = $6 AND NOT s.pending AND (s.client_id IS NULL OR s.client_id = $7) \
-       AND u.username = s.username AND NOT u.disabled \
-     RETURNING s.id, s.username, s.scope, s.created_at, s.last_used_at, s.expires_at, s.client_id, \
-       CAST(0 AS BIGINT) AS pending, s.auth_time, s.browser_session, u.email, u.full_name, \
-       u.hashed_password, u.scopes AS user_scopes, u.subject, \
+       AND u.subject = s.user_id AND NOT u.disabled \
+     RETURNING s.id, s.user_id, u.username, s.scope, s.created_at, s.last_used_at, s.expires_at, \
+       s.client_id, CAST(0 AS BIGINT) AS pending, s.auth_time, s.browser_session, u.email, \
+       u.full_name, u.hashed_password, u.scopes AS user_scopes, u.subject, \
        CAST(CASE WHEN s.auth_time IS NOT NULL AND EXISTS (SELECT 1 FROM totp_secrets t \
-         WHERE t.username = s.username AND t.enabled) THEN 1 ELSE 0 END AS BIGINT) AS second_factor";
+         WHERE t.username = u.username AND t.enabled) THEN 1 ELSE 0 END AS BIGINT) AS second_factor";
 
 const ROTATE_CURRENT_SQLITE: &str = "UPDATE sessions SET previous_token = current_token, \
      previous_used_at = $1, current_token = $2, last_used_at = $1 \
      WHERE family = $3 AND current_token = $4 AND expires_at > $1 AND last_used_at > $5 \
        AND last_used_day = $6 AND NOT pending AND (client_id IS NULL OR client_id = $7) \
-       AND EXISTS (SELECT 1 FROM users u WHERE u.username = sessions.username AND NOT u.disabled) \
-     RETURNING id, username, scope, created_at, last_used_at, expires_at, client_id, \
-       CAST(0 AS BIGINT) AS pending, auth_time, browser_session, \
-       (SELECT email FROM users u WHERE u.username = sessions.username) AS email, \
-       (SELECT full_name FROM users u WHERE u.username = sessions.username) AS full_name, \
-       (SELECT hashed_password FROM users u WHERE u.username = sessions.username) AS hashed_password, \
-       (SELECT scopes FROM users u WHERE u.username = sessions.username) AS user_scopes, \
-       (SELECT subject FROM users u WHERE u.username = sessions.username) AS subject, \
+       AND EXISTS (SELECT 1 FROM users u WHERE u.subject = sessions.user_id AND NOT u.disabled) \
+     RETURNING id, user_id, scope, created_at, last_used_at, expires_at, client_id, \
+       CAST(0 AS BIGINT) AS pending, auth_time, browser_session, user_id AS subject, \
+       (SELECT username FROM users u WHERE u.subject = sessions.user_id) AS username, \
+       (SELECT email FROM users u WHERE u.subject = sessions.user_id) AS email, \
+       (SELECT full_name FROM users u WHERE u.subject = sessions.user_id) AS full_name, \
+       (SELECT hashed_password FROM users u WHERE u.subject = sessions.user_id) AS hashed_password, \
+       (SELECT scopes FROM users u WHERE u.subject = sessions.user_id) AS user_scopes, \
        CAST(CASE WHEN auth_time IS NOT NULL AND EXISTS (SELECT 1 FROM totp_secrets t \
-         WHERE t.username = sessions.username AND t.enabled) THEN 1 ELSE 0 END AS BIGINT) \
+         JOIN users u ON u.username = t.username \
+         WHERE u.subject = sessions.user_id AND t.enabled) THEN 1 ELSE 0 END AS BIGINT) \
          AS second_factor";
 
 /// The statement `rotate_current` runs on `dialect` (public for `benches/drivers.rs`).
