@@ -593,6 +593,48 @@ async fn signing_out_ends_the_browser_session_and_its_clients_sessions(backend: 
         .await;
     assert_page(&forged, 403);
     assert_eq!(get_with_token(&app, "/userinfo", access).await.status, 200);
+    // "Stay signed in" ends nothing: a page says so, or, with a registered URI to go back
+    // to, the user goes back to it (the relying party sees one outcome either way). A
+    // forged "stay" is refused as a forged "sign out" is.
+    let forged = other
+        .submit_to("/end-session", &ask, &[("stay", "yes")])
+        .await;
+    assert_page(&forged, 403);
+    let stayed = browser
+        .submit_to("/end-session", &ask, &[("stay", "yes")])
+        .await;
+    assert_page(&stayed, 200);
+    assert!(
+        stayed.text().contains(
+            "<h1>You are still signed in</h1>\n<p id=\"message\">Nothing was signed out here; \
+             <strong>Web</strong> may have signed you out of itself.</p>"
+        ),
+        "{}",
+        stayed.text()
+    );
+    let back = format!(
+        "/end-session?client_id={}&post_logout_redirect_uri={SIGNED_OUT}&state=s2",
+        web.client.id
+    );
+    let ask_back = browser.get(&back).await;
+    assert_page(&ask_back, 200);
+    let stayed = browser
+        .submit_to("/end-session", &ask_back, &[("stay", "yes")])
+        .await;
+    assert_eq!(stayed.status, 303, "{}", stayed.text());
+    assert_eq!(
+        stayed.header("location"),
+        Some("https://app.example/signed-out?state=s2")
+    );
+    let cookies = stayed.headers.get_all("set-cookie").iter();
+    let mut cookies = cookies.map(|line| line.to_str().unwrap());
+    assert!(
+        !cookies.any(|line| line.starts_with(SESSION_COOKIE)),
+        "the session cookie stays"
+    );
+    assert_eq!(get_with_token(&app, "/userinfo", access).await.status, 200);
+    let again = browser.get(&authorize_url(web, &openid)).await;
+    assert!(redirect_param(&again, "code").len() > 20, "still signed in");
     let out = browser
         .submit_to("/end-session", &ask, &[("confirm", "yes")])
         .await;

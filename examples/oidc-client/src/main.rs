@@ -16,6 +16,7 @@
 //! prints its URL on the first line of stdout once it listens.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -47,11 +48,16 @@ type Client = CoreClient<
 
 /// A sign-in this app started and has not finished: what the callback must check against.
 /// A real app keeps it in the user's session (a signed cookie); a map keyed by `state` keeps
-/// the example short, and each entry is taken once.
+/// the example short, and each entry is taken once, or dropped once older than
+/// [`SIGN_IN_TIMEOUT`] (a sign-in abandoned half way must not stay forever).
 struct Started {
     pkce_verifier: PkceCodeVerifier,
     nonce: Nonce,
+    at: Instant,
 }
+
+/// How long a started sign-in may take: longer than anyone spends on a login page.
+const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(600);
 
 struct App {
     client: Client,
@@ -121,11 +127,12 @@ async fn login(State(app): State<Arc<App>>) -> Redirect {
     let started = Started {
         pkce_verifier,
         nonce,
+        at: Instant::now(),
     };
-    app.started
-        .lock()
-        .unwrap()
-        .insert(state.secret().clone(), started);
+    let mut pending = app.started.lock().unwrap();
+    pending.retain(|_, started| started.at.elapsed() < SIGN_IN_TIMEOUT);
+    pending.insert(state.secret().clone(), started);
+    drop(pending);
     Redirect::to(url.as_str())
 }
 
@@ -149,7 +156,8 @@ async fn signed_in(app: &App, query: &HashMap<String, String>) -> Result<Value, 
     let started = query
         .get("state")
         .and_then(|state| app.started.lock().unwrap().remove(state))
-        .ok_or("unknown state: this app did not start that sign-in")?;
+        .filter(|started| started.at.elapsed() < SIGN_IN_TIMEOUT)
+        .ok_or("unknown state: this app did not start that sign-in, or it timed out")?;
     // RFC 9207: the answer comes from the provider this app asked, not a mix-up.
     if query.get("iss").map(String::as_str) != Some(app.issuer.as_str()) {
         return Err("the answer's iss is not passflow's issuer".into());

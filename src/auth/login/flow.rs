@@ -143,14 +143,7 @@ impl<'a> Authenticated<'a> {
         let scope = grant_scopes(&auth.scopes, scope, &self.user)?;
         let now = auth.clock.now();
         let (session, refresh_token) = auth.sessions.start(&self.user, &scope, now).await?;
-        Ok(issue_grant(
-            auth,
-            self.user,
-            &session,
-            scope,
-            refresh_token,
-            now,
-        )?)
+        Ok(issue_grant(auth, self.user, &session, scope, refresh_token, now).await?)
     }
 
     /// The last step of a page's login: a session of the login page itself (no access

@@ -218,7 +218,7 @@ pub async fn exchange_code(
         return Err(refused.into());
     }
     let scope = auth.scopes.grantable(&code.scope, &user.scopes);
-    let mut grant = issue_grant(auth, user, &session, scope, refresh_token, now)?;
+    let mut grant = issue_grant(auth, user, &session, scope, refresh_token, now).await?;
     let nonce = code.nonce.as_deref();
     let sign_in = SignIn {
         second_factor,

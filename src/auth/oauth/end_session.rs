@@ -71,6 +71,15 @@ pub enum EndSessionRefusal {
     UriWithoutClient,
 }
 
+/// What the user answered on the confirmation page (its CSRF token checked by the caller).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// Not asked: a relying party's request.
+    Unasked,
+    SignOut,
+    StaySignedIn,
+}
+
 /// What follows the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EndSession {
@@ -85,15 +94,22 @@ pub enum EndSession {
         redirect: Option<String>,
         client: Option<Arc<Client>>,
     },
+    /// The user chose to stay signed in: nothing ended. Still back to `redirect` (a validated
+    /// `post_logout_redirect_uri` is honoured whatever the user chose, so the relying party
+    /// sees one outcome), or a page that says so.
+    StayedSignedIn {
+        redirect: Option<String>,
+        client: Option<Arc<Client>>,
+    },
 }
 
-/// Answers an end-session request from the browser whose session cookie is `browser`.
-/// `confirmed`: the user said yes on the confirmation page (its CSRF token checked).
+/// Answers an end-session request from the browser whose session cookie is `browser`, with
+/// what the user answered on the confirmation page, if this is its form.
 pub async fn end_session(
     auth: &Auth,
     browser: Option<&str>,
     params: &EndSessionParams,
-    confirmed: bool,
+    answer: Answer,
 ) -> Result<EndSession, StoreError> {
     let hint = match (&params.id_token_hint, &auth.id_tokens) {
         (None, _) => None,
@@ -143,9 +159,13 @@ pub async fn end_session(
             (Some(hint), Some(user)) => hint.sub == user.id.as_str(),
             _ => false,
         };
-        if !hinted && !confirmed {
-            let username = session.username;
-            return Ok(EndSession::Confirm { username, client });
+        match answer {
+            Answer::StaySignedIn => return Ok(EndSession::StayedSignedIn { redirect, client }),
+            Answer::Unasked if !hinted => {
+                let username = session.username;
+                return Ok(EndSession::Confirm { username, client });
+            }
+            Answer::Unasked | Answer::SignOut => {}
         }
         auth.sessions.sign_out(&session.id, now).await?;
         tracing::info!(

@@ -51,7 +51,7 @@ impl From<Grant> for TokenResponse {
 
 /// Mints the access token for `session`: its `sid`, and an `exp` no later than the
 /// session's deadline.
-pub(crate) fn issue_grant(
+pub(crate) async fn issue_grant(
     auth: &Auth,
     user: Arc<UserRecord>,
     session: &SessionRecord,
@@ -64,9 +64,10 @@ pub(crate) fn issue_grant(
         ends_at: auth.sessions.deadline(session),
         client_id: session.client_id.as_deref(),
     };
-    let access_token =
-        auth.tokens
-            .create_access_token_at(user.username(), &scope, Some(bound), now)?;
+    let access_token = auth
+        .tokens
+        .issue_access_token(user.username(), &scope, Some(bound), now)
+        .await?;
     Ok(Grant {
         user,
         scope,

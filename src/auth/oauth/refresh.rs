@@ -116,7 +116,7 @@ async fn redeem(auth: &Auth, request: &RefreshRequest<'_>) -> Result<Grant, Refr
             (session, user, scope, refresh_token, sign_in)
         }
     };
-    let mut grant = issue_grant(auth, user, &session, scope, refresh_token, now)?;
+    let mut grant = issue_grant(auth, user, &session, scope, refresh_token, now).await?;
     // A client's OpenID Connect session: a new id_token of the same sign-in (Core §12.2).
     if let Some(client_id) = &session.client_id
         && auth.id_tokens.is_some()

@@ -132,16 +132,14 @@ impl IdTokens {
         decoded.ok().map(|token| token.claims)
     }
 
-    /// An id_token for `facts`, issued `now`. The RSA-3072 signature (~0.9 ms of CPU) runs on
-    /// tokio's blocking pool, not on an async worker: the workers keep answering requests and
-    /// feeding the database meanwhile (on SQLite's one connection, a worker busy signing left
-    /// the connection idle).
+    /// An id_token for `facts`, issued `now`, its RSA signature made off the async workers
+    /// ([`Signer::sign_in_pool`]).
     pub async fn issue(
         &self,
         facts: &SignInFacts<'_>,
         now: UnixTime,
     ) -> Result<String, jsonwebtoken::errors::Error> {
-        let claims = serde_json::to_value(Claims {
+        let claims = Claims {
             iss: &self.issuer,
             sub: facts.subject,
             aud: facts.client_id,
@@ -152,12 +150,8 @@ impl IdTokens {
             at_hash: at_hash(facts.access_token),
             amr: facts.methods.amr(),
             sid: facts.session,
-        })?;
-        let signer = Arc::clone(&self.signer);
-        match tokio::task::spawn_blocking(move || signer.sign(&claims)).await {
-            Ok(signed) => signed,
-            Err(join) => std::panic::resume_unwind(join.into_panic()),
-        }
+        };
+        self.signer.sign_in_pool(&claims).await
     }
 }
 

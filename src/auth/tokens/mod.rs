@@ -41,7 +41,7 @@ struct VerifyingKey {
 
 /// Keys, header and validation rules, built once at start-up and shared by every request.
 pub struct TokenKeys {
-    signer: Signer,
+    signer: Arc<Signer>,
     /// `SECRET_KEY` first, then `PREVIOUS_SECRET_KEYS` in order; empty when HS256 tokens are
     /// no longer accepted.
     hmac: Vec<DecodingKey>,
@@ -83,8 +83,8 @@ fn hmac_key(secret: &SecretKey) -> DecodingKey {
 impl TokenKeys {
     pub fn new(settings: TokenSettings) -> Self {
         let signer = match settings.signing_keys.first() {
-            Some(key) => Signer::with_key(key),
-            None => Signer::hs256(&settings.secret.0),
+            Some(key) => Arc::new(Signer::with_key(key)),
+            None => Arc::new(Signer::hs256(&settings.secret.0)),
         };
         let hmac = if settings.accept_hs256 || settings.signing_keys.is_empty() {
             std::iter::once(&settings.secret)
@@ -141,7 +141,8 @@ impl TokenKeys {
 
     /// [`Self::create_access_token`] as if the clock read `now`, inside `session` when given:
     /// the token carries its id as `sid` and expires no later than the session may
-    /// (ASVS V7.3.2: no token outlives the session's absolute or idle deadline).
+    /// (ASVS V7.3.2: no token outlives the session's absolute or idle deadline). Signed on the
+    /// calling thread; the server's grants use [`Self::issue_access_token`].
     pub fn create_access_token_at(
         &self,
         username: &str,
@@ -149,25 +150,51 @@ impl TokenKeys {
         session: Option<SessionBound<'_>>,
         now: UnixTime,
     ) -> Result<AccessToken, jsonwebtoken::errors::Error> {
+        let claims = self.access_claims(username, scope, session.as_ref(), now);
+        Ok(AccessToken {
+            token: self.signer.sign(&claims)?,
+            expires_in: claims.exp.saturating_sub(now),
+        })
+    }
+
+    /// [`Self::create_access_token_at`], signed where it costs the server least
+    /// ([`Signer::sign_in_pool`]: an RSA key's signature off the async workers).
+    pub async fn issue_access_token(
+        &self,
+        username: &str,
+        scope: &ScopeSet,
+        session: Option<SessionBound<'_>>,
+        now: UnixTime,
+    ) -> Result<AccessToken, jsonwebtoken::errors::Error> {
+        let claims = self.access_claims(username, scope, session.as_ref(), now);
+        Ok(AccessToken {
+            token: self.signer.sign_in_pool(&claims).await?,
+            expires_in: claims.exp.saturating_sub(now),
+        })
+    }
+
+    fn access_claims<'a>(
+        &'a self,
+        username: &'a str,
+        scope: &ScopeSet,
+        session: Option<&SessionBound<'a>>,
+        now: UnixTime,
+    ) -> NewClaims<'a> {
         let mut exp = now + self.settings.lifetime.as_secs();
-        if let Some(session) = &session {
+        if let Some(session) = session {
             exp = exp.min(session.ends_at);
         }
-        let claims = NewClaims {
+        NewClaims {
             sub: username,
             exp,
             iat: now,
             jti: random_hex(16),
-            sid: session.as_ref().map(|session| session.id),
+            sid: session.map(|session| session.id),
             scope: scope.to_string(),
             iss: self.settings.issuer.as_deref(),
             aud: self.settings.audience.as_deref(),
-            client_id: session.as_ref().and_then(|session| session.client_id),
-        };
-        Ok(AccessToken {
-            token: self.signer.sign(&claims)?,
-            expires_in: exp.saturating_sub(now),
-        })
+            client_id: session.and_then(|session| session.client_id),
+        }
     }
 
     /// A key for `purpose`, derived from `SECRET_KEY` (see [`SecretKey::derive`]).

@@ -14,7 +14,8 @@ use serde::Serialize;
 use super::cookies::CookieNames;
 use super::error::PageError;
 use super::render::{Hidden, Page};
-use crate::auth::oauth::end_session::{EndSession, EndSessionParams, end_session};
+use crate::auth::oauth::end_session::{Answer, EndSession, EndSessionParams, end_session};
+use crate::model::client::Client;
 use crate::state::AppState;
 
 const ACTION: &str = "/end-session";
@@ -59,17 +60,24 @@ pub(crate) async fn end_session_post(
             .find(|(name, _)| name == wanted)
             .map(|(_, value)| value.as_str())
     };
-    let confirmation = field("confirm").map(|_| field("csrf").unwrap_or_default());
+    // The confirmation form's buttons: "stay" wins should a forged post carry both.
+    let choice = match (field("stay"), field("confirm")) {
+        (Some(_), _) => Some(Answer::StaySignedIn),
+        (None, Some(_)) => Some(Answer::SignOut),
+        (None, None) => None,
+    };
+    let confirmation = choice.map(|choice| (choice, field("csrf").unwrap_or_default()));
     let params = params_of(&pairs);
     answer(&state, jar, &params, confirmation, StatusCode::SEE_OTHER).await
 }
 
-/// `confirmation`: the CSRF token of a confirmation form, if this is one.
+/// `confirmation`: the choice made on the confirmation form and its CSRF token, if this is
+/// one.
 async fn answer(
     state: &AppState,
     jar: CookieJar,
     params: &EndSessionParams,
-    confirmation: Option<&str>,
+    confirmation: Option<(Answer, &str)>,
     redirect: StatusCode,
 ) -> Response {
     let Some(metadata) = state.metadata.as_deref() else {
@@ -80,13 +88,13 @@ async fn answer(
         Ok(made) => made,
         Err(err) => return PageError::from(err).into_response(),
     };
-    let confirmed = match confirmation {
-        Some(posted) if names.csrf_matches(&jar, Some(posted)) => true,
+    let answer = match confirmation {
+        Some((choice, posted)) if names.csrf_matches(&jar, Some(posted)) => choice,
         Some(_) => return (jar, PageError::Forged).into_response(),
-        None => false,
+        None => Answer::Unasked,
     };
     let browser = names.session(&jar).map(str::to_owned);
-    let outcome = end_session(&state.auth, browser.as_deref(), params, confirmed).await;
+    let outcome = end_session(&state.auth, browser.as_deref(), params, answer).await;
     let next = match outcome {
         Ok(next) => next,
         Err(err) => return (jar, PageError::from(err)).into_response(),
@@ -109,19 +117,35 @@ async fn answer(
             client,
         } => {
             let jar = names.without_session(jar);
-            match to {
-                Some(location) => (jar, (redirect, [(LOCATION, location)])).into_response(),
-                None => {
-                    #[derive(Serialize)]
-                    struct SignedOut<'a> {
-                        client_name: &'a str,
-                    }
-                    let client_name = client.as_ref().map_or("", |client| client.name.as_str());
-                    let page =
-                        Page::render(StatusCode::OK, "signed_out.html", SignedOut { client_name });
-                    (jar, page).into_response()
-                }
-            }
+            let page = || back_or_page(redirect, to, client.as_deref(), "signed_out.html");
+            (jar, page()).into_response()
+        }
+        EndSession::StayedSignedIn {
+            redirect: to,
+            client,
+        } => {
+            let page = back_or_page(redirect, to, client.as_deref(), "stayed_signed_in.html");
+            (jar, page).into_response()
+        }
+    }
+}
+
+/// Back to the client's registered URI `to`, or `template`'s page naming the client.
+fn back_or_page(
+    status: StatusCode,
+    to: Option<String>,
+    client: Option<&Client>,
+    template: &'static str,
+) -> Response {
+    #[derive(Serialize)]
+    struct Outcome<'a> {
+        client_name: &'a str,
+    }
+    match to {
+        Some(location) => (status, [(LOCATION, location)]).into_response(),
+        None => {
+            let client_name = client.map_or("", |client| client.name.as_str());
+            Page::render(StatusCode::OK, template, Outcome { client_name }).into_response()
         }
     }
 }

@@ -25,6 +25,10 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("consent.html", include_str!("templates/consent.html")),
         ("sign_out.html", include_str!("templates/sign_out.html")),
         ("signed_out.html", include_str!("templates/signed_out.html")),
+        (
+            "stayed_signed_in.html",
+            include_str!("templates/stayed_signed_in.html"),
+        ),
         ("error.html", include_str!("templates/error.html")),
     ] {
         env.add_template(name, source)
