@@ -16,8 +16,8 @@
 //! prints its URL on the first line of stdout once it listens.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Query, State};
