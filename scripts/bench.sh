@@ -566,18 +566,20 @@ openid_table() {
 # --sign-in --compare=OLD. One store's row: per round, each side (the old binary, then this
 # checkout's; the order alternating between rounds) serves the store from a fresh server, its
 # codes minted, then the refresh chains and the exchange run from one address and from 16.
-# The sides share the database in turn (no migration between them). after ÷ before: the
-# median of the rounds' ratios.
-sign_in_compare_row() { # store DATABASE_URL-or-empty
+# Each side has a database of its own, migrated by its own binary (a change may migrate the
+# schema). after ÷ before: the median of the rounds' ratios.
+sign_in_compare_row() { # store before-DATABASE_URL-or-empty after-DATABASE_URL-or-empty
   local store=$1 rounds="$OUT/sign-in-compare-$1" spread side order=(before after) cells=()
-  declare -A binary=([before]=$COMPARE_BEFORE [after]=$PASSFLOW)
+  declare -A binary=([before]=$COMPARE_BEFORE [after]=$PASSFLOW) url=([before]=$2 [after]=$3) client=()
   local this=$PASSFLOW
   SIGN_ID=
   ROW_USERS=$SIGN_IN_USERS
   [ "$store" != memory ] || ROW_USERS=$SIGN_IN_USERS_MEMORY
-  if [ -n "$2" ]; then
-    DATABASE_URL="$2" "$PASSFLOW" users import "$OUT/sign-in-users.json" >/dev/null
-  fi
+  for side in before after; do
+    if [ -n "${url[$side]}" ]; then
+      DATABASE_URL="${url[$side]}" "${binary[$side]}" users import "$OUT/sign-in-users.json" >/dev/null
+    fi
+  done
   for side in before after; do
     for spread in 0 1; do
       : >"$rounds-$side-exchange-$spread.rounds"
@@ -588,7 +590,10 @@ sign_in_compare_row() { # store DATABASE_URL-or-empty
     for side in "${order[@]}"; do
       PASSFLOW=${binary[$side]}
       for spread in 0 1; do
-        sign_in_server "$store" "$2"
+        # Each side's previous Bench client goes (and its sessions with it) from its database.
+        SIGN_ID=${client[$side]:-}
+        sign_in_server "$store" "${url[$side]}"
+        client[$side]=$SIGN_ID
         mint_codes
         PASSWORD=$DB_PASSWORD refresh_chains "$SIGN_URL" "$EXCHANGE_CONNECTIONS" "$EXCHANGE_SECONDS" "$spread" \
           "$OUT/sign-in-refresh.txt" "${CHAIN_USERS[@]}" | awk '{ print $1, $2 }' >>"$rounds-$side-refresh-$spread.rounds"
@@ -612,15 +617,21 @@ sign_in_compare_row() { # store DATABASE_URL-or-empty
 sign_in_compare_table() {
   local rows=() pg=${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}
   sign_in_users_file
-  [[ " $SIGN_IN_STORES " != *" memory "* ]] || rows+=("$(sign_in_compare_row memory "")")
-  rm -f "$OUT"/sign-in.db*
-  [[ " $SIGN_IN_STORES " != *" sqlite "* ]] || rows+=("$(sign_in_compare_row sqlite "sqlite:$OUT/sign-in.db")")
+  [[ " $SIGN_IN_STORES " != *" memory "* ]] || rows+=("$(sign_in_compare_row memory "" "")")
+  rm -f "$OUT"/sign-in-before.db* "$OUT"/sign-in-after.db*
+  [[ " $SIGN_IN_STORES " != *" sqlite "* ]] ||
+    rows+=("$(sign_in_compare_row sqlite "sqlite:$OUT/sign-in-before.db" "sqlite:$OUT/sign-in-after.db")")
   if [[ " $SIGN_IN_STORES " == *" postgres "* ]]; then
-    psql "$pg/postgres" -qc 'DROP DATABASE IF EXISTS passflow_sign_in' >/dev/null
-    psql "$pg/postgres" -qc 'CREATE DATABASE passflow_sign_in' >/dev/null
-    rows+=("$(sign_in_compare_row postgres "$pg/passflow_sign_in")")
+    local side
+    for side in before after; do
+      psql "$pg/postgres" -qc "DROP DATABASE IF EXISTS passflow_sign_in_$side" >/dev/null
+      psql "$pg/postgres" -qc "CREATE DATABASE passflow_sign_in_$side" >/dev/null
+    done
+    rows+=("$(sign_in_compare_row postgres "$pg/passflow_sign_in_before" "$pg/passflow_sign_in_after")")
     sleep 0.5
-    psql "$pg/postgres" -qc 'DROP DATABASE passflow_sign_in WITH (FORCE)' >/dev/null
+    for side in before after; do
+      psql "$pg/postgres" -qc "DROP DATABASE passflow_sign_in_$side WITH (FORCE)" >/dev/null
+    done
   fi
   echo
   echo "Sign-in before/after: $COMPARE_BEFORE (before) and $PASSFLOW (after), sides alternating in each"

@@ -1281,6 +1281,48 @@ async fn sessions_codes_and_consents_move_from_the_name_to_the_id(db: TestDb) {
     );
 }
 
+on_both!(the_database_refuses_to_change_an_audit_event);
+/// ASVS V16.4.2: whoever holds the database's credentials cannot rewrite the trail; an UPDATE
+/// is refused by the database itself (a trigger), and the event stays as it was.
+async fn the_database_refuses_to_change_an_audit_event(db: TestDb) {
+    use passflow::model::event::{Actor, Event, EventType, Outcome};
+    use passflow::store::audit::{AuditStore, EventQuery};
+
+    let database = db.open().await;
+    let event = Event {
+        id: "0190b3a5-0000-7000-8000-000000000001".into(),
+        time: 1_800_000_000_000,
+        kind: EventType::UserDisabled,
+        outcome: Outcome::Success,
+        user: Some("zoe".into()),
+        sub: Some("id-of-zoe".into()),
+        actor: Actor::Operator("root".into()),
+        client_id: None,
+        session_id: None,
+        address: None,
+        user_agent: None,
+        request_id: None,
+        reason: Some("left the company".into()),
+    };
+    database.append(std::slice::from_ref(&event)).await.unwrap();
+    let mut raw = migrated_before(&db, i64::MAX).await;
+    for sql in [
+        "UPDATE audit_events SET reason = 'nothing happened'",
+        "UPDATE audit_events SET username = 'ann' WHERE id = '0190b3a5-0000-7000-8000-000000000001'",
+    ] {
+        let refused = sqlx::query(sql).execute(&mut raw).await.unwrap_err();
+        assert!(
+            refused.to_string().contains("audit events are append-only"),
+            "{refused}"
+        );
+    }
+    let all = EventQuery {
+        limit: 10,
+        ..EventQuery::default()
+    };
+    assert_eq!(database.events(&all).await.unwrap(), [event]);
+}
+
 on_both!(every_user_has_a_stable_id_never_reassigned);
 /// OpenID Connect's `sub` (issue 41 §1): users from before the migration are given an id,
 /// each their own; it stays what it is; a user deleted and added again is someone new.

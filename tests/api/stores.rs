@@ -4,9 +4,11 @@
 
 use std::sync::Arc;
 
+use passflow::model::event::{Actor, Event, EventType, Outcome};
 use passflow::model::scopes::ScopeSet;
 use passflow::model::user_id::UserId;
 use passflow::model::username::Username;
+use passflow::store::audit::{AuditStore, EventQuery, InMemoryAuditStore, MEMORY_EVENTS};
 use passflow::store::session::{Digest, SessionRecord, SessionStore, StoredSession};
 use passflow::store::totp::TotpStore;
 use passflow::store::{
@@ -18,6 +20,7 @@ use crate::database::TestDb;
 /// One backend's stores, holding `users` (the demo users' shape).
 struct Stores {
     users: Arc<dyn UserStore>,
+    audit: Arc<dyn AuditStore>,
     sessions: Arc<dyn SessionStore>,
     totp: Arc<dyn TotpStore>,
     /// Keeps a test database alive for the case.
@@ -45,6 +48,7 @@ impl Backend {
         let Some(db) = self.database().await else {
             return Stores {
                 users: Arc::new(InMemoryUserStore::new(users)),
+                audit: Arc::new(InMemoryAuditStore::new(MEMORY_EVENTS)),
                 sessions: Arc::new(InMemorySessionStore::default()),
                 totp: Arc::new(InMemoryTotpStore::default()),
                 _db: None,
@@ -56,6 +60,7 @@ impl Backend {
         }
         Stores {
             users: Arc::clone(&database) as _,
+            audit: Arc::clone(&database) as _,
             sessions: Arc::clone(&database) as _,
             totp: database as _,
             _db: Some(db),
@@ -322,4 +327,124 @@ async fn totp_steps_and_recovery_codes_are_spent_once(backend: Backend) {
     assert!(totp.remove_totp(&Username::from("ann")).await.unwrap());
     assert!(!totp.remove_totp(&Username::from("ann")).await.unwrap());
     assert!(totp.totp(&Username::from("ann")).await.unwrap().is_none());
+}
+
+fn event(n: u8, kind: EventType, user: &str) -> Event {
+    Event {
+        // Time-ordered as UUIDv7s are: the id sorts as the time does.
+        id: format!("0190b3a5-0000-7000-8000-0000000000{n:02x}"),
+        time: 1_800_000_000_000 + i64::from(n) * 1000,
+        kind,
+        outcome: Outcome::Failure,
+        user: Some(user.into()),
+        sub: None,
+        actor: Actor::Anonymous,
+        client_id: None,
+        session_id: None,
+        address: Some("203.0.113.7".parse().unwrap()),
+        user_agent: Some("curl/8".into()),
+        request_id: Some(format!("request-{n}")),
+        reason: Some("wrong_password".into()),
+    }
+}
+
+on_every_backend!(audit_events_read_back_newest_first_and_go_by_age);
+async fn audit_events_read_back_newest_first_and_go_by_age(backend: Backend) {
+    let stores = backend.stores(vec![]).await;
+    let audit = &stores.audit;
+    let events: Vec<Event> = (1..=5)
+        .map(|n| {
+            let kind = if n % 2 == 0 {
+                EventType::LoginSucceeded
+            } else {
+                EventType::LoginFailed
+            };
+            let mut event = event(n, kind, if n <= 3 { "zoe" } else { "ann" });
+            if n == 5 {
+                event.actor = Actor::Operator("root".into());
+                event.outcome = Outcome::Success;
+                event.address = None;
+                event.user_agent = None;
+            }
+            event
+        })
+        .collect();
+    audit.append(&events[..2]).await.unwrap();
+    audit.append(&events[2..]).await.unwrap();
+    let ids = |found: Vec<Event>| found.into_iter().map(|e| e.id).collect::<Vec<_>>();
+    let want = |ns: &[usize]| ns.iter().map(|&n| events[n].id.clone()).collect::<Vec<_>>();
+    let all = EventQuery {
+        limit: 10,
+        ..EventQuery::default()
+    };
+    let newest_first: Vec<Event> = events.iter().rev().cloned().collect();
+    assert_eq!(
+        audit.events(&all).await.unwrap(),
+        newest_first,
+        "read back field by field"
+    );
+    let zoe = EventQuery {
+        user: Some("zoe".into()),
+        ..all.clone()
+    };
+    assert_eq!(
+        ids(audit.events(&zoe).await.unwrap()),
+        ids(newest_first[2..].to_vec())
+    );
+    let failed = EventQuery {
+        types: vec![EventType::LoginFailed],
+        ..all.clone()
+    };
+    assert_eq!(ids(audit.events(&failed).await.unwrap()), want(&[4, 2, 0]));
+    let both = EventQuery {
+        types: vec![EventType::LoginFailed, EventType::LoginSucceeded],
+        user: Some("ann".into()),
+        ..all.clone()
+    };
+    assert_eq!(ids(audit.events(&both).await.unwrap()), want(&[4, 3]));
+    let window = EventQuery {
+        since: Some(events[1].time),
+        until: Some(events[3].time),
+        ..all.clone()
+    };
+    assert_eq!(ids(audit.events(&window).await.unwrap()), want(&[2, 1]));
+    // A page of two, then the next from its last id.
+    let page = EventQuery {
+        limit: 2,
+        ..all.clone()
+    };
+    let first = audit.events(&page).await.unwrap();
+    assert_eq!(ids(first.clone()), want(&[4, 3]));
+    let next = EventQuery {
+        before_id: Some(first[1].id.clone()),
+        ..page
+    };
+    assert_eq!(ids(audit.events(&next).await.unwrap()), want(&[2, 1]));
+    // The retention: older than event 4's time, in batches of two.
+    assert_eq!(audit.delete_older(events[3].time, 2).await.unwrap(), 2);
+    assert_eq!(audit.delete_older(events[3].time, 2).await.unwrap(), 1);
+    assert_eq!(audit.delete_older(events[3].time, 2).await.unwrap(), 0);
+    assert_eq!(ids(audit.events(&all).await.unwrap()), want(&[4, 3]));
+}
+
+#[tokio::test]
+async fn the_memory_trail_is_a_ring_that_drops_the_oldest() {
+    let ring = InMemoryAuditStore::new(3);
+    let events: Vec<Event> = (1..=5)
+        .map(|n| event(n, EventType::LoginFailed, "zoe"))
+        .collect();
+    ring.append(&events).await.unwrap();
+    let all = EventQuery {
+        limit: 10,
+        ..EventQuery::default()
+    };
+    let held: Vec<String> = ring
+        .events(&all)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    let want: Vec<String> = [4, 3, 2].map(|n| events[n].id.clone()).into();
+    assert_eq!(held, want);
 }

@@ -3,6 +3,7 @@
 //! from `migrations/<dialect>/`.
 
 mod admin;
+mod audit;
 mod clients;
 mod codes;
 mod consents;
