@@ -50,7 +50,8 @@ pub trait AuditStore: Send + Sync + 'static {
     async fn delete_older(&self, before: i64, batch: usize) -> Result<usize, StoreError>;
 }
 
-/// The default capacity of the memory store's ring (`AUDIT_MEMORY_EVENTS`).
+/// The memory store's ring holds this many events (issue 42 asks for it as a setting;
+/// none reads it yet, as nothing records events yet).
 pub const MEMORY_EVENTS: usize = 10_000;
 
 /// A bounded ring: once full, each new event drops the oldest.

@@ -117,8 +117,8 @@ async fn answer(
             client,
         } => {
             let jar = names.without_session(jar);
-            let page = || back_or_page(redirect, to, client.as_deref(), "signed_out.html");
-            (jar, page()).into_response()
+            let page = back_or_page(redirect, to, client.as_deref(), "signed_out.html");
+            (jar, page).into_response()
         }
         EndSession::StayedSignedIn {
             redirect: to,
