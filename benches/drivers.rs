@@ -10,7 +10,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use passflow::model::event::{Event, EventType, Outcome, RequestContext};
 use passflow::model::scopes::ScopeSet;
+use passflow::store::UserRecord;
+use passflow::store::admin::AccountAdmin;
 use passflow::store::demo;
 use passflow::store::session::{Digest, SessionRecord, SessionStore, StoredSession};
 use passflow::store::sql::{Database, Dialect, SQLITE_PRAGMAS, rotate_current_sql};
@@ -20,11 +23,18 @@ const NOW: i64 = 1_800_000_000;
 const FAMILY: [u8; 32] = [7; 32];
 const TOKENS: [[u8; 32]; 2] = [[1; 32], [2; 32]];
 
+fn user_event(kind: EventType, user: &UserRecord) -> Event {
+    RequestContext::operator(None)
+        .event(kind, Outcome::Success, NOW * 1000)
+        .user(user.username(), Some(user.id.as_str()))
+}
+
 /// A database holding johndoe and one live session of family FAMILY whose token is TOKENS[0].
 async fn prepared(url: &str) -> Database {
     let database = Database::open(url).await.unwrap();
     let user = demo::users().remove(0);
-    database.add_user(&user).await.unwrap();
+    let added = user_event(EventType::UserCreated, &user);
+    database.add_user(&user, &added).await.unwrap();
     let now = u64::try_from(NOW).unwrap();
     let session = StoredSession {
         record: SessionRecord {

@@ -28,6 +28,18 @@ impl Clock {
         }
     }
 
+    /// Milliseconds since the epoch: an audit event's time. A manual clock counts whole
+    /// seconds.
+    pub fn now_millis(&self) -> i64 {
+        let millis = match &self.0 {
+            None => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |since| since.as_millis()),
+            Some(manual) => u128::from(manual.load(Ordering::Relaxed)) * 1000,
+        };
+        i64::try_from(millis).unwrap_or(i64::MAX)
+    }
+
     /// Moves a manual clock forward; the system clock cannot be moved.
     ///
     /// # Panics

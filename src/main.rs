@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         Some(Command::Migrate(args)) => commands::users::migrate(&args),
         Some(Command::Users(args)) => commands::users::run(&args),
         Some(Command::Clients(args)) => commands::clients::run(&args),
+        Some(Command::Audit(args)) => commands::audit::run(&args),
     }
 }
 

@@ -13,6 +13,8 @@ const LOGINS: &str = "passflow_logins_total";
 const REFRESHES: &str = "passflow_refreshes_total";
 const SESSIONS_ENDED: &str = "passflow_sessions_ended_total";
 const HASH_QUEUE_DEPTH: &str = "passflow_hash_queue_depth";
+const AUDIT_EVENTS: &str = "passflow_audit_events_total";
+const AUDIT_WRITE_FAILURES: &str = "passflow_audit_write_failures_total";
 const REQUEST_DURATION: &str = "passflow_http_request_duration_seconds";
 
 /// Starts the exporter's listener at `addr`; needs a Tokio runtime.
@@ -33,6 +35,11 @@ pub fn install(addr: SocketAddr) -> Result<(), BuildError> {
     );
     describe_counter!(REFRESHES, "Refresh-token grants by outcome");
     describe_counter!(SESSIONS_ENDED, "Sessions ended, by reason");
+    describe_counter!(AUDIT_EVENTS, "Security events recorded, by type");
+    describe_counter!(
+        AUDIT_WRITE_FAILURES,
+        "Security events the audit store failed to keep (each is still logged)"
+    );
     describe_gauge!(
         HASH_QUEUE_DEPTH,
         "Logins waiting for or running on a hashing thread"
@@ -55,6 +62,14 @@ pub(crate) fn refresh(outcome: &'static str) {
 
 pub(crate) fn session_ended(reason: &'static str) {
     counter!(SESSIONS_ENDED, "reason" => reason).increment(1);
+}
+
+pub(crate) fn audit_event(kind: &'static str) {
+    counter!(AUDIT_EVENTS, "type" => kind).increment(1);
+}
+
+pub(crate) fn audit_write_failed(events: usize) {
+    counter!(AUDIT_WRITE_FAILURES).increment(events as u64);
 }
 
 pub(crate) fn hash_queue_depth(jobs: usize) {

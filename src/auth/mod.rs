@@ -10,9 +10,11 @@
 //! - [`sessions`]: what a login starts and a refresh continues; the view of ended sessions.
 //! - [`guard`]: abuse control: failed-login budgets, per-address limits.
 //! - [`oauth`]: the protocol's pieces: grants, refresh, introspection, metadata.
+//! - [`audit`]: the security events' one door: stored, logged and counted.
 //! - [`context`]: [`Auth`], what every use case works with.
 
 pub mod accounts;
+pub mod audit;
 pub mod context;
 pub mod credentials;
 pub mod guard;

@@ -6,9 +6,12 @@ use std::process::ExitCode;
 use serde_json::json;
 
 use super::{Failure, block_on, error_chain, open};
-use crate::auth::oauth::registration::{NewClient, RegistrationError, register, rotate_secret};
+use crate::auth::oauth::registration::{
+    NewClient, RegistrationError, register, remove, rotate_secret,
+};
 use crate::config::{ClientsArgs, ClientsCommand};
 use crate::model::client::{Client, PkcePolicy};
+use crate::model::event::RequestContext;
 use crate::model::scopes::ScopeCatalog;
 use crate::store::clients::{ClientRegistry, ClientsFile};
 
@@ -42,11 +45,11 @@ pub fn run(args: &ClientsArgs) -> ExitCode {
                 // A file that cannot be read is refused before anything is written to it.
                 file.read()
                     .map_err(|err| Failure(ExitCode::from(2), error_chain(&err)))?;
-                command(&file, &offered, &args.command).await
+                command(&file, &offered, args).await
             }
             (None, Some(_)) => {
                 let database = open(&args.database).await?;
-                let outcome = command(&database, &offered, &args.command).await;
+                let outcome = command(&database, &offered, args).await;
                 database.close().await;
                 outcome
             }
@@ -116,9 +119,10 @@ fn as_json(client: &Client) -> serde_json::Value {
 async fn command(
     registry: &dyn ClientRegistry,
     offered: &ScopeCatalog,
-    command: &ClientsCommand,
+    args: &ClientsArgs,
 ) -> Result<(), Failure> {
-    match command {
+    let context = RequestContext::operator(args.reason.reason.clone());
+    match &args.command {
         ClientsCommand::Add {
             name,
             redirect_uris,
@@ -139,7 +143,7 @@ async fn command(
                 pkce: PkcePolicy::parse(pkce).unwrap_or_default(),
                 refresh: *refresh_token,
             };
-            let registered = register(registry, offered, new).await?;
+            let registered = register(registry, offered, new, &context).await?;
             say!("client_id: {}", registered.client.id);
             if let Some(secret) = registered.secret {
                 say!("client_secret: {secret}");
@@ -158,17 +162,11 @@ async fn command(
             }
         }
         ClientsCommand::Remove { client_id } => {
-            let removed = registry
-                .remove(client_id)
-                .await
-                .map_err(RegistrationError::from)?;
-            match removed {
-                Some(client) => say!("removed {} ({})", client.id, client.name),
-                None => return Err(RegistrationError::NoSuchClient(client_id.clone()).into()),
-            }
+            let client = remove(registry, client_id, &context).await?;
+            say!("removed {} ({})", client.id, client.name);
         }
         ClientsCommand::RotateSecret { client_id } => {
-            let secret = rotate_secret(registry, client_id).await?;
+            let secret = rotate_secret(registry, client_id, &context).await?;
             say!("client_secret: {secret}");
             eprintln!("the old secret no longer works; the new one is shown this once");
         }

@@ -1,5 +1,5 @@
 //! The command-line tools beside `serve`: `hash-password`, `gen-secret`, `healthcheck`,
-//! `migrate` and `users` in [`users`], and `clients` in [`clients`]. Each prints a one-line
+//! `migrate` and `users` in [`users`], `clients` in [`clients`], and `audit` in [`audit`]. Each prints a one-line
 //! reason and exits non-zero when it cannot do its job; bad input exits 2.
 
 /// `println!` for a command's output. A reader that stopped reading (`passflow clients add |
@@ -14,6 +14,7 @@ macro_rules! say {
     };
 }
 
+pub mod audit;
 pub mod clients;
 pub mod users;
 
@@ -192,7 +193,7 @@ pub(crate) async fn open(args: &DatabaseArgs) -> Result<Database, Failure> {
     let Some(url) = &args.database_url else {
         return Err(Failure(
             ExitCode::from(2),
-            "DATABASE_URL is not set: the users commands work on a database (sqlite:PATH or \
+            "DATABASE_URL is not set: this command works on a database (sqlite:PATH or \
              postgres://…)"
                 .into(),
         ));

@@ -13,12 +13,14 @@ use crate::auth::accounts::admin::Operator;
 use crate::auth::accounts::policy::PasswordPolicy;
 use crate::auth::accounts::users_file::read_users_file;
 use crate::auth::credentials::password::hash_password;
+use crate::clock::Clock;
 use crate::config::{DatabaseArgs, UsersArgs, UsersCommand};
+use crate::model::event::RequestContext;
 use crate::model::scopes::{ScopeCatalog, ScopeSet};
-use crate::model::time::now;
 use crate::model::user_id::UserId;
 use crate::model::username::{canonical, look_alikes_warning};
-use crate::store::sql::{AdminError, Database};
+use crate::store::admin::{AccountAdmin, AdminError};
+use crate::store::sql::Database;
 use crate::store::{User, UserRecord};
 
 impl From<AdminError> for Failure {
@@ -63,7 +65,12 @@ pub fn run(args: &UsersArgs) -> ExitCode {
     }
     block_on(async {
         let database = open(&args.database).await?;
-        let outcome = command(&database, &policy, &offered, &args.command).await;
+        let operator = Operator::new(
+            &database,
+            RequestContext::operator(args.reason.reason.clone()),
+            Clock::system(),
+        );
+        let outcome = command(&database, &operator, &policy, &offered, &args.command).await;
         database.close().await;
         outcome
     })
@@ -111,11 +118,11 @@ fn look_alikes(users: &[UserRecord]) -> HashMap<String, Vec<String>> {
 
 async fn command(
     database: &Database,
+    operator: &Operator<'_>,
     policy: &PasswordPolicy,
     offered: &ScopeCatalog,
     command: &UsersCommand,
 ) -> Result<(), Failure> {
-    let operator = Operator(database);
     match command {
         UsersCommand::Add {
             name,
@@ -190,7 +197,7 @@ async fn command(
             }
         }
         UsersCommand::Disable { name } => {
-            let name = operator.disable(name, now()).await?;
+            let name = operator.disable(name).await?;
             say!("disabled {name}; their sessions have ended");
         }
         UsersCommand::Enable { name } => {
@@ -199,7 +206,7 @@ async fn command(
         }
         UsersCommand::SetPassword { name } => {
             let hash = password_hash(policy, name)?;
-            let name = operator.set_password(name, &hash, now()).await?;
+            let name = operator.set_password(name, &hash).await?;
             say!("new password set for {name}; their sessions have ended");
         }
         // Answered by `run` without opening the database.
@@ -222,7 +229,7 @@ async fn command(
             }
         }
         UsersCommand::Delete { name } => {
-            let name = operator.delete(name, now()).await?;
+            let name = operator.delete(name).await?;
             say!("deleted {name}; their sessions have ended");
         }
         UsersCommand::Import { file, replace } => {
@@ -236,7 +243,7 @@ async fn command(
                     ..user
                 })
                 .collect();
-            operator.import(&users, *replace, now()).await?;
+            operator.import(&users, *replace).await?;
             say!("imported {} users", users.len());
         }
     }

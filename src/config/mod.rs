@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::auth::accounts::policy::{PasswordPolicy, PolicyError};
+use crate::model::event::{EventType, UnknownEventType};
 use crate::model::scopes::{CatalogError, ScopeCatalog};
 
 pub use serve::{
@@ -57,6 +58,69 @@ pub enum Command {
     /// Register the apps that sign their users in with passflow (the authorization-code
     /// flow), in the database at DATABASE_URL or, with --file, in a CLIENTS_FILE.
     Clients(ClientsArgs),
+    /// Read the security events (the audit trail) in the database at DATABASE_URL.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(subcommand)]
+    pub command: AuditCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum AuditCommand {
+    /// List events, newest first.
+    List {
+        /// Only this account's events (its name as stored, or as it was typed at a failed
+        /// login).
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
+        /// Only events of this type (`login.failed` …); repeat for several.
+        #[arg(long = "type", value_name = "TYPE", value_parser = parse_event_type)]
+        types: Vec<EventType>,
+        /// From this time (RFC 3339, `2026-12-08T09:00:00Z`) or this long ago (`24h`, `7d`).
+        #[arg(long, value_name = "TIME|DURATION", value_parser = parse_time)]
+        since: Option<i64>,
+        /// Before this time, or before this long ago.
+        #[arg(long, value_name = "TIME|DURATION", value_parser = parse_time)]
+        until: Option<i64>,
+        /// At most this many events.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        limit: u32,
+        /// One JSON object per line, in the stable schema of the README's Audit section.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_event_type(name: &str) -> Result<EventType, String> {
+    name.parse().map_err(|err: UnknownEventType| {
+        let names: Vec<&str> = EventType::ALL.iter().map(|kind| kind.as_str()).collect();
+        format!("{err}; one of {}", names.join(", "))
+    })
+}
+
+/// A time in milliseconds since the epoch: RFC 3339 (`Z` or no zone: UTC), or a duration
+/// before now.
+fn parse_time(text: &str) -> Result<i64, String> {
+    let at = match humantime::parse_rfc3339_weak(text) {
+        Ok(at) => at,
+        Err(_) => {
+            let ago = humantime::parse_duration(text).map_err(|_| {
+                format!("{text:?} is neither an RFC 3339 time nor a duration like 24h")
+            })?;
+            std::time::SystemTime::now()
+                .checked_sub(ago)
+                .ok_or_else(|| format!("{text:?} reaches back before the epoch"))?
+        }
+    };
+    let since = at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| format!("{text:?} is before 1970"))?;
+    i64::try_from(since.as_millis()).map_err(|_| format!("{text:?} is too far ahead"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -83,6 +147,14 @@ pub struct DatabaseArgs {
     pub database_url: Option<String>,
 }
 
+/// Why an operator makes a change: kept with its audit event (ASVS V16.3.3).
+#[derive(Debug, Clone, Args)]
+pub struct ReasonArg {
+    /// Why: recorded with the change in the audit trail, beside your OS user name.
+    #[arg(long, global = true, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct UsersArgs {
     #[command(flatten)]
@@ -91,6 +163,8 @@ pub struct UsersArgs {
     pub password: PasswordArgs,
     #[command(flatten)]
     pub scopes: ScopeArgs,
+    #[command(flatten)]
+    pub reason: ReasonArg,
     #[command(subcommand)]
     pub command: UsersCommand,
 }
@@ -156,6 +230,8 @@ pub struct ClientsArgs {
     pub file: Option<PathBuf>,
     #[command(flatten)]
     pub scopes: ScopeArgs,
+    #[command(flatten)]
+    pub reason: ReasonArg,
     #[command(subcommand)]
     pub command: ClientsCommand,
 }

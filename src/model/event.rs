@@ -108,6 +108,15 @@ pub enum Outcome {
     Failure,
 }
 
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+        }
+    }
+}
+
 /// How much of a `User-Agent` is kept: enough to tell browsers apart, too little to fill a
 /// table with one request's header.
 pub const USER_AGENT_CHARS: usize = 256;
@@ -138,11 +147,131 @@ pub struct Event {
     pub reason: Option<String>,
 }
 
+/// Where a use case was asked from and by whom (ASVS V16.2.1): every event it records
+/// carries this. Nothing in it is HTTP's: a route fills it from the request, a command from
+/// the operator's shell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestContext {
+    pub actor: Actor,
+    /// After `TRUSTED_PROXIES`.
+    pub address: Option<IpAddr>,
+    /// Cut to [`USER_AGENT_CHARS`] characters.
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+    /// The operator's `--reason`, recorded with each change the command makes.
+    pub reason: Option<String>,
+}
+
+impl RequestContext {
+    /// An operator at the command line. The name is the OS account's, as the shell says it
+    /// (`SUDO_USER` first: `sudo passflow …` is the person, not root). It attributes, it does
+    /// not authenticate: whoever runs the command can already write the database.
+    pub fn operator(reason: Option<String>) -> Self {
+        let name = ["SUDO_USER", "USER", "LOGNAME"]
+            .iter()
+            .find_map(|var| std::env::var(var).ok().filter(|name| !name.is_empty()))
+            .unwrap_or_else(|| "unknown".to_owned());
+        Self {
+            actor: Actor::Operator(name),
+            address: None,
+            user_agent: None,
+            request_id: None,
+            reason,
+        }
+    }
+
+    /// Nobody proven yet, from `address`.
+    pub fn anonymous(address: Option<IpAddr>) -> Self {
+        Self {
+            actor: Actor::Anonymous,
+            address,
+            user_agent: None,
+            request_id: None,
+            reason: None,
+        }
+    }
+
+    /// The same request, acting as `actor` (once a login has proven who it is).
+    pub fn as_actor(&self, actor: Actor) -> Self {
+        Self {
+            actor,
+            ..self.clone()
+        }
+    }
+
+    /// A new event of this request: a fresh time-ordered id, at `time` (milliseconds).
+    pub fn event(&self, kind: EventType, outcome: Outcome, time: i64) -> Event {
+        Event {
+            id: uuid::Uuid::now_v7().to_string(),
+            time,
+            kind,
+            outcome,
+            user: None,
+            sub: None,
+            actor: self.actor.clone(),
+            client_id: None,
+            session_id: None,
+            address: self.address,
+            user_agent: self
+                .user_agent
+                .as_ref()
+                .map(|agent| agent.chars().take(USER_AGENT_CHARS).collect()),
+            request_id: self.request_id.clone(),
+            reason: self.reason.clone(),
+        }
+    }
+}
+
+impl Event {
+    /// The account it concerns: its name and, when known, its stable id.
+    pub fn user(mut self, name: &str, sub: Option<&str>) -> Self {
+        self.user = Some(name.to_owned());
+        self.sub = sub.map(str::to_owned);
+        self
+    }
+
+    pub fn client(mut self, client_id: &str) -> Self {
+        self.client_id = Some(client_id.to_owned());
+        self
+    }
+
+    pub fn session(mut self, session_id: &str) -> Self {
+        self.session_id = Some(session_id.to_owned());
+        self
+    }
+
+    /// A copy for one session of many a change ends, with an id of its own.
+    pub fn for_session(&self, session_id: &str, client_id: Option<&str>) -> Self {
+        Self {
+            id: uuid::Uuid::now_v7().to_string(),
+            session_id: Some(session_id.to_owned()),
+            client_id: client_id.map(str::to_owned),
+            ..self.clone()
+        }
+    }
+
+    /// Why, in the trail's words (`logout`, `wrong_password` …) or an operator's.
+    pub fn reason(mut self, reason: &str) -> Self {
+        self.reason = Some(reason.to_owned());
+        self
+    }
+
+    /// The stable JSON form (the same as `audit list --json`), one line: user-controlled
+    /// text is escaped in it, so a name with a newline cannot forge a line (ASVS V16.4.1).
+    pub fn to_json_line(&self) -> String {
+        // Only a map with non-string keys can fail to serialize, and an event has none.
+        serde_json::to_string(self).expect("an event serializes")
+    }
+}
+
+/// `millis` since the epoch as RFC 3339 in UTC with milliseconds.
+pub fn rfc3339(millis: i64) -> String {
+    let since = std::time::Duration::from_millis(u64::try_from(millis).unwrap_or(0));
+    humantime::format_rfc3339_millis(std::time::UNIX_EPOCH + since).to_string()
+}
+
 fn rfc3339_millis<S: serde::Serializer>(millis: &i64, serializer: S) -> Result<S::Ok, S::Error> {
-    let since = std::time::Duration::from_millis(u64::try_from(*millis).unwrap_or(0));
-    serializer.collect_str(&humantime::format_rfc3339_millis(
-        std::time::UNIX_EPOCH + since,
-    ))
+    serializer.serialize_str(&rfc3339(*millis))
 }
 
 #[cfg(test)]

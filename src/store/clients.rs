@@ -10,7 +10,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
+use super::admin::EndSessions;
 use crate::model::client::{Client, PkcePolicy, RedirectUri};
+use crate::model::event::Event;
 use crate::model::scopes::ScopeSet;
 
 /// Where the server looks clients up.
@@ -25,14 +27,27 @@ pub trait ClientStore: Send + Sync + 'static {
 /// What the operator's `passflow clients` commands change.
 #[async_trait]
 pub trait ClientRegistry: Send + Sync {
-    /// Adds a client; its id is fresh (random), so it never replaces one.
-    async fn add(&self, client: Client) -> Result<(), StoreError>;
+    /// Adds a client; its id is fresh (random), so it never replaces one. `event` is kept
+    /// with it.
+    async fn add(&self, client: Client, event: &Event) -> Result<(), StoreError>;
     /// Every client, by name then id.
     async fn list(&self) -> Result<Vec<Client>, StoreError>;
-    /// The client removed, if it was registered.
-    async fn remove(&self, id: &str) -> Result<Option<Client>, StoreError>;
-    /// Replaces a confidential client's secret digest; `false` if no such client.
-    async fn set_secret(&self, id: &str, secret_sha256: [u8; 32]) -> Result<bool, StoreError>;
+    /// The client removed, if it was registered: its codes go and its sessions end with
+    /// `end`; `event` is kept only if there was one to remove.
+    async fn remove(
+        &self,
+        id: &str,
+        end: &EndSessions,
+        event: &Event,
+    ) -> Result<Option<Client>, StoreError>;
+    /// Replaces a confidential client's secret digest; `false` if no such client (and
+    /// `event` is not kept).
+    async fn set_secret(
+        &self,
+        id: &str,
+        secret_sha256: [u8; 32],
+        event: &Event,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Clients held in a map: those of `CLIENTS_FILE`, read at start.
@@ -274,7 +289,9 @@ fn unavailable(err: ClientsFileError) -> StoreError {
 
 #[async_trait]
 impl ClientRegistry for ClientsFile {
-    async fn add(&self, client: Client) -> Result<(), StoreError> {
+    // A clients file is configuration: it keeps no trail (no events) and holds no sessions.
+    // Its history is the version control it is kept in.
+    async fn add(&self, client: Client, _: &Event) -> Result<(), StoreError> {
         self.change(|clients| clients.push(client))
             .map_err(unavailable)
     }
@@ -285,7 +302,12 @@ impl ClientRegistry for ClientsFile {
         Ok(clients)
     }
 
-    async fn remove(&self, id: &str) -> Result<Option<Client>, StoreError> {
+    async fn remove(
+        &self,
+        id: &str,
+        _: &EndSessions,
+        _: &Event,
+    ) -> Result<Option<Client>, StoreError> {
         self.change(|clients| {
             let index = clients.iter().position(|client| client.id == id)?;
             Some(clients.remove(index))
@@ -293,7 +315,12 @@ impl ClientRegistry for ClientsFile {
         .map_err(unavailable)
     }
 
-    async fn set_secret(&self, id: &str, secret_sha256: [u8; 32]) -> Result<bool, StoreError> {
+    async fn set_secret(
+        &self,
+        id: &str,
+        secret_sha256: [u8; 32],
+        _: &Event,
+    ) -> Result<bool, StoreError> {
         self.change(|clients| match clients.iter_mut().find(|c| c.id == id) {
             Some(client) => {
                 client.secret_sha256 = Some(secret_sha256);
@@ -327,17 +354,33 @@ mod tests {
     async fn the_file_round_trips_every_field() {
         let dir = tempfile::tempdir().unwrap();
         let file = ClientsFile::new(dir.path().join("clients.json"));
+        let context = crate::model::event::RequestContext::operator(None);
+        let event = |kind| context.event(kind, crate::model::event::Outcome::Success, 0);
+        use crate::model::event::EventType::{ClientCreated, ClientRemoved, SessionEnded};
+        let end = EndSessions {
+            at: 0,
+            ended: event(SessionEnded),
+        };
         assert_eq!(file.list().await.unwrap(), Vec::new());
-        file.add(client("a", false)).await.unwrap();
-        file.add(client("b", true)).await.unwrap();
+        file.add(client("a", false), &event(ClientCreated))
+            .await
+            .unwrap();
+        file.add(client("b", true), &event(ClientCreated))
+            .await
+            .unwrap();
         assert_eq!(
             file.list().await.unwrap(),
             vec![client("a", false), client("b", true)]
         );
-        assert!(file.set_secret("b", [9; 32]).await.unwrap());
-        assert!(!file.set_secret("zz", [9; 32]).await.unwrap());
-        assert_eq!(file.remove("a").await.unwrap(), Some(client("a", false)));
-        assert_eq!(file.remove("a").await.unwrap(), None);
+        let rotated = event(crate::model::event::EventType::ClientSecretRotated);
+        assert!(file.set_secret("b", [9; 32], &rotated).await.unwrap());
+        assert!(!file.set_secret("zz", [9; 32], &rotated).await.unwrap());
+        let removed = event(ClientRemoved);
+        assert_eq!(
+            file.remove("a", &end, &removed).await.unwrap(),
+            Some(client("a", false))
+        );
+        assert_eq!(file.remove("a", &end, &removed).await.unwrap(), None);
         let text = std::fs::read_to_string(file.path()).unwrap();
         assert!(text.contains(&hex::encode([9u8; 32])), "{text}");
     }

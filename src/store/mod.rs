@@ -1,6 +1,7 @@
 //! Users and sessions and where they live: the tutorial's `fake_users_db`, and the
 //! sessions logins start, each behind a trait a database can implement.
 
+pub mod admin;
 pub mod audit;
 pub mod clients;
 pub mod codes;

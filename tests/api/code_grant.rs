@@ -12,20 +12,25 @@ use passflow::auth::credentials::totp::SecondFactor;
 use passflow::auth::credentials::totp::sealing::SecretCipher;
 use passflow::auth::oauth::code::{Authorization, issue_code, s256_challenge};
 use passflow::auth::oauth::metadata::ServerMetadata;
-use passflow::auth::oauth::registration::{NewClient, Registered, register};
+use passflow::auth::oauth::registration::{
+    NewClient, Registered, RegistrationError, register, remove,
+};
 use passflow::auth::sessions::{MAX_SESSIONS_PER_USER, SessionSettings};
 use passflow::clock::Clock;
 use passflow::model::client::PkcePolicy;
+use passflow::model::event::{EventType, RequestContext};
 use passflow::model::scopes::{ScopeCatalog, ScopeSet};
 use passflow::model::time::now;
 use passflow::model::user_id::UserId;
 use passflow::router;
+use passflow::store::audit::{AuditStore, EventQuery};
 use passflow::store::clients::{ClientRegistry, ClientsFile, InMemoryClientStore};
 use passflow::store::demo;
 use passflow::store::sql::Database;
 use serde_json::{Value, json};
 
 use crate::database::TestDb;
+use crate::helpers::operator_at;
 use crate::helpers::{
     Reply, default_state, get_with_token, keys_of, post_form, post_form_authorized, str_of,
 };
@@ -73,27 +78,21 @@ fn new_client(name: &str, public: bool, refresh: bool) -> NewClient {
 
 pub(crate) async fn register_all(registry: &dyn ClientRegistry) -> [Registered; 4] {
     let offered = ScopeCatalog::default();
-    [
-        register(registry, &offered, new_client("Web", false, true))
-            .await
-            .unwrap(),
-        register(registry, &offered, new_client("SPA", true, false))
-            .await
-            .unwrap(),
-        register(registry, &offered, new_client("Other", false, true))
-            .await
-            .unwrap(),
-        register(
-            registry,
-            &offered,
-            NewClient {
-                first_party: true,
-                ..new_client("First", true, true)
-            },
-        )
-        .await
-        .unwrap(),
-    ]
+    let operator = RequestContext::operator(Some("test".into()));
+    let first_party = NewClient {
+        first_party: true,
+        ..new_client("First", true, true)
+    };
+    let mut registered = Vec::new();
+    for new in [
+        new_client("Web", false, true),
+        new_client("SPA", true, false),
+        new_client("Other", false, true),
+        first_party,
+    ] {
+        registered.push(register(registry, &offered, new, &operator).await.unwrap());
+    }
+    registered.try_into().unwrap()
 }
 
 pub(crate) async fn sign_in(backend: Backend) -> SignIn {
@@ -113,7 +112,7 @@ pub(crate) async fn sign_in(backend: Backend) -> SignIn {
         Some(db) => {
             let database = db.open().await;
             for user in demo::users() {
-                database.add_user(&user).await.unwrap();
+                operator_at(&database, 0).add(&user).await.unwrap();
             }
             let registered = register_all(database.as_ref()).await;
             // Everything in the one database, as a server with DATABASE_URL keeps it.
@@ -950,8 +949,41 @@ async fn removing_a_client_ends_its_sessions_and_codes(backend: Backend) {
     let code = sign_in.pkce_code(&sign_in.web).await;
     let body = sign_in.exchange_code(&sign_in.web, &code).await.json();
     let unused = sign_in.pkce_code(&sign_in.web).await;
-    let removed = database.remove(&sign_in.web.client.id).await.unwrap();
-    assert_eq!(removed.map(|client| client.name), Some("Web".to_owned()));
+    let operator = RequestContext::operator(Some("retired app".into()));
+    let removed = remove(&*database, &sign_in.web.client.id, &operator)
+        .await
+        .unwrap();
+    assert_eq!(removed.name, "Web");
+    // Recorded with the change: the removal, and the session it ended, for its reason (not
+    // the pending one of the unused code: it never started).
+    let query = EventQuery {
+        types: vec![EventType::ClientRemoved, EventType::SessionEnded],
+        limit: 10,
+        ..EventQuery::default()
+    };
+    let events = database.events(&query).await.unwrap();
+    let seen: Vec<_> = events
+        .iter()
+        .map(|event| {
+            let who = event.user.as_deref().unwrap_or("-");
+            let why = event.reason.as_deref().unwrap_or("-");
+            (event.kind.as_str(), who, why, event.client_id.as_deref())
+        })
+        .collect();
+    let web = Some(sign_in.web.client.id.as_str());
+    assert_eq!(
+        seen,
+        [
+            ("session.ended", "johndoe", "client_removed", web),
+            ("client.removed", "-", "retired app", web),
+        ]
+    );
+    let sid = claims(str_of(&body, "access_token"))["sid"].clone();
+    assert_eq!(events[0].session_id.as_deref(), sid.as_str());
+    assert!(matches!(
+        remove(&*database, &sign_in.web.client.id, &operator).await,
+        Err(RegistrationError::NoSuchClient(id)) if id == sign_in.web.client.id
+    ));
     sign_in.state.auth.sessions.sync().await.unwrap();
     get_with_token(&sign_in.app, "/users/me/", str_of(&body, "access_token"))
         .await

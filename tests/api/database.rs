@@ -6,15 +6,17 @@ use std::time::Duration;
 
 use axum::Router;
 use passflow::AppState;
-use passflow::auth::accounts::admin::Operator;
 use passflow::auth::credentials::totp::SecondFactor;
 use passflow::auth::credentials::totp::sealing::SecretCipher;
 use passflow::auth::sessions::SessionSettings;
 use passflow::clock::Clock;
+use passflow::model::event::{Actor, Event, EventType, Outcome, RequestContext};
 use passflow::model::scopes::{Scope, ScopeSet};
 use passflow::model::username::Username;
 use passflow::router;
-use passflow::store::sql::{AdminError, Database, OpenError};
+use passflow::store::admin::{AccountAdmin, AdminError, EndSessions, UserChange};
+use passflow::store::audit::{AuditStore, EventQuery};
+use passflow::store::sql::{Database, OpenError};
 use passflow::store::{InMemoryUserStore, UserRecord, UserStore, demo};
 use serde_json::json;
 use sha2::Digest as _;
@@ -110,24 +112,24 @@ on_both!(users_are_managed_all_or_nothing);
 async fn users_are_managed_all_or_nothing(db: TestDb) {
     let database = db.open().await;
     assert_eq!(database.count_users().await.unwrap(), 0, "no demo users");
-    database.add_user(&johndoe()).await.unwrap();
+    operator_at(&database, 0).add(&johndoe()).await.unwrap();
     assert!(matches!(
-        database.add_user(&johndoe()).await,
+        operator_at(&database, 0).add(&johndoe()).await,
         Err(AdminError::Exists(name)) if name == "johndoe"
     ));
     let listed = database.list_users().await.unwrap();
     assert_eq!(listed, vec![johndoe()]);
 
-    Operator(&database)
+    operator_at(&database, 0)
         .set_scopes("johndoe", &ScopeSet::from([Scope::ME]))
         .await
         .unwrap();
-    Operator(&database).disable("johndoe", 1).await.unwrap();
+    operator_at(&database, 1).disable("johndoe").await.unwrap();
     let user = database.get_user_fresh("johndoe").await.unwrap().unwrap();
     assert_eq!(user.scopes, ScopeSet::from([Scope::ME]));
     assert!(user.profile.disabled);
     assert!(matches!(
-        Operator(&database).disable("nobody", 1).await,
+        operator_at(&database, 1).disable("nobody").await,
         Err(AdminError::NoSuchUser(name)) if name == "nobody"
     ));
 
@@ -137,20 +139,17 @@ async fn users_are_managed_all_or_nothing(db: TestDb) {
         "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
             .into();
     assert!(matches!(
-        database.import_users(&file, false, 1).await,
+        operator_at(&database, 1).import(&file, false).await,
         Err(AdminError::Exists(name)) if name == "johndoe"
     ));
     assert_eq!(database.count_users().await.unwrap(), 1);
-    database.import_users(&file, true, 1).await.unwrap();
+    operator_at(&database, 1).import(&file, true).await.unwrap();
     file.sort_by(|a, b| a.username().cmp(b.username()));
     assert_eq!(database.list_users().await.unwrap(), file, "listed by name");
 
-    database
-        .delete_user(&Username::from("alice"), 1)
-        .await
-        .unwrap();
+    operator_at(&database, 1).delete("alice").await.unwrap();
     assert!(matches!(
-        database.delete_user(&Username::from("alice"), 1).await,
+        operator_at(&database, 1).delete("alice").await,
         Err(AdminError::NoSuchUser(_))
     ));
     assert_eq!(database.get_user_fresh("alice").await.unwrap(), None);
@@ -159,10 +158,10 @@ async fn users_are_managed_all_or_nothing(db: TestDb) {
 on_both!(hash_upgrades_never_overwrite_a_newer_password);
 async fn hash_upgrades_never_overwrite_a_newer_password(db: TestDb) {
     let database = db.open().await;
-    database.add_user(&johndoe()).await.unwrap();
+    operator_at(&database, 0).add(&johndoe()).await.unwrap();
     let old = johndoe().hashed_password;
-    Operator(&database)
-        .set_password("johndoe", "new-hash", 1)
+    operator_at(&database, 1)
+        .set_password("johndoe", "new-hash")
         .await
         .unwrap();
     // A server that read the old hash before the change tries to upgrade it: refused.
@@ -185,7 +184,7 @@ async fn hash_upgrades_never_overwrite_a_newer_password(db: TestDb) {
 on_both!(sessions_survive_a_restart);
 async fn sessions_survive_a_restart(db: TestDb) {
     let database = db.open().await;
-    database.add_user(&johndoe()).await.unwrap();
+    operator_at(&database, 0).add(&johndoe()).await.unwrap();
     let first = password_grant(&app_on(&database).await, "johndoe", "secret", "").await;
     database.close().await;
     drop(database);
@@ -215,7 +214,7 @@ async fn sessions_survive_a_restart(db: TestDb) {
 on_both!(of_concurrent_refreshes_exactly_one_succeeds);
 async fn of_concurrent_refreshes_exactly_one_succeeds(db: TestDb) {
     let database = db.open().await;
-    database.add_user(&johndoe()).await.unwrap();
+    operator_at(&database, 0).add(&johndoe()).await.unwrap();
     let app = app_on(&database).await;
     for _ in 0..3 {
         let login = password_grant(&app, "johndoe", "secret", "").await;
@@ -242,7 +241,7 @@ async fn of_concurrent_refreshes_exactly_one_succeeds(db: TestDb) {
 on_both!(an_end_on_one_server_reaches_the_others);
 async fn an_end_on_one_server_reaches_the_others(db: TestDb) {
     let (one, other) = (db.open().await, db.open().await);
-    one.add_user(&johndoe()).await.unwrap();
+    operator_at(&one, 0).add(&johndoe()).await.unwrap();
     let state_one = state_on(&one, SessionSettings::default()).await;
     let state_other = state_on(&other, SessionSettings::default()).await;
     let (app_one, app_other) = (router(state_one.clone()), router(state_other.clone()));
@@ -268,8 +267,8 @@ async fn an_end_on_one_server_reaches_the_others(db: TestDb) {
 
     // The `users` command disabling a user ends their sessions everywhere.
     let second = password_grant(&app_one, "johndoe", "secret", "").await;
-    Operator(&other)
-        .disable("johndoe", passflow::model::time::now())
+    operator_at(&other, passflow::model::time::now())
+        .disable("johndoe")
         .await
         .unwrap();
     state_one.auth.sessions.sync().await.unwrap();
@@ -289,11 +288,9 @@ async fn an_end_on_one_server_reaches_the_others(db: TestDb) {
 on_both!(a_change_elsewhere_is_seen_within_the_cache_lifetime);
 async fn a_change_elsewhere_is_seen_within_the_cache_lifetime(db: TestDb) {
     let (server, cli) = (db.open().await, db.open().await);
-    cli.add_user(&johndoe()).await.unwrap();
+    operator_at(&cli, 0).add(&johndoe()).await.unwrap();
     assert!(server.get_user("johndoe").await.unwrap().is_some());
-    cli.delete_user(&Username::from("johndoe"), 1)
-        .await
-        .unwrap();
+    operator_at(&cli, 1).delete("johndoe").await.unwrap();
     tokio::time::sleep(passflow::store::sql::USER_CACHE_TTL + Duration::from_millis(50)).await;
     assert_eq!(server.get_user("johndoe").await.unwrap(), None);
 }
@@ -301,7 +298,7 @@ async fn a_change_elsewhere_is_seen_within_the_cache_lifetime(db: TestDb) {
 on_both!(a_schema_newer_than_the_binary_is_refused_untouched);
 async fn a_schema_newer_than_the_binary_is_refused_untouched(db: TestDb) {
     let database = db.open().await;
-    database.add_user(&johndoe()).await.unwrap();
+    operator_at(&database, 0).add(&johndoe()).await.unwrap();
     database.close().await;
     // As a newer passflow would leave it: a migration this binary does not have.
     let mut connection = sqlx::AnyConnection::connect(&db.url).await.unwrap();
@@ -361,7 +358,7 @@ async fn a_failing_database_answers_503_and_recovers() {
     let db = TestDb::postgres().await;
     let name = db.name();
     let database = db.open().await;
-    database.add_user(&johndoe()).await.unwrap();
+    operator_at(&database, 0).add(&johndoe()).await.unwrap();
     let app = app_on(&database).await;
     let login = password_grant(&app, "johndoe", "secret", "").await;
     let token = login["access_token"].as_str().unwrap();
@@ -402,7 +399,7 @@ async fn a_stale_view_of_ended_sessions_fails_closed() {
     let db = TestDb::postgres().await;
     let name = db.name();
     let database = db.open().await;
-    database.add_user(&johndoe()).await.unwrap();
+    operator_at(&database, 0).add(&johndoe()).await.unwrap();
     let sessions = SessionSettings {
         max_view_age: Duration::from_millis(300),
         ..SessionSettings::default()
@@ -466,7 +463,7 @@ async fn guesses_spread_over_servers_share_one_budget(db: TestDb) {
     use crate::hardening::login_from;
 
     let database = db.open().await;
-    database.add_user(&johndoe()).await.unwrap();
+    operator_at(&database, 0).add(&johndoe()).await.unwrap();
     let limits = ThrottleSettings {
         per_user: 3,
         ..ThrottleSettings::default()
@@ -518,7 +515,7 @@ async fn failed_refreshes_spread_over_servers_share_one_budget(db: TestDb) {
     use passflow::auth::guard::local::ThrottleSettings;
 
     let database = db.open().await;
-    database.add_user(&johndoe()).await.unwrap();
+    operator_at(&database, 0).add(&johndoe()).await.unwrap();
     let limits = ThrottleSettings {
         per_ip: 2,
         ..ThrottleSettings::default()
@@ -559,7 +556,7 @@ async fn failed_refreshes_spread_over_servers_share_one_budget(db: TestDb) {
 /// reaches the view every token check consults.
 async fn a_password_change_ends_the_other_sessions_only(db: TestDb) {
     let database = db.open().await;
-    database.add_user(&johndoe()).await.unwrap();
+    operator_at(&database, 0).add(&johndoe()).await.unwrap();
     let app = app_on(&database).await;
     crate::account::a_change_ends_the_other_sessions_only(&app).await;
 }
@@ -596,17 +593,18 @@ async fn totp_codes_are_spent_once_on_every_server(db: TestDb) {
     use crate::totp::{NOW, access, code_at, log_in, turn_on};
 
     let database = db.open().await;
-    database.add_user(&johndoe()).await.unwrap();
+    operator_at(&database, 0).add(&johndoe()).await.unwrap();
     let clock = Clock::manual(NOW);
     let first = totp_server(&db, &clock).await;
     crate::totp::logins_need_each_code_once(&first, &clock).await;
 
     // Start over with a fresh enrolment, then race the servers.
     assert!(
-        database
-            .reset_totp(&Username::from("johndoe"))
+        operator_at(&database, 0)
+            .reset_totp("johndoe")
             .await
             .unwrap()
+            .1
     );
     clock.advance(30);
     let (secret, recovery, _) = turn_on(&first, clock.now()).await;
@@ -660,7 +658,7 @@ async fn totp_is_off_without_a_key_and_reset_by_the_operator(db: TestDb) {
     use crate::totp::{NOW, access, enrol, log_in, turn_on};
 
     let database = db.open().await;
-    database.add_user(&johndoe()).await.unwrap();
+    operator_at(&database, 0).add(&johndoe()).await.unwrap();
     let state = state_on(&database, SessionSettings::default()).await;
     let keyless = router(state.with_totp(SecondFactor::new(
         Arc::clone(&database) as _,
@@ -681,19 +679,21 @@ async fn totp_is_off_without_a_key_and_reset_by_the_operator(db: TestDb) {
         Some("Bearer"),
     );
     assert!(
-        database
-            .reset_totp(&Username::from("johndoe"))
+        operator_at(&database, 0)
+            .reset_totp("johndoe")
             .await
             .unwrap()
+            .1
     );
     assert!(
-        !database
-            .reset_totp(&Username::from("johndoe"))
+        !operator_at(&database, 0)
+            .reset_totp("johndoe")
             .await
             .unwrap()
+            .1
     );
     assert!(matches!(
-        database.reset_totp(&Username::from("nobody")).await,
+        operator_at(&database, 0).reset_totp("nobody").await,
         Err(AdminError::NoSuchUser(name)) if name == "nobody"
     ));
     access(&log_in(&app, "secret", None).await);
@@ -710,7 +710,7 @@ async fn prunes_delete_what_ended_in_batches_and_nothing_live(db: TestDb) {
     const DAY: u64 = 86_400;
     let now = 1_800_000_000 - 1_800_000_000 % DAY + DAY / 2;
     let database = db.open().await;
-    database.add_user(&johndoe()).await.unwrap();
+    operator_at(&database, 0).add(&johndoe()).await.unwrap();
     let mut n = 0u32;
     let mut session = |created_at: u64, last_used_at: u64, expires_at: u64| {
         n += 1;
@@ -788,7 +788,7 @@ async fn the_first_refresh_of_a_day_moves_the_session_to_it(db: TestDb) {
     let today = 1_800_000_000 - 1_800_000_000 % DAY;
     let now = today + 60;
     let database = db.open().await;
-    database.add_user(&johndoe()).await.unwrap();
+    operator_at(&database, 0).add(&johndoe()).await.unwrap();
     database
         .create(StoredSession {
             record: SessionRecord {
@@ -845,7 +845,7 @@ async fn a_clients_session_rotates_in_one_statement_only_for_its_client(db: Test
     const DAY: u64 = 86_400;
     let now = 1_800_000_000 - 1_800_000_000 % DAY + 60;
     let database = db.open().await;
-    database.add_user(&johndoe()).await.unwrap();
+    operator_at(&database, 0).add(&johndoe()).await.unwrap();
     let session = StoredSession {
         record: SessionRecord {
             id: "s".into(),
@@ -1008,7 +1008,7 @@ async fn a_code_flow_refresh_costs_one_statement_on_postgres() {
 async fn a_refresh_costs_one_statement_on_postgres() {
     let db = TestDb::postgres().await;
     let database = db.open().await;
-    database.add_user(&johndoe()).await.unwrap();
+    operator_at(&database, 0).add(&johndoe()).await.unwrap();
     let app = app_on(&database).await;
     let login = password_grant(&app, "johndoe", "secret", "").await;
 
@@ -1083,7 +1083,10 @@ async fn a_user_added_again_under_a_deleted_name_inherits_nothing(db: TestDb) {
     };
     let zoe = Username::from("zoe");
     let first = UserId::random();
-    database.add_user(&zoe_record(first.clone())).await.unwrap();
+    operator_at(&database, 0)
+        .add(&zoe_record(first.clone()))
+        .await
+        .unwrap();
     let consent = ConsentRecord {
         user_id: first.clone(),
         client_id: web.client.id.clone(),
@@ -1107,10 +1110,13 @@ async fn a_user_added_again_under_a_deleted_name_inherits_nothing(db: TestDb) {
             .len(),
         1
     );
-    database.delete_user(&zoe, 0).await.unwrap();
+    operator_at(&database, 0)
+        .delete(zoe.as_str())
+        .await
+        .unwrap();
     let second = UserId::random();
-    database
-        .add_user(&zoe_record(second.clone()))
+    operator_at(&database, 0)
+        .add(&zoe_record(second.clone()))
         .await
         .unwrap();
     // Nothing of the first zoe is left under either id, nor under the name.
@@ -1260,10 +1266,7 @@ async fn sessions_codes_and_consents_move_from_the_name_to_the_id(db: TestDb) {
     );
     assert_eq!(started.code.user_id, zoe);
     // Deleting zoe still takes everything filed under her id with her.
-    database
-        .delete_user(&Username::from("zoe"), 3000)
-        .await
-        .unwrap();
+    operator_at(&database, 3000).delete("zoe").await.unwrap();
     assert_eq!(
         SessionStore::list(database.as_ref(), &zoe).await.unwrap(),
         []
@@ -1367,10 +1370,7 @@ async fn every_user_has_a_stable_id_never_reassigned(db: TestDb) {
         zoe,
         "stable across a restart"
     );
-    database
-        .delete_user(&Username::from("zoe"), 0)
-        .await
-        .unwrap();
+    operator_at(&database, 0).delete("zoe").await.unwrap();
     let again = UserRecord {
         id: UserId::random(),
         ..database
@@ -1388,7 +1388,7 @@ async fn every_user_has_a_stable_id_never_reassigned(db: TestDb) {
         }),
         ..again
     };
-    database.add_user(&again).await.unwrap();
+    operator_at(&database, 0).add(&again).await.unwrap();
     let new = database
         .get_user_fresh("zoe")
         .await
@@ -1398,4 +1398,109 @@ async fn every_user_has_a_stable_id_never_reassigned(db: TestDb) {
         .clone();
     assert_ne!(new, zoe, "a new zoe is someone else");
     assert_ne!(new, ann);
+}
+
+/// (type, user, reason, session) of each recorded event, newest first.
+async fn trail(database: &Database) -> Vec<(String, String, String, String)> {
+    let query = EventQuery {
+        limit: 100,
+        ..EventQuery::default()
+    };
+    let events = AuditStore::events(database, &query).await.unwrap();
+    let text = |value: &Option<String>| value.clone().unwrap_or_else(|| "-".into());
+    events
+        .iter()
+        .map(|event| {
+            let kind = event.kind.as_str().to_owned();
+            (
+                kind,
+                text(&event.user),
+                text(&event.reason),
+                text(&event.session_id),
+            )
+        })
+        .collect()
+}
+
+on_both!(an_operators_change_and_its_event_commit_together);
+/// Issue 42 §2: never a change without its event, nor an event without its change.
+async fn an_operators_change_and_its_event_commit_together(db: TestDb) {
+    let database = db.open().await;
+    operator_at(&database, 0).add(&johndoe()).await.unwrap();
+    let app = app_on(&database).await;
+    let login = password_grant(&app, "johndoe", "secret", "").await;
+    let access = str_of(&login, "access_token");
+    let sid = jwt_claims(access)["sid"].as_str().unwrap().to_owned();
+    let created = AuditStore::events(
+        &*database,
+        &EventQuery {
+            limit: 1,
+            ..EventQuery::default()
+        },
+    )
+    .await
+    .unwrap()
+    .remove(0);
+    assert_eq!(created.kind, EventType::UserCreated);
+    assert_eq!(created.actor, Actor::Operator(created_by()));
+    assert_eq!(created.sub.as_deref(), Some(johndoe().id.as_str()));
+
+    // An event the store cannot keep (its id is taken) takes its change down with it.
+    let clashing = Event {
+        id: created.id.clone(),
+        ..RequestContext::operator(None).event(EventType::UserDisabled, Outcome::Success, 0)
+    };
+    let ended = RequestContext::operator(None).event(EventType::SessionEnded, Outcome::Success, 0);
+    let end = EndSessions { at: 1, ended };
+    let refused = database
+        .update_user(
+            &Username::from("johndoe"),
+            UserChange::Disabled(true),
+            Some(end),
+            &clashing,
+        )
+        .await;
+    assert!(matches!(refused, Err(AdminError::Store(_))), "{refused:?}");
+    let user = database.get_user_fresh("johndoe").await.unwrap().unwrap();
+    assert!(!user.profile.disabled, "the change went with its event");
+    get_with_token(&app, "/users/me/", access)
+        .await
+        .assert(200, JOHNDOE, None);
+    assert_eq!(trail(&database).await.len(), 1);
+
+    // A change that cannot be made records nothing.
+    assert!(operator_at(&database, 1).disable("nobody").await.is_err());
+    assert_eq!(trail(&database).await.len(), 1);
+
+    // Made: the change, and each session it ended for its reason, all in one commit.
+    operator_at(&database, 1).disable("JOHNDOE").await.unwrap();
+    operator_at(&database, 1).enable("johndoe").await.unwrap();
+    operator_at(&database, 1)
+        .set_scopes("johndoe", &ScopeSet::from([Scope::ME]))
+        .await
+        .unwrap();
+    operator_at(&database, 1).delete("johndoe").await.unwrap();
+    let row = |kind: &str, reason: &str, session: &str| {
+        let user = "johndoe".to_owned();
+        (kind.to_owned(), user, reason.to_owned(), session.to_owned())
+    };
+    assert_eq!(
+        trail(&database).await,
+        [
+            row("user.deleted", "test", "-"),
+            row("user.scopes_set", "test", "-"),
+            row("user.enabled", "test", "-"),
+            row("session.ended", "user_disabled", &sid),
+            row("user.disabled", "test", "-"),
+            row("user.created", "test", "-"),
+        ]
+    );
+}
+
+/// The OS user the tests run as, as the operator's events name them.
+fn created_by() -> String {
+    match RequestContext::operator(None).actor {
+        Actor::Operator(name) => name,
+        other => panic!("{other:?}"),
+    }
 }

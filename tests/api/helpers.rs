@@ -20,6 +20,18 @@ use tower::ServiceExt;
 
 pub use crate::fixtures::{TUTORIAL_KEY, jwt_claims, jwt_header, python_with};
 
+/// An operator (`--reason test`) acting on `database`, the clock stopped at `now`.
+pub fn operator_at(
+    database: &passflow::store::sql::Database,
+    now: u64,
+) -> passflow::auth::accounts::admin::Operator<'_> {
+    passflow::auth::accounts::admin::Operator::new(
+        database,
+        passflow::model::event::RequestContext::operator(Some("test".into())),
+        passflow::clock::Clock::manual(now),
+    )
+}
+
 /// Tokens made with PyJWT 2 (`jwt.encode(claims, TUTORIAL_KEY, algorithm=...)`), `exp` in 2100.
 pub mod tokens {
     /// `{"sub": "johndoe", "exp": 4102444800}`, exactly what the tutorial's app mints.

@@ -9,9 +9,8 @@ use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, Version};
 use axum::Router;
 use passflow::auth::guard::local::ThrottleSettings;
 use passflow::auth::sessions::SessionSettings;
-use passflow::model::username::Username;
 use passflow::router;
-use passflow::store::sql::AdminError;
+use passflow::store::admin::AdminError;
 use passflow::store::{InMemoryUserStore, User, UserRecord, UserStore, demo};
 use sqlx::Connection as _;
 
@@ -70,7 +69,7 @@ async fn server(
         Some(db) => {
             let database = db.open().await;
             for user in &users {
-                database.add_user(user).await.unwrap();
+                operator_at(&database, 0).add(user).await.unwrap();
             }
             let state = state_on(&database, trusted_view())
                 .await
@@ -190,21 +189,21 @@ async fn look_alike_spellings_share_one_throttle_cell(backend: Backend) {
 /// `passflow users add` and `import` on a database; a users file: tests/api/users_file.rs.
 async fn a_look_alike_of_an_existing_name_is_refused(db: TestDb) {
     let database = db.open().await;
-    database
-        .add_user(&user("zoe", demo::JOHNDOE_HASH))
+    operator_at(&database, 0)
+        .add(&user("zoe", demo::JOHNDOE_HASH))
         .await
         .unwrap();
     for look_alike in ["Zoe", "ZOE", "ｚｏｅ"] {
-        let refused = database
-            .add_user(&user(look_alike, demo::JOHNDOE_HASH))
+        let refused = operator_at(&database, 0)
+            .add(&user(look_alike, demo::JOHNDOE_HASH))
             .await;
         assert!(
             matches!(&refused, Err(AdminError::LookAlike { name, existing })
                 if name == look_alike && existing == "zoe"),
             "{refused:?}"
         );
-        let imported = database
-            .import_users(&[user(look_alike, demo::JOHNDOE_HASH)], true, 1)
+        let imported = operator_at(&database, 1)
+            .import(&[user(look_alike, demo::JOHNDOE_HASH)], true)
             .await;
         assert!(
             matches!(&imported, Err(AdminError::LookAlike { .. })),
@@ -212,7 +211,7 @@ async fn a_look_alike_of_an_existing_name_is_refused(db: TestDb) {
         );
     }
     assert!(matches!(
-        database.add_user(&user("zoe", demo::JOHNDOE_HASH)).await,
+        operator_at(&database, 0).add(&user("zoe", demo::JOHNDOE_HASH)).await,
         Err(AdminError::Exists(name)) if name == "zoe"
     ));
     assert_eq!(database.count_users().await.unwrap(), 1);
@@ -231,7 +230,8 @@ async fn two_servers_racing_look_alikes_cannot_both_win(db: TestDb) {
     for round in 0..20 {
         let lower = user(&format!("racer{round}"), demo::JOHNDOE_HASH);
         let upper = user(&format!("RACER{round}"), demo::JOHNDOE_HASH);
-        let (a, b) = tokio::join!(first.add_user(&lower), second.add_user(&upper));
+        let (one, other) = (operator_at(&first, 0), operator_at(&second, 0));
+        let (a, b) = tokio::join!(one.add(&lower), other.add(&upper));
         assert!(
             a.is_ok() != b.is_ok(),
             "round {round}: exactly one wins: {a:?} {b:?}"
@@ -293,14 +293,11 @@ async fn look_alikes_from_before_keys_log_in_by_exact_spelling_only(db: TestDb) 
     ));
     assert_eq!(database.resolve("Zoe").await.unwrap(), "Zoe");
     assert!(matches!(
-        database.add_user(&user("zOE", demo::JOHNDOE_HASH)).await,
+        operator_at(&database, 0).add(&user("zOE", demo::JOHNDOE_HASH)).await,
         Err(AdminError::LookAlike { existing, .. }) if existing == "Zoe"
     ));
     // Deleting one leaves the other to every spelling.
-    database
-        .delete_user(&Username::from("Zoe"), 1)
-        .await
-        .unwrap();
+    operator_at(&database, 1).delete("Zoe").await.unwrap();
     assert_eq!(logged_in_as(&app, "ZOE", "secretalice").await, "zoe");
 }
 

@@ -16,6 +16,7 @@ use passflow::store::{
 };
 
 use crate::database::TestDb;
+use crate::helpers::operator_at;
 
 /// One backend's stores, holding `users` (the demo users' shape).
 struct Stores {
@@ -56,7 +57,7 @@ impl Backend {
         };
         let database = db.open().await;
         for user in &users {
-            database.add_user(user).await.unwrap();
+            operator_at(&database, 0).add(user).await.unwrap();
         }
         Stores {
             users: Arc::clone(&database) as _,

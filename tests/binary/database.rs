@@ -26,7 +26,7 @@ fn users(dir: &Path, url: &str, args: &[&str], stdin: &str) -> Output {
 }
 
 /// Runs `command` with `stdin` as its standard input.
-fn with_stdin(command: &mut std::process::Command, stdin: &str) -> Output {
+pub(crate) fn with_stdin(command: &mut std::process::Command, stdin: &str) -> Output {
     let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -3,6 +3,7 @@
 // Helpers are `pub` for the sibling modules of this one test binary.
 #![allow(unreachable_pub)]
 
+mod audit;
 mod clients;
 mod database;
 #[path = "../fixtures/mod.rs"]

@@ -1,13 +1,27 @@
 //! Registering clients, the operator's side of [`Clients`](super::clients::Clients): what
 //! `passflow clients` checks and makes. Ids and secrets come from the OS RNG; a secret is
-//! shown once, and only its SHA-256 is kept.
+//! shown once, and only its SHA-256 is kept. Each change is recorded with the operator's
+//! [`RequestContext`] in the change's own transaction (ASVS V16.3.3).
 
 use super::clients::secret_digest;
+use crate::auth::audit::announce;
 use crate::auth::tokens::secret::os_random_base64url;
+use crate::clock::Clock;
 use crate::model::client::{Client, PkcePolicy, RedirectUri, RedirectUriError};
+use crate::model::event::{Event, EventType, Outcome, RequestContext};
 use crate::model::scopes::{ScopeCatalog, UnknownScope};
 use crate::store::StoreError;
+use crate::store::admin::EndSessions;
 use crate::store::clients::ClientRegistry;
+
+/// The `session.ended` reason of the sessions a removed client leaves.
+const CLIENT_REMOVED: &str = "client_removed";
+
+fn event(context: &RequestContext, kind: EventType, client_id: &str) -> Event {
+    context
+        .event(kind, Outcome::Success, Clock::system().now_millis())
+        .client(client_id)
+}
 
 /// A client as the operator describes it.
 #[derive(Debug, Clone)]
@@ -84,6 +98,7 @@ pub async fn register(
     registry: &dyn ClientRegistry,
     offered: &ScopeCatalog,
     new: NewClient,
+    context: &RequestContext,
 ) -> Result<Registered, RegistrationError> {
     let name = new.name.trim();
     if name.is_empty() {
@@ -129,7 +144,9 @@ pub async fn register(
         pkce: new.pkce,
         refresh: new.refresh,
     };
-    registry.add(client.clone()).await?;
+    let event = event(context, EventType::ClientCreated, &client.id);
+    registry.add(client.clone(), &event).await?;
+    announce(&event);
     Ok(Registered { client, secret })
 }
 
@@ -137,6 +154,7 @@ pub async fn register(
 pub async fn rotate_secret(
     registry: &dyn ClientRegistry,
     id: &str,
+    context: &RequestContext,
 ) -> Result<String, RegistrationError> {
     let listed = registry.list().await?;
     let client = listed
@@ -147,10 +165,36 @@ pub async fn rotate_secret(
         return Err(RegistrationError::PublicSecret(id.to_owned()));
     }
     let (secret, digest) = new_secret();
-    if !registry.set_secret(id, digest).await? {
+    let event = event(context, EventType::ClientSecretRotated, id);
+    if !registry.set_secret(id, digest, &event).await? {
         return Err(RegistrationError::NoSuchClient(id.to_owned()));
     }
+    announce(&event);
     Ok(secret)
+}
+
+/// Removes a client: its codes stop working and its sessions end, each recorded.
+pub async fn remove(
+    registry: &dyn ClientRegistry,
+    id: &str,
+    context: &RequestContext,
+) -> Result<Client, RegistrationError> {
+    let event = event(context, EventType::ClientRemoved, id);
+    let clock = Clock::system();
+    let end = EndSessions {
+        at: clock.now(),
+        ended: context
+            .event(
+                EventType::SessionEnded,
+                Outcome::Success,
+                clock.now_millis(),
+            )
+            .reason(CLIENT_REMOVED),
+    };
+    let removed = registry.remove(id, &end, &event).await?;
+    let client = removed.ok_or_else(|| RegistrationError::NoSuchClient(id.to_owned()))?;
+    announce(&event);
+    Ok(client)
 }
 
 #[cfg(test)]

@@ -1,37 +1,23 @@
-//! The database's side of an operator's changes to accounts: each in one transaction, with
-//! the user's sessions ended in it when the domain says so ([`crate::auth::accounts::admin`]),
-//! so the running servers refuse their tokens within a second.
+//! [`AccountAdmin`] on the database: each change in one transaction with its audit event
+//! and, when the domain says so, the user's sessions ended in it, so the running servers
+//! refuse their tokens within a second.
 
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use async_trait::async_trait;
 use sqlx::{Any, Connection as _, Transaction};
 
+use super::audit::append_in;
 use super::sessions::{end_where, log_end};
 use super::users::{USER_COLUMNS, user_from_row};
 use super::{Database, unavailable};
-use crate::model::scopes::ScopeSet;
-use crate::model::time::UnixTime;
+use crate::model::event::Event;
 use crate::model::user_id::UserId;
 use crate::model::username::Username;
 use crate::model::username::{canonical, pick};
+use crate::store::admin::{AccountAdmin, AdminError, EndSessions, UserChange};
 use crate::store::{StoreError, UserRecord};
-
-#[derive(Debug, thiserror::Error)]
-pub enum AdminError {
-    #[error("a user named {0:?} already exists")]
-    Exists(String),
-    /// RFC 8265 §3.3: a name a person could not tell from an existing one.
-    #[error(
-        "{name:?} is the existing user {existing:?} in another case, width or Unicode form \
-         (RFC 8265): two such accounts cannot be told apart"
-    )]
-    LookAlike { name: String, existing: String },
-    #[error("no user named {0:?}")]
-    NoSuchUser(String),
-    /// Several users from before keys were enforced share this name's key.
-    #[error("{typed:?} could be any of the users {names}: use the exact spelling")]
-    Ambiguous { typed: String, names: String },
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
 
 impl From<sqlx::Error> for AdminError {
     fn from(err: sqlx::Error) -> Self {
@@ -41,14 +27,6 @@ impl From<sqlx::Error> for AdminError {
 
 /// A new name always takes rank 0 of its key, so the unique index on (key, rank) refuses it
 /// beside any user it looks like, whichever server adds it.
-/// What an operator changes about a user: one field at a time.
-#[derive(Debug, Clone, Copy)]
-pub enum UserChange<'a> {
-    Disabled(bool),
-    Password(&'a str),
-    Scopes(&'a ScopeSet),
-}
-
 const INSERT_USER: &str = "INSERT INTO users (username, email, full_name, hashed_password, \
      disabled, scopes, username_key, subject) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
      ON CONFLICT DO NOTHING";
@@ -90,15 +68,25 @@ async fn insert_user(tx: &mut Transaction<'_, Any>, user: &UserRecord) -> Result
     })
 }
 
-/// Ends every session of the user and every session-less token issued to them until `now`.
+/// Ends every session of the user and every session-less token issued to them until
+/// `end.at`, with a `session.ended` event for each session that had started.
 async fn end_everything(
     tx: &mut Transaction<'_, Any>,
     username: &str,
-    now: UnixTime,
-) -> Result<(), StoreError> {
+    end: &EndSessions,
+) -> Result<(), AdminError> {
     let condition = "user_id = (SELECT subject FROM users WHERE username = $1)";
-    end_where(tx, condition, &[username], now).await?;
-    log_end(tx, None, username, now).await
+    let ended = end_where(tx, condition, &[username], end.at).await?;
+    log_end(tx, None, username, end.at).await?;
+    // A pending session (a code not yet exchanged) never started: it has no end to record.
+    for session in ended.iter().filter(|session| !session.pending) {
+        let event = end
+            .ended
+            .for_session(&session.id, session.client_id.as_deref())
+            .user(&session.username, Some(session.user_id.as_str()));
+        append_in(tx, &event).await?;
+    }
+    Ok(())
 }
 
 impl Database {
@@ -109,7 +97,15 @@ impl Database {
             .map_err(unavailable)
     }
 
-    pub async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+    /// The stored name of the user `typed` names (see [`AccountAdmin::resolve_user`]).
+    pub async fn resolve(&self, typed: &str) -> Result<Username, AdminError> {
+        Ok(self.resolve_user(typed).await?.username().clone())
+    }
+}
+
+#[async_trait]
+impl AccountAdmin for Database {
+    async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY username");
         let rows = sqlx::query(&sql)
             .fetch_all(&mut *self.pool.get().await.map_err(unavailable)?)
@@ -118,35 +114,60 @@ impl Database {
         rows.iter().map(user_from_row).collect()
     }
 
-    pub async fn add_user(&self, user: &UserRecord) -> Result<(), AdminError> {
+    async fn totp_users(&self) -> Result<HashSet<String>, StoreError> {
+        let names: Vec<String> =
+            sqlx::query_scalar("SELECT username FROM totp_secrets WHERE enabled = TRUE")
+                .fetch_all(&mut *self.pool.get().await.map_err(unavailable)?)
+                .await
+                .map_err(unavailable)?;
+        Ok(names.into_iter().collect())
+    }
+
+    async fn resolve_user(&self, typed: &str) -> Result<Arc<UserRecord>, AdminError> {
+        let candidates = self.users_like(typed).await?;
+        let names: Vec<String> = candidates
+            .iter()
+            .map(|user| user.username().to_string())
+            .collect();
+        match pick(typed, candidates, |user| user.username().as_str()) {
+            Some(user) => Ok(user),
+            None if names.is_empty() => Err(AdminError::NoSuchUser(typed.to_owned())),
+            None => Err(AdminError::Ambiguous {
+                typed: typed.to_owned(),
+                names: format!("{names:?}"),
+            }),
+        }
+    }
+
+    async fn add_user(&self, user: &UserRecord, event: &Event) -> Result<(), AdminError> {
         let mut connection = self.pool.get().await?;
         let mut tx = connection.begin().await?;
         insert_user(&mut tx, user).await?;
+        append_in(&mut tx, event).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Imports users all or nothing: an existing name stops the import (naming it) unless
-    /// `replace`, which overwrites them and ends their sessions. A look-alike of an existing
-    /// name always stops it: replacing works by exact name only.
-    pub async fn import_users(
+    /// An existing name stops the import (naming it) unless `replace`; a look-alike of an
+    /// existing name always stops it: replacing works by exact name only.
+    async fn import_users(
         &self,
         users: &[UserRecord],
-        replace: bool,
-        now: UnixTime,
+        replace: Option<EndSessions>,
+        event: &Event,
     ) -> Result<(), AdminError> {
         let mut connection = self.pool.get().await?;
         let mut tx = connection.begin().await?;
         for user in users {
-            match insert_user(&mut tx, user).await {
-                Err(AdminError::Exists(_)) if replace => {}
-                other => {
+            let end = match (insert_user(&mut tx, user).await, &replace) {
+                (Err(AdminError::Exists(_)), Some(end)) => end,
+                (other, _) => {
                     other?;
                     continue;
                 }
-            }
+            };
             // Sessions first: deleting the user would cascade them away unlogged.
-            end_everything(&mut tx, user.username(), now).await?;
+            end_everything(&mut tx, user.username(), end).await?;
             // The same account, replaced: it keeps its stable id (`sub`).
             let kept: Option<String> =
                 sqlx::query_scalar("DELETE FROM users WHERE username = $1 RETURNING subject")
@@ -156,6 +177,7 @@ impl Database {
             let id = kept.map_or_else(|| user.id.clone(), UserId::stored);
             insert_user(&mut tx, &UserRecord { id, ..user.clone() }).await?;
         }
+        append_in(&mut tx, event).await?;
         tx.commit().await?;
         for user in users {
             self.forget_user(user.username());
@@ -163,32 +185,12 @@ impl Database {
         Ok(())
     }
 
-    /// The stored name of the user `typed` names for an operator command: the one sharing
-    /// its RFC 8265 key, as at a login (`ZOE` finds `zoe`).
-    pub async fn resolve(&self, typed: &str) -> Result<Username, AdminError> {
-        let candidates = self.users_like(typed).await?;
-        let names: Vec<String> = candidates
-            .iter()
-            .map(|user| user.username().to_string())
-            .collect();
-        match pick(typed, candidates, |user| user.username().as_str()) {
-            Some(user) => Ok(user.username().clone()),
-            None if names.is_empty() => Err(AdminError::NoSuchUser(typed.to_owned())),
-            None => Err(AdminError::Ambiguous {
-                typed: typed.to_owned(),
-                names: format!("{names:?}"),
-            }),
-        }
-    }
-
-    /// Changes one field of the user and, with `end_sessions_at`, ends every session of theirs
-    /// in the same transaction: which changes end sessions is the domain's to say
-    /// ([`crate::auth::accounts::admin`]).
-    pub async fn update_user(
+    async fn update_user(
         &self,
         username: &Username,
         change: UserChange<'_>,
-        end_sessions_at: Option<UnixTime>,
+        end: Option<EndSessions>,
+        event: &Event,
     ) -> Result<(), AdminError> {
         let mut connection = self.pool.get().await?;
         let mut tx = connection.begin().await?;
@@ -208,19 +210,24 @@ impl Database {
         if updated.rows_affected() == 0 {
             return Err(AdminError::NoSuchUser(username.to_string()));
         }
-        if let Some(now) = end_sessions_at {
-            end_everything(&mut tx, username, now).await?;
+        if let Some(end) = &end {
+            end_everything(&mut tx, username, end).await?;
         }
+        append_in(&mut tx, event).await?;
         tx.commit().await?;
         self.forget_user(username);
         Ok(())
     }
 
-    /// Deletes the user and ends their sessions.
-    pub async fn delete_user(&self, username: &Username, now: UnixTime) -> Result<(), AdminError> {
+    async fn delete_user(
+        &self,
+        username: &Username,
+        end: EndSessions,
+        event: &Event,
+    ) -> Result<(), AdminError> {
         let mut connection = self.pool.get().await?;
         let mut tx = connection.begin().await?;
-        end_everything(&mut tx, username, now).await?;
+        end_everything(&mut tx, username, &end).await?;
         let deleted = sqlx::query("DELETE FROM users WHERE username = $1")
             .bind(username.as_str())
             .execute(&mut *tx)
@@ -228,25 +235,13 @@ impl Database {
         if deleted.rows_affected() == 0 {
             return Err(AdminError::NoSuchUser(username.to_string()));
         }
+        append_in(&mut tx, event).await?;
         tx.commit().await?;
         self.forget_user(username);
         Ok(())
     }
 
-    /// The users whose TOTP is enabled (a pending enrolment does not count).
-    pub async fn totp_users(&self) -> Result<std::collections::HashSet<String>, StoreError> {
-        let names: Vec<String> =
-            sqlx::query_scalar("SELECT username FROM totp_secrets WHERE enabled = TRUE")
-                .fetch_all(&mut *self.pool.get().await.map_err(unavailable)?)
-                .await
-                .map_err(unavailable)?;
-        Ok(names.into_iter().collect())
-    }
-
-    /// Turns the user's TOTP off (a lost authenticator), pending or enabled, with its
-    /// recovery codes. Sessions go on: nothing was taken from the user, and whoever holds
-    /// their password still needs it to log in. `false` if TOTP was not enabled.
-    pub async fn reset_totp(&self, username: &Username) -> Result<bool, AdminError> {
+    async fn reset_totp(&self, username: &Username, event: &Event) -> Result<bool, AdminError> {
         let mut connection = self.pool.get().await?;
         let mut tx = connection.begin().await?;
         let exists: Option<String> =
@@ -258,6 +253,9 @@ impl Database {
             return Err(AdminError::NoSuchUser(username.to_string()));
         }
         let was_enabled = super::totp::remove_in(&mut tx, username).await?;
+        if was_enabled {
+            append_in(&mut tx, event).await?;
+        }
         tx.commit().await?;
         Ok(was_enabled)
     }

@@ -73,10 +73,7 @@ pub(super) async fn append_in(
     event: &Event,
 ) -> Result<(), sqlx::Error> {
     let (actor_kind, actor_name) = actor_columns(&event.actor);
-    let outcome = match event.outcome {
-        Outcome::Success => "success",
-        Outcome::Failure => "failure",
-    };
+    let outcome = event.outcome.as_str();
     sqlx::query(&format!(
         "INSERT INTO audit_events ({COLUMNS}) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"

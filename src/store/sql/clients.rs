@@ -9,11 +9,14 @@ use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use sqlx::{Connection as _, Row};
 
+use super::audit::append_in;
 use super::sessions::end_where;
 use super::{Database, USER_CACHE_TTL, to_db, unavailable};
 use crate::model::client::{Client, PkcePolicy, RedirectUri};
+use crate::model::event::Event;
 use crate::model::scopes::ScopeSet;
 use crate::model::time::now;
+use crate::store::admin::EndSessions;
 use crate::store::clients::{ClientRegistry, ClientStore};
 use crate::store::{StoreError, storable};
 
@@ -119,7 +122,9 @@ impl ClientStore for Database {
 
 #[async_trait]
 impl ClientRegistry for Database {
-    async fn add(&self, client: Client) -> Result<(), StoreError> {
+    async fn add(&self, client: Client, event: &Event) -> Result<(), StoreError> {
+        let mut connection = self.connection().await?;
+        let mut tx = connection.begin().await.map_err(|err| self.failed(err))?;
         sqlx::query(
             "INSERT INTO clients (client_id, name, redirect_uris, secret_sha256, first_party, \
              scopes, pkce, refresh_token, created_at, post_logout_redirect_uris) \
@@ -135,10 +140,13 @@ impl ClientRegistry for Database {
         .bind(client.refresh)
         .bind(to_db(now()))
         .bind(joined(&client.post_logout_redirect_uris))
-        .execute(&mut *self.connection().await?)
+        .execute(&mut *tx)
         .await
         .map_err(|err| self.failed(err))?;
-        Ok(())
+        append_in(&mut tx, event)
+            .await
+            .map_err(|err| self.failed(err))?;
+        tx.commit().await.map_err(|err| self.failed(err))
     }
 
     async fn list(&self) -> Result<Vec<Client>, StoreError> {
@@ -151,8 +159,13 @@ impl ClientRegistry for Database {
     }
 
     /// Removes the client, its codes and its sessions (logged as ended, so every replica
-    /// refuses their access tokens at once), in one transaction.
-    async fn remove(&self, id: &str) -> Result<Option<Client>, StoreError> {
+    /// refuses their access tokens at once), with their events, in one transaction.
+    async fn remove(
+        &self,
+        id: &str,
+        end: &EndSessions,
+        event: &Event,
+    ) -> Result<Option<Client>, StoreError> {
         let mut connection = self.connection().await?;
         let mut tx = connection.begin().await.map_err(|err| self.failed(err))?;
         let sql = format!("DELETE FROM clients WHERE client_id = $1 RETURNING {CLIENT_COLUMNS}");
@@ -161,25 +174,54 @@ impl ClientRegistry for Database {
             .fetch_optional(&mut *tx)
             .await
             .map_err(|err| self.failed(err))?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
         sqlx::query("DELETE FROM authorization_codes WHERE client_id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await
             .map_err(|err| self.failed(err))?;
-        end_where(&mut tx, "client_id = $1", &[id], now()).await?;
+        let ended = end_where(&mut tx, "client_id = $1", &[id], end.at).await?;
+        for session in ended.iter().filter(|session| !session.pending) {
+            let ended = end
+                .ended
+                .for_session(&session.id, Some(id))
+                .user(&session.username, Some(session.user_id.as_str()));
+            append_in(&mut tx, &ended)
+                .await
+                .map_err(|err| self.failed(err))?;
+        }
+        append_in(&mut tx, event)
+            .await
+            .map_err(|err| self.failed(err))?;
         tx.commit().await.map_err(|err| self.failed(err))?;
         self.clients.remove(id);
-        row.as_ref().map(client_from_row).transpose()
+        client_from_row(&row).map(Some)
     }
 
-    async fn set_secret(&self, id: &str, secret_sha256: [u8; 32]) -> Result<bool, StoreError> {
+    async fn set_secret(
+        &self,
+        id: &str,
+        secret_sha256: [u8; 32],
+        event: &Event,
+    ) -> Result<bool, StoreError> {
+        let mut connection = self.connection().await?;
+        let mut tx = connection.begin().await.map_err(|err| self.failed(err))?;
         let done = sqlx::query("UPDATE clients SET secret_sha256 = $1 WHERE client_id = $2")
             .bind(secret_sha256.to_vec())
             .bind(id)
-            .execute(&mut *self.connection().await?)
+            .execute(&mut *tx)
             .await
             .map_err(|err| self.failed(err))?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        append_in(&mut tx, event)
+            .await
+            .map_err(|err| self.failed(err))?;
+        tx.commit().await.map_err(|err| self.failed(err))?;
         self.clients.remove(id);
-        Ok(done.rows_affected() == 1)
+        Ok(true)
     }
 }

@@ -24,7 +24,6 @@ use sqlx::migrate::{MigrateError, Migrator};
 
 use super::{StoreError, UserRecord};
 
-pub use admin::{AdminError, UserChange};
 pub use pool::SQLITE_PRAGMAS;
 pub use sessions::rotate_current_sql;
 
