@@ -52,7 +52,7 @@ async fn prepared(url: &str) -> Database {
         current: Digest(TOKENS[0]),
         previous: None,
     };
-    database.create(session).await.unwrap();
+    database.create(session, &[]).await.unwrap();
     database
 }
 

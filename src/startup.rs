@@ -21,6 +21,7 @@ use crate::auth::tokens::keys::{SigningKey, TokenAlgorithm, generate};
 use crate::config::{KeyError, ScopesError, ServeArgs, TokenArgs};
 use crate::model::username::look_alikes_warning;
 use crate::state::AppState;
+use crate::store::audit::InMemoryAuditStore;
 use crate::store::clients::{ClientStore, ClientsFile, ClientsFileError, InMemoryClientStore};
 use crate::store::sql::{Database, OpenError, is_postgres};
 use crate::store::{
@@ -172,13 +173,16 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
                 Some(cipher),
                 &args.totp.totp_issuer,
             );
+            let ring = usize::try_from(args.storage.audit_memory_events).unwrap_or(usize::MAX);
+            let trail = Arc::new(InMemoryAuditStore::new(ring));
             AppState::new(users, TokenKeys::new(settings), hasher)
                 .with_sessions(
-                    Arc::new(InMemorySessionStore::default()),
+                    Arc::new(InMemorySessionStore::with_audit(Arc::clone(&trail))),
                     args.sessions.settings(),
                 )
                 .with_totp(totp)
                 .with_clients(Arc::new(clients))
+                .with_audit(trail)
         }
         Some(_) if args.storage.users_file.is_some() => {
             return Err(StartupError::UsersFileWithDatabase);
@@ -210,7 +214,8 @@ pub async fn build_state(args: &ServeArgs) -> Result<AppState, StartupError> {
             .with_sessions(Arc::clone(&database) as _, args.sessions.settings())
             .with_totp(totp)
             .with_clients(Arc::clone(&database) as Arc<dyn ClientStore>)
-            .with_consents(Arc::clone(&database) as _);
+            .with_consents(Arc::clone(&database) as _)
+            .with_audit(Arc::clone(&database) as _);
             if is_postgres(url) {
                 // Replicas share one failed-login budget (SQLite serves one server).
                 state = state.with_shared_throttle(database, args.throttle.settings());

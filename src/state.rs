@@ -8,6 +8,7 @@ use ipnet::IpNet;
 
 use crate::auth::Auth;
 use crate::auth::accounts::policy::PasswordPolicy;
+use crate::auth::audit::Audit;
 use crate::auth::credentials::hash_pool::HashPool;
 use crate::auth::credentials::totp::SecondFactor;
 use crate::auth::guard::Guard;
@@ -25,6 +26,7 @@ use crate::auth::tokens::id_token::IdTokens;
 use crate::auth::tokens::refresh_token::TokenTags;
 use crate::clock::Clock;
 use crate::model::scopes::ScopeCatalog;
+use crate::store::audit::{AuditStore, InMemoryAuditStore};
 use crate::store::clients::{ClientStore, InMemoryClientStore};
 use crate::store::consents::{ConsentStore, InMemoryConsentStore};
 use crate::store::session::SessionStore;
@@ -75,9 +77,11 @@ impl AppState {
     pub fn new(users: impl UserStore, tokens: TokenKeys, hasher: HashPool) -> Self {
         let admission = AdmissionSettings::default();
         let tickets = Arc::new(LoginTickets::new(&tokens));
+        // One memory trail: the sessions' starts are written to the ring the domain reads.
+        let trail = Arc::new(InMemoryAuditStore::default());
         let sessions = sessions(
             &tokens,
-            Arc::new(InMemorySessionStore::default()),
+            Arc::new(InMemorySessionStore::with_audit(Arc::clone(&trail))),
             SessionSettings::default(),
         );
         Self {
@@ -96,6 +100,7 @@ impl AppState {
                 tickets,
                 code_lifetime: DEFAULT_CODE_LIFETIME,
                 id_tokens: None,
+                audit: Audit::new(trail),
             },
             login_admission: PerAddressLimit::new(admission.per_address),
             refusal_hold: admission.refusal_hold,
@@ -128,6 +133,12 @@ impl AppState {
     }
 
     /// Consents kept in `store` (a database's; the clients they name must live there too).
+    /// Where security events are kept (the memory ring by default).
+    pub fn with_audit(mut self, store: Arc<dyn AuditStore>) -> Self {
+        self.auth.audit = Audit::new(store);
+        self
+    }
+
     pub fn with_consents(mut self, store: Arc<dyn ConsentStore>) -> Self {
         self.auth.consents = store;
         self

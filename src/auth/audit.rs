@@ -5,10 +5,13 @@
 //! An event of a change is written by the store in the change's own transaction, then
 //! [`announce`]d; an event with no change of its own (a failed login) is [`Audit::record`]ed.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use crate::clock::Clock;
-use crate::model::event::{Event, EventType, Outcome, RequestContext};
+use crate::model::event::Event;
+use crate::model::username::canonical;
 use crate::store::StoreError;
 use crate::store::audit::{AuditStore, EventQuery};
 
@@ -18,24 +21,34 @@ pub const LOG_TARGET: &str = "passflow::audit";
 #[derive(Clone)]
 pub struct Audit {
     store: Arc<dyn AuditStore>,
-    clock: Clock,
+    throttled: Arc<ThrottleNotices>,
 }
 
+/// How often a failed write is tried again, and after how long.
+const RETRIES: [Duration; 2] = [Duration::from_millis(50), Duration::from_millis(200)];
+
 impl Audit {
-    pub fn new(store: Arc<dyn AuditStore>, clock: Clock) -> Self {
-        Self { store, clock }
+    pub fn new(store: Arc<dyn AuditStore>) -> Self {
+        Self {
+            store,
+            throttled: Arc::default(),
+        }
     }
 
-    /// A new event of `context`'s request, now.
-    pub fn event(&self, context: &RequestContext, kind: EventType, outcome: Outcome) -> Event {
-        context.event(kind, outcome, self.clock.now_millis())
-    }
-
-    /// Keeps events that belong to no change (a failure, a replay): stored, then announced.
-    /// A failed write is counted and returned; the events are still logged, so the log
-    /// shipper has them even when the database does not.
-    pub async fn record(&self, events: &[Event]) -> Result<(), StoreError> {
-        let stored = self.store.append(events).await;
+    /// Keeps events that belong to no change (a failure, a refusal): stored, then announced.
+    /// A failed write is tried again twice, then counted in
+    /// `passflow_audit_write_failures_total`; the events are logged either way, so the log
+    /// shipper has them when the database does not. The answer to the request never
+    /// depends on it.
+    pub async fn record(&self, events: &[Event]) {
+        let mut stored = self.store.append(events).await;
+        for pause in RETRIES {
+            if stored.is_ok() {
+                break;
+            }
+            tokio::time::sleep(pause).await;
+            stored = self.store.append(events).await;
+        }
         if let Err(err) = &stored {
             crate::metrics::audit_write_failed(events.len());
             tracing::error!(target: LOG_TARGET, error = %err, events = events.len(), "audit events not stored");
@@ -43,12 +56,54 @@ impl Audit {
         for event in events {
             announce(event);
         }
-        stored
+    }
+
+    /// Records a refusal by a throttle once per cell and window: `event` is kept only if no
+    /// refusal of the same address and name is still in its window (`wait` long), so a flood
+    /// of refused guesses adds one row, not one per guess.
+    pub async fn record_throttled(&self, event: Event, wait: Duration) {
+        if self.throttled.first(&event, wait) {
+            self.record(&[event]).await;
+        }
     }
 
     /// The events `query` selects, newest first.
     pub async fn events(&self, query: &EventQuery) -> Result<Vec<Event>, StoreError> {
         self.store.events(query).await
+    }
+}
+
+/// Throttle refusals already recorded, until their window ends. Bounded: past
+/// [`NOTICES`] entries, the ended ones are dropped, then (a flood of distinct cells) all.
+#[derive(Default)]
+struct ThrottleNotices(Mutex<HashMap<ThrottleCell, Instant>>);
+
+/// A refusal's cell: the address, the name's RFC 8265 key, and the event's type.
+type ThrottleCell = (Option<IpAddr>, String, &'static str);
+
+const NOTICES: usize = 100_000;
+
+impl ThrottleNotices {
+    /// Whether `event` is the first refusal of its cell in this window.
+    fn first(&self, event: &Event, wait: Duration) -> bool {
+        let name = event.user.as_deref().map(canonical).unwrap_or_default();
+        let key = (event.address, name.into_owned(), event.kind.as_str());
+        let now = Instant::now();
+        let mut notices = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if notices.get(&key).is_some_and(|until| *until > now) {
+            return false;
+        }
+        if notices.len() >= NOTICES {
+            notices.retain(|_, until| *until > now);
+            if notices.len() >= NOTICES {
+                notices.clear();
+            }
+        }
+        notices.insert(key, now + wait);
+        true
     }
 }
 
@@ -65,6 +120,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::*;
+    use crate::model::event::{EventType, Outcome, RequestContext};
 
     /// A writer the test reads back.
     #[derive(Clone, Default)]

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use crate::auth::accounts::policy::PasswordPolicy;
+use crate::auth::audit::Audit;
 use crate::auth::credentials::hash_pool::HashPool;
 use crate::auth::credentials::totp::SecondFactor;
 use crate::auth::guard::Guard;
@@ -15,6 +16,7 @@ use crate::auth::sessions::Sessions;
 use crate::auth::tokens::TokenKeys;
 use crate::auth::tokens::id_token::IdTokens;
 use crate::clock::Clock;
+use crate::model::event::{Event, EventType, Outcome, RequestContext};
 use crate::model::scopes::ScopeCatalog;
 use crate::store::UserStore;
 use crate::store::consents::ConsentStore;
@@ -45,4 +47,13 @@ pub struct Auth {
     pub code_lifetime: u64,
     /// What signs id_tokens; `None`: OpenID Connect is off (no identity scope is offered).
     pub id_tokens: Option<Arc<IdTokens>>,
+    /// The security events' one door (ASVS V16).
+    pub audit: Audit,
+}
+
+impl Auth {
+    /// A new event of `context`'s request, now.
+    pub fn event(&self, context: &RequestContext, kind: EventType, outcome: Outcome) -> Event {
+        context.event(kind, outcome, self.clock.now_millis())
+    }
 }

@@ -29,6 +29,7 @@ async fn command(store: &dyn AuditStore, command: &AuditCommand) -> Result<(), F
     } = command;
     let query = EventQuery {
         user: user.clone(),
+        sub: None,
         types: types.clone(),
         since: *since,
         until: *until,

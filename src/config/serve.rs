@@ -77,6 +77,17 @@ pub struct StorageArgs {
 
     #[command(flatten)]
     pub database: DatabaseArgs,
+
+    /// Without a database: how many security events the audit trail keeps in memory (the
+    /// oldest go first). With one, every event is kept in it.
+    #[arg(
+        long,
+        env = "AUDIT_MEMORY_EVENTS",
+        value_name = "AUDIT_MEMORY_EVENTS",
+        default_value_t = crate::store::audit::MEMORY_EVENTS as u64,
+        value_parser = clap::value_parser!(u64).range(1..=10_000_000)
+    )]
+    pub audit_memory_events: u64,
 }
 
 /// The threads that hash passwords, and the queue in front of them.

@@ -35,6 +35,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::state::AppState;
 use api::account::*;
+use api::activity::*;
 use api::consents::*;
 use api::health::*;
 use api::sessions::*;
@@ -173,6 +174,7 @@ pub(crate) fn api_routes(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(guarded_routes!(confirm_totp))
         .routes(guarded_routes!(read_own_sessions))
         .routes(guarded_routes!(delete_own_session))
+        .routes(guarded_routes!(read_own_activity))
         .routes(guarded_routes!(logout))
         .routes(guarded_routes!(logout_all))
         .routes(routes!(revoke))

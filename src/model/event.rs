@@ -191,6 +191,13 @@ impl RequestContext {
         }
     }
 
+    /// The address a guess from this request counts against: a request with none (a
+    /// command, a router driven in-process) counts as the unspecified address.
+    pub fn client_address(&self) -> IpAddr {
+        self.address
+            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+    }
+
     /// The same request, acting as `actor` (once a login has proven who it is).
     pub fn as_actor(&self, actor: Actor) -> Self {
         Self {

@@ -15,6 +15,8 @@ use crate::model::event::{Event, EventType};
 pub struct EventQuery {
     /// The account's name as recorded (exactly).
     pub user: Option<String>,
+    /// The account's stable id: its events only, whatever name it had.
+    pub sub: Option<String>,
     /// Any of these types; empty: every type.
     pub types: Vec<EventType>,
     /// From this time on, in milliseconds since the epoch.
@@ -31,6 +33,10 @@ impl EventQuery {
         self.user
             .as_ref()
             .is_none_or(|user| event.user.as_ref() == Some(user))
+            && self
+                .sub
+                .as_ref()
+                .is_none_or(|sub| event.sub.as_ref() == Some(sub))
             && (self.types.is_empty() || self.types.contains(&event.kind))
             && self.since.is_none_or(|since| event.time >= since)
             && self.until.is_none_or(|until| event.time < until)
@@ -50,8 +56,7 @@ pub trait AuditStore: Send + Sync + 'static {
     async fn delete_older(&self, before: i64, batch: usize) -> Result<usize, StoreError>;
 }
 
-/// The memory store's ring holds this many events (issue 42 asks for it as a setting;
-/// none reads it yet, as nothing records events yet).
+/// How many events the memory store's ring holds by default (`AUDIT_MEMORY_EVENTS`).
 pub const MEMORY_EVENTS: usize = 10_000;
 
 /// A bounded ring: once full, each new event drops the oldest.
@@ -59,6 +64,12 @@ pub const MEMORY_EVENTS: usize = 10_000;
 pub struct InMemoryAuditStore {
     events: Mutex<VecDeque<Event>>,
     capacity: usize,
+}
+
+impl Default for InMemoryAuditStore {
+    fn default() -> Self {
+        Self::new(MEMORY_EVENTS)
+    }
 }
 
 impl InMemoryAuditStore {

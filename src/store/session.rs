@@ -12,6 +12,7 @@ use async_trait::async_trait;
 
 use super::codes::{NotStarted, Started, StoredCode};
 use super::{StoreError, UserRecord, UserStore};
+use crate::model::event::Event;
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
 use crate::model::user_id::UserId;
@@ -67,7 +68,9 @@ pub struct StoredSession {
 /// Where sessions live.
 #[async_trait]
 pub trait SessionStore: Send + Sync + 'static {
-    async fn create(&self, session: StoredSession) -> Result<(), StoreError>;
+    /// Stores `session` with the events of its start, together: never one without the
+    /// other.
+    async fn create(&self, session: StoredSession, events: &[Event]) -> Result<(), StoreError>;
 
     /// The session whose refresh tokens carry this family key, unless it is pending (its only
     /// token is an authorization code, which no refresh may use).

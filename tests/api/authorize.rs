@@ -568,6 +568,33 @@ async fn a_disabled_user_gets_no_code(backend: Backend) {
     assert_page(&inactive, 400);
     assert_eq!(message(&inactive).as_deref(), Some("Inactive user"));
     assert_eq!(browser.session_cookie(), None);
+    // Refused and recorded, as a signed-in johndoe is.
+    let login = browser.get(&authorize_url(&sign_in.web, &[])).await;
+    let johndoe = [("username", "johndoe"), ("password", "secret")];
+    browser.submit(&login, &johndoe).await;
+    assert!(browser.session_cookie().is_some());
+    let query = passflow::store::audit::EventQuery {
+        limit: 2,
+        ..Default::default()
+    };
+    let events = sign_in.state.auth.audit.events(&query).await.unwrap();
+    let seen: Vec<_> = events
+        .iter()
+        .map(|event| (event.kind.as_str(), event.user.as_deref(), &event.actor))
+        .collect();
+    let johndoe = passflow::model::event::Actor::User("johndoe".into());
+    let anonymous = passflow::model::event::Actor::Anonymous;
+    assert_eq!(
+        seen,
+        [
+            ("login.succeeded", Some("johndoe"), &johndoe),
+            ("login.refused_inactive", Some("alice"), &anonymous),
+        ]
+    );
+    assert!(
+        events[0].session_id.is_some(),
+        "the browser session it started"
+    );
 }
 
 #[tokio::test]

@@ -126,6 +126,7 @@ pub(crate) async fn sign_in(backend: Backend) -> SignIn {
                 .with_sessions(Arc::clone(&database) as _, SessionSettings::default())
                 .with_clients(Arc::clone(&database) as _)
                 .with_consents(Arc::clone(&database) as _)
+                .with_audit(Arc::clone(&database) as _)
                 .with_totp(totp);
             (state, registered, Some(database))
         }

@@ -18,7 +18,7 @@ use passflow::store::admin::{AccountAdmin, AdminError, EndSessions, UserChange};
 use passflow::store::audit::{AuditStore, EventQuery};
 use passflow::store::sql::{Database, OpenError};
 use passflow::store::{InMemoryUserStore, UserRecord, UserStore, demo};
-use serde_json::json;
+use serde_json::{Value, json};
 use sha2::Digest as _;
 use sqlx::Connection;
 
@@ -101,7 +101,8 @@ pub(crate) async fn app_on(database: &Arc<Database>) -> Router {
 pub(crate) async fn state_on(database: &Arc<Database>, sessions: SessionSettings) -> AppState {
     let state = state_with(settings(), InMemoryUserStore::default())
         .with_users(Arc::clone(database) as Arc<dyn UserStore>)
-        .with_sessions(Arc::clone(database) as _, sessions);
+        .with_sessions(Arc::clone(database) as _, sessions)
+        .with_audit(Arc::clone(database) as _);
     state.auth.sessions.sync().await.unwrap();
     state
 }
@@ -756,7 +757,7 @@ async fn prunes_delete_what_ended_in_batches_and_nothing_live(db: TestDb) {
         sessions.push(session(now - DAY, now - 60, now + 29 * DAY));
     }
     for stored in sessions {
-        database.create(stored).await.unwrap();
+        database.create(stored, &[]).await.unwrap();
     }
     assert_eq!(
         database.prune(now, idle_cutoff, now - 3600).await.unwrap(),
@@ -790,22 +791,25 @@ async fn the_first_refresh_of_a_day_moves_the_session_to_it(db: TestDb) {
     let database = db.open().await;
     operator_at(&database, 0).add(&johndoe()).await.unwrap();
     database
-        .create(StoredSession {
-            record: SessionRecord {
-                id: "s".into(),
-                user_id: johndoe().id,
-                username: "johndoe".into(),
-                scope: ScopeSet::from([Scope::ME]),
-                created_at: today - DAY,
-                last_used_at: today - 60,
-                expires_at: today + 10 * DAY,
-                client_id: None,
-                pending: false,
+        .create(
+            StoredSession {
+                record: SessionRecord {
+                    id: "s".into(),
+                    user_id: johndoe().id,
+                    username: "johndoe".into(),
+                    scope: ScopeSet::from([Scope::ME]),
+                    created_at: today - DAY,
+                    last_used_at: today - 60,
+                    expires_at: today + 10 * DAY,
+                    client_id: None,
+                    pending: false,
+                },
+                family: Digest([1; 32]),
+                current: Digest([2; 32]),
+                previous: None,
             },
-            family: Digest([1; 32]),
-            current: Digest([2; 32]),
-            previous: None,
-        })
+            &[],
+        )
         .await
         .unwrap();
     let idle_cutoff = now - 7 * DAY;
@@ -1431,16 +1435,15 @@ async fn an_operators_change_and_its_event_commit_together(db: TestDb) {
     let login = password_grant(&app, "johndoe", "secret", "").await;
     let access = str_of(&login, "access_token");
     let sid = jwt_claims(access)["sid"].as_str().unwrap().to_owned();
-    let created = AuditStore::events(
-        &*database,
-        &EventQuery {
-            limit: 1,
-            ..EventQuery::default()
-        },
-    )
-    .await
-    .unwrap()
-    .remove(0);
+    let query = EventQuery {
+        types: vec![EventType::UserCreated],
+        limit: 1,
+        ..EventQuery::default()
+    };
+    let created = AuditStore::events(&*database, &query)
+        .await
+        .unwrap()
+        .remove(0);
     assert_eq!(created.kind, EventType::UserCreated);
     assert_eq!(created.actor, Actor::Operator(created_by()));
     assert_eq!(created.sub.as_deref(), Some(johndoe().id.as_str()));
@@ -1466,11 +1469,15 @@ async fn an_operators_change_and_its_event_commit_together(db: TestDb) {
     get_with_token(&app, "/users/me/", access)
         .await
         .assert(200, JOHNDOE, None);
-    assert_eq!(trail(&database).await.len(), 1);
+    assert_eq!(
+        trail(&database).await.len(),
+        2,
+        "user.created, login.succeeded"
+    );
 
     // A change that cannot be made records nothing.
     assert!(operator_at(&database, 1).disable("nobody").await.is_err());
-    assert_eq!(trail(&database).await.len(), 1);
+    assert_eq!(trail(&database).await.len(), 2);
 
     // Made: the change, and each session it ended for its reason, all in one commit.
     operator_at(&database, 1).disable("JOHNDOE").await.unwrap();
@@ -1492,6 +1499,7 @@ async fn an_operators_change_and_its_event_commit_together(db: TestDb) {
             row("user.enabled", "test", "-"),
             row("session.ended", "user_disabled", &sid),
             row("user.disabled", "test", "-"),
+            row("login.succeeded", "-", &sid),
             row("user.created", "test", "-"),
         ]
     );
@@ -1503,4 +1511,53 @@ fn created_by() -> String {
         Actor::Operator(name) => name,
         other => panic!("{other:?}"),
     }
+}
+
+on_both!(the_activity_page_shows_one_account_and_no_operator);
+/// `/users/me/activity` finds the account by its stable id: a name deleted and added again is
+/// another account, which sees none of the first one's events; an operator is shown without
+/// their name or reason.
+async fn the_activity_page_shows_one_account_and_no_operator(db: TestDb) {
+    let database = db.open().await;
+    let app = app_on(&database).await;
+    operator_at(&database, 0).add(&johndoe()).await.unwrap();
+    password_grant(&app, "johndoe", "secret", "").await;
+    operator_at(&database, 0).delete("johndoe").await.unwrap();
+    let again = UserRecord {
+        id: passflow::model::user_id::UserId::random(),
+        ..johndoe()
+    };
+    operator_at(&database, 0).add(&again).await.unwrap();
+    operator_at(&database, 0)
+        .set_scopes("johndoe", &ScopeSet::from([Scope::ME]))
+        .await
+        .unwrap();
+    let login = password_grant(&app, "johndoe", "secret", "").await;
+    let page = get_with_token(&app, "/users/me/activity", str_of(&login, "access_token")).await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    let page = page.json();
+    let seen: Vec<(&str, &Value)> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| (event["type"].as_str().unwrap(), &event["actor"]))
+        .collect();
+    let operator = json!({"kind": "operator"});
+    let user = json!({"kind": "user", "name": "johndoe"});
+    assert_eq!(
+        seen,
+        [
+            ("login.succeeded", &user),
+            ("user.scopes_set", &operator),
+            ("user.created", &operator),
+        ]
+    );
+    for event in page["events"].as_array().unwrap() {
+        assert_eq!(
+            event["reason"],
+            Value::Null,
+            "the operator's reason is theirs"
+        );
+    }
+    assert_eq!(page["next"], Value::Null);
 }

@@ -182,6 +182,13 @@ async fn provoke_route(app: Router, path: &str, status: &str, name: &str) -> Rep
         ("/users/me/password", "400", "Too short") => {
             change_password_on(&app, "secret", "short").await
         }
+        ("/users/me/activity", "422", _) => {
+            let request = Request::get("/users/me/activity?limit=0")
+                .header(header::AUTHORIZATION, bearer(tokens::PYJWT_JOHNDOE))
+                .body(Body::empty())
+                .unwrap();
+            send(&app, request).await
+        }
         ("/users/me/password", "422", _) => {
             let request = Request::post("/users/me/password")
                 .header(header::AUTHORIZATION, bearer(tokens::PYJWT_JOHNDOE))

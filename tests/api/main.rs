@@ -9,6 +9,7 @@ mod fixtures;
 mod helpers;
 
 mod account;
+mod audit;
 mod authorize;
 mod bad_input;
 mod code_grant;

@@ -66,6 +66,7 @@ fn each_operation_appears_once_and_trailing_slash_twins_are_hidden() {
             "/users/me/",
             "/users/me/items/",
             "/users/me/password",
+            "/users/me/activity",
             "/users/me/totp",
             "/users/me/totp/confirm",
             "/status/",

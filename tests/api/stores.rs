@@ -188,7 +188,7 @@ async fn a_refresh_token_rotates_once(backend: Backend) {
     let stores = backend.stores(vec![user("ann")]).await;
     let sessions = &stores.sessions;
     let created = session("a", "ann", 1_000);
-    sessions.create(created.clone()).await.unwrap();
+    sessions.create(created.clone(), &[]).await.unwrap();
     let found = sessions.find_by_family(&created.family).await.unwrap();
     assert_eq!(found, Some(created.clone()));
     assert_eq!(sessions.find_by_family(&digest(9)).await.unwrap(), None);
@@ -220,7 +220,10 @@ async fn sessions_end_one_or_all_but_one(backend: Backend) {
     let stores = backend.stores(vec![user("ann"), user("bob")]).await;
     let sessions = &stores.sessions;
     for (id, username) in [("a", "ann"), ("b", "ann"), ("c", "ann"), ("d", "bob")] {
-        sessions.create(session(id, username, 1_000)).await.unwrap();
+        sessions
+            .create(session(id, username, 1_000), &[])
+            .await
+            .unwrap();
     }
     let ids = |records: Vec<SessionRecord>| {
         let mut ids: Vec<String> = records.into_iter().map(|record| record.id).collect();

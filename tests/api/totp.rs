@@ -412,14 +412,15 @@ async fn wrong_codes_count_as_failed_logins_of_the_address_and_user() {
 async fn the_login_flow_runs_step_by_step() {
     use passflow::auth::credentials::totp::Factor;
     use passflow::auth::login::flow::{PasswordStep, password};
+    use passflow::model::event::RequestContext;
 
     let clock = Clock::manual(NOW);
     let state = demo_state(&clock).with_throttle(ROOMY);
     let app = router(state.clone());
-    let client: IpAddr = "192.0.2.7".parse().unwrap();
+    let client = RequestContext::anonymous(Some("192.0.2.7".parse().unwrap()));
     // Without a factor turned on, the password alone authenticates.
     let PasswordStep::Authenticated(done) =
-        password(&state.auth, client, "johndoe", "secret".into())
+        password(&state.auth, &client, "johndoe", "secret".into())
             .await
             .unwrap()
     else {
@@ -434,7 +435,7 @@ async fn the_login_flow_runs_step_by_step() {
         Factor::RecoveryCode(recovery[0].clone()),
     ] {
         clock.advance(30);
-        let step = password(&state.auth, client, "JohnDoe", "secret".into())
+        let step = password(&state.auth, &client, "JohnDoe", "secret".into())
             .await
             .unwrap();
         let PasswordStep::FactorRequired(pending) = step else {
@@ -447,7 +448,7 @@ async fn the_login_flow_runs_step_by_step() {
     }
     // A wrong code is refused at its step, and the flow ends there.
     let PasswordStep::FactorRequired(pending) =
-        password(&state.auth, client, "johndoe", "secret".into())
+        password(&state.auth, &client, "johndoe", "secret".into())
             .await
             .unwrap()
     else {

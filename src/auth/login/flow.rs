@@ -7,16 +7,16 @@
 //! login clears the count, and a login abandoned in between (no code yet, throttled codes, a
 //! store failure) refunds it, as if it never happened.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::ticket::ProvenPassword;
-use super::{LoginError, authenticate_user, grant_scopes};
+use super::{LoginError, Unproven, check_password, grant_scopes};
 use crate::auth::Auth;
 use crate::auth::credentials::totp::{self, CodeRefused, Factor};
-use crate::auth::guard::PasswordAttempt;
+use crate::auth::guard::{PasswordAttempt, Refused};
 use crate::auth::oauth::grant::{Grant, issue_grant};
 use crate::auth::sessions::RefreshToken;
+use crate::model::event::{Actor, Event, EventType, Outcome, RequestContext};
 use crate::store::UserRecord;
 use crate::store::session::SessionRecord;
 use crate::store::totp::TotpRecord;
@@ -32,55 +32,87 @@ pub enum PasswordStep<'a> {
 /// The first step: the account the typed name means, and its password.
 pub async fn password<'a>(
     auth: &'a Auth,
-    client: IpAddr,
+    context: &'a RequestContext,
     username: &str,
     password: String,
 ) -> Result<PasswordStep<'a>, LoginError> {
-    let attempt = auth.guard.password_attempt(client, username).await?;
-    let user = match authenticate_user(auth, username, password).await {
+    let attempt = admit(auth, context, username).await?;
+    let user = match check_password(auth, username, password).await? {
         Ok(user) => user,
-        Err(LoginError::IncorrectCredentials) => {
+        Err(unproven) => {
             attempt.failed();
+            let failed = auth.event(context, EventType::LoginFailed, Outcome::Failure);
+            let failed = match unproven {
+                // The name as typed, as data: it may be anything.
+                Unproven::UnknownUser => failed.user(username, None).reason("unknown_user"),
+                Unproven::WrongPassword(user) => failed
+                    .user(user.username(), Some(user.id.as_str()))
+                    .reason("wrong_password"),
+            };
+            auth.audit.record(&[failed]).await;
             return Err(LoginError::IncorrectCredentials);
         }
-        Err(other) => return Err(other),
     };
-    after_password(auth, user, attempt).await
+    after_password(auth, context, user, attempt).await
 }
 
 /// The first step again, on a later request of a page: the password a login ticket vouches
 /// for. The (address, user) cell is taken anew, so a wrong code there counts as on `/token`.
 pub async fn password_proven<'a>(
     auth: &'a Auth,
-    client: IpAddr,
+    context: &'a RequestContext,
     proven: &ProvenPassword,
 ) -> Result<PasswordStep<'a>, LoginError> {
-    let attempt = auth
-        .guard
-        .password_attempt(client, proven.username())
-        .await?;
+    let attempt = admit(auth, context, proven.username()).await?;
     // Removed since: as if unknown (the cell is refunded, nothing was guessed).
     let user = match auth.users.find_login(proven.username()).await? {
         Some(user) if user.username() == proven.username() => user,
         _ => return Err(LoginError::IncorrectCredentials),
     };
-    after_password(auth, user, attempt).await
+    after_password(auth, context, user, attempt).await
+}
+
+/// A cell of the (address, user) budget, or the refusal, recorded once per cell and window
+/// (a flood of refused guesses is one event, not one per guess).
+async fn admit<'a>(
+    auth: &'a Auth,
+    context: &RequestContext,
+    username: &str,
+) -> Result<PasswordAttempt<'a>, LoginError> {
+    match auth
+        .guard
+        .password_attempt(context.client_address(), username)
+        .await
+    {
+        Ok(attempt) => Ok(attempt),
+        Err(Refused::Throttled(throttled)) => {
+            let event = auth
+                .event(context, EventType::LoginThrottled, Outcome::Failure)
+                .user(username, None)
+                .reason("failed_logins");
+            auth.audit.record_throttled(event, throttled.0).await;
+            Err(LoginError::Throttled(throttled))
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 async fn after_password<'a>(
     auth: &'a Auth,
+    context: &'a RequestContext,
     user: Arc<UserRecord>,
     attempt: PasswordAttempt<'a>,
 ) -> Result<PasswordStep<'a>, LoginError> {
     match totp::required(auth, user.username()).await? {
         Some(record) => Ok(PasswordStep::FactorRequired(FactorRequired {
             auth,
+            context,
             user,
             record,
             attempt,
         })),
         None => Ok(PasswordStep::Authenticated(
-            Authenticated::settle(auth, user, attempt).await?,
+            Authenticated::settle(auth, context, user, attempt).await?,
         )),
     }
 }
@@ -89,6 +121,7 @@ async fn after_password<'a>(
 #[must_use = "a login dropped before its factor is refunded, as if it never happened"]
 pub struct FactorRequired<'a> {
     auth: &'a Auth,
+    context: &'a RequestContext,
     user: Arc<UserRecord>,
     record: TotpRecord,
     attempt: PasswordAttempt<'a>,
@@ -103,12 +136,25 @@ impl<'a> FactorRequired<'a> {
     /// The second step. A wrong code is a failed login of this (address, user) too; any
     /// other refusal (codes throttled, a store failure) leaves the login unsettled.
     pub async fn factor(self, factor: &Factor) -> Result<Authenticated<'a>, LoginError> {
+        let (auth, context) = (self.auth, self.context);
         let user = self.user.username();
-        match totp::check(self.auth, user, &self.record, factor).await {
-            Ok(()) => Authenticated::settle(self.auth, self.user, self.attempt).await,
+        let refused = |kind, reason| {
+            auth.event(context, kind, Outcome::Failure)
+                .user(user, Some(self.user.id.as_str()))
+                .reason(reason)
+        };
+        match totp::check(auth, user, &self.record, factor).await {
+            Ok(()) => Authenticated::settle(auth, context, self.user, self.attempt).await,
             Err(CodeRefused::Incorrect) => {
+                let event = refused(EventType::LoginSecondFactorFailed, "incorrect_code");
                 self.attempt.failed();
+                auth.audit.record(&[event]).await;
                 Err(LoginError::IncorrectTotp)
+            }
+            Err(CodeRefused::Throttled(throttled)) => {
+                let event = refused(EventType::LoginThrottled, "failed_codes");
+                auth.audit.record_throttled(event, throttled.0).await;
+                Err(LoginError::Throttled(throttled))
             }
             Err(other) => Err(other.into()),
         }
@@ -118,6 +164,7 @@ impl<'a> FactorRequired<'a> {
 /// Every factor passed: what remains is the grant.
 pub struct Authenticated<'a> {
     auth: &'a Auth,
+    context: &'a RequestContext,
     user: Arc<UserRecord>,
 }
 
@@ -125,15 +172,47 @@ impl<'a> Authenticated<'a> {
     /// The login succeeded: the (address, user) count is cleared on every server.
     async fn settle(
         auth: &'a Auth,
+        context: &'a RequestContext,
         user: Arc<UserRecord>,
         attempt: PasswordAttempt<'a>,
     ) -> Result<Self, LoginError> {
         attempt.succeeded().await?;
-        Ok(Self { auth, user })
+        Ok(Self {
+            auth,
+            context,
+            user,
+        })
     }
 
     pub fn user(&self) -> &UserRecord {
         &self.user
+    }
+
+    /// The event of this login, recorded with the session it starts.
+    fn succeeded(&self) -> Event {
+        let user = &self.user;
+        let by_user = self
+            .context
+            .as_actor(Actor::User(user.username().to_string()));
+        self.auth
+            .event(&by_user, EventType::LoginSucceeded, Outcome::Success)
+            .user(user.username(), Some(user.id.as_str()))
+    }
+
+    /// A right password and factors for an account that is disabled: refused (the login
+    /// page's rule), and recorded.
+    pub async fn refuse_inactive(self) {
+        let user = &self.user;
+        let event = self
+            .auth
+            .event(
+                self.context,
+                EventType::LoginRefusedInactive,
+                Outcome::Failure,
+            )
+            .user(user.username(), Some(user.id.as_str()))
+            .reason("disabled");
+        self.auth.audit.record(&[event]).await;
     }
 
     /// The last step: the scopes asked for (all the user may have when none are), in a new
@@ -142,7 +221,11 @@ impl<'a> Authenticated<'a> {
         let auth = self.auth;
         let scope = grant_scopes(&auth.scopes, scope, &self.user)?;
         let now = auth.clock.now();
-        let (session, refresh_token) = auth.sessions.start(&self.user, &scope, now).await?;
+        let started = self.succeeded();
+        let (session, refresh_token) = auth
+            .sessions
+            .start(&self.user, &scope, now, started)
+            .await?;
         Ok(issue_grant(auth, self.user, &session, scope, refresh_token, now).await?)
     }
 
@@ -152,7 +235,12 @@ impl<'a> Authenticated<'a> {
         self,
     ) -> Result<(SessionRecord, RefreshToken, Arc<UserRecord>), LoginError> {
         let now = self.auth.clock.now();
-        let (session, token) = self.auth.sessions.start_browser(&self.user, now).await?;
+        let started = self.succeeded();
+        let (session, token) = self
+            .auth
+            .sessions
+            .start_browser(&self.user, now, started)
+            .await?;
         Ok((session, token, self.user))
     }
 }

@@ -7,7 +7,6 @@
 pub mod flow;
 pub mod ticket;
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::auth::Auth;
@@ -17,14 +16,16 @@ use crate::auth::credentials::totp::sealing::Unsealable;
 use crate::auth::credentials::totp::{CodeRefused, Factor};
 use crate::auth::guard::{Refused, Throttled};
 use crate::auth::oauth::grant::Grant;
+use crate::model::event::RequestContext;
 use crate::model::scopes::{Scope, ScopeCatalog, ScopeSet, UnknownScope};
 use crate::store::{StoreError, UserRecord};
 use flow::PasswordStep;
 
 /// A password-grant login as the domain sees it.
 pub struct LoginRequest<'a> {
-    /// The client address the throttle counts failures against.
-    pub client: IpAddr,
+    /// Who asks, from where: the address the throttle counts failures against, and what the
+    /// login's events record.
+    pub context: &'a RequestContext,
     pub username: &'a str,
     pub password: String,
     /// The space-separated scopes asked for; empty asks for all the user may have.
@@ -118,7 +119,7 @@ pub(crate) fn count(outcome: Result<(), &LoginError>) {
 /// so only after a right password ([`LoginError::TotpRequired`]).
 async fn attempt_login(auth: &Auth, request: LoginRequest<'_>) -> Result<Grant, LoginError> {
     let authenticated =
-        match flow::password(auth, request.client, request.username, request.password).await? {
+        match flow::password(auth, request.context, request.username, request.password).await? {
             PasswordStep::Authenticated(done) => done,
             PasswordStep::FactorRequired(pending) => {
                 let factor = request.factor.ok_or(LoginError::TotpRequired)?;
@@ -136,12 +137,34 @@ pub async fn authenticate_user(
     username: &str,
     password: String,
 ) -> Result<Arc<UserRecord>, LoginError> {
+    check_password(auth, username, password)
+        .await?
+        .map_err(|_| LoginError::IncorrectCredentials)
+}
+
+/// Why a password proved no account. The two are told apart for the audit trail only: the
+/// answer is one, after the same hashing (ASVS V6.3.8).
+pub(crate) enum Unproven {
+    UnknownUser,
+    WrongPassword(Arc<UserRecord>),
+}
+
+/// [`authenticate_user`], saying which way it failed.
+pub(crate) async fn check_password(
+    auth: &Auth,
+    username: &str,
+    password: String,
+) -> Result<Result<Arc<UserRecord>, Unproven>, LoginError> {
     // Never a cached copy: a password changed or a user disabled a moment ago counts now.
     let user = auth.users.find_login(username).await?;
-    match verify_user_password(auth, user, password).await? {
-        Some(user) => Ok(user),
-        None => Err(LoginError::IncorrectCredentials),
-    }
+    let known = user.clone();
+    Ok(
+        match (verify_user_password(auth, user, password).await?, known) {
+            (Some(user), _) => Ok(user),
+            (None, Some(user)) => Err(Unproven::WrongPassword(user)),
+            (None, None) => Err(Unproven::UnknownUser),
+        },
+    )
 }
 
 /// Checks `password` against the user's stored hash (against a decoy when there is no user,

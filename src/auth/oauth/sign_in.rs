@@ -8,7 +8,7 @@
 //! The password and second-factor steps run the same login as `/token` ([`flow`]), with the
 //! same throttle cells and the same login metric.
 
-use std::net::IpAddr;
+use crate::model::event::RequestContext;
 use std::sync::Arc;
 
 use crate::auth::Auth;
@@ -37,8 +37,9 @@ pub struct Browser<'a> {
     /// Its CSRF token: a login ticket is bound to it, so a ticket is worth nothing in
     /// another browser.
     pub csrf: &'a str,
-    /// The address its failed logins count against.
-    pub address: IpAddr,
+    /// Who it is and where from: the address its failed logins count against, and what its
+    /// events record.
+    pub context: &'a RequestContext,
     /// The password logins each address may have in flight (`LOGIN_CONCURRENCY_PER_IP`,
     /// shared with `/token`).
     pub admission: &'a Arc<PerAddressLimit>,
@@ -261,10 +262,14 @@ impl<'a> Visit<'a> {
     }
 
     async fn password(self, username: String, password: String) -> Result<Answer, LoginError> {
-        let Ok(_place) = self.browser.admission.acquire(self.browser.address) else {
+        let Ok(_place) = self
+            .browser
+            .admission
+            .acquire(self.browser.context.client_address())
+        else {
             return Ok(self.password_form(username, Some(Problem::Busy)).into());
         };
-        let step = flow::password(self.auth, self.browser.address, &username, password).await;
+        let step = flow::password(self.auth, self.browser.context, &username, password).await;
         match step {
             Ok(PasswordStep::Authenticated(done)) => self.complete(done).await,
             Ok(PasswordStep::FactorRequired(pending)) => {
@@ -322,7 +327,7 @@ impl<'a> Visit<'a> {
         proven: &ProvenPassword,
         code: &str,
     ) -> Result<Authenticated<'a>, LoginError> {
-        match flow::password_proven(self.auth, self.browser.address, proven).await? {
+        match flow::password_proven(self.auth, self.browser.context, proven).await? {
             PasswordStep::FactorRequired(pending) => match Factor::typed(code) {
                 Some(factor) => pending.factor(&factor).await,
                 None => Err(LoginError::IncorrectTotp),
@@ -337,6 +342,7 @@ impl<'a> Visit<'a> {
         login::count(Ok(()));
         if done.user().profile.disabled {
             let username = done.user().username().to_string();
+            done.refuse_inactive().await;
             return Ok(self.password_form(username, Some(Problem::Inactive)).into());
         }
         let auth = self.auth;

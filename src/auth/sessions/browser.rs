@@ -5,6 +5,7 @@
 //! browser's cookie) is refused at `/token`: it mints no access token, only codes.
 
 use super::{RefreshToken, Sessions};
+use crate::model::event::Event;
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
 use crate::store::session::SessionRecord;
@@ -24,8 +25,9 @@ impl Sessions {
         &self,
         user: &UserRecord,
         now: UnixTime,
+        started: Event,
     ) -> Result<(SessionRecord, RefreshToken), StoreError> {
-        self.start_owned(user, &ScopeSet::default(), Some(LOGIN_PAGE), now)
+        self.start_owned(user, &ScopeSet::default(), Some(LOGIN_PAGE), now, started)
             .await
     }
 

@@ -16,11 +16,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64};
 use std::time::{Duration, Instant};
 
+use crate::auth::audit::announce;
 use crate::auth::sessions::revocation::Revocations;
 pub use crate::auth::tokens::refresh_token::RefreshToken;
 use crate::auth::tokens::refresh_token::{
     FAMILY_KEY_BYTES, Presented, TokenTags, random_id, sha256,
 };
+use crate::model::event::Event;
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
 use crate::model::user_id::UserId;
@@ -327,23 +329,30 @@ impl Sessions {
         user: &UserRecord,
         scope: &ScopeSet,
         now: UnixTime,
+        started: Event,
     ) -> Result<(SessionRecord, RefreshToken), StoreError> {
-        self.start_owned(user, scope, None, now).await
+        self.start_owned(user, scope, None, now, started).await
     }
 
-    /// [`Self::start`] for a session only `client_id` may continue.
+    /// [`Self::start`] for a session only `client_id` may continue. `started`, the event of
+    /// the start (its session filled in here), is stored with the session.
     async fn start_owned(
         &self,
         user: &UserRecord,
         scope: &ScopeSet,
         client_id: Option<&str>,
         now: UnixTime,
+        started: Event,
     ) -> Result<(SessionRecord, RefreshToken), StoreError> {
         let prepared = self.prepare();
         let lifetime = self.settings.max_lifetime;
         let stored = prepared.stored(&user.id, user.username(), scope, client_id, now, lifetime);
         let record = stored.record.clone();
-        self.store.create(stored).await?;
+        let started = started.session(&record.id);
+        self.store
+            .create(stored, std::slice::from_ref(&started))
+            .await?;
+        announce(&started);
         self.keep_per_user_bound(&user.id, now).await?;
         Ok((record, prepared.into_refresh_token()))
     }
@@ -670,6 +679,15 @@ mod tests {
             .unwrap()
     }
 
+    /// A login's event, as the login flow makes it.
+    fn started() -> Event {
+        crate::model::event::RequestContext::anonymous(None).event(
+            crate::model::event::EventType::LoginSucceeded,
+            crate::model::event::Outcome::Success,
+            0,
+        )
+    }
+
     fn sessions(store: Arc<InMemorySessionStore>) -> Sessions {
         Sessions::new(
             store,
@@ -684,7 +702,7 @@ mod tests {
         let store = Arc::new(InMemorySessionStore::default());
         let sessions = sessions(Arc::clone(&store));
         let (record, token) = sessions
-            .start(&user("johndoe"), &ScopeSet::tutorial(), NOW)
+            .start(&user("johndoe"), &ScopeSet::tutorial(), NOW, started())
             .await
             .unwrap();
         let presented = Presented::parse(token.as_str()).unwrap();
@@ -708,7 +726,7 @@ mod tests {
         let mut first = None;
         for i in 0..=MAX_SESSIONS_PER_USER as u64 {
             let (record, _) = sessions
-                .start(&user("johndoe"), &ScopeSet::tutorial(), NOW + i)
+                .start(&user("johndoe"), &ScopeSet::tutorial(), NOW + i, started())
                 .await
                 .unwrap();
             first.get_or_insert(record.id);
@@ -748,15 +766,15 @@ mod tests {
             TokenTags::random(),
         );
         let (_, idle) = sessions
-            .start(&user("johndoe"), &ScopeSet::tutorial(), NOW)
+            .start(&user("johndoe"), &ScopeSet::tutorial(), NOW, started())
             .await
             .unwrap();
         let (_, active) = sessions
-            .start(&user("alice"), &ScopeSet::tutorial(), NOW)
+            .start(&user("alice"), &ScopeSet::tutorial(), NOW, started())
             .await
             .unwrap();
         let (ended, _) = sessions
-            .start(&user("stanley"), &ScopeSet::tutorial(), NOW)
+            .start(&user("stanley"), &ScopeSet::tutorial(), NOW, started())
             .await
             .unwrap();
         sessions

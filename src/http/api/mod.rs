@@ -7,6 +7,7 @@
 //! [`ApiError`]: crate::http::error::ApiError
 
 pub(crate) mod account;
+pub(crate) mod activity;
 pub(crate) mod consents;
 mod error;
 pub(crate) mod health;

@@ -7,16 +7,17 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use tokio::time::Instant;
 
-use super::ClientIp;
 use crate::auth::guard::per_address::AddressPermit;
 use crate::http::error::ApiError;
+use crate::model::event::RequestContext;
 use crate::state::AppState;
 
 /// A `/token` request's client address and the moment it arrived, from which its answer is
 /// held when it fails.
 #[derive(Debug)]
 pub struct TokenCaller {
-    client: IpAddr,
+    /// Its address (after `TRUSTED_PROXIES`), user agent and request id.
+    context: RequestContext,
     /// When `refusal_hold` has passed since the request arrived.
     held_until: Instant,
 }
@@ -35,15 +36,23 @@ impl FromRequestParts<AppState> for TokenCaller {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let held_until = Instant::now() + state.refusal_hold;
-        let Ok(ClientIp(client)) = ClientIp::from_request_parts(parts, state).await;
-        Ok(Self { client, held_until })
+        let Ok(context) = RequestContext::from_request_parts(parts, state).await;
+        Ok(Self {
+            context,
+            held_until,
+        })
     }
 }
 
 impl TokenCaller {
     /// The client address failures are counted against.
     pub fn client(&self) -> IpAddr {
-        self.client
+        self.context.client_address()
+    }
+
+    /// Who asks and from where, for the events the request records.
+    pub fn context(&self) -> &RequestContext {
+        &self.context
     }
 
     /// Admits a password login. The cap shares the hashing threads fairly between addresses,
@@ -52,7 +61,7 @@ impl TokenCaller {
     pub fn admit_login(&self, state: &AppState) -> Result<AdmittedLogin, ApiError> {
         state
             .login_admission
-            .acquire(self.client)
+            .acquire(self.client())
             .map(AdmittedLogin)
             .map_err(|_| ApiError::TooManyLoginsInFlight)
     }

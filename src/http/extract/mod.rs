@@ -5,6 +5,7 @@ mod admitted;
 mod basic;
 mod bearer;
 mod client_ip;
+mod context;
 mod form;
 mod json;
 mod user;

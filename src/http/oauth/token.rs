@@ -269,7 +269,7 @@ async fn password_grant(
 ) -> Result<Grant, ApiError> {
     let _place = caller.admit_login(state)?;
     let request = LoginRequest {
-        client: caller.client(),
+        context: caller.context(),
         username: &form.username,
         password: form.password.clone(),
         scope: &form.scope,

@@ -134,7 +134,7 @@ async fn answer(
     let browser = Browser {
         session: visit.names.session(&visit.jar),
         csrf: &visit.csrf,
-        address: caller.client(),
+        context: caller.context(),
         admission: &visit.state.login_admission,
     };
     let outcome = sign_in::authorize(&visit.state.auth, &browser, params, step).await;

@@ -3,13 +3,15 @@
 //! requests that merely carry an access token, so the lock is not on any hot path.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
+use crate::model::event::Event;
 use crate::model::time::UnixTime;
 use crate::model::user_id::UserId;
 use crate::model::username::Username;
+use crate::store::audit::{AuditStore, InMemoryAuditStore};
 use crate::store::codes::{NotStarted, Started, StoredCode, not_started};
 use crate::store::session::{Digest, SessionRecord, SessionStore, SignIn, StoredSession};
 use crate::store::{StoreError, UserStore};
@@ -17,6 +19,18 @@ use crate::store::{StoreError, UserStore};
 #[derive(Debug, Default)]
 pub struct InMemorySessionStore {
     inner: Mutex<Inner>,
+    /// Where the events of a session's start go with it: the server's memory trail.
+    audit: Arc<InMemoryAuditStore>,
+}
+
+impl InMemorySessionStore {
+    /// Sessions whose starts are recorded in `audit` (the trail the server reads).
+    pub fn with_audit(audit: Arc<InMemoryAuditStore>) -> Self {
+        Self {
+            inner: Mutex::default(),
+            audit,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -113,9 +127,10 @@ impl InMemorySessionStore {
 
 #[async_trait]
 impl SessionStore for InMemorySessionStore {
-    async fn create(&self, session: StoredSession) -> Result<(), StoreError> {
+    async fn create(&self, session: StoredSession, events: &[Event]) -> Result<(), StoreError> {
         self.lock().insert(session);
-        Ok(())
+        // Memory cannot fail between the two: the ring takes every event.
+        self.audit.append(events).await
     }
 
     async fn find_by_family(&self, family: &Digest) -> Result<Option<StoredSession>, StoreError> {

@@ -1,6 +1,7 @@
 //! `AuditStore` on the database: `audit_events`, which a trigger keeps append-only (see the
 //! migration `audit_events`). Reads go newest first through the primary key (ids are UUIDv7,
-//! time-ordered) or, for one user, through `(username, id)`; the retention deletes by `occurred_at`.
+//! time-ordered) or, for one user, through `(username, id)` or `(subject, id)`; the retention
+//! deletes by `occurred_at`.
 
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
@@ -119,6 +120,10 @@ impl AuditStore for Database {
         if let Some(user) = &query.user {
             texts.push(user.clone());
             conditions.push(format!("username = ${}", texts.len()));
+        }
+        if let Some(sub) = &query.sub {
+            texts.push(sub.clone());
+            conditions.push(format!("subject = ${}", texts.len()));
         }
         if let Some(id) = &query.before_id {
             texts.push(id.clone());

@@ -8,7 +8,9 @@ use sqlx::{Any, AnyConnection, Connection as _, Row, Transaction};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use super::audit::append_in;
 use super::{Database, Dialect, ENDS_CHANNEL, digest_of, from_db, to_db, unavailable};
+use crate::model::event::Event;
 use crate::model::scopes::ScopeSet;
 use crate::model::time::UnixTime;
 use crate::model::user_id::UserId;
@@ -170,10 +172,23 @@ pub(super) async fn insert(
 
 #[async_trait]
 impl SessionStore for Database {
-    async fn create(&self, session: StoredSession) -> Result<(), StoreError> {
-        insert(&mut *self.connection().await?, &session)
+    async fn create(&self, session: StoredSession, events: &[Event]) -> Result<(), StoreError> {
+        let mut connection = self.connection().await?;
+        if events.is_empty() {
+            return insert(&mut connection, &session)
+                .await
+                .map_err(|err| self.failed(err));
+        }
+        let mut tx = connection.begin().await.map_err(|err| self.failed(err))?;
+        insert(&mut tx, &session)
             .await
-            .map_err(|err| self.failed(err))
+            .map_err(|err| self.failed(err))?;
+        for event in events {
+            append_in(&mut tx, event)
+                .await
+                .map_err(|err| self.failed(err))?;
+        }
+        tx.commit().await.map_err(|err| self.failed(err))
     }
 
     async fn find_by_family(&self, family: &Digest) -> Result<Option<StoredSession>, StoreError> {
