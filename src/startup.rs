@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use crate::auth::accounts::policy::PolicyError;
 use crate::auth::accounts::users_file::UsersFileError;
 use crate::auth::accounts::users_file::read_users_file;
+use crate::auth::audit::spawn_retention;
 use crate::auth::credentials::hash_pool::HashPool;
 use crate::auth::credentials::totp::SecondFactor;
 use crate::auth::credentials::totp::sealing::{BadKey, SecretCipher};
@@ -439,6 +440,12 @@ pub async fn run(
     let listener = TcpListener::bind((args.host.as_str(), args.port)).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
     spawn_upkeep(Arc::clone(&state.auth.sessions), state.auth.clock.clone());
+    let retention = args.storage.audit_retention_days;
+    spawn_retention(
+        state.auth.audit.clone(),
+        retention,
+        state.auth.clock.clone(),
+    );
     let app = crate::http::router_with(state, &args.http_options());
     crate::server::serve(listener, app, args.server_options(), shutdown).await?;
     tracing::info!("shut down cleanly");

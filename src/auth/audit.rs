@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::clock::Clock;
 use crate::model::event::Event;
 use crate::model::username::canonical;
 use crate::store::StoreError;
@@ -71,6 +72,56 @@ impl Audit {
     pub async fn events(&self, query: &EventQuery) -> Result<Vec<Event>, StoreError> {
         self.store.events(query).await
     }
+
+    /// Deletes every event older than `before` (milliseconds), [`RETENTION_BATCH`] at a
+    /// time, so no statement holds the table long however much is due; how many it deleted.
+    pub async fn forget_older(&self, before: i64) -> Result<usize, StoreError> {
+        let mut forgotten = 0;
+        loop {
+            let deleted = self.store.delete_older(before, RETENTION_BATCH).await?;
+            forgotten += deleted;
+            if deleted < RETENTION_BATCH {
+                return Ok(forgotten);
+            }
+            // Let the requests waiting for the store in between.
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+/// Events one retention statement deletes at most.
+pub const RETENTION_BATCH: usize = 1_000;
+
+/// How often the retention runs (and once at start).
+const RETAIN_EVERY: Duration = Duration::from_secs(60 * 60);
+
+/// Where `AUDIT_RETENTION_DAYS` ends at `now` (milliseconds): events before it go. `None`
+/// for 0, which keeps them forever.
+pub fn retention_cutoff(now: i64, days: u32) -> Option<i64> {
+    (days > 0).then(|| now.saturating_sub(i64::from(days) * 86_400_000))
+}
+
+/// Deletes events older than `days` (`AUDIT_RETENTION_DAYS`) at start and every hour after
+/// (ASVS V16.4: kept as long as the deployment says, then gone). On every replica: each
+/// deletes by age, so they agree on what is left; a failure is logged and retried next time.
+pub fn spawn_retention(audit: Audit, days: u32, clock: Clock) {
+    if days == 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(RETAIN_EVERY);
+        loop {
+            every.tick().await;
+            let Some(cutoff) = retention_cutoff(clock.now_millis(), days) else {
+                return;
+            };
+            match audit.forget_older(cutoff).await {
+                Ok(0) => {}
+                Ok(forgotten) => tracing::info!(forgotten, days, "old audit events deleted"),
+                Err(err) => tracing::warn!(%err, "deleting old audit events failed"),
+            }
+        }
+    });
 }
 
 /// Throttle refusals already recorded, until their window ends. Bounded: past
@@ -159,6 +210,15 @@ mod tests {
         };
         tracing::dispatcher::with_default(&dispatch, || announce(event));
         String::from_utf8(out.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn retention_reaches_back_its_days_and_zero_keeps_everything() {
+        let now = 1_800_000_000_000;
+        assert_eq!(retention_cutoff(now, 0), None);
+        assert_eq!(retention_cutoff(now, 1), Some(now - 86_400_000));
+        assert_eq!(retention_cutoff(now, 180), Some(now - 180 * 86_400_000));
+        assert_eq!(retention_cutoff(0, 36_500), Some(-36_500 * 86_400_000));
     }
 
     #[test]

@@ -88,6 +88,17 @@ pub struct StorageArgs {
         value_parser = clap::value_parser!(u64).range(1..=10_000_000)
     )]
     pub audit_memory_events: u64,
+
+    /// Days security events are kept; older ones are deleted (hourly, in batches). 0 keeps
+    /// them forever.
+    #[arg(
+        long,
+        env = "AUDIT_RETENTION_DAYS",
+        value_name = "AUDIT_RETENTION_DAYS",
+        default_value_t = 180,
+        value_parser = clap::value_parser!(u32).range(0..=36_500)
+    )]
+    pub audit_retention_days: u32,
 }
 
 /// The threads that hash passwords, and the queue in front of them.

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use passflow::auth::audit::{Audit, RETENTION_BATCH};
 use passflow::model::event::{Actor, Event, EventType, Outcome};
 use passflow::model::scopes::ScopeSet;
 use passflow::model::user_id::UserId;
@@ -451,4 +452,40 @@ async fn the_memory_trail_is_a_ring_that_drops_the_oldest() {
         .collect();
     let want: Vec<String> = [4, 3, 2].map(|n| events[n].id.clone()).into();
     assert_eq!(held, want);
+}
+
+on_every_backend!(retention_forgets_old_events_in_batches);
+/// `AUDIT_RETENTION_DAYS`' job: everything before the cutoff goes, in batches of
+/// `RETENTION_BATCH`, and nothing at or after it.
+async fn retention_forgets_old_events_in_batches(backend: Backend) {
+    let stores = backend.stores(vec![]).await;
+    let old = RETENTION_BATCH * 2 + 7;
+    let events: Vec<Event> = (0..old + 3)
+        .map(|n| Event {
+            id: uuid::Uuid::now_v7().to_string(),
+            time: 1_000 + n as i64,
+            ..event(1, EventType::LoginFailed, "zoe")
+        })
+        .collect();
+    stores.audit.append(&events).await.unwrap();
+    let audit = Audit::new(Arc::clone(&stores.audit));
+    let cutoff = 1_000 + old as i64;
+    assert_eq!(audit.forget_older(cutoff).await.unwrap(), old);
+    assert_eq!(
+        audit.forget_older(cutoff).await.unwrap(),
+        0,
+        "nothing left to do"
+    );
+    let all = EventQuery {
+        limit: 100,
+        ..EventQuery::default()
+    };
+    let left: Vec<i64> = audit
+        .events(&all)
+        .await
+        .unwrap()
+        .iter()
+        .map(|event| event.time)
+        .collect();
+    assert_eq!(left, [cutoff + 2, cutoff + 1, cutoff]);
 }

@@ -204,3 +204,41 @@ fn bad_audit_queries_exit_2_naming_the_option() {
         "error: DATABASE_URL is not set: this command works on a database (sqlite:PATH or postgres://…)\n"
     );
 }
+
+#[tokio::test]
+async fn the_server_forgets_events_past_the_retention_at_start() {
+    use passflow::model::event::{EventType, Outcome, RequestContext};
+    use passflow::store::audit::AuditStore;
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("passflow.db").display());
+    let database = passflow::store::sql::Database::open(&url).await.unwrap();
+    let now = passflow::clock::Clock::system().now_millis();
+    let context = RequestContext::anonymous(None);
+    let at = |time| context.event(EventType::LoginFailed, Outcome::Failure, time);
+    // Two days old and a minute old; the retention is one day.
+    let (old, recent) = (at(now - 2 * 86_400_000), at(now - 60_000));
+    database.append(&[old, recent.clone()]).await.unwrap();
+    database.close().await;
+
+    let server = Server::start(
+        passflow(dir.path())
+            .env("DATABASE_URL", &url)
+            .env("AUDIT_RETENTION_DAYS", "1"),
+    );
+    let line = server.wait_for_log("old audit events deleted");
+    assert!(line.contains("forgotten=1"), "{line}");
+    let left = run(operator(dir.path()).args(["audit", "list", "--json"]));
+    let left = json_lines(succeeded(&left));
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0]["id"], recent.id.as_str());
+
+    // Anything but a day count is refused, naming the setting.
+    let refused = run(passflow(dir.path()).env("AUDIT_RETENTION_DAYS", "-1"));
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr(&refused).contains("AUDIT_RETENTION_DAYS"),
+        "{}",
+        stderr(&refused)
+    );
+}
