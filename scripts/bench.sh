@@ -28,6 +28,12 @@
 #                                 password refresh, BENCH_ROUNDS rounds; BENCH_OPENID_EXCHANGES=0
 #                                 leaves the exchanges out (their codes take minutes to mint)
 #   (scripts/exchange-sql/run.sh: the exchange statement against the refresh's in pgbench)
+#   scripts/bench.sh --audit      only the audit trail's figures (issue 42): on PostgreSQL and
+#                                 SQLite seeded with BENCH_AUDIT_EVENTS (10 000 000) events,
+#                                 `passflow audit list --user NAME` timed (hyperfine) and the
+#                                 trail's statements planned (no sequential scan); then a flood
+#                                 of failed logins from many addresses (wrk, 1 200 connections,
+#                                 BENCH_FLOOD_SECONDS): answers by status against rows written
 #   scripts/bench.sh --compare=OLD  only a before/after: the binary OLD (an older build) against
 #                                 this checkout's, each on a database of its own (SQLite and
 #                                 PostgreSQL), /health, /users/me/, refresh grants and logins,
@@ -54,6 +60,7 @@ KEYS_ONLY=0
 SCALE_ONLY=0
 SIGN_IN_ONLY=0
 OPENID_ONLY=0
+AUDIT_ONLY=0
 COMPARE_BEFORE=
 for arg in "$@"; do
   case "$arg" in
@@ -64,8 +71,9 @@ for arg in "$@"; do
     --scale) SCALE_ONLY=1 ;;
     --sign-in) SIGN_IN_ONLY=1 ;;
     --openid) OPENID_ONLY=1 ;;
+    --audit) AUDIT_ONLY=1 ;;
     --compare=*) COMPARE_BEFORE=${arg#--compare=} ;;
-    *) echo "usage: $0 [--fastapi] [--sweep] [--chains] [--keys] [--scale] [--sign-in] [--openid] [--compare=OLD_BINARY]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--fastapi] [--sweep] [--chains] [--keys] [--scale] [--sign-in] [--openid] [--audit] [--compare=OLD_BINARY]" >&2; exit 2 ;;
   esac
 done
 SECONDS_PER_RUN=${BENCH_SECONDS:-5}
@@ -972,6 +980,103 @@ compare_table() {
   echo "|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
 }
+AUDIT_EVENTS=${BENCH_AUDIT_EVENTS:-10000000}
+AUDIT_USERS=10000
+# One store's trail at full size: seeding time, `audit list --user` timed, the plans.
+audit_rows() { # store DATABASE_URL
+  local store=$1 url=$2 now cutoff seeded started user=user-4242 sub=sub-4242
+  now=$(($(date +%s) * 1000))
+  cutoff=$((now - 180 * 86400000))
+  DATABASE_URL="$url" "$PASSFLOW" migrate >/dev/null
+  started=$(date +%s)
+  if [ "$store" = postgres ]; then
+    psql "$url" -q -v ON_ERROR_STOP=1 -v n="$AUDIT_EVENTS" -v users="$AUDIT_USERS" -v now="$now" \
+      -f scripts/audit/seed-postgres.sql >/dev/null
+  else
+    sed -e "s/NOW/$now/g" -e "s/USERS/$AUDIT_USERS/g" -e "s/\bN\b/$AUDIT_EVENTS/g" \
+      scripts/audit/seed-sqlite.sql | sqlite3 "${url#sqlite:}" >/dev/null
+  fi
+  seeded=$(($(date +%s) - started))
+  hyperfine --warmup 2 --runs 20 --export-json "$OUT/audit-$store.json" --style none \
+    "DATABASE_URL='$url' $PASSFLOW audit list --user $user --limit 100" >/dev/null
+  local rows
+  rows=$(DATABASE_URL="$url" "$PASSFLOW" audit list --user "$user" --limit 100 | wc -l)
+  echo "| $store | $AUDIT_EVENTS in ${seeded} s | $rows | $(jq -r '.results[0] |
+    "\(.mean * 1000 | . * 10 | round / 10) | \(.max * 1000 | . * 10 | round / 10)"' "$OUT/audit-$store.json") |" \
+    >"$OUT/audit-$store.row"
+  if [ "$store" = postgres ]; then
+    psql "$url" -q -v user="$user" -v sub="$sub" -v cutoff="$cutoff" \
+      -f scripts/audit/explain-postgres.sql >"$OUT/audit-$store.plans" 2>&1
+  else
+    sed -e "s/USER/$user/g" -e "s/SUB/$sub/g" -e "s/CUTOFF/$cutoff/g" scripts/audit/explain-sqlite.sql |
+      sqlite3 "${url#sqlite:}" >"$OUT/audit-$store.plans" 2>&1
+  fi
+}
+# A flood of wrong passwords from many addresses at one server on `url`: the answers by status
+# against the events written, by type.
+audit_flood() { # DATABASE_URL
+  local url=$1 log=$OUT/audit-flood.log
+  printf '%s\n' "$DB_PASSWORD" | DATABASE_URL="$url" "$PASSFLOW" users add johndoe >/dev/null
+  DATABASE_URL="$url" PORT=0 TRUSTED_PROXIES=127.0.0.1 NO_COLOR=1 "$PASSFLOW" >"$log" 2>&1 &
+  PIDS+=("$!")
+  local base
+  base=$(wait_for_port "$log")
+  ulimit -n 16384
+  wrk -t2 -c1200 -d"${BENCH_FLOOD_SECONDS:-10}"s --timeout 15s -s scripts/audit/failed-logins.lua \
+    "$base/token" >"$OUT/audit-flood.txt"
+  stop_last
+  FLOOD_RATE=$(rps <"$OUT/audit-flood.txt")
+  FLOOD_STATUSES=$(awk '$1 == "status" { printf "%s%s×%s", sep, $3, $2; sep = " " }' "$OUT/audit-flood.txt")
+  FLOOD_401=$(awk '$1 == "status" && $2 == 401 { print $3 }' "$OUT/audit-flood.txt")
+  FLOOD_ROWS=$(psql "$url" -tAc "SELECT event_type || '×' || count(*) FROM audit_events
+    WHERE event_type LIKE 'login.%' GROUP BY event_type ORDER BY 1" | paste -sd' ')
+  FLOOD_FAILED=$(psql "$url" -tAc "SELECT count(*) FROM audit_events WHERE event_type = 'login.failed'")
+}
+audit_table() {
+  local pg=${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432} db
+  command -v hyperfine >/dev/null || { echo "hyperfine is missing: apt-get install hyperfine" >&2; exit 1; }
+  command -v sqlite3 >/dev/null || { echo "sqlite3 is missing: apt-get install sqlite3" >&2; exit 1; }
+  for db in passflow_audit passflow_audit_flood; do
+    psql "$pg/postgres" -qc "DROP DATABASE IF EXISTS $db" >/dev/null
+    psql "$pg/postgres" -qc "CREATE DATABASE $db" >/dev/null
+  done
+  rm -f "$OUT"/audit.db*
+  audit_rows postgres "$pg/passflow_audit"
+  audit_rows sqlite "sqlite:$OUT/audit.db"
+  audit_flood "$pg/passflow_audit_flood"
+  for db in passflow_audit passflow_audit_flood; do
+    psql "$pg/postgres" -qc "DROP DATABASE $db WITH (FORCE)" >/dev/null
+  done
+  rm -f "$OUT"/audit.db*
+  echo
+  echo "The audit trail at $AUDIT_EVENTS events ($AUDIT_USERS accounts, 400 days): \`passflow audit list"
+  echo "--user NAME --limit 100\`, the whole command (start, connect, query, print), hyperfine 20 runs."
+  echo "Target: ≤ 50 ms."
+  echo
+  echo "| store | seeded | rows | mean ms | max ms |"
+  echo "|---|---|---|---|---|"
+  cat "$OUT/audit-postgres.row" "$OUT/audit-sqlite.row"
+  echo
+  echo "Plans (PostgreSQL, EXPLAIN ANALYZE; the retention batch rolled back):"
+  echo
+  echo '```'
+  grep -E "^(audit|GET|retention)|Scan|Index|Limit|Sort|Delete|Execution Time|Time:" "$OUT/audit-postgres.plans"
+  echo '```'
+  echo
+  echo "Plans (SQLite, EXPLAIN QUERY PLAN; one retention batch timed, rolled back):"
+  echo
+  echo '```'
+  cat "$OUT/audit-sqlite.plans"
+  echo '```'
+  echo
+  echo "A flood of wrong passwords from random addresses (X-Forwarded-For, TRUSTED_PROXIES=127.0.0.1),"
+  echo "default settings otherwise, PostgreSQL, wrk 1 200 connections for ${BENCH_FLOOD_SECONDS:-10} s: requests/s, answers"
+  echo "by status, and the login events written. Target: one login.failed per 401, nothing else per request."
+  echo
+  echo "| requests/s | answers | events | login.failed rows ÷ 401s |"
+  echo "|---|---|---|---|"
+  echo "| $FLOOD_RATE | $FLOOD_STATUSES | $FLOOD_ROWS | $FLOOD_FAILED ÷ ${FLOOD_401:-0} |"
+}
 PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; }
 trap cleanup EXIT
@@ -993,6 +1098,10 @@ if [ -n "$COMPARE_BEFORE" ]; then
 fi
 if [ "$OPENID_ONLY" = 1 ]; then
   openid_table
+  exit 0
+fi
+if [ "$AUDIT_ONLY" = 1 ]; then
+  audit_table
   exit 0
 fi
 if [ "$CHAINS_ONLY" = 1 ] || [ "$KEYS_ONLY" = 1 ] || [ "$SCALE_ONLY" = 1 ] || [ "$SIGN_IN_ONLY" = 1 ]; then

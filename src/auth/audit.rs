@@ -212,6 +212,75 @@ mod tests {
         String::from_utf8(out.0.lock().unwrap().clone()).unwrap()
     }
 
+    /// A store whose first `failures` appends fail, keeping the rest.
+    struct Flaky {
+        failures: Mutex<usize>,
+        kept: crate::store::audit::InMemoryAuditStore,
+    }
+
+    #[async_trait::async_trait]
+    impl AuditStore for Flaky {
+        async fn append(&self, events: &[Event]) -> Result<(), StoreError> {
+            let failed = {
+                let mut failures = self.failures.lock().unwrap();
+                let failed = *failures > 0;
+                *failures = failures.saturating_sub(1);
+                failed
+            };
+            if failed {
+                return Err(StoreError::Unavailable("cut".into()));
+            }
+            self.kept.append(events).await
+        }
+
+        async fn events(&self, query: &EventQuery) -> Result<Vec<Event>, StoreError> {
+            self.kept.events(query).await
+        }
+
+        async fn delete_older(&self, before: i64, batch: usize) -> Result<usize, StoreError> {
+            self.kept.delete_older(before, batch).await
+        }
+    }
+
+    async fn kept_after(failures: usize) -> (usize, String) {
+        let store = Arc::new(Flaky {
+            failures: Mutex::new(failures),
+            kept: Default::default(),
+        });
+        let audit = Audit::new(Arc::clone(&store) as _);
+        let out = Captured::default();
+        let writer = out.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        audit.record(&[forged()]).await;
+        let all = EventQuery {
+            limit: 10,
+            ..EventQuery::default()
+        };
+        let kept = store.events(&all).await.unwrap().len();
+        (
+            kept,
+            String::from_utf8(out.0.lock().unwrap().clone()).unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_is_tried_again_then_reported_and_the_event_still_logged() {
+        let (kept, log) = kept_after(2).await;
+        assert_eq!(kept, 1, "the third try keeps it");
+        assert!(!log.contains("not stored"), "{log}");
+        let (kept, log) = kept_after(3).await;
+        assert_eq!(kept, 0);
+        assert!(log.contains("audit events not stored"), "{log}");
+        assert!(
+            log.contains("login.failed"),
+            "the line still carries it: {log}"
+        );
+    }
+
     #[test]
     fn retention_reaches_back_its_days_and_zero_keeps_everything() {
         let now = 1_800_000_000_000;
