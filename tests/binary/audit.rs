@@ -242,3 +242,58 @@ async fn the_server_forgets_events_past_the_retention_at_start() {
         stderr(&refused)
     );
 }
+
+#[tokio::test]
+async fn no_password_or_token_reaches_the_stored_trail() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let password = "Stored-trail-pw-9";
+    let wrong = "Wrong-trail-guess-4";
+    succeeded(&with_stdin(
+        operator(dir).args(["users", "add", "carol"]),
+        password,
+    ));
+    let server = Server::start(operator(dir).env("SECRET_KEY", crate::fixtures::TUTORIAL_KEY));
+    let client = reqwest::Client::new();
+    let login = |password: &'static str| {
+        client
+            .post(server.url("/token"))
+            .header("user-agent", "trail-test/1")
+            .form(&[("username", "carol"), ("password", password)])
+            .send()
+    };
+    assert_eq!(login(wrong).await.unwrap().status(), 401);
+    let pair: Value = login(password).await.unwrap().json().await.unwrap();
+    let access = pair["access_token"].as_str().unwrap().to_owned();
+    let refresh = pair["refresh_token"].as_str().unwrap().to_owned();
+    let refreshed: Value = client
+        .post(server.url("/token"))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let next = refreshed["refresh_token"].as_str().unwrap().to_owned();
+    drop(server);
+
+    let listed = run(operator(dir).args(["audit", "list", "--json", "--user", "carol"]));
+    let kinds: Vec<String> = json_lines(succeeded(&listed))
+        .iter()
+        .map(|event| event["type"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds, ["login.succeeded", "login.failed", "user.created"]);
+    let signature = access.rsplit('.').next().unwrap();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        for secret in [password, wrong, &access, signature, &refresh, &next] {
+            assert!(
+                !bytes
+                    .windows(secret.len())
+                    .any(|window| window == secret.as_bytes()),
+                "{secret} stored"
+            );
+        }
+    }
+}

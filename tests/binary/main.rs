@@ -786,6 +786,15 @@ async fn passwords_tokens_and_hashes_never_reach_the_logs_even_at_trace() {
         }
     }
     assert!(logs.contains("TOTP enabled"), "{logs}");
+    // The audit trail's lines were among those searched.
+    for kind in [
+        "login.failed",
+        "login.succeeded",
+        "login.second_factor_failed",
+    ] {
+        let line = format!("passflow::audit: {kind}");
+        assert!(logs.contains(&line), "no {line:?} in {logs}");
+    }
 }
 
 /// The code an authenticator app shows for `secret` (base32) at `time`.
