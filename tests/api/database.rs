@@ -1532,32 +1532,40 @@ async fn the_activity_page_shows_one_account_and_no_operator(db: TestDb) {
         .set_scopes("johndoe", &ScopeSet::from([Scope::ME]))
         .await
         .unwrap();
-    let login = password_grant(&app, "johndoe", "secret", "").await;
+    // A new password from the operator ends the session the first login started.
+    password_grant(&app, "johndoe", "secret", "").await;
+    let hash = passflow::auth::credentials::password::hash_password("a-new-secret-9");
+    operator_at(&database, 0)
+        .set_password("johndoe", &hash)
+        .await
+        .unwrap();
+    let login = password_grant(&app, "johndoe", "a-new-secret-9", "").await;
     let page = get_with_token(&app, "/users/me/activity", str_of(&login, "access_token")).await;
     assert_eq!(page.status, 200, "{}", page.text());
     let page = page.json();
-    let seen: Vec<(&str, &Value)> = page["events"]
+    let seen: Vec<(&str, &Value, &Value)> = page["events"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|event| (event["type"].as_str().unwrap(), &event["actor"]))
+        .map(|event| {
+            let kind = event["type"].as_str().unwrap();
+            (kind, &event["actor"], &event["reason"])
+        })
         .collect();
     let operator = json!({"kind": "operator"});
     let user = json!({"kind": "user", "name": "johndoe"});
+    // The operator's `--reason` ("test") is theirs; the trail's own words stay.
+    let (none, password_changed) = (Value::Null, json!("password_changed"));
     assert_eq!(
         seen,
         [
-            ("login.succeeded", &user),
-            ("user.scopes_set", &operator),
-            ("user.created", &operator),
+            ("login.succeeded", &user, &none),
+            ("session.ended", &operator, &password_changed),
+            ("user.password_set", &operator, &none),
+            ("login.succeeded", &user, &none),
+            ("user.scopes_set", &operator, &none),
+            ("user.created", &operator, &none),
         ]
     );
-    for event in page["events"].as_array().unwrap() {
-        assert_eq!(
-            event["reason"],
-            Value::Null,
-            "the operator's reason is theirs"
-        );
-    }
     assert_eq!(page["next"], Value::Null);
 }

@@ -4,7 +4,7 @@
 //! another account); an operator's name and words stay out of it.
 
 use crate::auth::Auth;
-use crate::model::event::{Actor, Event};
+use crate::model::event::{Actor, Event, EventType};
 use crate::store::audit::EventQuery;
 use crate::store::{StoreError, UserRecord};
 
@@ -47,11 +47,14 @@ pub async fn own_activity(
 }
 
 /// An operator is shown as one, without their name or their `--reason`: those are for the
-/// deployment's own records.
+/// deployment's own records. A session the operator's change ended keeps its reason, which is
+/// the trail's word (`user_disabled`), not theirs.
 fn as_the_user_sees_it(mut event: Event) -> Event {
     if let Actor::Operator(_) = event.actor {
         event.actor = Actor::Operator(String::new());
-        event.reason = None;
+        if event.kind != EventType::SessionEnded {
+            event.reason = None;
+        }
     }
     event
 }
