@@ -1569,3 +1569,40 @@ async fn the_activity_page_shows_one_account_and_no_operator(db: TestDb) {
     );
     assert_eq!(page["next"], Value::Null);
 }
+
+on_both!(two_servers_write_one_trail);
+/// Replicas share the trail: each server's events land in the one table, read alike from
+/// either, and an operator's change made at the shell is among them.
+async fn two_servers_write_one_trail(db: TestDb) {
+    let (first, second) = (db.open().await, db.open().await);
+    operator_at(&first, 0).add(&johndoe()).await.unwrap();
+    let (one, other) = (app_on(&first).await, app_on(&second).await);
+    let wrong = post_form(&one, &[("username", "johndoe"), ("password", "guess-9")]).await;
+    assert_eq!(wrong.status, 401);
+    let a = password_grant(&one, "johndoe", "secret", "").await;
+    let b = password_grant(&other, "johndoe", "secret", "").await;
+    let sid = |login: &Value| {
+        let claims = jwt_claims(str_of(login, "access_token"));
+        claims["sid"].as_str().unwrap().to_owned()
+    };
+    let (sid_a, sid_b) = (sid(&a), sid(&b));
+    let from_second = trail(&second).await;
+    assert_eq!(
+        from_second,
+        trail(&first).await,
+        "one trail, whichever server reads it"
+    );
+    let row = |kind: &str, reason: &str, session: &str| {
+        let user = "johndoe".to_owned();
+        (kind.to_owned(), user, reason.to_owned(), session.to_owned())
+    };
+    assert_eq!(
+        from_second,
+        [
+            row("login.succeeded", "-", &sid_b),
+            row("login.succeeded", "-", &sid_a),
+            row("login.failed", "wrong_password", "-"),
+            row("user.created", "test", "-"),
+        ]
+    );
+}
