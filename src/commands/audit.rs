@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use super::{Failure, block_on, error_chain, open};
 use crate::config::{AuditArgs, AuditCommand};
-use crate::model::event::{Actor, Event, rfc3339};
+use crate::model::event::{Event, rfc3339};
 use crate::store::audit::{AuditStore, EventQuery};
 
 /// `passflow audit …`.
@@ -54,12 +54,11 @@ async fn command(store: &dyn AuditStore, command: &AuditCommand) -> Result<(), F
 /// newline, a tab, an ANSI escape): it cannot forge a row or drive the terminal.
 fn row(event: &Event) -> String {
     let text = |value: &Option<String>| value.as_deref().map_or_else(|| "-".to_owned(), cell);
-    let actor = match &event.actor {
-        Actor::User(name) => format!("user:{}", cell(name)),
-        Actor::Operator(name) => format!("operator:{}", cell(name)),
-        Actor::Client(id) => format!("client:{}", cell(id)),
-        Actor::Anonymous => "anonymous".to_owned(),
-    };
+    let kind = event.actor.kind();
+    let actor = event
+        .actor
+        .name()
+        .map_or_else(|| kind.to_owned(), |name| format!("{kind}:{}", cell(name)));
     format!(
         "{}\t{}\t{}\t{}\t{actor}\t{}\t{}\t{}\t{}",
         rfc3339(event.time),

@@ -115,6 +115,46 @@ impl Outcome {
             Outcome::Failure => "failure",
         }
     }
+
+    /// The outcome [`Self::as_str`] names.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Outcome::Success, Outcome::Failure]
+            .into_iter()
+            .find(|outcome| outcome.as_str() == name)
+    }
+}
+
+impl Actor {
+    /// Its `kind`, as the JSON form and the store name it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Actor::User(_) => "user",
+            Actor::Operator(_) => "operator",
+            Actor::Client(_) => "client",
+            Actor::Anonymous => "anonymous",
+        }
+    }
+
+    /// Its `name`; none for [`Actor::Anonymous`].
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Actor::User(name) | Actor::Operator(name) | Actor::Client(name) => Some(name),
+            Actor::Anonymous => None,
+        }
+    }
+
+    /// The actor a `kind` and `name` (as [`Self::kind`] and [`Self::name`] give them) stand
+    /// for; `None` for a kind that is none.
+    pub fn from_parts(kind: &str, name: Option<String>) -> Option<Self> {
+        let name = name.unwrap_or_default();
+        match kind {
+            "user" => Some(Actor::User(name)),
+            "operator" => Some(Actor::Operator(name)),
+            "client" => Some(Actor::Client(name)),
+            "anonymous" => Some(Actor::Anonymous),
+            _ => None,
+        }
+    }
 }
 
 /// How much of a `User-Agent` is kept: enough to tell browsers apart, too little to fill a
@@ -230,9 +270,10 @@ impl RequestContext {
 }
 
 impl Event {
-    /// The account it concerns: its name and, when known, its stable id.
+    /// The account it concerns: its name and, when known, its stable id. A NUL in a typed
+    /// name, which no store keeps as text (PostgreSQL refuses it), is kept as U+FFFD.
     pub fn user(mut self, name: &str, sub: Option<&str>) -> Self {
-        self.user = Some(name.to_owned());
+        self.user = Some(name.replace('\0', "\u{fffd}"));
         self.sub = sub.map(str::to_owned);
         self
     }

@@ -1606,3 +1606,25 @@ async fn two_servers_write_one_trail(db: TestDb) {
         ]
     );
 }
+
+on_both!(a_typed_name_no_store_holds_is_still_recorded);
+/// A NUL in a typed name (PostgreSQL's text cannot hold one) is a 401 like any wrong login,
+/// and its failure is still recorded, the NUL kept as U+FFFD.
+async fn a_typed_name_no_store_holds_is_still_recorded(db: TestDb) {
+    let database = db.open().await;
+    let app = app_on(&database).await;
+    post_form(&app, &[("username", "nul\0name"), ("password", "guess-1")])
+        .await
+        .assert(
+            401,
+            r#"{"detail":"Incorrect username or password"}"#,
+            Some("Bearer"),
+        );
+    let row = ("login.failed".to_owned(), "nul\u{fffd}name".to_owned());
+    let trail: Vec<(String, String)> = trail(&database)
+        .await
+        .into_iter()
+        .map(|(kind, user, _, _)| (kind, user))
+        .collect();
+    assert_eq!(trail, [row]);
+}

@@ -145,11 +145,11 @@ pub(crate) struct ActivityEvent {
 
 impl From<Event> for ActivityEvent {
     fn from(event: Event) -> Self {
-        let (kind, name) = match event.actor {
-            Actor::User(name) => ("user", Some(name)),
-            Actor::Operator(_) => ("operator", None),
-            Actor::Client(id) => ("client", Some(id)),
-            Actor::Anonymous => ("anonymous", None),
+        let kind = event.actor.kind();
+        // Never an operator's name, whatever the domain left in it.
+        let name = match &event.actor {
+            Actor::Operator(_) => None,
+            actor => actor.name().map(str::to_owned),
         };
         Self {
             time: rfc3339(event.time),

@@ -24,14 +24,8 @@ fn event_from_row(row: &AnyRow) -> Result<Event, StoreError> {
     let kind: String = row.try_get("event_type").map_err(unavailable)?;
     let outcome: String = row.try_get("outcome").map_err(unavailable)?;
     let actor_kind: String = row.try_get("actor_kind").map_err(unavailable)?;
-    let actor_name = text("actor_name")?.unwrap_or_default();
-    let actor = match actor_kind.as_str() {
-        "user" => Actor::User(actor_name),
-        "operator" => Actor::Operator(actor_name),
-        "client" => Actor::Client(actor_name),
-        "anonymous" => Actor::Anonymous,
-        other => return Err(corrupt(format!("audit event with actor kind {other:?}"))),
-    };
+    let actor = Actor::from_parts(&actor_kind, text("actor_name")?)
+        .ok_or_else(|| corrupt(format!("audit event with actor kind {actor_kind:?}")))?;
     let address = text("address")?;
     Ok(Event {
         id: row.try_get("id").map_err(unavailable)?,
@@ -39,11 +33,8 @@ fn event_from_row(row: &AnyRow) -> Result<Event, StoreError> {
         kind: kind
             .parse::<EventType>()
             .map_err(|err| corrupt(err.to_string()))?,
-        outcome: match outcome.as_str() {
-            "success" => Outcome::Success,
-            "failure" => Outcome::Failure,
-            other => return Err(corrupt(format!("audit event with outcome {other:?}"))),
-        },
+        outcome: Outcome::from_name(&outcome)
+            .ok_or_else(|| corrupt(format!("audit event with outcome {outcome:?}")))?,
         user: text("username")?,
         sub: text("subject")?,
         actor,
@@ -59,21 +50,11 @@ fn event_from_row(row: &AnyRow) -> Result<Event, StoreError> {
     })
 }
 
-fn actor_columns(actor: &Actor) -> (&'static str, Option<&str>) {
-    match actor {
-        Actor::User(name) => ("user", Some(name)),
-        Actor::Operator(name) => ("operator", Some(name)),
-        Actor::Client(id) => ("client", Some(id)),
-        Actor::Anonymous => ("anonymous", None),
-    }
-}
-
 /// Appends `event` inside `tx`: an event of a change commits with the change or not at all.
 pub(super) async fn append_in(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     event: &Event,
 ) -> Result<(), sqlx::Error> {
-    let (actor_kind, actor_name) = actor_columns(&event.actor);
     let outcome = event.outcome.as_str();
     sqlx::query(&format!(
         "INSERT INTO audit_events ({COLUMNS}) \
@@ -85,8 +66,8 @@ pub(super) async fn append_in(
     .bind(outcome)
     .bind(event.user.as_deref())
     .bind(event.sub.as_deref())
-    .bind(actor_kind)
-    .bind(actor_name)
+    .bind(event.actor.kind())
+    .bind(event.actor.name())
     .bind(event.client_id.as_deref())
     .bind(event.session_id.as_deref())
     .bind(event.address.map(|address| address.to_string()))
